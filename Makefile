@@ -1,0 +1,67 @@
+# workbench: `make run` and `make test` work on a fresh clone (they set everything up).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+UV_VERSION := 0.13.9
+DATA_DIR ?= data
+NATIVE_SRC := $(shell find native/src native/python -type f 2>/dev/null) native/Cargo.toml native/pyproject.toml
+
+.PHONY: help setup run test lint typecheck test-python test-rust test-notebooks bench lab sample lock clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
+
+$(VENV)/.deps: pyproject.toml requirements.lock
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+	$(UV) pip install -q --python $(PY) -r requirements.lock
+	$(UV) pip install -q --python $(PY) --no-deps -e .
+	@touch $@
+
+$(VENV)/.native: $(VENV)/.deps $(NATIVE_SRC)
+	rm -f native/target/wheels/workbench_native-*.whl
+	VIRTUAL_ENV=$(abspath $(VENV)) $(VENV)/bin/maturin build --release -q -m native/Cargo.toml -o native/target/wheels
+	$(UV) pip install -q --python $(PY) --no-deps --reinstall native/target/wheels/workbench_native-*.whl
+	@touch $@
+
+setup: $(VENV)/.native ## Create .venv with the pinned dependencies and the native crate
+
+run: setup ## Main job: build the sample data if data/ is empty, then show the catalog
+	@if [ -z "$$(ls -A $(DATA_DIR)/raw 2>/dev/null)" ]; then $(VENV)/bin/workbench data sample --data-dir $(DATA_DIR); fi
+	$(VENV)/bin/workbench data info --data-dir $(DATA_DIR)
+
+lint: $(VENV)/.deps ## ruff (lint + format check) and the notebook-output check
+	$(VENV)/bin/ruff check workbench tests bench
+	$(VENV)/bin/ruff format --check workbench tests bench
+	$(PY) -m workbench.devtools.check_notebooks notebooks
+
+typecheck: setup ## mypy on the package and stubtest on the native stub
+	$(VENV)/bin/mypy
+	$(PY) -m mypy.stubtest workbench_native._native --ignore-missing-stub
+
+test-rust: ## cargo test for the native crate
+	cargo test --quiet --manifest-path native/Cargo.toml
+
+test-python: setup ## pytest (unit, integration, infrastructure, notebooks)
+	$(VENV)/bin/pytest
+
+test: setup lint typecheck test-rust test-python ## Everything: ruff, mypy, cargo test, pytest
+
+bench: setup ## Benchmarks (ratios against peers; not part of the tests)
+	$(PY) bench/run_all.py
+
+lab: setup ## JupyterLab on the project
+	$(VENV)/bin/jupyter lab --notebook-dir=.
+
+sample: setup ## Write the synthetic sample data set into $(DATA_DIR)
+	$(VENV)/bin/workbench data sample --data-dir $(DATA_DIR)
+
+lock: ## Re-pin requirements.lock from pyproject.toml
+	$(UV) pip compile -q pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+
+clean: ## Remove the venv and build outputs (keeps data/ and results/)
+	rm -rf $(VENV) native/target .pytest_cache .ruff_cache .mypy_cache
