@@ -71,8 +71,9 @@ def front_contracts(
         Contracts and their last trade dates.
     """
     n_days, n_syms = len(dates), len(symbols)
-    vol = np.zeros((n_days, n_syms), dtype=np.float64)
-    np.add.at(vol, (day_idx, sym_codes), volume.astype(np.float64))
+    vol = np.bincount(
+        day_idx * n_syms + sym_codes, weights=volume.astype(np.float64), minlength=n_days * n_syms
+    ).reshape(n_days, n_syms)
     traded = vol > 0
     exp = np.array(expiries, dtype="datetime64[D]")
     front = np.full(n_days, -1, dtype=np.int64)
@@ -122,12 +123,15 @@ def validate_roll_options(rule: str, adjust: str, roll_days: int) -> None:
         raise ConfigError(f"roll_days must be >= 0, got {roll_days}")
 
 
-def contract_expiries(spec: ContractSpec, symbols: list[str], ref_year: int) -> list[dt.date]:
-    """Last trade date of each contract symbol (by the product's rule)."""
+def contract_expiries(
+    spec: ContractSpec, symbols: list[str], ref_years: list[int]
+) -> list[dt.date]:
+    """Last trade date of each contract symbol (by the product's rule); ``ref_years`` is
+    the year each contract was first seen, to resolve one-digit years."""
     out = []
-    for s in symbols:
+    for s, year in zip(symbols, ref_years, strict=True):
         try:
-            out.append(spec.expiry_of(s, ref_year))
+            out.append(spec.expiry_of(s, year))
         except ValueError:
             raise DataError(
                 f"{s!r} is not a {spec.root} outright contract",

@@ -7,7 +7,6 @@ DBN versions 1-3) into one NumPy record array; everything after that is vectoris
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -178,7 +177,10 @@ def decode(
 def _reference_year(records: np.ndarray) -> int:
     if len(records) == 0:
         return dt.date.today().year
-    return int(np.datetime64(int(records["ts_event"][0]), "ns").astype("datetime64[Y]").astype(int)) + 1970
+    return (
+        int(np.datetime64(int(records["ts_event"][0]), "ns").astype("datetime64[Y]").astype(int))
+        + 1970
+    )
 
 
 def _symbols_for(records: np.ndarray, meta: Any, info: SchemaInfo) -> tuple[np.ndarray, list[str]]:
@@ -265,21 +267,3 @@ def to_arrow(decoded: DecodedDBN, sel: slice | np.ndarray | None = None) -> pa.T
         else:
             cols[name] = pa.array(col)
     return pa.table(cols)
-
-
-def split_by_product_day(decoded: DecodedDBN) -> Iterator[tuple[str, dt.date, np.ndarray]]:
-    """Yield ``(product, utc_date, record_indices)`` for each partition in the data.
-
-    Records keep their order inside a partition (DBN files are sorted by ``ts_event``).
-    """
-    if len(decoded.records) == 0:
-        return
-    days = decoded.records["ts_event"].astype(np.int64) // NS_PER_DAY
-    key = decoded.prod_codes.astype(np.int64) * (1 << 32) + days
-    order = np.argsort(key, kind="stable")
-    skey = key[order]
-    bounds = np.r_[0, np.flatnonzero(np.diff(skey)) + 1, len(skey)]
-    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
-        k = int(skey[lo])
-        day = dt.date(1970, 1, 1) + dt.timedelta(days=k & 0xFFFFFFFF)
-        yield decoded.prod_names[k >> 32], day, order[lo:hi]

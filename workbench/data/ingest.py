@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from workbench.data.dbn import DecodedDBN, decode, split_by_product_day, to_arrow
+from workbench.data.dbn import DecodedDBN, decode, to_arrow
+from workbench.data.schemas import NS_PER_DAY, SchemaInfo
 from workbench.data.store import DataRoot, file_metadata
 
 if TYPE_CHECKING:
@@ -83,8 +84,69 @@ def _merge_existing(root: DataRoot, path: str, new: pa.Table, is_bars: bool) -> 
     inside = pc.and_(pc.greater_equal(old["ts_event"], lo), pc.less_equal(old["ts_event"], hi))
     keep = pc.invert(pc.and_(same_inst, inside))
     combined = pa.concat_tables([old.filter(keep), new.cast(old.schema)])
-    order = pc.sort_indices(combined, sort_keys=[("ts_event", "ascending"), ("instrument_id", "ascending")])
+    order = pc.sort_indices(
+        combined, sort_keys=[("ts_event", "ascending"), ("instrument_id", "ascending")]
+    )
     return combined.take(order)
+
+
+def write_partitions(
+    root: DataRoot,
+    table: pa.Table,
+    *,
+    product: str,
+    schema: SchemaInfo,
+    dataset: str,
+    source: str,
+    synthetic: bool = False,
+    threads: int = 4,
+    progress: Callable[[int], None] | None = None,
+) -> IngestReport:
+    """Write one product's records (sorted by ``ts_event``) as one file per UTC date.
+
+    A partition that already exists is merged with the new records (see
+    :func:`_merge_existing`); each file is written atomically.
+    """
+    import pyarrow.compute as pc
+
+    report = IngestReport()
+    if table.num_rows == 0:
+        return report
+    root.check_writable()
+    days = pc.cast(table["ts_event"], "int64").to_numpy() // NS_PER_DAY
+    if np.any(np.diff(days) < 0):
+        raise ValueError("write_partitions needs records sorted by ts_event")
+    bounds = np.r_[0, np.flatnonzero(np.diff(days)) + 1, len(days)]
+
+    def one(k: int) -> tuple[str, dt.date, int]:
+        lo, hi = int(bounds[k]), int(bounds[k + 1])
+        day = dt.date(1970, 1, 1) + dt.timedelta(days=int(days[lo]))
+        part = table.slice(lo, hi - lo)
+        path = root.partition_path(product, schema.name, day)
+        if root.exists(path):
+            part = _merge_existing(root, path, part, schema.is_bars)
+        meta = file_metadata(
+            product=product,
+            schema=schema.name,
+            date=day,
+            source=source,
+            dataset=dataset,
+            price_format=schema.price_format,
+            synthetic=synthetic,
+        )
+        root.write_parquet(path, part.replace_schema_metadata(meta))
+        return path, day, hi - lo
+
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        for path, day, rows in pool.map(one, range(len(bounds) - 1)):
+            report.files_written.append(path)
+            report.records_written += rows
+            report.add_day(day)
+            if progress:
+                progress(1)
+    report.products.add(product)
+    report.schemas.add(schema.name)
+    return report
 
 
 def write_decoded(
@@ -93,10 +155,9 @@ def write_decoded(
     *,
     source: str,
     synthetic: bool = False,
-    threads: int = 4,
     progress: Callable[[int], None] | None = None,
 ) -> IngestReport:
-    """Write decoded records into the catalog, merging with partitions already stored."""
+    """Write decoded DBN records into the catalog, one file per product and UTC date."""
     import pyarrow as pa
 
     report = IngestReport(
@@ -106,43 +167,31 @@ def write_decoded(
     )
     if len(decoded.records) == 0:
         return report
-    root.check_writable()
-    schema = decoded.schema
-    items = list(split_by_product_day(decoded))
-    # One gather into partition order, then zero-copy slices per partition.
-    order = np.concatenate([idx for _, _, idx in items])
     table = to_arrow(decoded)
-    if not np.array_equal(order, np.arange(len(order))):
-        table = table.take(pa.array(order))
-    offsets = np.r_[0, np.cumsum([len(idx) for _, _, idx in items])]
-
-    def one(k: int) -> tuple[str, int]:
-        product, day, _ = items[k]
-        part = table.slice(int(offsets[k]), int(offsets[k + 1] - offsets[k]))
-        path = root.partition_path(product, schema.name, day)
-        if root.exists(path):
-            part = _merge_existing(root, path, part, schema.is_bars)
-        meta = file_metadata(
-            product=product,
-            schema=schema.name,
-            date=day,
-            source=source,
-            dataset=decoded.dataset,
-            price_format=schema.price_format,
-            synthetic=synthetic,
+    ts = decoded.records["ts_event"]
+    for code, product in enumerate(decoded.prod_names):
+        idx = np.flatnonzero(decoded.prod_codes == code)
+        if len(idx) == 0:
+            continue
+        if np.any(np.diff(ts[idx].astype(np.int64)) < 0):
+            idx = idx[np.argsort(ts[idx], kind="stable")]
+        part = (
+            table
+            if len(idx) == table.num_rows and idx[0] == 0 and idx[-1] == len(idx) - 1
+            else table.take(pa.array(idx))
         )
-        root.write_parquet(path, part.replace_schema_metadata(meta))
-        return path, part.num_rows
-
-    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        for (product, day, idx), (path, _) in zip(items, pool.map(one, range(len(items))), strict=True):
-            report.files_written.append(path)
-            report.records_written += len(idx)  # type: ignore[arg-type]
-            report.products.add(product)
-            report.add_day(day)
-            if progress:
-                progress(1)
-    report.schemas.add(schema.name)
+        report.merge(
+            write_partitions(
+                root,
+                part,
+                product=product,
+                schema=decoded.schema,
+                dataset=decoded.dataset,
+                source=source,
+                synthetic=synthetic,
+                progress=progress,
+            )
+        )
     return report
 
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+import os
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,7 +54,9 @@ def _parse_bound(value: Any, name: str, *, is_end: bool) -> int | None:
     return ns
 
 
-def _read_partitions(root: DataRoot, parts: list[Partition]) -> tuple[pa.Table, list[dict[str, Any]]]:
+def _read_partitions(
+    root: DataRoot, parts: list[Partition]
+) -> tuple[pa.Table, list[dict[str, Any]]]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -74,10 +80,69 @@ def _read_partitions(root: DataRoot, parts: list[Partition]) -> tuple[pa.Table, 
     return table, metas
 
 
+def _cache_paths(root: DataRoot, product: str, schema: str) -> tuple[str, str]:
+    base = root.join("cache", product, schema)
+    return base + ".arrow", base + ".json"
+
+
+def _fingerprint(parts: list[Partition]) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        st = os.stat(p.path)
+        h.update(f"{p.path}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def _read_catalog(
+    root: DataRoot, product: str, schema: str, parts: list[Partition]
+) -> tuple[pa.Table, list[dict[str, Any]]]:
+    """All bars of ``product``/``schema`` as one table, through a local column cache.
+
+    The cache (``{root}/cache/{product}/{schema}.arrow``, Arrow IPC, memory-mapped) is
+    keyed by the name, size and mtime of every partition, so any new or rewritten file
+    invalidates it. Object-store roots read the partitions directly.
+    """
+    import pyarrow as pa
+
+    if not root.is_local:
+        return _read_partitions(root, parts)
+    arrow_path, meta_path = _cache_paths(root, product, schema)
+    key = _fingerprint(parts)
+    try:
+        with open(meta_path, encoding="utf-8") as fh:
+            cached = json.load(fh)
+        if cached.get("fingerprint") == key:
+            with pa.memory_map(arrow_path, "r") as source:
+                table = pa.ipc.open_file(source).read_all()
+            return table, cached["metas"]
+    except (OSError, ValueError, KeyError, pa.ArrowInvalid):
+        pass
+    table, metas = _read_partitions(root, parts)
+    table = table.combine_chunks()
+    try:
+        os.makedirs(os.path.dirname(arrow_path), exist_ok=True)
+        tmp = f"{arrow_path}.{uuid.uuid4().hex}.tmp"
+        with pa.OSFile(tmp, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+        os.replace(tmp, arrow_path)
+        unique_metas = [
+            dict(t)
+            for t in {tuple(sorted((k, json.dumps(v)) for k, v in m.items())) for m in metas}
+        ]
+        unique_metas = [{k: json.loads(v) for k, v in m.items()} for m in unique_metas]
+        root.write_text(meta_path, json.dumps({"fingerprint": key, "metas": unique_metas}))
+    except OSError:
+        pass  # a read-only data root still loads, just without the cache
+    return table, metas
+
+
 def _bar_trade_dates(ts_ns: np.ndarray) -> np.ndarray:
-    """CME trade dates, converting each distinct UTC hour once (time zones move by hours)."""
-    hours, inv = np.unique(ts_ns // _NS_PER_HOUR, return_inverse=True)
-    return trade_dates(hours * _NS_PER_HOUR)[inv]
+    """CME trade dates of sorted timestamps, converting each distinct UTC hour once
+    (time zone offsets change on the hour)."""
+    hours = ts_ns // _NS_PER_HOUR
+    starts = np.r_[0, np.flatnonzero(np.diff(hours)) + 1]
+    per_hour = trade_dates(hours[starts] * _NS_PER_HOUR)
+    return np.repeat(per_hour, np.diff(np.r_[starts, len(hours)]))
 
 
 def load_bars(
@@ -156,7 +221,8 @@ def load_bars(
                 else "run `workbench data sample` (synthetic) or `workbench data download`"
             ),
         )
-    table, metas = _read_partitions(root, parts)
+    all_parts = parts if (d_lo is None and d_hi is None) else root.partitions(product, info.name)
+    table, metas = _read_catalog(root, product, info.name, all_parts)
     ts = table["ts_event"].cast("int64").to_numpy()
     keep = np.ones(len(ts), dtype=bool)
     if lo is not None:
@@ -258,48 +324,49 @@ def _continuous(
     roll_days: int,
     adjust: str,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], list[Roll]]:
+    """Select the front contract's bars (``ts`` sorted) and apply the adjustment."""
     tdates = _bar_trade_dates(ts)
-    dates, day_idx = np.unique(tdates, return_inverse=True)
-    used = np.unique(codes)
-    local = np.full(len(names) + 1, -1, dtype=np.int64)
+    day_starts = np.r_[0, np.flatnonzero(tdates[1:] != tdates[:-1]) + 1]
+    dates = tdates[day_starts]
+    day_idx = np.repeat(np.arange(len(dates)), np.diff(np.r_[day_starts, len(ts)]))
+    n_codes = len(names) + 1
+    counts = np.bincount(codes, minlength=n_codes)
+    used = np.flatnonzero(counts)
+    local = np.full(n_codes, -1, dtype=np.int64)
     local[used] = np.arange(len(used))
+    first = np.empty(n_codes, dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes))[::-1]  # first bar of each contract
     syms = [names[c] for c in used]
-    first_year = {}
-    for c in used:
-        first = int(np.argmax(codes == c))
-        first_year[c] = int(str(tdates[first])[:4])
-    expiries = [spec.expiry_of(names[c], first_year[c]) for c in used] if syms else []
-    _ = contract_expiries  # rule-based expiries; definitions may refine them later
+    expiries = contract_expiries(spec, syms, [int(str(tdates[first[c]])[:4]) for c in used])
     lcodes = local[codes]
     front = front_contracts(dates, day_idx, lcodes, cols["volume"], syms, expiries, rule, roll_days)
-    keep = lcodes == front[day_idx]
-    rolls: list[Roll] = []
-    out_idx = np.nonzero(keep)[0]
+    out_idx = np.flatnonzero(lcodes == front[day_idx])
     f_ts, f_codes = ts[out_idx], codes[out_idx]
     f_cols = {c: v[out_idx] for c, v in cols.items()}
+    rolls: list[Roll] = []
     change = np.flatnonzero(f_codes[1:] != f_codes[:-1]) + 1
-    factor_tail = None
     for k in change[::-1]:  # latest roll first, so adjustments accumulate backwards
-        old_c, new_c = f_codes[k - 1], f_codes[k]
-        t_roll = f_ts[k]
-        # Close of both contracts at the last bar before the roll where both traded.
-        old_close = f_cols["close"][k - 1]
-        both = np.nonzero((codes == new_c) & (ts < t_roll))[0]
-        if len(both):
-            j = both[-1]
-            new_close = cols["close"][j]
-            same = np.nonzero((codes == old_c) & (ts <= ts[j]))[0]
-            if len(same):
-                old_close = cols["close"][same[-1]]
-        else:
-            new_close = f_cols["open"][k]
+        old_c, new_c = int(f_codes[k - 1]), int(f_codes[k])
+        t_roll = int(f_ts[k])
+        old_close = float(f_cols["close"][k - 1])
+        new_close = float(f_cols["open"][k])
+        # Closes of both contracts at the last bar before the roll where both traded.
+        lo = int(np.searchsorted(ts, t_roll - 4 * NS_PER_DAY))
+        hi = int(np.searchsorted(ts, t_roll))
+        w_codes = codes[lo:hi]
+        new_rows = np.flatnonzero(w_codes == new_c)
+        if len(new_rows):
+            j = lo + int(new_rows[-1])
+            new_close = float(cols["close"][j])
+            old_rows = np.flatnonzero(codes[lo : j + 1] == old_c)
+            if len(old_rows):
+                old_close = float(cols["close"][lo + int(old_rows[-1])])
         if adjust == "difference":
-            gap = round(float(new_close - old_close), 9)
+            amount = round(new_close - old_close, 9)
             for c in ("open", "high", "low", "close"):
-                f_cols[c][:k] = np.round(f_cols[c][:k] + gap, 9)
-            amount = gap
+                f_cols[c][:k] = np.round(f_cols[c][:k] + amount, 9)
         elif adjust == "ratio":
-            amount = float(new_close / old_close) if old_close else 1.0
+            amount = new_close / old_close if old_close else 1.0
             for c in ("open", "high", "low", "close"):
                 f_cols[c][:k] = f_cols[c][:k] * amount
         else:
@@ -307,14 +374,13 @@ def _continuous(
         rolls.append(
             Roll(
                 trade_date=str(dates[day_idx[out_idx[k]]]),
-                ts=str(np.datetime64(int(t_roll), "ns")) + "Z",
+                ts=str(np.datetime64(t_roll, "ns")) + "Z",
                 from_symbol=names[old_c],
                 to_symbol=names[new_c],
-                from_close=float(old_close),
-                to_close=float(new_close),
+                from_close=old_close,
+                to_close=new_close,
                 adjustment=amount,
             )
         )
-    del factor_tail
     rolls.reverse()
     return f_ts, f_codes, f_cols, rolls

@@ -111,7 +111,9 @@ class DataRoot:
         if self.is_local:
             if not os.path.isdir(raw):
                 return []
-            return sorted(e.name for e in os.scandir(raw) if e.is_dir() and not e.name.startswith("."))
+            return sorted(
+                e.name for e in os.scandir(raw) if e.is_dir() and not e.name.startswith(".")
+            )
         if not self.fs.exists(raw):
             return []
         return sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in self.fs.ls(raw, detail=False))

@@ -85,7 +85,9 @@ def add_business_days(day: dt.date, n: int) -> dt.date:
     else:
         idx = np.searchsorted(arr, key, side="left") + n
     if not 0 <= idx < len(arr):
-        raise ValueError(f"{day} {n:+d} business days is outside the calendar {_CAL_START}..{_CAL_END}")
+        raise ValueError(
+            f"{day} {n:+d} business days is outside the calendar {_CAL_START}..{_CAL_END}"
+        )
     result: dt.date = arr[idx].item()
     return result
 
@@ -105,12 +107,13 @@ def trade_dates(ts_ns: np.ndarray) -> np.ndarray:
     return wall.astype("datetime64[ns]").astype("datetime64[D]")
 
 
-def session_schedule(start: dt.date, end: dt.date) -> pd.DataFrame:
+def session_schedule(start: dt.date, end: dt.date, calendar: str = CME_CALENDAR) -> pd.DataFrame:
     """Globex sessions by trade date: ``market_open``/``market_close`` in UTC.
 
-    Early closes (e.g. Martin Luther King Jr. Day) and holidays follow the calendar library.
+    Early closes (e.g. Martin Luther King Jr. Day) and holidays follow the calendar library;
+    ``calendar`` is a pandas_market_calendars name (each :class:`ContractSpec` names its own).
     """
     import pandas_market_calendars as mcal
 
-    cal = mcal.get_calendar(CME_CALENDAR)
+    cal = mcal.get_calendar(calendar)
     return cal.schedule(start_date=start, end_date=end)

@@ -123,6 +123,8 @@ class ContractSpec:
         Contract size: dollars of P&L per 1.00 price move per contract.
     months : str
         Listed contract months as CME month codes.
+    calendar : str
+        pandas_market_calendars name of its Globex session calendar.
     """
 
     root: str
@@ -135,6 +137,7 @@ class ContractSpec:
     currency: str
     last_trade_rule: Callable[[int, int], dt.date]
     settlement: str
+    calendar: str = "CMEGlobex_Crude"
 
     @property
     def product(self) -> str:
@@ -178,18 +181,82 @@ _QUARTERLY = "HMUZ"
 CONTRACTS: dict[str, ContractSpec] = {
     spec.root: spec
     for spec in (
-        ContractSpec("MCL", "Micro WTI Crude Oil", "NYMEX", "GLBX.MDP3", 0.01, 100.0,
-                     _ALL_MONTHS, "USD", _mcl_last_trade, "financial"),
-        ContractSpec("CL", "WTI Crude Oil", "NYMEX", "GLBX.MDP3", 0.01, 1000.0,
-                     _ALL_MONTHS, "USD", _cl_last_trade, "physical"),
-        ContractSpec("ES", "E-mini S&P 500", "CME", "GLBX.MDP3", 0.25, 50.0,
-                     _QUARTERLY, "USD", _third_friday_last_trade, "financial"),
-        ContractSpec("MES", "Micro E-mini S&P 500", "CME", "GLBX.MDP3", 0.25, 5.0,
-                     _QUARTERLY, "USD", _third_friday_last_trade, "financial"),
-        ContractSpec("NQ", "E-mini Nasdaq-100", "CME", "GLBX.MDP3", 0.25, 20.0,
-                     _QUARTERLY, "USD", _third_friday_last_trade, "financial"),
-        ContractSpec("MNQ", "Micro E-mini Nasdaq-100", "CME", "GLBX.MDP3", 0.25, 2.0,
-                     _QUARTERLY, "USD", _third_friday_last_trade, "financial"),
+        ContractSpec(
+            "MCL",
+            "Micro WTI Crude Oil",
+            "NYMEX",
+            "GLBX.MDP3",
+            0.01,
+            100.0,
+            _ALL_MONTHS,
+            "USD",
+            _mcl_last_trade,
+            "financial",
+        ),
+        ContractSpec(
+            "CL",
+            "WTI Crude Oil",
+            "NYMEX",
+            "GLBX.MDP3",
+            0.01,
+            1000.0,
+            _ALL_MONTHS,
+            "USD",
+            _cl_last_trade,
+            "physical",
+        ),
+        ContractSpec(
+            "ES",
+            "E-mini S&P 500",
+            "CME",
+            "GLBX.MDP3",
+            0.25,
+            50.0,
+            _QUARTERLY,
+            "USD",
+            _third_friday_last_trade,
+            "financial",
+            "CME_Equity",
+        ),
+        ContractSpec(
+            "MES",
+            "Micro E-mini S&P 500",
+            "CME",
+            "GLBX.MDP3",
+            0.25,
+            5.0,
+            _QUARTERLY,
+            "USD",
+            _third_friday_last_trade,
+            "financial",
+            "CME_Equity",
+        ),
+        ContractSpec(
+            "NQ",
+            "E-mini Nasdaq-100",
+            "CME",
+            "GLBX.MDP3",
+            0.25,
+            20.0,
+            _QUARTERLY,
+            "USD",
+            _third_friday_last_trade,
+            "financial",
+            "CME_Equity",
+        ),
+        ContractSpec(
+            "MNQ",
+            "Micro E-mini Nasdaq-100",
+            "CME",
+            "GLBX.MDP3",
+            0.25,
+            2.0,
+            _QUARTERLY,
+            "USD",
+            _third_friday_last_trade,
+            "financial",
+            "CME_Equity",
+        ),
     )
 }
 
