@@ -21,7 +21,7 @@ def data() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the catalog as JSON.")
 def info(data_dir: str, as_json: bool) -> None:
     """Show the catalog: schemas, date ranges, rows and sizes (from file footers only)."""
-    from workbench.data.catalog import catalog, human_size
+    from workbench.data.inventory import catalog, human_size
     from workbench.data.store import DataRoot
 
     root = DataRoot(data_dir)
@@ -119,7 +119,7 @@ def validate(
 
     Exits 1 when an issue is found.
     """
-    from workbench.data.validate import validate as run
+    from workbench.data.quality import validate as run
 
     report = run(
         data_dir,
@@ -177,8 +177,8 @@ def download(
     gateway: str | None,
 ) -> None:
     """Download from Databento (key from $DATABENTO_API_KEY or .env), day by day, resumable."""
-    from workbench.data.download import download as run
-    from workbench.data.download import parse_request
+    from workbench.data.downloader import download as run
+    from workbench.data.downloader import parse_request
 
     req = parse_request(symbols.split(","), schema, start, end, dataset=dataset, max_cost=max_cost)
     t0 = time.perf_counter()

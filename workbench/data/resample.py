@@ -96,7 +96,7 @@ def resample_bars(df: pd.DataFrame, rule: str) -> pd.DataFrame:
         )
     if df.empty:
         return df.copy()
-    ts = df.index.asi8
+    ts = df.index.as_unit("ns").asi8
     if "symbol" in df:
         cat = pd.Categorical(df["symbol"])
         codes, names = cat.codes.astype(np.int64), list(cat.categories)

@@ -19,8 +19,12 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
 
-#: pandas_market_calendars name of the NYMEX crude oil Globex calendar (CL and MCL).
+#: pandas_market_calendars name of the NYMEX crude oil Globex calendar (CL and MCL): sessions.
 CME_CALENDAR = "CMEGlobex_Crude"
+#: Calendar of CME trade dates: the business days used by expiry rules and "daily" figures.
+#: Globex may trade on e.g. Martin Luther King Jr. Day, but those trades settle on the next
+#: trade date, so such a day is not a business day.
+TRADE_DATE_CALENDAR = "CME_TradeDate"
 #: Exchange time zone of every session rule below.
 EXCHANGE_TZ = "America/New_York"
 #: Globex opens at 18:00 New York (the previous calendar day of the trade date).
@@ -38,7 +42,7 @@ _CAL_END = "2040-12-31"
 def _holidays() -> frozenset[dt.date]:
     import pandas_market_calendars as mcal
 
-    cal = mcal.get_calendar(CME_CALENDAR)
+    cal = mcal.get_calendar(TRADE_DATE_CALENDAR)
     hol = cal.holidays().holidays
     lo, hi = np.datetime64(_CAL_START), np.datetime64(_CAL_END)
     return frozenset(

@@ -158,7 +158,7 @@ def validate(
                 df = load_bars(prod, sch, start, end, data_dir=data_dir)
             except Exception:
                 continue
-            ts = df.index.asi8
+            ts = df.index.as_unit("ns").asi8
             if len(ts) < 2:
                 continue
             interval = {"ohlcv-1s": 1, "ohlcv-1m": 60, "ohlcv-1h": 3600}[sch] * 1_000_000_000
