@@ -54,7 +54,9 @@ def test_never_rolls_back_to_an_earlier_expiry() -> None:
 
 
 def test_expired_contract_is_left() -> None:
-    dates = np.arange(np.datetime64("2024-01-17"), np.datetime64("2024-01-24"), dtype="datetime64[D]")
+    dates = np.arange(
+        np.datetime64("2024-01-17"), np.datetime64("2024-01-24"), dtype="datetime64[D]"
+    )
     vol_a = [100, 100, 100, 0, 0, 0, 0]
     vol_b = [10, 10, 10, 10, 10, 10, 10]
     front = front_contracts(dates, *_bars(vol_a, vol_b), SYMS, EXP)

@@ -21,8 +21,14 @@ def _seconds(n: int = 5_000, seed: int = 3) -> pd.DataFrame:
     low = np.minimum(open_, close) - rng.integers(0, 3, n) / 100
     sym = np.where(rng.random(n) < 0.7, "MCLJ4", "MCLK4")
     return pd.DataFrame(
-        {"open": open_, "high": high, "low": low, "close": close,
-         "volume": rng.integers(1, 20, n), "symbol": sym},
+        {
+            "open": open_,
+            "high": high,
+            "low": low,
+            "close": close,
+            "volume": rng.integers(1, 20, n),
+            "symbol": sym,
+        },
         index=pd.DatetimeIndex(idx, name="ts_event"),
     )
 
@@ -66,8 +72,13 @@ def test_trade_date_bar_spans_the_cme_session() -> None:
         ["2024-03-04 21:59", "2024-03-04 23:00", "2024-03-05 14:00"], tz="UTC", name="ts_event"
     )
     df = pd.DataFrame(
-        {"open": [1.0, 2.0, 3.0], "high": [1.5, 2.5, 3.5], "low": [0.5, 1.5, 2.5],
-         "close": [1.2, 2.2, 3.2], "volume": [1, 2, 3]},
+        {
+            "open": [1.0, 2.0, 3.0],
+            "high": [1.5, 2.5, 3.5],
+            "low": [0.5, 1.5, 2.5],
+            "close": [1.2, 2.2, 3.2],
+            "volume": [1, 2, 3],
+        },
         index=idx,
     )
     out = resample_bars(df, "trade_date")
@@ -77,7 +88,8 @@ def test_trade_date_bar_spans_the_cme_session() -> None:
     assert out["close"].tolist() == [1.2, 3.2]
     assert out["volume"].tolist() == [1, 5]
     utc = resample_bars(df, "1d")
-    assert len(utc) == 2 and utc["volume"].tolist() == [3, 3]
+    assert len(utc) == 2
+    assert utc["volume"].tolist() == [3, 3]
 
 
 def test_unknown_rule_is_a_clear_error() -> None:

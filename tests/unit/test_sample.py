@@ -18,7 +18,10 @@ from workbench.data.store import META_KEY
 def test_every_file_says_synthetic(small_sample: Path) -> None:
     files = sorted(small_sample.glob("raw/MCL_FUT/*/*.parquet"))
     assert {f.name.split("_", 1)[1] for f in files} == {
-        "ohlcv-1m.parquet", "ohlcv-1h.parquet", "ohlcv-1d.parquet", "ohlcv-1s.parquet",
+        "ohlcv-1m.parquet",
+        "ohlcv-1h.parquet",
+        "ohlcv-1d.parquet",
+        "ohlcv-1s.parquet",
     }
     for f in files[:: max(1, len(files) // 20)]:
         meta = json.loads(pq.read_metadata(f).metadata[META_KEY])
@@ -31,7 +34,7 @@ def test_bars_respect_globex_hours(small_sample: Path) -> None:
     ny = bars.index.tz_convert("America/New_York")
     minute = ny.hour * 60 + ny.minute
     assert not ((minute >= 17 * 60) & (minute < 18 * 60)).any(), "bar inside the daily halt"
-    assert not ((ny.day_of_week == 5)).any(), "bar on a Saturday"
+    assert not (ny.day_of_week == 5).any(), "bar on a Saturday"
     assert not ((ny.day_of_week == 4) & (minute >= 17 * 60)).any(), "bar after Friday's close"
     assert not ((ny.day_of_week == 6) & (minute < 18 * 60)).any(), "bar before Sunday's open"
     # MLK day 2024-01-15 closes early (13:30 Chicago = 19:30 UTC) and reopens at 18:00 NY.
@@ -89,9 +92,7 @@ def test_continuous_series_rolls_by_volume(small_sample: Path) -> None:
     # One contract at a time, in expiry order, switching exactly at the recorded rolls.
     changes = df["symbol"].astype(str)
     switch = changes.ne(changes.shift()).to_numpy().nonzero()[0][1:]
-    assert [str(df.index[i]) for i in switch] == [
-        str(pd.Timestamp(r["ts"])) for r in rolls
-    ]
+    assert [str(df.index[i]) for i in switch] == [str(pd.Timestamp(r["ts"])) for r in rolls]
     # A roll decided on day D starts at a session open (18:00 New York).
     for r in rolls:
         ny = pd.Timestamp(r["ts"]).tz_convert("America/New_York")

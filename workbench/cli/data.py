@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -35,7 +36,10 @@ def info(data_dir: str, as_json: bool) -> None:
         )
         return
     click.echo(f"Data Status: {root.url}\n")
-    header = f"{'Product':<10} {'Schema':<11} {'Date Range':<26} {'Files':>6} {'Rows':>12} {'Size':>10}  Source"
+    header = (
+        f"{'Product':<10} {'Schema':<11} {'Date Range':<26} "
+        f"{'Files':>6} {'Rows':>12} {'Size':>10}  Source"
+    )
     click.echo(header)
     click.echo("-" * len(header))
     for e in entries:
@@ -113,8 +117,8 @@ def ingest(files: tuple[Path, ...], data_dir: str, product: str | None, keep_spr
     help="Report gaps longer than this many minutes of open-market time.",
 )
 def validate(
-    data_dir: str, product: str | None, schema: str | None, start, end, max_gap: int
-) -> None:  # type: ignore[no-untyped-def]
+    data_dir: str, product: str | None, schema: str | None, start: Any, end: Any, max_gap: int
+) -> None:
     """Check stored bars: duplicates, order, OHLC consistency, ticks, volume and gaps.
 
     Exits 1 when an issue is found.

@@ -17,5 +17,5 @@ def data_dir_option(fn: Callable[..., Any]) -> Callable[..., Any]:
         envvar=DATA_DIR_ENV,
         default="data",
         show_default=True,
-        help=f"Data root: a folder or an fsspec URL such as s3://bucket/prefix (env {DATA_DIR_ENV}).",
+        help=f"Data root: a folder or an fsspec URL like s3://bucket/prefix (env {DATA_DIR_ENV}).",
     )(fn)

@@ -11,16 +11,16 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from workbench.data.inventory import CatalogEntry, catalog
-    from workbench.data.continuous import Roll
-    from workbench.data.downloader import DownloadRequest, download, parse_request
-    from workbench.data.ingest import IngestReport, ingest_files
-    from workbench.data.loader import load_bars
-    from workbench.data.resample import resample_bars
-    from workbench.data.sample import SampleConfig, build_sample
-    from workbench.data.store import DataRoot
-    from workbench.data.quality import ValidationReport, validate
+if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
+    from workbench.data.continuous import Roll  # noqa: F401
+    from workbench.data.downloader import DownloadRequest, download, parse_request  # noqa: F401
+    from workbench.data.ingest import IngestReport, ingest_files  # noqa: F401
+    from workbench.data.inventory import CatalogEntry, catalog  # noqa: F401
+    from workbench.data.loader import load_bars  # noqa: F401
+    from workbench.data.quality import ValidationReport, validate  # noqa: F401
+    from workbench.data.resample import resample_bars  # noqa: F401
+    from workbench.data.sample import SampleConfig, build_sample  # noqa: F401
+    from workbench.data.store import DataRoot  # noqa: F401
 
 _EXPORTS = {
     "CatalogEntry": "inventory",

@@ -191,8 +191,8 @@ def _symbols_for(records: np.ndarray, meta: Any, info: SchemaInfo) -> tuple[np.n
         return np.zeros(0, dtype=np.int32), []
     if info.name == "definition" and "raw_symbol" in (records.dtype.names or ()):
         raw = np.char.decode(records["raw_symbol"], "ascii", errors="replace")
-        uniq, codes = np.unique(raw, return_inverse=True)
-        return codes.astype(np.int32), [str(s) for s in uniq]
+        uniq, inv = np.unique(raw, return_inverse=True)
+        return inv.astype(np.int32), [str(s) for s in uniq]
     by_id: dict[int, list[tuple[dt.date, dt.date, str]]] = {}
     stype_out = str(getattr(meta, "stype_out", "instrument_id"))
     for raw_sym, intervals in (meta.mappings or {}).items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -84,10 +85,8 @@ def _footers(root: DataRoot, parts: list[Partition]) -> list[tuple[int, int, dic
             for p, st, f in zip(parts, stats, out, strict=True)
             if f is not None
         }
-        try:
+        with contextlib.suppress(WorkbenchError):  # read-only root: no cache, still correct
             root.write_text(cache_path, json.dumps(new_cache))
-        except WorkbenchError:
-            pass  # read-only root: no cache, still correct
     return [f for f in out if f is not None]
 
 

@@ -259,7 +259,7 @@ def load_bars(
     if contract is None and continuous:
         ts, codes, cols, rolls = _continuous(ts, codes, cols, names, spec, roll, roll_days, adjust)
 
-    sym_cat = pd.Categorical.from_codes(codes, categories=pd.Index(names + ["?"]).unique())
+    sym_cat = pd.Categorical.from_codes(codes, categories=pd.Index([*names, "?"]).unique())
     df = pd.DataFrame(
         {**cols, "symbol": sym_cat.remove_unused_categories()},
         index=pd.DatetimeIndex(ts.view("datetime64[ns]"), name="ts_event").tz_localize("UTC"),

@@ -147,7 +147,7 @@ def validate(
         if tick:
             px = np.stack([o, h, lo, c]) / tick
             off = (np.abs(px - np.round(px)) > 1e-6).any(axis=0)
-            report.add(f"price off the {tick:g} tick", p.product, p.schema, off, label)
+            report.add(f"price off the {tick:g} tick", p.product, p.schema, np.asarray(off), label)
         report.add("volume <= 0", p.product, p.schema, vol <= 0, label)
     # Gaps in the continuous front month, in trading time only.
     for prod in sorted({p.product for p in parts}):
@@ -170,5 +170,11 @@ def validate(
             def gap_label(i: int, idx: Any = df.index, gap: np.ndarray = gap) -> str:
                 return f"{idx[i]} -> {idx[i + 1]} ({gap[i] / _NS_PER_MIN:.0f} min open)"
 
-            report.add(f"gap > {max_gap_minutes} min of trading time", prod, sch, flag, gap_label)
+            report.add(
+                f"gap > {max_gap_minutes} min of trading time",
+                prod,
+                sch,
+                np.asarray(flag),
+                gap_label,
+            )
     return report

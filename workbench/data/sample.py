@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,6 +34,9 @@ from workbench.data.schemas import NS_PER_DAY, NS_PER_SECOND, schema_info
 from workbench.data.store import DataRoot
 from workbench.market.calendar import session_schedule
 from workbench.market.contracts import contract_spec
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 SAMPLE_START = dt.date(2023, 12, 11)  # first trade date: session opens Sun 2023-12-10 18:00 NY
 SAMPLE_END = dt.date(2026, 1, 8)
@@ -272,7 +276,7 @@ def _seconds_from_minutes(bars: BarArrays, rng: np.random.Generator, day_lo: int
     return out
 
 
-def _to_table(bars: BarArrays, syms: list[str], base_id: int) -> object:
+def _to_table(bars: BarArrays, syms: list[str], base_id: int) -> pa.Table:
     import pyarrow as pa
 
     return pa.table(
@@ -333,7 +337,7 @@ def build_sample(
         table = _to_table(bars, syms, base_id)
         rep = write_partitions(
             root,
-            table,  # type: ignore[arg-type]
+            table,
             product=cfg.product,
             schema=schema_info(name),
             dataset=SAMPLE_DATASET,
@@ -344,3 +348,15 @@ def build_sample(
         rep.records_read = rep.records_written
         report.merge(rep)
     return report
+
+
+def ensure_sample(data_dir: str | None = None, product: str = "MCL_FUT") -> bool:
+    """Write the synthetic sample when the catalog has no data for ``product``.
+
+    Returns True when the sample was written, False when data was already there.
+    """
+    root = DataRoot(data_dir)
+    if root.partitions(product):
+        return False
+    build_sample(data_dir)
+    return True

@@ -1,0 +1,103 @@
+"""Data pipeline benchmarks (issue: foundation and data pipeline).
+
+Targets, measured here as medians on this machine (it is noisy; compare ratios):
+
+- ingest >= 1M DBN records/s into Parquet (the real ES/NQ set, 1,097,005 records); the peer in
+  the same run is the official client's own decode to pandas (``DBNStore.to_df``), which
+  writes nothing;
+- load the whole sample as a continuous 1-minute series < 0.3 s warm; the peer is a plain
+  ``pandas.read_parquet`` of the same files (no roll logic);
+- ``workbench data info`` over the whole sample < 1 s (a fresh process, start-up included).
+"""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+REAL = ROOT.parent / "shared" / "data" / "real" / "es-nq-ohlcv-1m"
+
+
+def median_time(fn: Callable[[], object], repeat: int = 5) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def bench_ingest() -> None:
+    import databento as db
+
+    from workbench.data import DataRoot, ingest_files
+
+    files = sorted(REAL.glob("*.dbn.zst"))
+    if not files:
+        print("ingest: skipped (../shared/data/real/es-nq-ohlcv-1m is absent)")
+        return
+    n = 1_097_005
+
+    def ours() -> None:
+        tmp = tempfile.mkdtemp(prefix="wb-ingest-")
+        try:
+            ingest_files(files, DataRoot(tmp))
+        finally:
+            shutil.rmtree(tmp)
+
+    def peer() -> None:
+        for f in files:
+            db.DBNStore.from_file(f).to_df()
+
+    t_ours, t_peer = median_time(ours, 3), median_time(peer, 3)
+    print(
+        f"ingest ES/NQ: {t_ours:.2f} s = {n / t_ours / 1e6:.2f} M records/s into Parquet "
+        f"(target >= 1.0); DBNStore.to_df alone {t_peer:.2f} s = {n / t_peer / 1e6:.2f} M/s; "
+        f"ratio ours/peer time {t_ours / t_peer:.2f}"
+    )
+
+
+def bench_load_and_info(data_dir: Path) -> None:
+    import pandas as pd
+
+    from workbench.data import load_bars
+
+    load_bars(data_dir=data_dir)  # warm: builds the column cache once
+    t_load = median_time(lambda: load_bars(data_dir=data_dir), 7)
+    df = load_bars(data_dir=data_dir)
+    files = sorted(str(p) for p in data_dir.glob("raw/MCL_FUT/*/*_ohlcv-1m.parquet"))
+    t_pd = median_time(lambda: pd.concat([pd.read_parquet(f) for f in files]), 3)
+    print(
+        f"load continuous 1m ({len(df):,} front-month bars of all contracts): {t_load:.3f} s warm "
+        f"(target < 0.3); plain pandas.read_parquet of the files {t_pd:.3f} s; ratio {t_pd / t_load:.1f}x"
+    )
+    exe = str(Path(sys.executable).parent / "workbench")
+    cmd = [exe, "data", "info", "--data-dir", str(data_dir)]
+    subprocess.run(cmd, capture_output=True, check=True)  # footers cached after the first run
+    t_info = median_time(lambda: subprocess.run(cmd, capture_output=True, check=True), 5)
+    print(
+        f"workbench data info (fresh process, {len(files) * 3 + 3} files): {t_info:.3f} s (target < 1)"
+    )
+
+
+def main() -> None:
+    from workbench.data import build_sample
+
+    bench_ingest()
+    data_dir = ROOT / ".bench" / "sample"
+    if not any(data_dir.glob("raw/MCL_FUT/*/*.parquet")):
+        t0 = time.perf_counter()
+        build_sample(str(data_dir))
+        print(f"sample: built in {time.perf_counter() - t0:.1f} s")
+    bench_load_and_info(data_dir)
+
+
+if __name__ == "__main__":
+    main()

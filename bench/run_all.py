@@ -1,0 +1,16 @@
+"""Run every benchmark script in this folder (``make bench``). Not part of the tests."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+if __name__ == "__main__":
+    status = 0
+    for script in sorted(HERE.glob("bench_*.py")):
+        print(f"\n=== {script.name} ===", flush=True)
+        status |= subprocess.call([sys.executable, str(script), *sys.argv[1:]])
+    sys.exit(status)

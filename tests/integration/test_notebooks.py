@@ -1,0 +1,47 @@
+"""Notebooks run end to end through papermill with non-default parameters, in a real kernel."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import nbformat
+import papermill as pm
+
+from workbench.data.sample import SampleConfig, build_sample
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_data_notebook_with_parameters(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    build_sample(str(data), SampleConfig(start=dt.date(2024, 1, 2), end=dt.date(2024, 2, 28)))
+    out = tmp_path / "01_data.out.ipynb"
+    pm.execute_notebook(
+        str(ROOT / "notebooks" / "01_data.ipynb"),
+        str(out),
+        parameters={
+            "data_dir": str(data),
+            "schema": "ohlcv-1h",
+            "start": "2024-01-10",
+            "end": "2024-02-20",
+            "roll": "calendar",
+            "adjust": "difference",
+        },
+        kernel_name="python3",
+        cwd=str(ROOT),
+    )
+    nb = nbformat.read(out, as_version=4)
+    text = "\n".join(
+        o.get("text", "") if isinstance(o.get("text", ""), str) else ""
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+    )
+    assert "synthetic=True" in text
+    assert "bars," in text
+    assert "checked" in text
+    assert ": ok" in text
+    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert injected
+    assert "ohlcv-1h" in injected[0].source
