@@ -75,15 +75,17 @@ def bench_load_and_info(data_dir: Path) -> None:
     files = sorted(str(p) for p in data_dir.glob("raw/MCL_FUT/*/*_ohlcv-1m.parquet"))
     t_pd = median_time(lambda: pd.concat([pd.read_parquet(f) for f in files]), 3)
     print(
-        f"load continuous 1m ({len(df):,} front-month bars of all contracts): {t_load:.3f} s warm "
-        f"(target < 0.3); plain pandas.read_parquet of the files {t_pd:.3f} s; ratio {t_pd / t_load:.1f}x"
+        f"load continuous 1m ({len(df):,} front-month bars): {t_load:.3f} s warm "
+        f"(target < 0.3); plain pandas.read_parquet of the files {t_pd:.3f} s; "
+        f"ratio {t_pd / t_load:.1f}x"
     )
     exe = str(Path(sys.executable).parent / "workbench")
     cmd = [exe, "data", "info", "--data-dir", str(data_dir)]
     subprocess.run(cmd, capture_output=True, check=True)  # footers cached after the first run
     t_info = median_time(lambda: subprocess.run(cmd, capture_output=True, check=True), 5)
     print(
-        f"workbench data info (fresh process, {len(files) * 3 + 3} files): {t_info:.3f} s (target < 1)"
+        f"workbench data info (fresh process, {len(files) * 3 + 3} files): "
+        f"{t_info:.3f} s (target < 1)"
     )
 
 
