@@ -3,6 +3,7 @@
 //! The core is plain Rust (tested with `cargo test`, no Python needed); the
 //! `python` feature adds the PyO3 module `workbench_native._native`.
 
+pub mod backtest;
 pub mod ticks;
 
 /// Crate version, as compiled.

@@ -1,6 +1,11 @@
 //! PyO3 bindings: the private module `workbench_native._native`.
 
+use numpy::{IntoPyArray, PyReadonlyArray1};
+use pyo3::exceptions::{PyKeyError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::backtest::{self, Inputs, Params, Sizing, StopMode};
 
 /// Convert a Databento fixed-point price (1e-9) to whole ticks; None when off the grid.
 #[pyfunction]
@@ -14,11 +19,135 @@ fn ticks_to_fixed(ticks: i64, tick_fixed: i64) -> i64 {
     crate::ticks::ticks_to_fixed(ticks, tick_fixed)
 }
 
+fn get<'py, T: FromPyObject<'py>>(d: &Bound<'py, PyDict>, key: &str) -> PyResult<T> {
+    match d.get_item(key)? {
+        Some(v) => v.extract::<T>(),
+        None => Err(PyKeyError::new_err(format!("simulate: missing parameter {key:?}"))),
+    }
+}
+
+fn params_from(d: &Bound<'_, PyDict>) -> PyResult<Params> {
+    let stop_mode = StopMode::from_index(get(d, "stop_mode")?)
+        .ok_or_else(|| PyValueError::new_err("simulate: bad stop_mode"))?;
+    let sizing = Sizing::from_index(get(d, "sizing")?)
+        .ok_or_else(|| PyValueError::new_err("simulate: bad sizing"))?;
+    Ok(Params {
+        initial_capital: get(d, "initial_capital")?,
+        commission: get(d, "commission")?,
+        slippage_ticks: get(d, "slippage_ticks")?,
+        tick_value: get(d, "tick_value")?,
+        tick_size: get(d, "tick_size")?,
+        multiplier: get(d, "multiplier")?,
+        use_risk: get(d, "use_risk")?,
+        roll: get(d, "roll")?,
+        fixed_contracts: get(d, "fixed_contracts")?,
+        stop_mode,
+        stop_pct: get(d, "stop_pct")?,
+        stop_usd: get(d, "stop_usd")?,
+        target_r: get(d, "target_r")?,
+        sizing,
+        sizing_contracts: get(d, "sizing_contracts")?,
+        kelly_fraction: get(d, "kelly_fraction")?,
+        kelly_cap: get(d, "kelly_cap")?,
+        kelly_min_trades: get(d, "kelly_min_trades")?,
+        risk_per_trade: get(d, "risk_per_trade")?,
+        daily_loss_limit: get(d, "daily_loss_limit")?,
+        max_position: get(d, "max_position")?,
+        max_exposure: get(d, "max_exposure")?,
+        max_consecutive_losses: get(d, "max_consecutive_losses")?,
+        intraday_drawdown_limit: get(d, "intraday_drawdown_limit")?,
+        max_drawdown_limit: get(d, "max_drawdown_limit")?,
+        cooloff_days: get(d, "cooloff_days")?,
+    })
+}
+
+/// Run the backtest state machine over per-bar arrays (see `workbench.backtest.simulate`).
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (open, high, low, close, signal, stop_ticks, day, contract, entry_ok, force_flat, params))]
+fn simulate<'py>(
+    py: Python<'py>,
+    open: PyReadonlyArray1<'py, i64>,
+    high: PyReadonlyArray1<'py, i64>,
+    low: PyReadonlyArray1<'py, i64>,
+    close: PyReadonlyArray1<'py, i64>,
+    signal: PyReadonlyArray1<'py, i8>,
+    stop_ticks: PyReadonlyArray1<'py, i64>,
+    day: PyReadonlyArray1<'py, i64>,
+    contract: PyReadonlyArray1<'py, i64>,
+    entry_ok: PyReadonlyArray1<'py, bool>,
+    force_flat: PyReadonlyArray1<'py, bool>,
+    params: &Bound<'py, PyDict>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let p = params_from(params)?;
+    let x = Inputs {
+        open: open.as_slice()?,
+        high: high.as_slice()?,
+        low: low.as_slice()?,
+        close: close.as_slice()?,
+        signal: signal.as_slice()?,
+        stop_ticks: stop_ticks.as_slice()?,
+        day: day.as_slice()?,
+        contract: contract.as_slice()?,
+        entry_ok: entry_ok.as_slice()?,
+        force_flat: force_flat.as_slice()?,
+    };
+    let n = x.open.len();
+    for (name, len) in [
+        ("high", x.high.len()),
+        ("low", x.low.len()),
+        ("close", x.close.len()),
+        ("signal", x.signal.len()),
+        ("stop_ticks", x.stop_ticks.len()),
+        ("day", x.day.len()),
+        ("contract", x.contract.len()),
+        ("entry_ok", x.entry_ok.len()),
+        ("force_flat", x.force_flat.len()),
+    ] {
+        if len != n {
+            return Err(PyValueError::new_err(format!(
+                "simulate: {name} has {len} values, open has {n}"
+            )));
+        }
+    }
+    let out = py.detach(|| backtest::simulate(&x, &p));
+    let d = PyDict::new(py);
+    d.set_item("equity", out.equity.into_pyarray(py))?;
+    d.set_item("position", out.position.into_pyarray(py))?;
+    let t = PyDict::new(py);
+    let tr = out.trades;
+    t.set_item("entry_bar", tr.entry_bar.into_pyarray(py))?;
+    t.set_item("exit_bar", tr.exit_bar.into_pyarray(py))?;
+    t.set_item("side", tr.side.into_pyarray(py))?;
+    t.set_item("contracts", tr.contracts.into_pyarray(py))?;
+    t.set_item("entry_px", tr.entry_px.into_pyarray(py))?;
+    t.set_item("exit_px", tr.exit_px.into_pyarray(py))?;
+    t.set_item("gross_pnl", tr.gross_pnl.into_pyarray(py))?;
+    t.set_item("commission", tr.commission.into_pyarray(py))?;
+    t.set_item("slippage_cost", tr.slippage_cost.into_pyarray(py))?;
+    t.set_item("net_pnl", tr.net_pnl.into_pyarray(py))?;
+    t.set_item("exit_reason", tr.exit_reason.into_pyarray(py))?;
+    t.set_item("exit_at_close", tr.exit_at_close.into_pyarray(py))?;
+    d.set_item("trades", t)?;
+    let e = PyDict::new(py);
+    let ev = out.events;
+    e.set_item("bar", ev.bar.into_pyarray(py))?;
+    e.set_item("action", ev.action.into_pyarray(py))?;
+    e.set_item("reason", ev.reason.into_pyarray(py))?;
+    e.set_item("requested", ev.requested.into_pyarray(py))?;
+    e.set_item("approved", ev.approved.into_pyarray(py))?;
+    d.set_item("events", e)?;
+    d.set_item("trades_rejected", out.trades_rejected)?;
+    d.set_item("circuit_breaker_triggered", out.circuit_breaker_triggered)?;
+    Ok(d)
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", crate::VERSION)?;
     m.add("FIXED_PRICE_SCALE", crate::ticks::FIXED_PRICE_SCALE)?;
     m.add_function(wrap_pyfunction!(fixed_to_ticks, m)?)?;
     m.add_function(wrap_pyfunction!(ticks_to_fixed, m)?)?;
+    m.add_function(wrap_pyfunction!(simulate, m)?)?;
     Ok(())
 }

@@ -9,7 +9,8 @@ from workbench_native._native import (
     FIXED_PRICE_SCALE,
     __version__,
     fixed_to_ticks,
+    simulate,
     ticks_to_fixed,
 )
 
-__all__ = ["FIXED_PRICE_SCALE", "__version__", "fixed_to_ticks", "ticks_to_fixed"]
+__all__ = ["FIXED_PRICE_SCALE", "__version__", "fixed_to_ticks", "simulate", "ticks_to_fixed"]

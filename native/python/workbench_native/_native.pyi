@@ -1,5 +1,10 @@
 """Typed stub for the compiled module (kept in step by ``mypy.stubtest`` in ``make test``)."""
 
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
 __version__: str
 FIXED_PRICE_SCALE: int
 
@@ -8,3 +13,18 @@ def fixed_to_ticks(price: int, tick_fixed: int) -> int | None:
 
 def ticks_to_fixed(ticks: int, tick_fixed: int) -> int:
     """Convert whole ticks to a Databento fixed-point price (1e-9)."""
+
+def simulate(
+    open: npt.NDArray[np.int64],
+    high: npt.NDArray[np.int64],
+    low: npt.NDArray[np.int64],
+    close: npt.NDArray[np.int64],
+    signal: npt.NDArray[np.int8],
+    stop_ticks: npt.NDArray[np.int64],
+    day: npt.NDArray[np.int64],
+    contract: npt.NDArray[np.int64],
+    entry_ok: npt.NDArray[np.bool_],
+    force_flat: npt.NDArray[np.bool_],
+    params: dict[str, Any],
+) -> dict[str, Any]:
+    """Run the backtest state machine over per-bar arrays (see ``workbench.backtest.simulate``)."""
