@@ -104,9 +104,10 @@ def test_no_entry_while_a_circuit_breaker_is_on(bars: pd.DataFrame) -> None:
             assert later.empty, b
         else:  # max drawdown: the rest of the day and two more trade dates
             days = np.unique(trade_dates(bars.index.as_unit("ns").asi8))
-            idx = np.searchsorted(days, b["day"])
+            idx = int(np.searchsorted(days, np.datetime64(b["day"], "D")))
             until = days[min(idx + 3, len(days) - 1)]
-            later = approved[(approved["time"] > b["time"]) & (approved["day"] < until)]
+            appr_days = approved["day"].to_numpy().astype("datetime64[D]")
+            later = approved[(approved["time"] > b["time"]).to_numpy() & (appr_days < until)]
             assert later.empty, b
     assert r.trades_rejected == int((ev["action"] == "rejected").sum())
 
