@@ -18,14 +18,15 @@ help: ## List the targets
 $(VENV)/.deps: pyproject.toml requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --disable-pip-version-check uv==$(UV_VERSION)
-	$(UV) pip install -q --python $(PY) -r requirements.lock
+	$(UV) pip install -q --compile-bytecode --python $(PY) -r requirements.lock
 	$(UV) pip install -q --python $(PY) --no-deps -e .
+	$(PY) -m compileall -q workbench
 	@touch $@
 
 $(VENV)/.native: $(VENV)/.deps $(NATIVE_SRC)
 	rm -f native/target/wheels/workbench_native-*.whl
 	VIRTUAL_ENV=$(abspath $(VENV)) $(VENV)/bin/maturin build --release -q -m native/Cargo.toml -o native/target/wheels
-	$(UV) pip install -q --python $(PY) --no-deps --reinstall native/target/wheels/workbench_native-*.whl
+	$(UV) pip install -q --compile-bytecode --python $(PY) --no-deps --reinstall native/target/wheels/workbench_native-*.whl
 	@touch $@
 
 setup: $(VENV)/.native ## Create .venv with the pinned dependencies and the native crate

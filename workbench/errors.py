@@ -35,6 +35,10 @@ class DataError(WorkbenchError):
     """Missing, corrupt or inconsistent market data."""
 
 
+class TruncatedDataError(DataError):
+    """A DBN file or stream that ends in the middle of a record (worth downloading again)."""
+
+
 class ConfigError(WorkbenchError):
     """An invalid parameter or configuration value."""
 

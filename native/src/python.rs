@@ -1,6 +1,6 @@
 //! PyO3 bindings: the private module `workbench_native._native`.
 
-use numpy::{IntoPyArray, PyReadonlyArray1};
+use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
 use pyo3::exceptions::{PyKeyError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -59,6 +59,19 @@ fn params_from(d: &Bound<'_, PyDict>) -> PyResult<Params> {
         max_drawdown_limit: get(d, "max_drawdown_limit")?,
         cooloff_days: get(d, "cooloff_days")?,
     })
+}
+
+/// EMA recursion `y[t] = alpha * x[t] + (1 - alpha) * y[t-1]`, `y[-1] = seed`.
+#[pyfunction]
+fn ema_filter<'py>(
+    py: Python<'py>,
+    x: PyReadonlyArray1<'py, f64>,
+    alpha: f64,
+    seed: f64,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    let xs = x.as_slice()?;
+    let out = py.detach(|| crate::filters::ema_filter(xs, alpha, seed));
+    Ok(out.into_pyarray(py))
 }
 
 /// Run the backtest state machine over per-bar arrays (see `workbench.backtest.simulate`).
@@ -149,5 +162,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fixed_to_ticks, m)?)?;
     m.add_function(wrap_pyfunction!(ticks_to_fixed, m)?)?;
     m.add_function(wrap_pyfunction!(simulate, m)?)?;
+    m.add_function(wrap_pyfunction!(ema_filter, m)?)?;
     Ok(())
 }

@@ -47,18 +47,30 @@ def test_no_look_ahead(bars: pd.DataFrame, cut: int) -> None:
 
 def test_position_never_exceeds_the_cap(bars: pd.DataFrame) -> None:
     for cap in (1, 3):
-        r = run_backtest(bars, MomentumStrategy(fast_period=10, slow_period=40),
-                         risk_per_trade=0.5, max_position_contracts=cap)
+        r = run_backtest(
+            bars,
+            MomentumStrategy(fast_period=10, slow_period=40),
+            risk_per_trade=0.5,
+            max_position_contracts=cap,
+        )
         assert r.position.abs().max() == cap
         assert r.trades["contracts"].max() == cap
 
 
 def test_daily_loss_limit_stops_entries_for_the_day(bars: pd.DataFrame) -> None:
     limit = 0.01
-    r = run_backtest(bars, MeanReversionStrategy(period=10, num_std=1.0), daily_loss_limit=limit,
-                     risk=RiskConfig(daily_loss_limit=limit, max_consecutive_losses=50,
-                                     intraday_drawdown_limit=0.5, max_drawdown_limit=0.9),
-                     stop=StopConfig(mode="fixed_usd", usd=10))
+    r = run_backtest(
+        bars,
+        MeanReversionStrategy(period=10, num_std=1.0),
+        daily_loss_limit=limit,
+        risk=RiskConfig(
+            daily_loss_limit=limit,
+            max_consecutive_losses=50,
+            intraday_drawdown_limit=0.5,
+            max_drawdown_limit=0.9,
+        ),
+        stop=StopConfig(mode="fixed_usd", usd=10),
+    )
     from workbench.market.calendar import trade_dates
 
     t = r.trades.copy()
@@ -67,7 +79,11 @@ def test_daily_loss_limit_stops_entries_for_the_day(bars: pd.DataFrame) -> None:
     hit_days = 0
     for day, g in t.groupby("day"):
         g = g.sort_values("exit_time")
-        start_eq = eq[eq.index <= g["entry_time"].iloc[0]].iloc[-1] if (eq.index <= g["entry_time"].iloc[0]).any() else r.initial_capital
+        start_eq = (
+            eq[eq.index <= g["entry_time"].iloc[0]].iloc[-1]
+            if (eq.index <= g["entry_time"].iloc[0]).any()
+            else r.initial_capital
+        )
         realized = g["net_pnl"].cumsum().to_numpy()
         crossed = np.flatnonzero(realized <= -limit * start_eq)
         if len(crossed):
@@ -86,9 +102,14 @@ def test_daily_loss_limit_stops_entries_for_the_day(bars: pd.DataFrame) -> None:
 
 def test_no_entry_while_a_circuit_breaker_is_on(bars: pd.DataFrame) -> None:
     r = run_backtest(
-        bars, MomentumStrategy(fast_period=10, slow_period=40),
-        risk=RiskConfig(max_consecutive_losses=2, intraday_drawdown_limit=0.02,
-                        max_drawdown_limit=0.08, cooloff_days=2),
+        bars,
+        MomentumStrategy(fast_period=10, slow_period=40),
+        risk=RiskConfig(
+            max_consecutive_losses=2,
+            intraday_drawdown_limit=0.02,
+            max_drawdown_limit=0.08,
+            cooloff_days=2,
+        ),
     )
     from workbench.market.calendar import trade_dates
 
@@ -126,8 +147,13 @@ def _mcl_csv() -> pd.DataFrame:
     df = pd.read_csv(path)
     idx = pd.to_datetime(df["Date"], utc=True)  # the file carries Europe/Brussels offsets
     bars = pd.DataFrame(
-        {"open": df["Open"].to_numpy(), "high": df["High"].to_numpy(), "low": df["Low"].to_numpy(),
-         "close": df["Close"].to_numpy(), "volume": df["Volume"].to_numpy()},
+        {
+            "open": df["Open"].to_numpy(),
+            "high": df["High"].to_numpy(),
+            "low": df["Low"].to_numpy(),
+            "close": df["Close"].to_numpy(),
+            "volume": df["Volume"].to_numpy(),
+        },
         index=pd.DatetimeIndex(idx, name="ts_event"),
     )
     bars = bars[~bars.index.duplicated()].sort_index()

@@ -17,7 +17,13 @@ import numpy as np
 
 from workbench.backtest.config import BacktestConfig
 from workbench.backtest.result import TRADE_COLUMNS, BacktestResult
-from workbench.backtest.simulate import SimInputs, SimOutputs, SimParams, simulate_native, simulate_python
+from workbench.backtest.simulate import (
+    SimInputs,
+    SimOutputs,
+    SimParams,
+    simulate_native,
+    simulate_python,
+)
 from workbench.errors import ConfigError, DataError
 from workbench.market.contracts import ContractSpec, contract_spec
 from workbench.risk import decisions as D
@@ -61,12 +67,16 @@ def _check_bars(data: Any) -> pd.DataFrame:
     import pandas as pd
 
     if not isinstance(data, pd.DataFrame):
-        raise DataError(f"data must be a DataFrame of bars, got {type(data).__name__}",
-                        hint="load it with workbench.data.load_bars")
+        raise DataError(
+            f"data must be a DataFrame of bars, got {type(data).__name__}",
+            hint="load it with workbench.data.load_bars",
+        )
     missing = [c for c in ("open", "high", "low", "close", "volume") if c not in data]
     if missing:
-        raise DataError(f"data is missing column(s) {', '.join(missing)}",
-                        hint="bars need open, high, low, close and volume")
+        raise DataError(
+            f"data is missing column(s) {', '.join(missing)}",
+            hint="bars need open, high, low, close and volume",
+        )
     if data.empty:
         raise DataError("data has no bars", hint="check the symbol and the date range")
     if not isinstance(data.index, pd.DatetimeIndex) or data.index.tz is None:
@@ -75,13 +85,17 @@ def _check_bars(data: Any) -> pd.DataFrame:
         raise DataError("data index is not sorted by time", hint="sort it: data.sort_index()")
     if data.index.has_duplicates:
         first = data.index[data.index.duplicated()][0]
-        raise DataError(f"data has duplicate timestamps (first: {first})",
-                        hint="one bar per timestamp: load a continuous series or one contract")
+        raise DataError(
+            f"data has duplicate timestamps (first: {first})",
+            hint="one bar per timestamp: load a continuous series or one contract",
+        )
     px = data[["open", "high", "low", "close"]]
     if px.isna().to_numpy().any():
         bad = px.index[px.isna().any(axis=1)][0]
-        raise DataError(f"data has NaN prices (first at {bar_label(bad)})",
-                        hint="drop or fill those bars before backtesting")
+        raise DataError(
+            f"data has NaN prices (first at {bar_label(bad)})",
+            hint="drop or fill those bars before backtesting",
+        )
     return data
 
 
@@ -124,7 +138,9 @@ def _window_mask(ts_ns: np.ndarray, window: str) -> np.ndarray:
     return TimeFilter(start, end).mask(pd.DatetimeIndex(ts_ns, tz="UTC"))
 
 
-def _before_halt(ts_ns: np.ndarray, tdates: np.ndarray, minutes: int, spec: ContractSpec) -> np.ndarray:
+def _before_halt(
+    ts_ns: np.ndarray, tdates: np.ndarray, minutes: int, spec: ContractSpec
+) -> np.ndarray:
     """Bars starting within ``minutes`` of their session's close (daily halt, early closes)."""
     import pandas as pd
 
@@ -133,8 +149,11 @@ def _before_halt(ts_ns: np.ndarray, tdates: np.ndarray, minutes: int, spec: Cont
     uniq = np.unique(tdates)
     sched = session_schedule(uniq[0].item(), uniq[-1].item(), spec.calendar)
     close_by_date = dict(
-        zip(sched.index.to_numpy().astype("datetime64[D]"),
-            pd.DatetimeIndex(sched["market_close"]).as_unit("ns").asi8, strict=True)
+        zip(
+            sched.index.to_numpy().astype("datetime64[D]"),
+            pd.DatetimeIndex(sched["market_close"]).as_unit("ns").asi8,
+            strict=True,
+        )
     )
     # Trade dates the calendar does not list (rare): the regular 17:00 New York close.
     closes = np.array([close_by_date.get(d, 0) for d in uniq], dtype=np.int64)
@@ -175,9 +194,7 @@ def prepare_inputs(
     _, codes = _symbol_codes(data)
     contract = codes if codes is not None else np.zeros(len(data), dtype=np.int64)
     n = len(data)
-    entry_ok = (
-        _window_mask(ts, cfg.entry_window) if cfg.entry_window else np.ones(n, dtype=bool)
-    )
+    entry_ok = _window_mask(ts, cfg.entry_window) if cfg.entry_window else np.ones(n, dtype=bool)
     force_flat = (
         _before_halt(ts, tdates, cfg.flat_before_halt_minutes, spec)
         if cfg.flat_before_halt_minutes > 0
@@ -310,8 +327,11 @@ def build_result(
         symbols = np.asarray(cats, dtype=object)[codes[entry_bar]]
     else:
         symbols = np.full(len(entry_bar), data.attrs.get("contract") or spec.product, dtype=object)
-    exit_time = np.where(at_close, end_idx.asi8[exit_bar] if len(exit_bar) else [],
-                         start_idx.as_unit("ns").asi8[exit_bar] if len(exit_bar) else [])
+    exit_time = np.where(
+        at_close,
+        end_idx.asi8[exit_bar] if len(exit_bar) else [],
+        start_idx.as_unit("ns").asi8[exit_bar] if len(exit_bar) else [],
+    )
     trades = pd.DataFrame(
         {
             "entry_time": pd.DatetimeIndex(start_idx.as_unit("ns").asi8[entry_bar], tz="UTC"),
@@ -372,8 +392,8 @@ def build_result(
     data_range = {
         "start": first.date().isoformat(),
         "end": last.date().isoformat(),
-        "trading_days": int(len(last_of_day)),
-        "total_bars": int(len(data)),
+        "trading_days": len(last_of_day),
+        "total_bars": len(data),
         "start_time": first.isoformat(),
         "end_time": last.isoformat(),
     }

@@ -10,8 +10,19 @@ if TYPE_CHECKING:
     import pandas as pd
 
 TRADE_COLUMNS = [
-    "entry_time", "exit_time", "side", "contracts", "entry_price", "exit_price", "gross_pnl",
-    "commission", "slippage_cost", "net_pnl", "exit_reason", "bars_held", "symbol",
+    "entry_time",
+    "exit_time",
+    "side",
+    "contracts",
+    "entry_price",
+    "exit_price",
+    "gross_pnl",
+    "commission",
+    "slippage_cost",
+    "net_pnl",
+    "exit_reason",
+    "bars_held",
+    "symbol",
 ]
 
 
@@ -99,8 +110,10 @@ class BacktestResult:
                 f"{self.parameters['strategy']['name']} on {self.provenance.get('product')} "
                 f"{self.data_range['start']} to {self.data_range['end']} "
                 f"({self.data_range['total_bars']:,} bars){synthetic}",
-                f"  return {fmt(p['total_return_pct'], '.2f')}% (${fmt(p['total_return_usd'], ',.2f')})"
-                f"  sharpe {fmt(p['sharpe_ratio'], '.2f')}  max dd {fmt(p['max_drawdown_pct'], '.2f')}%"
+                f"  return {fmt(p['total_return_pct'], '.2f')}%"
+                f" (${fmt(p['total_return_usd'], ',.2f')})"
+                f"  sharpe {fmt(p['sharpe_ratio'], '.2f')}"
+                f"  max dd {fmt(p['max_drawdown_pct'], '.2f')}%"
                 f" (${fmt(p['max_drawdown_usd'], ',.2f')})",
                 f"  trades {p['total_trades']}  win rate {fmt(p['win_rate'], '.1%')}"
                 f"  profit factor {fmt(p['profit_factor'], '.2f')}"

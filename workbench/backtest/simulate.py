@@ -37,8 +37,18 @@ from workbench.risk.risk_manager import RiskManager
 from workbench.risk.stop_loss import StopLossManager
 
 TRADE_FIELDS = (
-    "entry_bar", "exit_bar", "side", "contracts", "entry_px", "exit_px", "gross_pnl",
-    "commission", "slippage_cost", "net_pnl", "exit_reason", "exit_at_close",
+    "entry_bar",
+    "exit_bar",
+    "side",
+    "contracts",
+    "entry_px",
+    "exit_px",
+    "gross_pnl",
+    "commission",
+    "slippage_cost",
+    "net_pnl",
+    "exit_reason",
+    "exit_at_close",
 )
 EVENT_FIELDS = ("bar", "action", "reason", "requested", "approved")
 
@@ -126,11 +136,20 @@ def simulate_python(x: SimInputs, p: SimParams) -> SimOutputs:
         cash += gross
         cash -= cost
         net = gross - 2.0 * cost
-        for k, v in (("entry_bar", entry_bar), ("exit_bar", bar), ("side", side),
-                     ("contracts", qty), ("entry_px", entry_px), ("exit_px", px),
-                     ("gross_pnl", gross), ("commission", 2.0 * cost),
-                     ("slippage_cost", float((entry_slip + exit_slip) * qty) * tv),
-                     ("net_pnl", net), ("exit_reason", reason), ("exit_at_close", at_close)):
+        for k, v in (
+            ("entry_bar", entry_bar),
+            ("exit_bar", bar),
+            ("side", side),
+            ("contracts", qty),
+            ("entry_px", entry_px),
+            ("exit_px", px),
+            ("gross_pnl", gross),
+            ("commission", 2.0 * cost),
+            ("slippage_cost", float((entry_slip + exit_slip) * qty) * tv),
+            ("net_pnl", net),
+            ("exit_reason", reason),
+            ("exit_at_close", at_close),
+        ):
             trades[k].append(v)
         if p.use_risk:
             risk.on_trade_closed(net)
@@ -158,7 +177,7 @@ def simulate_python(x: SimInputs, p: SimParams) -> SimOutputs:
                 # the re-entry is a continuation: no new risk request
         # 2. trade date
         if p.use_risk:
-            risk.start_bar(i, day[i], eq_prev if qty == 0 else eq_prev)
+            risk.start_bar(i, day[i], eq_prev)
         # 3. act at the open on the previous bar's signal
         if i > 0:
             s1 = sig[i - 1]
@@ -198,12 +217,21 @@ def simulate_python(x: SimInputs, p: SimParams) -> SimOutputs:
         close_trade(c[n - 1] - side * slip, n - 1, D.EXIT_END, True, slip)
         equity[n - 1] = cash
         position[n - 1] = 0
-    events = {k: np.array([getattr(e, k) for e in risk.events], dtype=np.int64) for k in EVENT_FIELDS}
+    events = {
+        k: np.array([getattr(e, k) for e in risk.events], dtype=np.int64) for k in EVENT_FIELDS
+    }
     return SimOutputs(
         equity=equity,
         position=position,
-        trades={k: np.asarray(v, dtype=np.float64 if k in ("gross_pnl", "commission",
-                "slippage_cost", "net_pnl") else np.int64) for k, v in trades.items()},
+        trades={
+            k: np.asarray(
+                v,
+                dtype=np.float64
+                if k in ("gross_pnl", "commission", "slippage_cost", "net_pnl")
+                else np.int64,
+            )
+            for k, v in trades.items()
+        },
         events=events,
         trades_rejected=risk.trades_rejected,
         circuit_breaker_triggered=risk.circuit_breaker_triggered,

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from workbench import __version__
+from workbench.cli.backtest import backtest, strategies
 from workbench.cli.data import data
 from workbench.errors import WorkbenchError
 
@@ -26,6 +27,8 @@ def cli() -> None:
 
 
 cli.add_command(data)
+cli.add_command(backtest)
+cli.add_command(strategies)
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -7,6 +7,7 @@ DBN versions 1-3) into one NumPy record array; everything after that is vectoris
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from workbench.data.schemas import NS_PER_DAY, PRICE_SCALE, SchemaInfo, schema_info
-from workbench.errors import DataError
+from workbench.errors import DataError, TruncatedDataError
 from workbench.market.contracts import is_spread, parse_symbol
 
 if TYPE_CHECKING:
@@ -64,6 +65,10 @@ def open_dbn(source: str | Path | databento.DBNStore) -> databento.DBNStore:
     if isinstance(source, db.DBNStore):
         return source
     path = Path(source)
+    if path.is_dir():
+        raise DataError(
+            f"{path} is a folder, not a DBN file", hint=f"pass the files: {path}/*.dbn.zst"
+        )
     if not path.is_file():
         raise DataError(f"no such DBN file: {path}", hint="check the path")
     try:
@@ -109,10 +114,15 @@ def decode(
         info = schema_info(str(meta.schema))
     except KeyError as exc:
         raise DataError(f"{name}: {exc.args[0]}") from None
+    from databento.common.error import BentoWarning
+
     try:
-        records = store.to_ndarray()
+        with warnings.catch_warnings():
+            # databento only warns about a partial last record and drops it: refuse instead.
+            warnings.simplefilter("error", BentoWarning)
+            records = store.to_ndarray()
     except Exception as exc:
-        raise DataError(
+        raise TruncatedDataError(
             f"{name} is truncated or corrupt ({_short(exc)})",
             hint="download or copy the file again; nothing was written",
         ) from None

@@ -28,7 +28,7 @@ from workbench.data.dbn import decode
 from workbench.data.ingest import IngestReport, write_decoded
 from workbench.data.schemas import SCHEMAS
 from workbench.data.store import DataRoot
-from workbench.errors import ConfigError, DownloadError, WorkbenchError
+from workbench.errors import ConfigError, DownloadError, TruncatedDataError
 
 KEY_ENV = "DATABENTO_API_KEY"
 GATEWAY_ENV = "WORKBENCH_DATABENTO_GATEWAY"
@@ -134,24 +134,31 @@ def parse_request(
 
 
 class Ledger:
-    """Which (request, day) pairs are complete; stored atomically as JSON in the data root."""
+    """Which (request, day) pairs are complete; stored atomically as JSON in the data root.
+
+    A day is complete when the ledger has it and every file it wrote is still on disk (a
+    day with no data, e.g. a Saturday, has no files), so deleting a file re-downloads its day.
+    """
 
     def __init__(self, root: DataRoot) -> None:
         self.root = root
         self.path = root.join(*_LEDGER)
         text = root.read_text(self.path)
         try:
-            self.data: dict[str, dict[str, int]] = json.loads(text) if text else {}
+            self.data: dict[str, dict[str, Any]] = json.loads(text) if text else {}
         except ValueError:
             self.data = {}
 
     def done(self, key: str, day: dt.date) -> bool:
         """Whether ``day`` of request ``key`` has been stored completely."""
-        return day.isoformat() in self.data.get(key, {})
+        entry = self.data.get(key, {}).get(day.isoformat())
+        if not isinstance(entry, dict):
+            return False
+        return all(self.root.exists(f) for f in entry.get("files", []))
 
-    def mark(self, key: str, day: dt.date, rows: int) -> None:
+    def mark(self, key: str, day: dt.date, rows: int, files: list[str]) -> None:
         """Record a complete day and save."""
-        self.data.setdefault(key, {})[day.isoformat()] = rows
+        self.data.setdefault(key, {})[day.isoformat()] = {"rows": rows, "files": sorted(files)}
         self.root.write_text(self.path, json.dumps(self.data, indent=1, sort_keys=True))
 
 
@@ -175,8 +182,10 @@ def _is_retryable(exc: BaseException) -> bool:
     if isinstance(exc, BentoHttpError):
         return exc.http_status in _RETRYABLE_STATUS
     # BentoError without a status: "Error streaming response" (connection dropped);
-    # DataError: the stream arrived but does not decode (truncated).
-    return isinstance(exc, (requests.ConnectionError, requests.Timeout, BentoError, WorkbenchError))
+    # TruncatedDataError: the stream arrived cut short. Other data errors are permanent.
+    return isinstance(
+        exc, (requests.ConnectionError, requests.Timeout, BentoError, TruncatedDataError)
+    )
 
 
 def _describe(exc: BaseException) -> str:
@@ -228,6 +237,7 @@ def download(
     confirm: bool = False,
     progress: Callable[[int, int], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    storage_options: dict[str, Any] | None = None,
 ) -> DownloadReport:
     """Download ``req`` into the catalog.
 
@@ -245,6 +255,8 @@ def download(
         Proceed even if the cost exceeds ``req.max_cost``.
     progress : callable, optional
         Called with ``(days_done, days_total)``.
+    storage_options : dict, optional
+        fsspec options for a remote data root (e.g. an S3 endpoint).
 
     Raises
     ------
@@ -254,7 +266,7 @@ def download(
     import databento as db
 
     api_key = find_api_key(key)
-    root = DataRoot(data_dir)
+    root = DataRoot(data_dir, storage_options)
     root.check_writable()
     ledger = Ledger(root)
     report = DownloadReport(days_requested=len(req.days()))
@@ -306,7 +318,7 @@ def download(
         rep = write_decoded(root, decoded, source="databento")
         rep.records_read = rep.records_written + decoded.spreads_dropped
         report.ingest.merge(rep)
-        ledger.mark(req.ledger_key, day, rep.records_written)
+        ledger.mark(req.ledger_key, day, rep.records_written, rep.files_written)
         report.days_downloaded += 1
         if progress:
             progress(i + 1, len(todo))

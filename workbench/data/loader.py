@@ -221,7 +221,9 @@ def load_bars(
                 else "run `workbench data sample` (synthetic) or `workbench data download`"
             ),
         )
-    all_parts = parts if (d_lo is None and d_hi is None) else root.partitions(product, info.name)
+    # Locally the whole product goes through the column cache; remotely only the needed days.
+    whole = d_lo is None and d_hi is None
+    all_parts = parts if (whole or not root.is_local) else root.partitions(product, info.name)
     table, metas = _read_catalog(root, product, info.name, all_parts)
     ts = table["ts_event"].cast("int64").to_numpy()
     keep = np.ones(len(ts), dtype=bool)

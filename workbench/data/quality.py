@@ -98,19 +98,27 @@ def validate(
     start: dt.date | None = None,
     end: dt.date | None = None,
     max_gap_minutes: int = 30,
+    storage_options: dict[str, Any] | None = None,
 ) -> ValidationReport:
-    """Check stored bar data; see the module docstring for the checks."""
+    """Check stored bar data; see the module docstring for the checks.
+
+    ``storage_options`` are fsspec options for a remote data root.
+    """
     import pyarrow.parquet as pq
 
     from workbench.data.loader import load_bars
 
-    root = DataRoot(data_dir)
+    root = DataRoot(data_dir, storage_options)
     report = ValidationReport()
     parts = [
         p for p in root.partitions(product, schema, start, end) if p.schema.startswith("ohlcv-")
     ]
     for p in parts:
-        t = pq.read_table(p.path) if root.is_local else pq.read_table(root.fs.open(p.path, "rb"))
+        if root.is_local:
+            t = pq.read_table(p.path)
+        else:
+            with root.fs.open(p.path, "rb") as fh:
+                t = pq.read_table(fh)
         report.files += 1
         report.rows += t.num_rows
         if t.num_rows == 0:

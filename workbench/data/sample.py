@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -299,8 +299,10 @@ def build_sample(
     data_dir: str | None = None,
     cfg: SampleConfig | None = None,
     progress: Callable[[int], None] | None = None,
+    storage_options: dict[str, Any] | None = None,
 ) -> IngestReport:
-    """Write the synthetic sample data set into the catalog at ``data_dir``.
+    """Write the synthetic sample data set into the catalog at ``data_dir`` (a folder or an
+    fsspec URL, with ``storage_options``).
 
     Returns
     -------
@@ -308,7 +310,7 @@ def build_sample(
         Files and rows written (all schemas).
     """
     cfg = cfg or SampleConfig()
-    root = DataRoot(data_dir)
+    root = DataRoot(data_dir, storage_options)
     root.check_writable()
     minutes, syms, _ = generate_minutes(cfg)
     rng = np.random.default_rng(cfg.seed + 1)
@@ -350,13 +352,17 @@ def build_sample(
     return report
 
 
-def ensure_sample(data_dir: str | None = None, product: str = "MCL_FUT") -> bool:
+def ensure_sample(
+    data_dir: str | None = None,
+    product: str = "MCL_FUT",
+    storage_options: dict[str, Any] | None = None,
+) -> bool:
     """Write the synthetic sample when the catalog has no data for ``product``.
 
     Returns True when the sample was written, False when data was already there.
     """
-    root = DataRoot(data_dir)
+    root = DataRoot(data_dir, storage_options)
     if root.partitions(product):
         return False
-    build_sample(data_dir)
+    build_sample(data_dir, storage_options=storage_options)
     return True

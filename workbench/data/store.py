@@ -46,9 +46,24 @@ class Partition:
     path: str
 
 
+def project_root(start: str | Path | None = None) -> Path | None:
+    """The workbench checkout containing ``start`` (default: the working directory): the
+    nearest folder upwards holding both ``pyproject.toml`` and ``workbench/``."""
+    here = Path(start or os.getcwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "pyproject.toml").is_file() and (folder / "workbench").is_dir():
+            return folder
+    return None
+
+
 def default_data_dir() -> str:
-    """``$WORKBENCH_DATA_DIR`` if set, else ``./data``."""
-    return os.environ.get(DATA_DIR_ENV) or "data"
+    """``$WORKBENCH_DATA_DIR`` if set; else the project's ``data/`` folder when working
+    inside the checkout (so notebooks in ``notebooks/`` find it); else ``./data``."""
+    env = os.environ.get(DATA_DIR_ENV)
+    if env:
+        return env
+    root = project_root()
+    return str(root / "data") if root is not None else "data"
 
 
 class DataRoot:
@@ -239,8 +254,10 @@ class DataRoot:
             with self.fs.open(path, "r") as fh:
                 text: str = fh.read()
                 return text
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return None
+        except OSError as exc:
+            raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
 
     def check_writable(self) -> None:
         """Fail early, with a clear message, when the root cannot be written."""
@@ -252,6 +269,11 @@ class DataRoot:
             if parent == probe_dir:
                 break
             probe_dir = parent
+        if not os.path.isdir(probe_dir):
+            raise DataError(
+                f"the data folder {self.path} cannot be created: {probe_dir} is a file",
+                hint="choose a folder with --data-dir or $WORKBENCH_DATA_DIR",
+            )
         if not os.access(probe_dir, os.W_OK):
             raise DataError(
                 f"the data folder {self.path} is not writable ({probe_dir} is read-only)",

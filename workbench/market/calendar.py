@@ -10,8 +10,12 @@ to the next calendar day's trade date.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import json
+import os
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -38,16 +42,40 @@ _CAL_START = "2000-01-01"
 _CAL_END = "2040-12-31"
 
 
+def _cache_file() -> Path:
+    from importlib.metadata import version
+
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "workbench"
+    tag = f"{TRADE_DATE_CALENDAR}-{version('pandas_market_calendars')}-{_CAL_START}-{_CAL_END}"
+    return base / f"holidays-{tag}.json"
+
+
 @lru_cache(maxsize=1)
 def _holidays() -> frozenset[dt.date]:
+    """CME trade-date holidays from pandas_market_calendars.
+
+    The library takes ~0.5 s to import, so its answer is kept in the user's cache folder,
+    keyed by the library's version (a new version recomputes it).
+    """
+    cache = _cache_file()
+    try:
+        return frozenset(dt.date.fromisoformat(d) for d in json.loads(cache.read_text()))
+    except (OSError, ValueError):
+        pass
     import pandas_market_calendars as mcal
 
     cal = mcal.get_calendar(TRADE_DATE_CALENDAR)
     hol = cal.holidays().holidays
     lo, hi = np.datetime64(_CAL_START), np.datetime64(_CAL_END)
-    return frozenset(
+    days = frozenset(
         d.astype("datetime64[D]").item() for d in hol if lo <= np.datetime64(d, "D") <= hi
     )
+    with contextlib.suppress(OSError):
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(sorted(d.isoformat() for d in days)))
+        os.replace(tmp, cache)
+    return days
 
 
 @lru_cache(maxsize=1)

@@ -111,15 +111,22 @@ class RiskConfig(FrozenConfig):
     cooloff_days: int = 5
 
     def __post_init__(self) -> None:
-        for name in ("risk_per_trade", "daily_loss_limit", "intraday_drawdown_limit",
-                     "max_drawdown_limit"):
+        for name in (
+            "risk_per_trade",
+            "daily_loss_limit",
+            "intraday_drawdown_limit",
+            "max_drawdown_limit",
+        ):
             v = getattr(self, name)
             if not 0 < v < 1:
-                raise ConfigError(f"{name} must be a fraction in (0, 1), got {v}",
-                                  hint="e.g. 0.02 for 2%")
+                raise ConfigError(
+                    f"{name} must be a fraction in (0, 1), got {v}", hint="e.g. 0.02 for 2%"
+                )
         if self.max_position_contracts < 1:
             raise ConfigError(
                 f"max_position_contracts must be >= 1, got {self.max_position_contracts}"
             )
         if self.max_exposure <= 0 or self.max_consecutive_losses < 1 or self.cooloff_days < 0:
-            raise ConfigError("max_exposure, max_consecutive_losses and cooloff_days must be positive")
+            raise ConfigError(
+                "max_exposure, max_consecutive_losses and cooloff_days must be positive"
+            )

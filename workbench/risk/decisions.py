@@ -8,8 +8,12 @@ from __future__ import annotations
 
 # What happened to an entry request.
 ACCEPTED, RESIZED, REJECTED, CIRCUIT_BREAKER = 0, 1, 2, 3
-ACTIONS = {ACCEPTED: "accepted", RESIZED: "resized", REJECTED: "rejected",
-           CIRCUIT_BREAKER: "circuit_breaker"}
+ACTIONS = {
+    ACCEPTED: "accepted",
+    RESIZED: "resized",
+    REJECTED: "rejected",
+    CIRCUIT_BREAKER: "circuit_breaker",
+}
 
 # Why.
 OK = 0
@@ -37,5 +41,11 @@ REASONS = {
 
 # Exit reasons of trades.
 EXIT_SIGNAL, EXIT_STOP, EXIT_TARGET, EXIT_ROLL, EXIT_SESSION, EXIT_END = 0, 1, 2, 3, 4, 5
-EXIT_REASONS = {EXIT_SIGNAL: "signal", EXIT_STOP: "stop", EXIT_TARGET: "target",
-                EXIT_ROLL: "roll", EXIT_SESSION: "session", EXIT_END: "end_of_data"}
+EXIT_REASONS = {
+    EXIT_SIGNAL: "signal",
+    EXIT_STOP: "stop",
+    EXIT_TARGET: "target",
+    EXIT_ROLL: "roll",
+    EXIT_SESSION: "session",
+    EXIT_END: "end_of_data",
+}

@@ -46,7 +46,10 @@ class PositionSizer:
     """
 
     def __init__(
-        self, config: SizingConfig | None = None, risk_per_trade: float = 0.02, tick_value: float = 1.0
+        self,
+        config: SizingConfig | None = None,
+        risk_per_trade: float = 0.02,
+        tick_value: float = 1.0,
     ) -> None:
         self.config = config or SizingConfig()
         self.risk_per_trade = risk_per_trade

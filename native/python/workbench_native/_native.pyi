@@ -14,6 +14,9 @@ def fixed_to_ticks(price: int, tick_fixed: int) -> int | None:
 def ticks_to_fixed(ticks: int, tick_fixed: int) -> int:
     """Convert whole ticks to a Databento fixed-point price (1e-9)."""
 
+def ema_filter(x: npt.NDArray[np.float64], alpha: float, seed: float) -> npt.NDArray[np.float64]:
+    """EMA recursion ``y[t] = alpha * x[t] + (1 - alpha) * y[t-1]`` with ``y[-1] = seed``."""
+
 def simulate(
     open: npt.NDArray[np.int64],
     high: npt.NDArray[np.int64],
