@@ -108,6 +108,26 @@ pub struct Params {
     pub cooloff_days: i64,
 }
 
+/// Prices to whole ticks: `rint(price / tick)` (ties to even, as NumPy's `rint`).
+pub fn prices_to_ticks(prices: &[f64], tick: f64) -> Vec<i64> {
+    prices.iter().map(|p| (p / tick).round_ties_even() as i64).collect()
+}
+
+/// Stop distances (price units, NaN = none) to whole ticks, rounded up:
+/// `ceil(max(d / tick, 0) - 1e-9)`, 0 for NaN.
+pub fn distances_to_ticks(dist: &[f64], tick: f64) -> Vec<i64> {
+    dist.iter()
+        .map(|d| {
+            let t = d / tick;
+            if t.is_nan() {
+                0
+            } else {
+                (t.max(0.0) - 1e-9).ceil() as i64
+            }
+        })
+        .collect()
+}
+
 /// Per-bar inputs, borrowed from NumPy arrays.
 pub struct Inputs<'a> {
     pub open: &'a [i64],
@@ -710,6 +730,12 @@ mod tests {
         assert_eq!(out.trades.exit_px, vec![7030 - 1]); // open of bar 4, -1 tick
         assert_eq!(out.trades.net_pnl, vec![28.0 - 2.5]);
         assert!((out.equity[4] - (5_000.0 + 25.5)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn converts_prices_and_distances_to_ticks() {
+        assert_eq!(prices_to_ticks(&[71.23, 0.015, -37.63], 0.01), vec![7123, 2, -3763]);
+        assert_eq!(distances_to_ticks(&[0.101, f64::NAN, -1.0, 0.1], 0.01), vec![11, 0, 0, 10]);
     }
 
     #[test]

@@ -77,15 +77,15 @@ fn ema_filter<'py>(
 /// Run the backtest state machine over per-bar arrays (see `workbench.backtest.simulate`).
 #[pyfunction]
 #[allow(clippy::too_many_arguments)]
-#[pyo3(signature = (open, high, low, close, signal, stop_ticks, day, contract, entry_ok, force_flat, params))]
+#[pyo3(signature = (open, high, low, close, signal, stop_distance, day, contract, entry_ok, force_flat, params))]
 fn simulate<'py>(
     py: Python<'py>,
-    open: PyReadonlyArray1<'py, i64>,
-    high: PyReadonlyArray1<'py, i64>,
-    low: PyReadonlyArray1<'py, i64>,
-    close: PyReadonlyArray1<'py, i64>,
+    open: PyReadonlyArray1<'py, f64>,
+    high: PyReadonlyArray1<'py, f64>,
+    low: PyReadonlyArray1<'py, f64>,
+    close: PyReadonlyArray1<'py, f64>,
     signal: PyReadonlyArray1<'py, i8>,
-    stop_ticks: PyReadonlyArray1<'py, i64>,
+    stop_distance: PyReadonlyArray1<'py, f64>,
     day: PyReadonlyArray1<'py, i64>,
     contract: PyReadonlyArray1<'py, i64>,
     entry_ok: PyReadonlyArray1<'py, bool>,
@@ -93,13 +93,30 @@ fn simulate<'py>(
     params: &Bound<'py, PyDict>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let p = params_from(params)?;
+    let tick = p.tick_size;
+    let (os, hs, ls, cs, ds) = (
+        open.as_slice()?,
+        high.as_slice()?,
+        low.as_slice()?,
+        close.as_slice()?,
+        stop_distance.as_slice()?,
+    );
+    let (o, h, l, c, st) = py.detach(|| {
+        (
+            backtest::prices_to_ticks(os, tick),
+            backtest::prices_to_ticks(hs, tick),
+            backtest::prices_to_ticks(ls, tick),
+            backtest::prices_to_ticks(cs, tick),
+            backtest::distances_to_ticks(ds, tick),
+        )
+    });
     let x = Inputs {
-        open: open.as_slice()?,
-        high: high.as_slice()?,
-        low: low.as_slice()?,
-        close: close.as_slice()?,
+        open: &o,
+        high: &h,
+        low: &l,
+        close: &c,
         signal: signal.as_slice()?,
-        stop_ticks: stop_ticks.as_slice()?,
+        stop_ticks: &st,
         day: day.as_slice()?,
         contract: contract.as_slice()?,
         entry_ok: entry_ok.as_slice()?,
@@ -111,7 +128,7 @@ fn simulate<'py>(
         ("low", x.low.len()),
         ("close", x.close.len()),
         ("signal", x.signal.len()),
-        ("stop_ticks", x.stop_ticks.len()),
+        ("stop_distance", x.stop_ticks.len()),
         ("day", x.day.len()),
         ("contract", x.contract.len()),
         ("entry_ok", x.entry_ok.len()),

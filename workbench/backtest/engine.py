@@ -172,10 +172,6 @@ def _symbol_codes(data: pd.DataFrame) -> tuple[list[str] | None, np.ndarray]:
     return [str(c) for c in cat.categories], np.asarray(cat.codes, dtype=np.int64)
 
 
-def _to_ticks(values: np.ndarray, tick: float) -> np.ndarray:
-    return np.rint(values / tick).astype(np.int64)
-
-
 def prepare_inputs(
     data: pd.DataFrame, strategy: Strategy, cfg: BacktestConfig, spec: ContractSpec
 ) -> tuple[SimInputs, np.ndarray, np.ndarray]:
@@ -185,11 +181,9 @@ def prepare_inputs(
     if len(signals) != len(data):
         raise ConfigError(f"{strategy.name} returned {len(signals)} signals for {len(data)} bars")
     dist = strategy.stop_distance(data)
-    if dist is None:
-        stop_ticks = np.zeros(len(data), dtype=np.int64)
-    else:
-        d = np.nan_to_num(np.asarray(dist, dtype=np.float64) / spec.tick_size, nan=0.0)
-        stop_ticks = np.ceil(np.maximum(d, 0.0) - 1e-9).astype(np.int64)
+    stop_distance = (
+        np.full(len(data), np.nan) if dist is None else np.asarray(dist, dtype=np.float64)
+    )
     tdates, day = _trade_days(ts)
     _, codes = _symbol_codes(data)
     contract = codes if codes is not None else np.zeros(len(data), dtype=np.int64)
@@ -201,12 +195,12 @@ def prepare_inputs(
         else np.zeros(n, dtype=bool)
     )
     x = SimInputs(
-        open=_to_ticks(data["open"].to_numpy(np.float64), spec.tick_size),
-        high=_to_ticks(data["high"].to_numpy(np.float64), spec.tick_size),
-        low=_to_ticks(data["low"].to_numpy(np.float64), spec.tick_size),
-        close=_to_ticks(data["close"].to_numpy(np.float64), spec.tick_size),
+        open=data["open"].to_numpy(np.float64),
+        high=data["high"].to_numpy(np.float64),
+        low=data["low"].to_numpy(np.float64),
+        close=data["close"].to_numpy(np.float64),
         signal=signals.astype(np.int8),
-        stop_ticks=stop_ticks,
+        stop_distance=stop_distance,
         day=day.astype(np.int64),
         contract=contract,
         entry_ok=np.asarray(entry_ok, dtype=bool),
@@ -302,6 +296,12 @@ def run_backtest(
     return build_result(data, strategy, cfg, spec, out, tdates, signals, source_attrs)
 
 
+def _names(table: dict[int, str], codes: np.ndarray) -> np.ndarray:
+    """Codes to their names, vectorized."""
+    lookup = np.array([table.get(i, "?") for i in range(max(table) + 1)], dtype=object)
+    return lookup[np.asarray(codes, dtype=np.int64)]
+
+
 def build_result(
     data: pd.DataFrame,
     strategy: Strategy,
@@ -316,8 +316,9 @@ def build_result(
     import pandas as pd
 
     start_idx = data.index
-    interval = pd.Timedelta(_interval_ns(data), unit="ns")
-    end_idx = start_idx + interval
+    iv_ns = _interval_ns(data)
+    ts_ns = start_idx.as_unit("ns").asi8
+    end_idx = pd.DatetimeIndex(ts_ns + iv_ns, tz="UTC")
     t = out.trades
     entry_bar = t["entry_bar"].astype(np.int64)
     exit_bar = t["exit_bar"].astype(np.int64)
@@ -327,14 +328,10 @@ def build_result(
         symbols = np.asarray(cats, dtype=object)[codes[entry_bar]]
     else:
         symbols = np.full(len(entry_bar), data.attrs.get("contract") or spec.product, dtype=object)
-    exit_time = np.where(
-        at_close,
-        end_idx.asi8[exit_bar] if len(exit_bar) else [],
-        start_idx.as_unit("ns").asi8[exit_bar] if len(exit_bar) else [],
-    )
+    exit_time = np.where(at_close, ts_ns[exit_bar] + iv_ns, ts_ns[exit_bar])
     trades = pd.DataFrame(
         {
-            "entry_time": pd.DatetimeIndex(start_idx.as_unit("ns").asi8[entry_bar], tz="UTC"),
+            "entry_time": pd.DatetimeIndex(ts_ns[entry_bar], tz="UTC"),
             "exit_time": pd.DatetimeIndex(np.asarray(exit_time, dtype=np.int64), tz="UTC"),
             "side": np.where(t["side"] > 0, "long", "short"),
             "contracts": t["contracts"].astype(np.int64),
@@ -344,7 +341,7 @@ def build_result(
             "commission": t["commission"],
             "slippage_cost": t["slippage_cost"],
             "net_pnl": t["net_pnl"],
-            "exit_reason": [D.EXIT_REASONS[int(r)] for r in t["exit_reason"]],
+            "exit_reason": _names(D.EXIT_REASONS, t["exit_reason"]),
             "bars_held": exit_bar - entry_bar,
             "symbol": symbols,
         },
@@ -365,9 +362,9 @@ def build_result(
     ev_bars = ev["bar"].astype(np.int64)
     risk_events = pd.DataFrame(
         {
-            "time": pd.DatetimeIndex(start_idx.as_unit("ns").asi8[ev_bars], tz="UTC"),
-            "action": [D.ACTIONS[int(a)] for a in ev["action"]],
-            "reason": [D.REASONS[int(r)] for r in ev["reason"]],
+            "time": pd.DatetimeIndex(ts_ns[ev_bars], tz="UTC"),
+            "action": _names(D.ACTIONS, ev["action"]),
+            "reason": _names(D.REASONS, ev["reason"]),
             "requested": ev["requested"].astype(np.int64),
             "approved": ev["approved"].astype(np.int64),
         }

@@ -57,12 +57,12 @@ EVENT_FIELDS = ("bar", "action", "reason", "requested", "approved")
 class SimInputs:
     """Per-bar arrays (all the same length)."""
 
-    open: np.ndarray  # int64 ticks
+    open: np.ndarray  # float64 prices (converted to ticks with rint(price / tick))
     high: np.ndarray
     low: np.ndarray
     close: np.ndarray
     signal: np.ndarray  # int8: direction wanted after the bar closes
-    stop_ticks: np.ndarray  # int64: strategy stop distance at the bar's close (0: none)
+    stop_distance: np.ndarray  # float64: strategy stop distance at the bar's close (NaN: none)
     day: np.ndarray  # int64: CME trade date index
     contract: np.ndarray  # int64: contract code (a change is a roll)
     entry_ok: np.ndarray  # bool: entries allowed at this bar's open (trading hours)
@@ -102,12 +102,26 @@ class SimOutputs:
     circuit_breaker_triggered: int
 
 
+def prices_to_ticks(prices: np.ndarray, tick: float) -> np.ndarray:
+    """Whole ticks: ``rint(price / tick)`` (ties to even), as the kernel does."""
+    return np.rint(np.asarray(prices, dtype=np.float64) / tick).astype(np.int64)
+
+
+def distances_to_ticks(dist: np.ndarray, tick: float) -> np.ndarray:
+    """Stop distances to whole ticks, rounded up; NaN (no stop) -> 0, as the kernel does."""
+    t = np.asarray(dist, dtype=np.float64) / tick
+    out = np.ceil(np.maximum(t, 0.0) - 1e-9)
+    return np.where(np.isnan(t), 0, out).astype(np.int64)
+
+
 def simulate_python(x: SimInputs, p: SimParams) -> SimOutputs:
     """Reference simulation with the bar-by-bar risk classes (see the module docstring)."""
     n = len(x)
-    o, h, lo, c = (np.asarray(a, dtype=np.int64).tolist() for a in (x.open, x.high, x.low, x.close))
+    o, h, lo, c = (
+        prices_to_ticks(a, p.tick_size).tolist() for a in (x.open, x.high, x.low, x.close)
+    )
     sig = np.asarray(x.signal, dtype=np.int64).tolist()
-    stop_t = np.asarray(x.stop_ticks, dtype=np.int64).tolist()
+    stop_t = distances_to_ticks(x.stop_distance, p.tick_size).tolist()
     day = np.asarray(x.day, dtype=np.int64).tolist()
     con = np.asarray(x.contract, dtype=np.int64).tolist()
     entry_ok = np.asarray(x.entry_ok, dtype=bool).tolist()
@@ -277,12 +291,12 @@ def simulate_native(x: SimInputs, p: SimParams) -> SimOutputs:
     from workbench_native import simulate
 
     out = simulate(
-        np.ascontiguousarray(x.open, dtype=np.int64),
-        np.ascontiguousarray(x.high, dtype=np.int64),
-        np.ascontiguousarray(x.low, dtype=np.int64),
-        np.ascontiguousarray(x.close, dtype=np.int64),
+        np.ascontiguousarray(x.open, dtype=np.float64),
+        np.ascontiguousarray(x.high, dtype=np.float64),
+        np.ascontiguousarray(x.low, dtype=np.float64),
+        np.ascontiguousarray(x.close, dtype=np.float64),
         np.ascontiguousarray(x.signal, dtype=np.int8),
-        np.ascontiguousarray(x.stop_ticks, dtype=np.int64),
+        np.ascontiguousarray(x.stop_distance, dtype=np.float64),
         np.ascontiguousarray(x.day, dtype=np.int64),
         np.ascontiguousarray(x.contract, dtype=np.int64),
         np.ascontiguousarray(x.entry_ok, dtype=np.bool_),

@@ -18,16 +18,20 @@ def ema_filter(x: npt.NDArray[np.float64], alpha: float, seed: float) -> npt.NDA
     """EMA recursion ``y[t] = alpha * x[t] + (1 - alpha) * y[t-1]`` with ``y[-1] = seed``."""
 
 def simulate(
-    open: npt.NDArray[np.int64],
-    high: npt.NDArray[np.int64],
-    low: npt.NDArray[np.int64],
-    close: npt.NDArray[np.int64],
+    open: npt.NDArray[np.float64],
+    high: npt.NDArray[np.float64],
+    low: npt.NDArray[np.float64],
+    close: npt.NDArray[np.float64],
     signal: npt.NDArray[np.int8],
-    stop_ticks: npt.NDArray[np.int64],
+    stop_distance: npt.NDArray[np.float64],
     day: npt.NDArray[np.int64],
     contract: npt.NDArray[np.int64],
     entry_ok: npt.NDArray[np.bool_],
     force_flat: npt.NDArray[np.bool_],
     params: dict[str, Any],
 ) -> dict[str, Any]:
-    """Run the backtest state machine over per-bar arrays (see ``workbench.backtest.simulate``)."""
+    """Run the backtest state machine over per-bar arrays (see ``workbench.backtest.simulate``).
+
+    Prices and stop distances are in price units; they are converted to whole ticks with
+    ``params["tick_size"]`` (prices: ``rint``; distances: rounded up, NaN = no stop).
+    """

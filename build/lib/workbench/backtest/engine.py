@@ -1,0 +1,429 @@
+"""``run_backtest``: vectorized signals, a compiled path-dependent kernel, a full record.
+
+>>> from workbench.data import load_bars
+>>> from workbench.strategies import MomentumStrategy
+>>> bars = load_bars("MCL_FUT", start="2024-03-01", end="2024-06-30")
+>>> result = run_backtest(bars, MomentumStrategy(fast_period=20, slow_period=50))
+>>> print(result.summary())
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from workbench.backtest.config import BacktestConfig
+from workbench.backtest.result import TRADE_COLUMNS, BacktestResult
+from workbench.backtest.simulate import (
+    SimInputs,
+    SimOutputs,
+    SimParams,
+    simulate_native,
+    simulate_python,
+)
+from workbench.errors import ConfigError, DataError
+from workbench.market.contracts import ContractSpec, contract_spec
+from workbench.risk import decisions as D
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from workbench.strategies.base import Strategy
+
+_NS_PER_HOUR = 3_600_000_000_000
+_RISK_SHORTCUTS = ("risk_per_trade", "daily_loss_limit", "max_position_contracts")
+
+
+def build_config(config: BacktestConfig | None = None, **overrides: Any) -> BacktestConfig:
+    """A :class:`BacktestConfig` with keyword overrides: its own fields, plus the plan's
+    shortcuts ``risk_per_trade``, ``daily_loss_limit`` and ``max_position_contracts`` (risk
+    limits) and ``stop``/``sizing``/``risk`` given as dicts."""
+    cfg = config or BacktestConfig()
+    fields = {f.name for f in dataclasses.fields(BacktestConfig)}
+    risk_changes = {k: overrides.pop(k) for k in _RISK_SHORTCUTS if overrides.get(k) is not None}
+    for k in _RISK_SHORTCUTS:
+        overrides.pop(k, None)
+    unknown = sorted(set(overrides) - fields)
+    if unknown:
+        raise ConfigError(
+            f"run_backtest: unknown option(s) {', '.join(unknown)}",
+            hint=f"options: {', '.join(sorted(fields | set(_RISK_SHORTCUTS)))}",
+        )
+    changes = {k: v for k, v in overrides.items() if v is not None}
+    for name in ("risk", "sizing", "stop"):
+        if isinstance(changes.get(name), dict):
+            changes[name] = type(getattr(cfg, name)).from_dict(
+                {**getattr(cfg, name).to_dict(), **changes[name]}
+            )
+    if risk_changes:
+        changes["risk"] = dataclasses.replace(changes.get("risk", cfg.risk), **risk_changes)
+    return dataclasses.replace(cfg, **changes) if changes else cfg
+
+
+def _check_bars(data: Any) -> pd.DataFrame:
+    import pandas as pd
+
+    if not isinstance(data, pd.DataFrame):
+        raise DataError(
+            f"data must be a DataFrame of bars, got {type(data).__name__}",
+            hint="load it with workbench.data.load_bars",
+        )
+    missing = [c for c in ("open", "high", "low", "close", "volume") if c not in data]
+    if missing:
+        raise DataError(
+            f"data is missing column(s) {', '.join(missing)}",
+            hint="bars need open, high, low, close and volume",
+        )
+    if data.empty:
+        raise DataError("data has no bars", hint="check the symbol and the date range")
+    if not isinstance(data.index, pd.DatetimeIndex) or data.index.tz is None:
+        raise DataError("data must be indexed by a tz-aware DatetimeIndex (UTC bar start)")
+    if not data.index.is_monotonic_increasing:
+        raise DataError("data index is not sorted by time", hint="sort it: data.sort_index()")
+    if data.index.has_duplicates:
+        first = data.index[data.index.duplicated()][0]
+        raise DataError(
+            f"data has duplicate timestamps (first: {first})",
+            hint="one bar per timestamp: load a continuous series or one contract",
+        )
+    px = data[["open", "high", "low", "close"]]
+    if px.isna().to_numpy().any():
+        bad = px.index[px.isna().any(axis=1)][0]
+        raise DataError(
+            f"data has NaN prices (first at {bar_label(bad)})",
+            hint="drop or fill those bars before backtesting",
+        )
+    return data
+
+
+def bar_label(ts: Any) -> str:
+    """A timestamp for messages."""
+    return str(ts)
+
+
+def _interval_ns(data: pd.DataFrame) -> int:
+    from workbench.data.schemas import SCHEMAS
+
+    schema = data.attrs.get("schema")
+    if schema in SCHEMAS and SCHEMAS[schema].interval_ns:
+        return SCHEMAS[schema].interval_ns
+    diffs = np.diff(data.index.as_unit("ns").asi8[:1000])
+    return int(np.median(diffs)) if len(diffs) else 60_000_000_000
+
+
+def _trade_days(ts_ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(trade date of each bar as datetime64[D], index of it among the unique dates)."""
+    from workbench.market.calendar import trade_dates
+
+    hours = ts_ns // _NS_PER_HOUR
+    starts = np.r_[0, np.flatnonzero(np.diff(hours)) + 1]
+    per_hour = trade_dates(hours[starts] * _NS_PER_HOUR)
+    tdates = np.repeat(per_hour, np.diff(np.r_[starts, len(hours)]))
+    change = np.r_[True, tdates[1:] != tdates[:-1]]
+    return tdates, np.cumsum(change) - 1
+
+
+def _window_mask(ts_ns: np.ndarray, window: str) -> np.ndarray:
+    import pandas as pd
+
+    from workbench.strategies.base import TimeFilter
+
+    try:
+        start, end = (s.strip() for s in window.split("-"))
+    except ValueError:
+        raise ConfigError(f"entry_window {window!r} must look like 09:00-14:30") from None
+    return TimeFilter(start, end).mask(pd.DatetimeIndex(ts_ns, tz="UTC"))
+
+
+def _before_halt(
+    ts_ns: np.ndarray, tdates: np.ndarray, minutes: int, spec: ContractSpec
+) -> np.ndarray:
+    """Bars starting within ``minutes`` of their session's close (daily halt, early closes)."""
+    import pandas as pd
+
+    from workbench.market.calendar import session_schedule
+
+    uniq = np.unique(tdates)
+    sched = session_schedule(uniq[0].item(), uniq[-1].item(), spec.calendar)
+    close_by_date = dict(
+        zip(
+            sched.index.to_numpy().astype("datetime64[D]"),
+            pd.DatetimeIndex(sched["market_close"]).as_unit("ns").asi8,
+            strict=True,
+        )
+    )
+    # Trade dates the calendar does not list (rare): the regular 17:00 New York close.
+    closes = np.array([close_by_date.get(d, 0) for d in uniq], dtype=np.int64)
+    per_bar = closes[np.searchsorted(uniq, tdates)]
+    return (per_bar > 0) & (per_bar - ts_ns <= minutes * 60_000_000_000)
+
+
+def _symbol_codes(data: pd.DataFrame) -> tuple[list[str] | None, np.ndarray]:
+    """Contract names and each bar's code (None, zeros without a symbol column)."""
+    import pandas as pd
+
+    if "symbol" not in data:
+        return None, np.zeros(len(data), dtype=np.int64)
+    sym = data["symbol"]
+    cat = sym.array if isinstance(sym.dtype, pd.CategoricalDtype) else pd.Categorical(sym)
+    return [str(c) for c in cat.categories], np.asarray(cat.codes, dtype=np.int64)
+
+
+def _to_ticks(values: np.ndarray, tick: float) -> np.ndarray:
+    return np.rint(values / tick).astype(np.int64)
+
+
+def prepare_inputs(
+    data: pd.DataFrame, strategy: Strategy, cfg: BacktestConfig, spec: ContractSpec
+) -> tuple[SimInputs, np.ndarray, np.ndarray]:
+    """Per-bar kernel inputs, plus the trade dates and the raw signals."""
+    ts = data.index.as_unit("ns").asi8
+    signals = strategy.generate_signals(data)
+    if len(signals) != len(data):
+        raise ConfigError(f"{strategy.name} returned {len(signals)} signals for {len(data)} bars")
+    dist = strategy.stop_distance(data)
+    if dist is None:
+        stop_ticks = np.zeros(len(data), dtype=np.int64)
+    else:
+        d = np.nan_to_num(np.asarray(dist, dtype=np.float64) / spec.tick_size, nan=0.0)
+        stop_ticks = np.ceil(np.maximum(d, 0.0) - 1e-9).astype(np.int64)
+    tdates, day = _trade_days(ts)
+    _, codes = _symbol_codes(data)
+    contract = codes if codes is not None else np.zeros(len(data), dtype=np.int64)
+    n = len(data)
+    entry_ok = _window_mask(ts, cfg.entry_window) if cfg.entry_window else np.ones(n, dtype=bool)
+    force_flat = (
+        _before_halt(ts, tdates, cfg.flat_before_halt_minutes, spec)
+        if cfg.flat_before_halt_minutes > 0
+        else np.zeros(n, dtype=bool)
+    )
+    x = SimInputs(
+        open=_to_ticks(data["open"].to_numpy(np.float64), spec.tick_size),
+        high=_to_ticks(data["high"].to_numpy(np.float64), spec.tick_size),
+        low=_to_ticks(data["low"].to_numpy(np.float64), spec.tick_size),
+        close=_to_ticks(data["close"].to_numpy(np.float64), spec.tick_size),
+        signal=signals.astype(np.int8),
+        stop_ticks=stop_ticks,
+        day=day.astype(np.int64),
+        contract=contract,
+        entry_ok=np.asarray(entry_ok, dtype=bool),
+        force_flat=force_flat,
+    )
+    return x, tdates, signals
+
+
+def run_backtest(
+    data: pd.DataFrame,
+    strategy: Strategy,
+    *,
+    config: BacktestConfig | None = None,
+    use_risk_manager: bool | None = None,
+    risk_per_trade: float | None = None,
+    daily_loss_limit: float | None = None,
+    max_position_contracts: int | None = None,
+    initial_capital: float | None = None,
+    commission_per_contract: float | None = None,
+    slippage_ticks: int | None = None,
+    **options: Any,
+) -> BacktestResult:
+    """Backtest ``strategy`` on ``data`` with futures economics and risk management.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Bars from :func:`workbench.data.load_bars` (a continuous series or one contract).
+    strategy : Strategy
+        A strategy instance (e.g. ``MomentumStrategy(fast_period=20, slow_period=50)``).
+    config : BacktestConfig, optional
+        All settings at once; the keywords below override it.
+    use_risk_manager : bool, default True
+        Sizing, stops, limits and circuit breakers on.
+    risk_per_trade : float, default 0.02
+        Fraction of equity risked per trade.
+    daily_loss_limit : float, default 0.05
+        Fraction of the day's starting equity after which no entries are taken that day.
+    max_position_contracts : int, default 5
+        Position cap.
+    initial_capital : float, default 5000
+        Starting equity, USD.
+    commission_per_contract : float, default 1.25
+        USD per contract per side (IBKR fixed-rate $0.85 plus exchange and regulatory fees).
+    slippage_ticks : int, default 1
+        Ticks per side on market fills.
+    **options
+        Any other :class:`BacktestConfig` field: ``stop`` and ``sizing`` (config objects or
+        dicts), ``roll_mode``, ``flat_before_halt_minutes``, ``entry_window``, ``engine``.
+
+    Returns
+    -------
+    BacktestResult
+    """
+    cfg = build_config(
+        config,
+        use_risk_manager=use_risk_manager,
+        risk_per_trade=risk_per_trade,
+        daily_loss_limit=daily_loss_limit,
+        max_position_contracts=max_position_contracts,
+        initial_capital=initial_capital,
+        commission_per_contract=commission_per_contract,
+        slippage_ticks=slippage_ticks,
+        **options,
+    )
+    data = _check_bars(data)
+    source_attrs = dict(data.attrs)
+    # pandas deep-copies ``attrs`` (with the roll list) into every derived object: work on a
+    # view that carries only what the strategy needs.
+    data = data.copy(deep=False)
+    data.attrs = {k: source_attrs[k] for k in ("schema", "product") if k in source_attrs}
+    product = source_attrs.get("product") or "MCL_FUT"
+    try:
+        spec = contract_spec(product)
+    except KeyError as exc:
+        raise ConfigError(exc.args[0]) from None
+    x, tdates, signals = prepare_inputs(data, strategy, cfg, spec)
+    params = SimParams(
+        initial_capital=cfg.initial_capital,
+        commission=cfg.commission_per_contract,
+        slippage_ticks=cfg.slippage_ticks,
+        tick_value=spec.tick_value,
+        tick_size=spec.tick_size,
+        multiplier=spec.multiplier,
+        use_risk=cfg.use_risk_manager,
+        roll=cfg.roll_mode == "roll",
+        fixed_contracts=cfg.sizing.contracts,
+        risk=cfg.risk,
+        sizing=cfg.sizing,
+        stop=cfg.stop,
+    )
+    out = simulate_native(x, params) if cfg.engine == "native" else simulate_python(x, params)
+    return build_result(data, strategy, cfg, spec, out, tdates, signals, source_attrs)
+
+
+def build_result(
+    data: pd.DataFrame,
+    strategy: Strategy,
+    cfg: BacktestConfig,
+    spec: ContractSpec,
+    out: SimOutputs,
+    tdates: np.ndarray,
+    signals: np.ndarray,
+    attrs: dict[str, Any],
+) -> BacktestResult:
+    """Turn kernel outputs into a :class:`BacktestResult` (``attrs``: the data's attrs)."""
+    import pandas as pd
+
+    start_idx = data.index
+    interval = pd.Timedelta(_interval_ns(data), unit="ns")
+    end_idx = start_idx + interval
+    t = out.trades
+    entry_bar = t["entry_bar"].astype(np.int64)
+    exit_bar = t["exit_bar"].astype(np.int64)
+    at_close = t["exit_at_close"].astype(bool)
+    cats, codes = _symbol_codes(data)
+    if cats is not None:
+        symbols = np.asarray(cats, dtype=object)[codes[entry_bar]]
+    else:
+        symbols = np.full(len(entry_bar), data.attrs.get("contract") or spec.product, dtype=object)
+    exit_time = np.where(
+        at_close,
+        end_idx.asi8[exit_bar] if len(exit_bar) else [],
+        start_idx.as_unit("ns").asi8[exit_bar] if len(exit_bar) else [],
+    )
+    trades = pd.DataFrame(
+        {
+            "entry_time": pd.DatetimeIndex(start_idx.as_unit("ns").asi8[entry_bar], tz="UTC"),
+            "exit_time": pd.DatetimeIndex(np.asarray(exit_time, dtype=np.int64), tz="UTC"),
+            "side": np.where(t["side"] > 0, "long", "short"),
+            "contracts": t["contracts"].astype(np.int64),
+            "entry_price": np.round(t["entry_px"] * spec.tick_size, 10),
+            "exit_price": np.round(t["exit_px"] * spec.tick_size, 10),
+            "gross_pnl": t["gross_pnl"],
+            "commission": t["commission"],
+            "slippage_cost": t["slippage_cost"],
+            "net_pnl": t["net_pnl"],
+            "exit_reason": [D.EXIT_REASONS[int(r)] for r in t["exit_reason"]],
+            "bars_held": exit_bar - entry_bar,
+            "symbol": symbols,
+        },
+        columns=TRADE_COLUMNS,
+    )
+    equity = pd.Series(out.equity, index=end_idx.rename("ts"), name="equity")
+    position = pd.Series(out.position, index=end_idx.rename("ts"), name="position")
+    sig = pd.Series(signals.astype(np.int8), index=start_idx, name="signal")
+    # Daily P&L by CME trade date: change of the close-of-day equity.
+    last_of_day = np.r_[np.flatnonzero(tdates[1:] != tdates[:-1]), len(tdates) - 1]
+    eod = out.equity[last_of_day]
+    daily = pd.Series(
+        np.diff(np.r_[cfg.initial_capital, eod]),
+        index=pd.Index(tdates[last_of_day], name="trade_date"),
+        name="net_pnl",
+    )
+    ev = out.events
+    ev_bars = ev["bar"].astype(np.int64)
+    risk_events = pd.DataFrame(
+        {
+            "time": pd.DatetimeIndex(start_idx.as_unit("ns").asi8[ev_bars], tz="UTC"),
+            "action": [D.ACTIONS[int(a)] for a in ev["action"]],
+            "reason": [D.REASONS[int(r)] for r in ev["reason"]],
+            "requested": ev["requested"].astype(np.int64),
+            "approved": ev["approved"].astype(np.int64),
+        }
+    )
+    provenance = {
+        "product": attrs.get("product", spec.product),
+        "schema": attrs.get("schema"),
+        "synthetic": bool(attrs.get("synthetic", False)),
+        "sources": attrs.get("sources", []),
+        "dataset": attrs.get("dataset"),
+        "continuous": attrs.get("continuous"),
+        "roll_rule": attrs.get("roll_rule"),
+        "adjust": attrs.get("adjust"),
+        "rolls": attrs.get("rolls", []),
+        "contracts": (
+            sorted(str(cats[k]) for k in np.flatnonzero(np.bincount(codes, minlength=len(cats))))
+            if cats is not None
+            else []
+        ),
+    }
+    first, last = start_idx[0], end_idx[-1]
+    data_range = {
+        "start": first.date().isoformat(),
+        "end": last.date().isoformat(),
+        "trading_days": len(last_of_day),
+        "total_bars": len(data),
+        "start_time": first.isoformat(),
+        "end_time": last.isoformat(),
+    }
+    parameters = {
+        "strategy": {
+            "name": strategy.display_name or strategy.name,
+            "key": strategy.name,
+            "class": type(strategy).__name__,
+            "parameters": strategy.parameters(),
+        },
+        "config": cfg.to_dict(),
+        "contract": {
+            "product": spec.product,
+            "tick_size": spec.tick_size,
+            "tick_value": spec.tick_value,
+            "multiplier": spec.multiplier,
+        },
+        "generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    return BacktestResult(
+        trades=trades,
+        equity=equity,
+        signals=sig,
+        position=position,
+        daily_pnl=daily,
+        risk_events=risk_events,
+        parameters=parameters,
+        data_range=data_range,
+        provenance=provenance,
+        trades_rejected=out.trades_rejected,
+        circuit_breaker_triggered=out.circuit_breaker_triggered,
+        initial_capital=cfg.initial_capital,
+    )

@@ -1,0 +1,124 @@
+"""What a backtest returns: trades, equity, signals, daily P&L, risk decisions, metrics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+TRADE_COLUMNS = [
+    "entry_time",
+    "exit_time",
+    "side",
+    "contracts",
+    "entry_price",
+    "exit_price",
+    "gross_pnl",
+    "commission",
+    "slippage_cost",
+    "net_pnl",
+    "exit_reason",
+    "bars_held",
+    "symbol",
+]
+
+
+@dataclass
+class BacktestResult:
+    """The complete record of one backtest.
+
+    Attributes
+    ----------
+    trades : pandas.DataFrame
+        One row per closed trade (:data:`TRADE_COLUMNS`). Prices are fill prices in dollars
+        (slippage included); ``gross_pnl`` is at those prices, ``net_pnl`` after commissions;
+        ``slippage_cost`` is the part of gross P&L lost to slippage. Times: fills at a bar's
+        open (and intrabar stops/targets) carry the bar's start time; closes at a bar's close
+        (end of data, rolls) carry the bar's end time.
+    equity : pandas.Series
+        Account equity (USD) marked to market at each bar's close, indexed by bar end time.
+    signals : pandas.Series
+        The strategy's signal (-1/0/+1) at each bar, indexed by bar start (known at bar end).
+    position : pandas.Series
+        Signed contracts held at each bar's close.
+    daily_pnl : pandas.Series
+        Net P&L per CME trade date.
+    risk_events : pandas.DataFrame
+        Every risk decision (accepted, resized, rejected with reason) and circuit-breaker event.
+    parameters : dict
+        Strategy (name, class, parameters) and backtest configuration.
+    data_range : dict
+        start, end, trading_days, total_bars.
+    provenance : dict
+        Product, schema, synthetic or real, sources, contracts and roll dates of the data.
+    """
+
+    trades: pd.DataFrame
+    equity: pd.Series
+    signals: pd.Series
+    position: pd.Series
+    daily_pnl: pd.Series
+    risk_events: pd.DataFrame
+    parameters: dict[str, Any]
+    data_range: dict[str, Any]
+    provenance: dict[str, Any]
+    trades_rejected: int = 0
+    circuit_breaker_triggered: int = 0
+    initial_capital: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def final_equity(self) -> float:
+        """Equity after the last bar."""
+        return float(self.equity.iloc[-1]) if len(self.equity) else self.initial_capital
+
+    @cached_property
+    def metrics(self) -> dict[str, Any]:
+        """Performance, risk and time analysis (computed on first use)."""
+        from workbench.backtest.metrics import compute_metrics
+
+        m = compute_metrics(self.equity, self.trades, self.daily_pnl, self.initial_capital)
+        risk = self.parameters.get("config", {}).get("risk", {})
+        m["risk_metrics"] = {
+            "risk_per_trade": risk.get("risk_per_trade"),
+            "daily_loss_limit": risk.get("daily_loss_limit"),
+            "trades_rejected": self.trades_rejected,
+            "circuit_breaker_triggered": self.circuit_breaker_triggered,
+        }
+        return m
+
+    @cached_property
+    def drawdowns(self) -> pd.DataFrame:
+        """Drawdown periods of the equity curve, deepest first."""
+        from workbench.backtest.metrics import drawdown_periods
+
+        return drawdown_periods(self.equity, initial_capital=self.initial_capital)
+
+    def summary(self) -> str:
+        """A few lines for the terminal."""
+        p = self.metrics["performance"]
+        synthetic = " [SYNTHETIC DATA]" if self.provenance.get("synthetic") else ""
+
+        def fmt(v: Any, spec: str) -> str:
+            return "n/a" if v is None else format(v, spec)
+
+        return "\n".join(
+            [
+                f"{self.parameters['strategy']['name']} on {self.provenance.get('product')} "
+                f"{self.data_range['start']} to {self.data_range['end']} "
+                f"({self.data_range['total_bars']:,} bars){synthetic}",
+                f"  return {fmt(p['total_return_pct'], '.2f')}%"
+                f" (${fmt(p['total_return_usd'], ',.2f')})"
+                f"  sharpe {fmt(p['sharpe_ratio'], '.2f')}"
+                f"  max dd {fmt(p['max_drawdown_pct'], '.2f')}%"
+                f" (${fmt(p['max_drawdown_usd'], ',.2f')})",
+                f"  trades {p['total_trades']}  win rate {fmt(p['win_rate'], '.1%')}"
+                f"  profit factor {fmt(p['profit_factor'], '.2f')}"
+                f"  avg trade ${fmt(p['avg_trade_pnl'], ',.2f')}",
+                f"  risk: {self.trades_rejected} entries rejected, "
+                f"{self.circuit_breaker_triggered} circuit breakers",
+            ]
+        )

@@ -1,0 +1,299 @@
+"""The path-dependent part of a backtest, on integer ticks: one state machine, two engines.
+
+:func:`simulate_python` walks the bars with the risk classes themselves
+(:class:`~workbench.risk.RiskManager`, :class:`~workbench.risk.PositionSizer`,
+:class:`~workbench.risk.StopLossManager`): it is the reference, and what the paper-trading
+engine does live. :func:`simulate_native` runs the same rules compiled in Rust
+(``workbench_native``); a test holds the two to the same trades, equity and risk events.
+
+Execution rules (a bar is known at its end):
+
+1. At a contract roll (the continuous series changes contract between bars ``i-1`` and
+   ``i``), an open position is closed at bar ``i-1``'s close (exit slippage and commission)
+   and, with ``roll_mode="roll"``, re-opened at bar ``i``'s open with the same size and stop
+   distance.
+2. A new CME trade date resets the daily limits (``RiskManager.start_bar``).
+3. At bar ``i``'s open, act on the signal computed at bar ``i-1``'s close: exit a position
+   whose direction the signal no longer wants; close before the halt (``force_flat``); enter
+   when the signal has just changed to long or short (sized, validated, resized or rejected
+   by the risk manager). Market fills pay ``slippage_ticks``.
+4. Inside bar ``i``: stop and target from its high and low. A gap through a level fills at the
+   open; stop and target both inside the range: the stop (the worse) is assumed. Stops pay
+   slippage, targets (limit orders) do not.
+5. At bar ``i``'s close: mark to market, ratchet a trailing stop, trip drawdown breakers.
+6. After the last bar, an open position is closed at its close.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from workbench.risk import decisions as D
+from workbench.risk.config import RiskConfig, SizingConfig, StopConfig
+from workbench.risk.position_sizer import PositionSizer
+from workbench.risk.risk_manager import RiskManager
+from workbench.risk.stop_loss import StopLossManager
+
+TRADE_FIELDS = (
+    "entry_bar",
+    "exit_bar",
+    "side",
+    "contracts",
+    "entry_px",
+    "exit_px",
+    "gross_pnl",
+    "commission",
+    "slippage_cost",
+    "net_pnl",
+    "exit_reason",
+    "exit_at_close",
+)
+EVENT_FIELDS = ("bar", "action", "reason", "requested", "approved")
+
+
+@dataclass
+class SimInputs:
+    """Per-bar arrays (all the same length)."""
+
+    open: np.ndarray  # int64 ticks
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    signal: np.ndarray  # int8: direction wanted after the bar closes
+    stop_ticks: np.ndarray  # int64: strategy stop distance at the bar's close (0: none)
+    day: np.ndarray  # int64: CME trade date index
+    contract: np.ndarray  # int64: contract code (a change is a roll)
+    entry_ok: np.ndarray  # bool: entries allowed at this bar's open (trading hours)
+    force_flat: np.ndarray  # bool: be flat at this bar's open (before the halt)
+
+    def __len__(self) -> int:
+        return len(self.open)
+
+
+@dataclass(frozen=True)
+class SimParams:
+    """Scalars of the simulation."""
+
+    initial_capital: float
+    commission: float
+    slippage_ticks: int
+    tick_value: float
+    tick_size: float
+    multiplier: float
+    use_risk: bool
+    roll: bool
+    fixed_contracts: int
+    risk: RiskConfig = field(default_factory=RiskConfig)
+    sizing: SizingConfig = field(default_factory=SizingConfig)
+    stop: StopConfig = field(default_factory=StopConfig)
+
+
+@dataclass
+class SimOutputs:
+    """What a simulation produced."""
+
+    equity: np.ndarray  # float64, at each bar's close
+    position: np.ndarray  # int64 signed contracts at each bar's close
+    trades: dict[str, np.ndarray]
+    events: dict[str, np.ndarray]
+    trades_rejected: int
+    circuit_breaker_triggered: int
+
+
+def simulate_python(x: SimInputs, p: SimParams) -> SimOutputs:
+    """Reference simulation with the bar-by-bar risk classes (see the module docstring)."""
+    n = len(x)
+    o, h, lo, c = (np.asarray(a, dtype=np.int64).tolist() for a in (x.open, x.high, x.low, x.close))
+    sig = np.asarray(x.signal, dtype=np.int64).tolist()
+    stop_t = np.asarray(x.stop_ticks, dtype=np.int64).tolist()
+    day = np.asarray(x.day, dtype=np.int64).tolist()
+    con = np.asarray(x.contract, dtype=np.int64).tolist()
+    entry_ok = np.asarray(x.entry_ok, dtype=bool).tolist()
+    flat = np.asarray(x.force_flat, dtype=bool).tolist()
+
+    risk = RiskManager(p.risk, multiplier=p.multiplier, tick_size=p.tick_size)
+    sizer = PositionSizer(p.sizing, p.risk.risk_per_trade, p.tick_value)
+    stops = StopLossManager(p.stop, p.tick_value)
+    slip, tv, comm = p.slippage_ticks, p.tick_value, p.commission
+
+    equity = np.zeros(n)
+    position = np.zeros(n, dtype=np.int64)
+    trades: dict[str, list[float]] = {k: [] for k in TRADE_FIELDS}
+    cash = p.initial_capital
+    eq_prev = cash
+    side = qty = 0
+    entry_px = entry_bar = dist = 0
+    entry_slip = 0
+    stop: int | None = None
+    target: int | None = None
+
+    def close_trade(px: int, bar: int, reason: int, at_close: bool, exit_slip: int) -> None:
+        nonlocal cash, side, qty, stop, target
+        gross = float(side * (px - entry_px) * qty) * tv
+        cost = comm * qty
+        cash += gross
+        cash -= cost
+        net = gross - 2.0 * cost
+        for k, v in (
+            ("entry_bar", entry_bar),
+            ("exit_bar", bar),
+            ("side", side),
+            ("contracts", qty),
+            ("entry_px", entry_px),
+            ("exit_px", px),
+            ("gross_pnl", gross),
+            ("commission", 2.0 * cost),
+            ("slippage_cost", float((entry_slip + exit_slip) * qty) * tv),
+            ("net_pnl", net),
+            ("exit_reason", reason),
+            ("exit_at_close", at_close),
+        ):
+            trades[k].append(v)
+        if p.use_risk:
+            risk.on_trade_closed(net)
+            sizer.stats.record(net)
+        side = qty = 0
+        stop = target = None
+
+    def open_trade(new_side: int, n_contracts: int, bar: int, d: int) -> None:
+        nonlocal cash, side, qty, entry_px, entry_bar, dist, entry_slip, stop, target
+        side, qty, entry_bar, dist = new_side, n_contracts, bar, d
+        entry_px = o[bar] + side * slip
+        entry_slip = slip
+        cash -= comm * qty
+        if p.use_risk:
+            stop, target = stops.place(side, entry_px, dist)
+
+    for i in range(n):
+        # 1. roll
+        if qty and i > 0 and con[i] != con[i - 1]:
+            keep_side, keep_qty, keep_dist = side, qty, dist
+            close_trade(c[i - 1] - side * slip, i - 1, D.EXIT_ROLL, True, slip)
+            eq_prev = cash
+            if p.roll:
+                open_trade(keep_side, keep_qty, i, keep_dist)
+                # the re-entry is a continuation: no new risk request
+        # 2. trade date
+        if p.use_risk:
+            risk.start_bar(i, day[i], eq_prev)
+        # 3. act at the open on the previous bar's signal
+        if i > 0:
+            s1 = sig[i - 1]
+            s2 = sig[i - 2] if i > 1 else 0
+            if qty and (s1 != side or flat[i]):
+                reason = D.EXIT_SESSION if (flat[i] and s1 == side) else D.EXIT_SIGNAL
+                close_trade(o[i] - side * slip, i, reason, False, slip)
+            if qty == 0 and s1 != 0 and s1 != s2:
+                if p.use_risk:
+                    d = stops.distance_ticks(c[i - 1], stop_t[i - 1])
+                    req = sizer.size(eq_prev, d, stop_t[i - 1])
+                    dec = risk.check_entry(req, c[i - 1], eq_prev, entry_ok[i] and not flat[i])
+                    if dec.approved > 0:
+                        open_trade(s1, dec.approved, i, d)
+                elif not flat[i]:
+                    open_trade(s1, p.fixed_contracts, i, 0)
+        # 4. intrabar stop / target
+        if qty and (stop is not None or target is not None):
+            hit = StopLossManager.check(side, stop, target, o[i], h[i], lo[i])
+            if hit is not None:
+                px, reason = hit
+                if reason == D.EXIT_STOP:
+                    close_trade(px - side * slip, i, reason, False, slip)
+                else:
+                    close_trade(px, i, reason, False, 0)
+        # 5. close
+        mtm = cash + (float(side * (c[i] - entry_px) * qty) * tv if qty else 0.0)
+        if qty and stops.trailing:
+            stop = stops.trail(side, stop, h[i], lo[i], dist)
+        if p.use_risk:
+            risk.end_bar(mtm)
+        equity[i] = mtm
+        position[i] = side * qty
+        eq_prev = mtm
+    # 6. end of data
+    if qty and n:
+        close_trade(c[n - 1] - side * slip, n - 1, D.EXIT_END, True, slip)
+        equity[n - 1] = cash
+        position[n - 1] = 0
+    events = {
+        k: np.array([getattr(e, k) for e in risk.events], dtype=np.int64) for k in EVENT_FIELDS
+    }
+    return SimOutputs(
+        equity=equity,
+        position=position,
+        trades={
+            k: np.asarray(
+                v,
+                dtype=np.float64
+                if k in ("gross_pnl", "commission", "slippage_cost", "net_pnl")
+                else np.int64,
+            )
+            for k, v in trades.items()
+        },
+        events=events,
+        trades_rejected=risk.trades_rejected,
+        circuit_breaker_triggered=risk.circuit_breaker_triggered,
+    )
+
+
+def native_params(p: SimParams) -> dict[str, object]:
+    """The kernel's parameter dict for ``p``."""
+    from workbench.risk.config import SIZING_METHODS, STOP_MODES
+
+    return {
+        "initial_capital": float(p.initial_capital),
+        "commission": float(p.commission),
+        "slippage_ticks": int(p.slippage_ticks),
+        "tick_value": float(p.tick_value),
+        "tick_size": float(p.tick_size),
+        "multiplier": float(p.multiplier),
+        "use_risk": bool(p.use_risk),
+        "roll": bool(p.roll),
+        "fixed_contracts": int(p.fixed_contracts),
+        "stop_mode": STOP_MODES.index(p.stop.mode),
+        "stop_pct": float(p.stop.pct),
+        "stop_usd": float(p.stop.usd),
+        "target_r": None if p.stop.target_r is None else float(p.stop.target_r),
+        "sizing": SIZING_METHODS.index(p.sizing.method),
+        "sizing_contracts": int(p.sizing.contracts),
+        "kelly_fraction": float(p.sizing.kelly_fraction),
+        "kelly_cap": float(p.sizing.kelly_cap),
+        "kelly_min_trades": int(p.sizing.kelly_min_trades),
+        "risk_per_trade": float(p.risk.risk_per_trade),
+        "daily_loss_limit": float(p.risk.daily_loss_limit),
+        "max_position": int(p.risk.max_position_contracts),
+        "max_exposure": float(p.risk.max_exposure),
+        "max_consecutive_losses": int(p.risk.max_consecutive_losses),
+        "intraday_drawdown_limit": float(p.risk.intraday_drawdown_limit),
+        "max_drawdown_limit": float(p.risk.max_drawdown_limit),
+        "cooloff_days": int(p.risk.cooloff_days),
+    }
+
+
+def simulate_native(x: SimInputs, p: SimParams) -> SimOutputs:
+    """The compiled simulation (same rules as :func:`simulate_python`)."""
+    from workbench_native import simulate
+
+    out = simulate(
+        np.ascontiguousarray(x.open, dtype=np.int64),
+        np.ascontiguousarray(x.high, dtype=np.int64),
+        np.ascontiguousarray(x.low, dtype=np.int64),
+        np.ascontiguousarray(x.close, dtype=np.int64),
+        np.ascontiguousarray(x.signal, dtype=np.int8),
+        np.ascontiguousarray(x.stop_ticks, dtype=np.int64),
+        np.ascontiguousarray(x.day, dtype=np.int64),
+        np.ascontiguousarray(x.contract, dtype=np.int64),
+        np.ascontiguousarray(x.entry_ok, dtype=np.bool_),
+        np.ascontiguousarray(x.force_flat, dtype=np.bool_),
+        native_params(p),
+    )
+    return SimOutputs(
+        equity=out["equity"],
+        position=out["position"],
+        trades=dict(out["trades"]),
+        events=dict(out["events"]),
+        trades_rejected=int(out["trades_rejected"]),
+        circuit_breaker_triggered=int(out["circuit_breaker_triggered"]),
+    )

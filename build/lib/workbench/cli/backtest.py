@@ -1,0 +1,204 @@
+"""``workbench backtest`` and ``workbench strategies``."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from typing import Any
+
+import click
+
+from workbench.cli.options import data_dir_option
+
+
+def _parse_params(items: tuple[str, ...], cls: Any) -> dict[str, Any]:
+    """``name=value`` pairs, typed after the strategy's field defaults."""
+    from workbench.errors import ConfigError
+
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    out: dict[str, Any] = {}
+    for item in items:
+        if "=" not in item:
+            raise ConfigError(
+                f"--param {item!r} must look like name=value", hint="e.g. --param fast_period=20"
+            )
+        name, raw = (s.strip() for s in item.split("=", 1))
+        if name not in fields:
+            raise ConfigError(
+                f"{cls.name}: unknown parameter {name!r}",
+                hint=f"parameters of {cls.name}: "
+                + ", ".join(sorted(f for f in fields if f != "time_filter")),
+            )
+        default = fields[name].default
+        try:
+            if isinstance(default, bool):
+                if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ValueError
+                value: Any = raw.lower() in ("true", "1", "yes")
+            elif isinstance(default, int):
+                value = int(raw)
+            elif isinstance(default, float):
+                value = float(raw)
+            else:
+                value = json.loads(raw) if raw[:1] in "[{" else raw
+        except ValueError:
+            raise ConfigError(
+                f"{cls.name}: {name}={raw!r} is not a valid {type(default).__name__}"
+            ) from None
+        out[name] = value
+    return out
+
+
+@click.command()
+@data_dir_option
+@click.option(
+    "--strategy",
+    "strategy_name",
+    default="ema_crossover",
+    show_default=True,
+    help="Strategy name (see `workbench strategies`).",
+)
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Strategy parameter, repeatable: --param fast_period=20 --param slow_period=50.",
+)
+@click.option(
+    "--symbol",
+    default="MCL_FUT",
+    show_default=True,
+    help="Product (continuous front month) or one contract (MCLZ5).",
+)
+@click.option("--schema", default="ohlcv-1m", show_default=True)
+@click.option("--start", help="First UTC day (YYYY-MM-DD).")
+@click.option("--end", help="Last UTC day, inclusive (YYYY-MM-DD).")
+@click.option(
+    "--risk/--no-risk",
+    "use_risk",
+    default=True,
+    show_default=True,
+    help="Risk management (sizing, stops, limits, circuit breakers).",
+)
+@click.option("--risk-per-trade", type=float, help="Fraction of equity risked per trade [0.02].")
+@click.option("--daily-loss-limit", type=float, help="Fraction of the day's equity [0.05].")
+@click.option("--max-contracts", type=int, help="Position cap [5].")
+@click.option("--initial-capital", type=float, help="USD [5000].")
+@click.option("--commission", type=float, help="USD per contract per side [1.25].")
+@click.option("--slippage-ticks", type=int, help="Ticks per side [1].")
+@click.option(
+    "--stop-mode",
+    type=click.Choice(["none", "fixed_pct", "fixed_usd", "atr", "trailing_atr", "trailing_pct"]),
+    help="Protective stop [atr].",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A BacktestConfig JSON file (options above override it).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+def backtest(
+    data_dir: str,
+    strategy_name: str,
+    params: tuple[str, ...],
+    symbol: str,
+    schema: str,
+    start: str | None,
+    end: str | None,
+    use_risk: bool,
+    risk_per_trade: float | None,
+    daily_loss_limit: float | None,
+    max_contracts: int | None,
+    initial_capital: float | None,
+    commission: float | None,
+    slippage_ticks: int | None,
+    stop_mode: str | None,
+    config_file: str | None,
+    as_json: bool,
+) -> None:
+    """Backtest a strategy on the catalog (the sample data by default) and print a summary."""
+    from pathlib import Path
+
+    from workbench.backtest import BacktestConfig, run_backtest
+    from workbench.data import load_bars
+    from workbench.strategies import strategy_class
+
+    t0 = time.perf_counter()
+    cls = strategy_class(strategy_name)
+    strategy = cls.from_parameters(_parse_params(params, cls))
+    config = BacktestConfig.from_json(Path(config_file).read_text()) if config_file else None
+    bars = load_bars(symbol, schema, start=start, end=end, data_dir=data_dir)
+    options: dict[str, Any] = {}
+    if stop_mode:
+        options["stop"] = {"mode": stop_mode}
+    result = run_backtest(
+        bars,
+        strategy,
+        config=config,
+        use_risk_manager=use_risk,
+        risk_per_trade=risk_per_trade,
+        daily_loss_limit=daily_loss_limit,
+        max_position_contracts=max_contracts,
+        initial_capital=initial_capital,
+        commission_per_contract=commission,
+        slippage_ticks=slippage_ticks,
+        **options,
+    )
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "parameters": result.parameters,
+                    "data_range": result.data_range,
+                    **result.metrics,
+                },
+                indent=2,
+                default=str,
+            )
+        )
+    else:
+        click.echo(result.summary())
+        click.echo(f"  ({time.perf_counter() - t0:.2f} s)")
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="As JSON.")
+def strategies(as_json: bool) -> None:
+    """List the strategies, their parameters, defaults and sweep ranges."""
+    from workbench.strategies import registered
+
+    rows: list[dict[str, Any]] = []
+    for name, cls in sorted(registered().items()):
+        params: list[dict[str, Any]] = []
+        for f in dataclasses.fields(cls):
+            if f.name == "time_filter":
+                continue
+            rng = cls.param_space.get(f.name)
+            span: list[Any] | None = None
+            if rng is not None:
+                span = list(rng.choices) if rng.choices else [rng.low, rng.high, rng.step]
+            params.append({"name": f.name, "default": f.default, "range": span})
+        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        rows.append(
+            {
+                "name": name,
+                "class": cls.__name__,
+                "display_name": cls.display_name,
+                "description": doc,
+                "parameters": params,
+            }
+        )
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, default=str))
+        return
+    for r in rows:
+        click.secho(f"{r['name']}  ({r['class']}: {r['display_name']})", bold=True)
+        if r["description"]:
+            click.echo(f"  {r['description']}")
+        for p in r["parameters"]:
+            sweep = "" if p["range"] is None else f"  sweep {p['range']}"
+            click.echo(f"    {p['name']} = {p['default']!r}{sweep}")
+        click.echo("    time_filter = None  (e.g. TimeFilter('09:00', '14:30'), New York time)")

@@ -1,0 +1,279 @@
+"""Decode DBN (Databento Binary Encoding) into Arrow tables, one per product and UTC date.
+
+Decoding goes through the official decoder (``databento.DBNStore``, which handles zstd and
+DBN versions 1-3) into one NumPy record array; everything after that is vectorised.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from workbench.data.schemas import NS_PER_DAY, PRICE_SCALE, SchemaInfo, schema_info
+from workbench.errors import DataError, TruncatedDataError
+from workbench.market.contracts import is_spread, parse_symbol
+
+if TYPE_CHECKING:
+    import databento
+    import pyarrow as pa
+
+_BAR_PRICE_FIELDS = ("open", "high", "low", "close")
+_DROP_FIELDS = {"length", "_reserved", "_dummy"}
+
+
+@dataclass
+class DecodedDBN:
+    """Records of one DBN source, with a symbol and a product for each record."""
+
+    dataset: str
+    schema: SchemaInfo
+    records: np.ndarray
+    sym_codes: np.ndarray  # int32 index into ``sym_names`` per record
+    sym_names: list[str]  # raw symbols ('' when unknown)
+    prod_codes: np.ndarray  # int32 index into ``prod_names`` per record
+    prod_names: list[str]
+    source_name: str
+    spreads_dropped: int = 0
+    unknown_dropped: int = 0
+
+    @property
+    def symbols(self) -> np.ndarray:
+        """Raw symbol of each record (object array; for tests and small data)."""
+        return np.asarray(self.sym_names, dtype=object)[self.sym_codes]
+
+    @property
+    def products(self) -> np.ndarray:
+        """Product of each record (object array; for tests and small data)."""
+        return np.asarray(self.prod_names, dtype=object)[self.prod_codes]
+
+
+def open_dbn(source: str | Path | databento.DBNStore) -> databento.DBNStore:
+    """Open a DBN file (plain or zstd) with the official decoder.
+
+    Raises
+    ------
+    DataError
+        When the file is missing, truncated, corrupt or not DBN at all.
+    """
+    import databento as db
+
+    if isinstance(source, db.DBNStore):
+        return source
+    path = Path(source)
+    if path.is_dir():
+        raise DataError(
+            f"{path} is a folder, not a DBN file", hint=f"pass the files: {path}/*.dbn.zst"
+        )
+    if not path.is_file():
+        raise DataError(f"no such DBN file: {path}", hint="check the path")
+    try:
+        store = db.DBNStore.from_file(path)
+        _ = store.metadata  # forces the header to be read
+    except Exception as exc:
+        raise DataError(
+            f"{path} is not a readable DBN file ({_short(exc)})",
+            hint="pass a .dbn or .dbn.zst file as written by Databento (with its metadata header)",
+        ) from None
+    return store
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def decode(
+    source: str | Path | databento.DBNStore,
+    *,
+    product: str | None = None,
+    keep_spreads: bool = False,
+    source_name: str | None = None,
+) -> DecodedDBN:
+    """Decode a DBN source into records with their raw symbols and products.
+
+    Parameters
+    ----------
+    source : path or DBNStore
+        A ``.dbn``/``.dbn.zst`` file or a store returned by ``timeseries.get_range``.
+    product : str, optional
+        Catalog product (``MCL_FUT``) for records whose symbol is not a futures contract or
+        is unknown (e.g. ``stype_in=instrument_id`` statistics). Otherwise the product comes
+        from each contract's root (``MCLZ5`` -> ``MCL_FUT``).
+    keep_spreads : bool, default False
+        Keep calendar spreads (``MCLZ5-MCLF6``); they are dropped by default.
+    """
+    store = open_dbn(source)
+    name = source_name or (str(source) if not hasattr(source, "metadata") else "databento")
+    meta = store.metadata
+    try:
+        info = schema_info(str(meta.schema))
+    except KeyError as exc:
+        raise DataError(f"{name}: {exc.args[0]}") from None
+    from databento.common.error import BentoWarning
+
+    try:
+        with warnings.catch_warnings():
+            # databento only warns about a partial last record and drops it: refuse instead.
+            warnings.simplefilter("error", BentoWarning)
+            records = store.to_ndarray()
+    except Exception as exc:
+        raise TruncatedDataError(
+            f"{name} is truncated or corrupt ({_short(exc)})",
+            hint="download or copy the file again; nothing was written",
+        ) from None
+    if not isinstance(records, np.ndarray):  # pragma: no cover - defensive
+        records = np.concatenate(list(records))
+    sym_codes, sym_names = _symbols_for(records, meta, info)
+    ref_year = _reference_year(records)
+    prod_names: list[str] = []
+    prod_of_sym = np.full(len(sym_names), -1, dtype=np.int32)  # -1: dropped
+    spread_syms: list[int] = []
+    counts = np.bincount(sym_codes, minlength=len(sym_names))
+    for k, sym in enumerate(sym_names):
+        prod: str | None
+        if counts[k] == 0:
+            continue
+        if sym and is_spread(sym):
+            if not keep_spreads:
+                spread_syms.append(k)
+                continue
+            try:
+                prod = f"{parse_symbol(sym.split('-')[0], ref_year).root}_FUT"
+            except ValueError:
+                prod = None
+        else:
+            try:
+                prod = f"{parse_symbol(sym, ref_year).root}_FUT" if sym else None
+            except ValueError:
+                prod = None
+        if prod is None:
+            if product is None:
+                what = repr(sym) if sym else "instrument ids without symbols"
+                raise DataError(
+                    f"{name}: cannot tell which product {what} belongs to",
+                    hint="pass --product (e.g. --product MCL_FUT) to file these records",
+                )
+            prod = product
+        if product is not None and prod != product:
+            continue  # an explicit product keeps only its own records
+        if prod not in prod_names:
+            prod_names.append(prod)
+        prod_of_sym[k] = prod_names.index(prod)
+    spreads = int(sum(counts[k] for k in spread_syms))
+    prod_codes = prod_of_sym[sym_codes] if len(sym_names) else np.zeros(0, dtype=np.int32)
+    keep = prod_codes >= 0
+    unknown = int(len(records) - keep.sum()) - spreads
+    if not keep.all():
+        records, sym_codes, prod_codes = records[keep], sym_codes[keep], prod_codes[keep]
+    return DecodedDBN(
+        dataset=str(meta.dataset),
+        schema=info,
+        records=records,
+        sym_codes=sym_codes.astype(np.int32),
+        sym_names=sym_names,
+        prod_codes=prod_codes.astype(np.int32),
+        prod_names=prod_names,
+        source_name=name,
+        spreads_dropped=spreads,
+        unknown_dropped=unknown,
+    )
+
+
+def _reference_year(records: np.ndarray) -> int:
+    if len(records) == 0:
+        return dt.date.today().year
+    return (
+        int(np.datetime64(int(records["ts_event"][0]), "ns").astype("datetime64[Y]").astype(int))
+        + 1970
+    )
+
+
+def _symbols_for(records: np.ndarray, meta: Any, info: SchemaInfo) -> tuple[np.ndarray, list[str]]:
+    """Raw symbol of each record, as codes into a list of names, from the metadata's
+    symbology mappings (or the records' own ``raw_symbol`` for definitions)."""
+    n = len(records)
+    if n == 0:
+        return np.zeros(0, dtype=np.int32), []
+    if info.name == "definition" and "raw_symbol" in (records.dtype.names or ()):
+        raw = np.char.decode(records["raw_symbol"], "ascii", errors="replace")
+        uniq, inv = np.unique(raw, return_inverse=True)
+        return inv.astype(np.int32), [str(s) for s in uniq]
+    by_id: dict[int, list[tuple[dt.date, dt.date, str]]] = {}
+    stype_out = str(getattr(meta, "stype_out", "instrument_id"))
+    for raw_sym, intervals in (meta.mappings or {}).items():
+        for iv in intervals:
+            target = iv["symbol"]
+            if stype_out.endswith("instrument_id") and target.isdigit():
+                iid, sym = int(target), raw_sym
+            elif raw_sym.isdigit():
+                iid, sym = int(raw_sym), target
+            else:
+                continue
+            by_id.setdefault(iid, []).append((iv["start_date"], iv["end_date"], sym))
+    names: list[str] = [""]
+    index: dict[str, int] = {"": 0}
+
+    def code(sym: str) -> int:
+        if sym not in index:
+            index[sym] = len(names)
+            names.append(sym)
+        return index[sym]
+
+    iids = records["instrument_id"]
+    uniq, inverse = np.unique(iids, return_inverse=True)
+    per_unique = np.zeros(len(uniq), dtype=np.int32)
+    ambiguous: list[int] = []
+    for k, iid in enumerate(uniq.tolist()):
+        cands = by_id.get(iid)
+        if not cands:
+            continue
+        if len({c[2] for c in cands}) == 1:
+            per_unique[k] = code(cands[0][2])
+        else:
+            ambiguous.append(k)
+    codes = per_unique[inverse]
+    if ambiguous:
+        days = (records["ts_event"].astype(np.int64) // NS_PER_DAY).astype("datetime64[D]")
+        for k in ambiguous:
+            idx = np.nonzero(inverse == k)[0]
+            for start, end, sym in by_id[int(uniq[k])]:
+                sel = idx[(days[idx] >= np.datetime64(start)) & (days[idx] < np.datetime64(end))]
+                codes[sel] = code(sym)
+    return codes.astype(np.int32), names
+
+
+def to_arrow(decoded: DecodedDBN, sel: slice | np.ndarray | None = None) -> pa.Table:
+    """Arrow table of (a selection of) decoded records in the catalog's column layout."""
+    import pyarrow as pa
+
+    rec = decoded.records if sel is None else decoded.records[sel]
+    codes = decoded.sym_codes if sel is None else decoded.sym_codes[sel]
+    cols: dict[str, pa.Array] = {}
+    ts_type = pa.timestamp("ns", tz="UTC")
+    cols["ts_event"] = pa.array(rec["ts_event"].astype(np.int64), type=pa.int64()).cast(ts_type)
+    cols["instrument_id"] = pa.array(rec["instrument_id"], type=pa.uint32())
+    cols["symbol"] = pa.DictionaryArray.from_arrays(
+        pa.array(codes, type=pa.int32()), pa.array(decoded.sym_names, type=pa.string())
+    )
+    if decoded.schema.is_bars:
+        scale = float(PRICE_SCALE)
+        for f in _BAR_PRICE_FIELDS:
+            cols[f] = pa.array(rec[f].astype(np.float64) / scale, type=pa.float64())
+        cols["volume"] = pa.array(rec["volume"].astype(np.int64), type=pa.int64())
+        return pa.table(cols)
+    for name in rec.dtype.names or ():
+        if name in cols or name in _DROP_FIELDS or name == "ts_event":
+            continue
+        col = rec[name]
+        if col.dtype.kind == "S":
+            cols[name] = pa.array(np.char.decode(col, "ascii", errors="replace").astype(str))
+        elif name.startswith("ts_") and col.dtype.kind == "u" and name != "ts_in_delta":
+            cols[name] = pa.array(col.astype(np.int64)).cast(ts_type)
+        else:
+            cols[name] = pa.array(col)
+    return pa.table(cols)

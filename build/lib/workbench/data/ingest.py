@@ -1,0 +1,221 @@
+"""Store decoded DBN data in the catalog, one Parquet file per product, schema and UTC date."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from workbench.data.dbn import DecodedDBN, decode, to_arrow
+from workbench.data.schemas import NS_PER_DAY, SchemaInfo
+from workbench.data.store import DataRoot, file_metadata
+
+if TYPE_CHECKING:
+    import databento
+    import pyarrow as pa
+
+
+@dataclass
+class IngestReport:
+    """What an ingest wrote."""
+
+    records_read: int = 0
+    records_written: int = 0
+    spreads_dropped: int = 0
+    other_products_dropped: int = 0
+    files_written: list[str] = field(default_factory=list)
+    schemas: set[str] = field(default_factory=set)
+    products: set[str] = field(default_factory=set)
+    first_date: dt.date | None = None
+    last_date: dt.date | None = None
+
+    def add_day(self, day: dt.date) -> None:
+        """Widen the date range to include ``day``."""
+        self.first_date = day if self.first_date is None else min(self.first_date, day)
+        self.last_date = day if self.last_date is None else max(self.last_date, day)
+
+    def merge(self, other: IngestReport) -> None:
+        """Add another report's counts to this one."""
+        self.records_read += other.records_read
+        self.records_written += other.records_written
+        self.spreads_dropped += other.spreads_dropped
+        self.other_products_dropped += other.other_products_dropped
+        self.files_written += other.files_written
+        self.schemas |= other.schemas
+        self.products |= other.products
+        for d in (other.first_date, other.last_date):
+            if d is not None:
+                self.add_day(d)
+
+
+def _merge_existing(root: DataRoot, path: str, new: pa.Table, is_bars: bool) -> pa.Table:
+    """Combine a new partition with what is already stored for that day.
+
+    Bars are keyed by (ts_event, instrument_id): the new bar wins. For tick and book data the
+    new records replace the stored ones of the same instruments inside the new time span.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    with root.fs.open(path, "rb") if not root.is_local else open(path, "rb") as fh:
+        old = pq.read_table(fh)
+    if old.num_rows == 0:
+        return new
+    old = old.cast(new.schema) if old.schema != new.schema else old
+    ids = pc.unique(new["instrument_id"])
+    same_inst = pc.is_in(old["instrument_id"], value_set=ids)
+    if is_bars:
+        combined = pa.concat_tables([old, new.cast(old.schema)])
+        ts = pc.cast(combined["ts_event"], pa.int64()).to_numpy()
+        iid = combined["instrument_id"].to_numpy()
+        src = np.r_[np.zeros(old.num_rows, np.int8), np.ones(new.num_rows, np.int8)]
+        order = np.lexsort((src, iid, ts))
+        ts_s, iid_s = ts[order], iid[order]
+        keep_sorted = np.ones(len(order), dtype=bool)
+        keep_sorted[:-1] = ~((ts_s[1:] == ts_s[:-1]) & (iid_s[1:] == iid_s[:-1]))
+        return combined.take(pa.array(order[keep_sorted]))
+    lo, hi = pc.min_max(new["ts_event"]).values()
+    inside = pc.and_(pc.greater_equal(old["ts_event"], lo), pc.less_equal(old["ts_event"], hi))
+    keep = pc.invert(pc.and_(same_inst, inside))
+    combined = pa.concat_tables([old.filter(keep), new.cast(old.schema)])
+    order = pc.sort_indices(
+        combined, sort_keys=[("ts_event", "ascending"), ("instrument_id", "ascending")]
+    )
+    return combined.take(order)
+
+
+def write_partitions(
+    root: DataRoot,
+    table: pa.Table,
+    *,
+    product: str,
+    schema: SchemaInfo,
+    dataset: str,
+    source: str,
+    synthetic: bool = False,
+    threads: int = 4,
+    progress: Callable[[int], None] | None = None,
+) -> IngestReport:
+    """Write one product's records (sorted by ``ts_event``) as one file per UTC date.
+
+    A partition that already exists is merged with the new records (see
+    :func:`_merge_existing`); each file is written atomically.
+    """
+    import pyarrow.compute as pc
+
+    report = IngestReport()
+    if table.num_rows == 0:
+        return report
+    root.check_writable()
+    days = pc.cast(table["ts_event"], "int64").to_numpy() // NS_PER_DAY
+    if np.any(np.diff(days) < 0):
+        raise ValueError("write_partitions needs records sorted by ts_event")
+    bounds = np.r_[0, np.flatnonzero(np.diff(days)) + 1, len(days)]
+
+    def one(k: int) -> tuple[str, dt.date, int]:
+        lo, hi = int(bounds[k]), int(bounds[k + 1])
+        day = dt.date(1970, 1, 1) + dt.timedelta(days=int(days[lo]))
+        part = table.slice(lo, hi - lo)
+        path = root.partition_path(product, schema.name, day)
+        if root.exists(path):
+            part = _merge_existing(root, path, part, schema.is_bars)
+        meta = file_metadata(
+            product=product,
+            schema=schema.name,
+            date=day,
+            source=source,
+            dataset=dataset,
+            price_format=schema.price_format,
+            synthetic=synthetic,
+        )
+        root.write_parquet(path, part.replace_schema_metadata(meta))
+        return path, day, hi - lo
+
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        for path, day, rows in pool.map(one, range(len(bounds) - 1)):
+            report.files_written.append(path)
+            report.records_written += rows
+            report.add_day(day)
+            if progress:
+                progress(1)
+    report.products.add(product)
+    report.schemas.add(schema.name)
+    return report
+
+
+def write_decoded(
+    root: DataRoot,
+    decoded: DecodedDBN,
+    *,
+    source: str,
+    synthetic: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> IngestReport:
+    """Write decoded DBN records into the catalog, one file per product and UTC date."""
+    import pyarrow as pa
+
+    report = IngestReport(
+        records_read=len(decoded.records) + decoded.spreads_dropped + decoded.unknown_dropped,
+        spreads_dropped=decoded.spreads_dropped,
+        other_products_dropped=decoded.unknown_dropped,
+    )
+    if len(decoded.records) == 0:
+        return report
+    table = to_arrow(decoded)
+    ts = decoded.records["ts_event"]
+    for code, product in enumerate(decoded.prod_names):
+        idx = np.flatnonzero(decoded.prod_codes == code)
+        if len(idx) == 0:
+            continue
+        if np.any(np.diff(ts[idx].astype(np.int64)) < 0):
+            idx = idx[np.argsort(ts[idx], kind="stable")]
+        part = (
+            table
+            if len(idx) == table.num_rows and idx[0] == 0 and idx[-1] == len(idx) - 1
+            else table.take(pa.array(idx))
+        )
+        report.merge(
+            write_partitions(
+                root,
+                part,
+                product=product,
+                schema=decoded.schema,
+                dataset=decoded.dataset,
+                source=source,
+                synthetic=synthetic,
+                progress=progress,
+            )
+        )
+    return report
+
+
+def ingest_files(
+    paths: Iterable[str | Path | databento.DBNStore],
+    root: DataRoot,
+    *,
+    product: str | None = None,
+    keep_spreads: bool = False,
+    source: str = "dbn-file",
+    progress: Callable[[int], None] | None = None,
+) -> IngestReport:
+    """Decode DBN files (``.dbn`` or ``.dbn.zst``) and store them in the catalog.
+
+    Every file is decoded completely before anything is written, so a corrupt or truncated
+    file writes nothing.
+    """
+    total = IngestReport()
+
+    def dec(p: str | Path | databento.DBNStore) -> DecodedDBN:
+        return decode(p, product=product, keep_spreads=keep_spreads)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:  # zstd and the decoder release the GIL
+        decoded = list(pool.map(dec, paths))
+    for d in decoded:
+        total.merge(write_decoded(root, d, source=source, progress=progress))
+    return total

@@ -1,0 +1,388 @@
+"""Load bars from the catalog: one contract, all contracts, or a continuous front month."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from workbench.data.continuous import (
+    Roll,
+    contract_expiries,
+    front_contracts,
+    validate_roll_options,
+)
+from workbench.data.schemas import NS_PER_DAY, schema_info
+from workbench.data.store import DataRoot, Partition, read_file_metadata
+from workbench.errors import ConfigError, DataError
+from workbench.market.calendar import trade_dates
+from workbench.market.contracts import contract_spec, is_spread, parse_symbol
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+_NS_PER_HOUR = 3_600_000_000_000
+
+
+def _parse_bound(value: Any, name: str, *, is_end: bool) -> int | None:
+    """A start/end bound as UTC ns. A bare date as ``end`` includes that whole day."""
+    if value is None:
+        return None
+    import pandas as pd
+
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise ConfigError(
+            f"{name}={value!r} is not a date or timestamp", hint="use e.g. 2024-03-01"
+        ) from None
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    ns = int(ts.value)
+    date_only = isinstance(value, dt.date) and not isinstance(value, dt.datetime)
+    if isinstance(value, str) and len(value.strip()) <= 10:
+        date_only = True
+    if is_end and date_only:
+        ns += NS_PER_DAY
+    return ns
+
+
+def _read_partitions(
+    root: DataRoot, parts: list[Partition]
+) -> tuple[pa.Table, list[dict[str, Any]]]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    def one(p: Partition) -> tuple[pa.Table, dict[str, Any]]:
+        if root.is_local:
+            t = pq.read_table(p.path, use_threads=False)
+        else:
+            with root.fs.open(p.path, "rb") as fh:
+                t = pq.read_table(fh, use_threads=False)
+        meta = read_file_metadata(t.schema.metadata)
+        return t.replace_schema_metadata(None), meta
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(one, parts))
+    tables = [t for t, _ in results]
+    metas = [m for _, m in results]
+    try:
+        table = pa.concat_tables(tables, promote_options="permissive")
+    except pa.ArrowInvalid as exc:
+        raise DataError(f"stored files disagree on their columns: {exc}") from None
+    return table, metas
+
+
+def _cache_paths(root: DataRoot, product: str, schema: str) -> tuple[str, str]:
+    base = root.join("cache", product, schema)
+    return base + ".arrow", base + ".json"
+
+
+def _fingerprint(parts: list[Partition]) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        st = os.stat(p.path)
+        h.update(f"{p.path}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def _read_catalog(
+    root: DataRoot, product: str, schema: str, parts: list[Partition]
+) -> tuple[pa.Table, list[dict[str, Any]]]:
+    """All bars of ``product``/``schema`` as one table, through a local column cache.
+
+    The cache (``{root}/cache/{product}/{schema}.arrow``, Arrow IPC, memory-mapped) is
+    keyed by the name, size and mtime of every partition, so any new or rewritten file
+    invalidates it. Object-store roots read the partitions directly.
+    """
+    import pyarrow as pa
+
+    if not root.is_local:
+        return _read_partitions(root, parts)
+    arrow_path, meta_path = _cache_paths(root, product, schema)
+    key = _fingerprint(parts)
+    try:
+        with open(meta_path, encoding="utf-8") as fh:
+            cached = json.load(fh)
+        if cached.get("fingerprint") == key:
+            with pa.memory_map(arrow_path, "r") as source:
+                table = pa.ipc.open_file(source).read_all()
+            return table, cached["metas"]
+    except (OSError, ValueError, KeyError, pa.ArrowInvalid):
+        pass
+    table, metas = _read_partitions(root, parts)
+    table = table.combine_chunks()
+    try:
+        os.makedirs(os.path.dirname(arrow_path), exist_ok=True)
+        tmp = f"{arrow_path}.{uuid.uuid4().hex}.tmp"
+        with pa.OSFile(tmp, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+        os.replace(tmp, arrow_path)
+        unique_metas = [
+            dict(t)
+            for t in {tuple(sorted((k, json.dumps(v)) for k, v in m.items())) for m in metas}
+        ]
+        unique_metas = [{k: json.loads(v) for k, v in m.items()} for m in unique_metas]
+        root.write_text(meta_path, json.dumps({"fingerprint": key, "metas": unique_metas}))
+    except OSError:
+        pass  # a read-only data root still loads, just without the cache
+    return table, metas
+
+
+def _bar_trade_dates(ts_ns: np.ndarray) -> np.ndarray:
+    """CME trade dates of sorted timestamps, converting each distinct UTC hour once
+    (time zone offsets change on the hour)."""
+    hours = ts_ns // _NS_PER_HOUR
+    starts = np.r_[0, np.flatnonzero(np.diff(hours)) + 1]
+    per_hour = trade_dates(hours[starts] * _NS_PER_HOUR)
+    return np.repeat(per_hour, np.diff(np.r_[starts, len(hours)]))
+
+
+def load_bars(
+    symbol: str = "MCL_FUT",
+    schema: str = "ohlcv-1m",
+    start: Any = None,
+    end: Any = None,
+    data_dir: str | Path | None = None,
+    *,
+    continuous: bool = True,
+    roll: str = "volume",
+    roll_days: int = 5,
+    adjust: str = "none",
+    storage_options: dict[str, Any] | None = None,
+) -> pd.DataFrame:
+    """Load OHLCV bars from the catalog.
+
+    Parameters
+    ----------
+    symbol : str, default "MCL_FUT"
+        A product (``MCL_FUT``, ``ES_FUT``, ``CL_FUT``; ``MCL.FUT`` also works) for a
+        continuous front-month series, or one contract (``MCLZ5``) for that contract alone.
+    schema : str, default "ohlcv-1m"
+        ``ohlcv-1s``, ``ohlcv-1m``, ``ohlcv-1h`` or ``ohlcv-1d``.
+    start, end : date, str or Timestamp, optional
+        UTC bounds on the bar start. ``start`` is inclusive; ``end`` is exclusive, except that
+        a bare date (``"2024-06-30"``) includes that whole day.
+    data_dir : str or Path, optional
+        Data root (folder or fsspec URL); default ``$WORKBENCH_DATA_DIR`` or ``./data``.
+    continuous : bool, default True
+        For a product: the front-month series. False returns every outright contract.
+    roll : {"volume", "calendar"}
+        Volume crossover, or ``roll_days`` business days before expiry.
+    roll_days : int, default 5
+        Business days before the last trade date for ``roll="calendar"``.
+    adjust : {"none", "difference", "ratio"}
+        Back-adjustment of prices before each roll.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``ts_event`` (UTC bar start, as Databento labels it) with columns
+        ``open high low close volume symbol``. ``df.attrs`` holds ``product``, ``schema``,
+        ``rolls`` (list of dicts), ``roll_rule``, ``adjust``, ``synthetic`` and ``sources``.
+
+    Raises
+    ------
+    DataError
+        No data for the request, or inconsistent files.
+    ConfigError
+        Unknown product, schema, roll rule, or bad dates.
+    """
+    import pandas as pd
+
+    info = _bar_schema(schema)
+    validate_roll_options(roll, adjust, roll_days)
+    product, contract = _resolve_symbol(symbol)
+    spec = contract_spec(product)
+    lo = _parse_bound(start, "start", is_end=False)
+    hi = _parse_bound(end, "end", is_end=True)
+    if lo is not None and hi is not None and hi <= lo:
+        raise ConfigError(f"empty date range: start={start} is not before end={end}")
+    root = DataRoot(data_dir, storage_options)
+    # Partitions are UTC dates; a bar belongs to its start's date.
+    d_lo = None if lo is None else (np.datetime64(lo, "ns").astype("datetime64[D]").item())
+    d_hi = None if hi is None else (np.datetime64(hi - 1, "ns").astype("datetime64[D]").item())
+    parts = root.partitions(product, info.name, d_lo, d_hi)
+    if not parts:
+        have = sorted({p.schema for p in root.partitions(product)})
+        raise DataError(
+            f"no {info.name} data for {product} in {root.path}"
+            + (f" between {start} and {end}" if start or end else ""),
+            hint=(
+                f"stored schemas for {product}: {', '.join(have)}"
+                if have
+                else "run `workbench data sample` (synthetic) or `workbench data download`"
+            ),
+        )
+    # Locally the whole product goes through the column cache; remotely only the needed days.
+    whole = d_lo is None and d_hi is None
+    all_parts = parts if (whole or not root.is_local) else root.partitions(product, info.name)
+    table, metas = _read_catalog(root, product, info.name, all_parts)
+    ts = table["ts_event"].cast("int64").to_numpy()
+    keep = np.ones(len(ts), dtype=bool)
+    if lo is not None:
+        keep &= ts >= lo
+    if hi is not None:
+        keep &= ts < hi
+    sym_col = table["symbol"].combine_chunks()
+    if hasattr(sym_col, "dictionary"):
+        names = [str(s) for s in sym_col.dictionary.to_pylist()]
+        codes = sym_col.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    else:
+        import pyarrow.compute as pc
+
+        enc = pc.dictionary_encode(sym_col).combine_chunks()
+        names = [str(s) for s in enc.dictionary.to_pylist()]
+        codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    outright = np.array([bool(s) and not is_spread(s) for s in names] + [False])
+    keep &= outright[codes]
+    if contract is not None:
+        keep &= np.array([s == contract for s in names] + [False])[codes]
+    if not keep.any():
+        raise DataError(f"no {info.name} bars for {symbol} in the requested range")
+    cols = {c: table[c].to_numpy() for c in ("open", "high", "low", "close", "volume")}
+    idx = np.nonzero(keep)[0]
+    ts, codes = ts[idx], codes[idx]
+    cols = {c: v[idx] for c, v in cols.items()}
+    # Bars of one partition are time-ordered; partitions were read in date order.
+    order = np.argsort(ts, kind="stable") if np.any(np.diff(ts) < 0) else None
+    if order is not None:
+        ts, codes = ts[order], codes[order]
+        cols = {c: v[order] for c, v in cols.items()}
+
+    rolls: list[Roll] = []
+    if contract is None and continuous:
+        ts, codes, cols, rolls = _continuous(ts, codes, cols, names, spec, roll, roll_days, adjust)
+
+    sym_cat = pd.Categorical.from_codes(codes, categories=pd.Index([*names, "?"]).unique())
+    df = pd.DataFrame(
+        {**cols, "symbol": sym_cat.remove_unused_categories()},
+        index=pd.DatetimeIndex(ts.view("datetime64[ns]"), name="ts_event").tz_localize("UTC"),
+    )
+    sources = sorted({m.get("source", "unknown") for m in metas})
+    df.attrs.update(
+        product=product,
+        schema=info.name,
+        contract=contract,
+        continuous=contract is None and continuous,
+        roll_rule=roll,
+        roll_days=roll_days,
+        adjust=adjust,
+        rolls=[r.to_dict() for r in rolls],
+        synthetic=any(m.get("synthetic") for m in metas),
+        sources=sources,
+        dataset=next((m.get("dataset") for m in metas if m.get("dataset")), None),
+    )
+    return df
+
+
+def _bar_schema(schema: str) -> Any:
+    try:
+        info = schema_info(schema)
+    except KeyError as exc:
+        raise ConfigError(exc.args[0]) from None
+    if not info.is_bars:
+        raise ConfigError(
+            f"load_bars reads bar schemas, not {schema!r}",
+            hint="use ohlcv-1s, ohlcv-1m, ohlcv-1h or ohlcv-1d",
+        )
+    return info
+
+
+def _resolve_symbol(symbol: str) -> tuple[str, str | None]:
+    """(product, contract or None) from ``MCL_FUT``/``MCL.FUT``/``MCL`` or ``MCLZ5``."""
+    s = symbol.strip().upper()
+    try:
+        return contract_spec(s).product, None
+    except KeyError:
+        pass
+    try:
+        parsed = parse_symbol(s)
+        return contract_spec(parsed.root).product, s
+    except (ValueError, KeyError):
+        try:
+            contract_spec(s)
+        except KeyError as exc:
+            raise ConfigError(
+                exc.args[0], hint="pass a product like MCL_FUT or a contract like MCLZ5"
+            ) from None
+        raise
+
+
+def _continuous(
+    ts: np.ndarray,
+    codes: np.ndarray,
+    cols: dict[str, np.ndarray],
+    names: list[str],
+    spec: Any,
+    rule: str,
+    roll_days: int,
+    adjust: str,
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], list[Roll]]:
+    """Select the front contract's bars (``ts`` sorted) and apply the adjustment."""
+    tdates = _bar_trade_dates(ts)
+    day_starts = np.r_[0, np.flatnonzero(tdates[1:] != tdates[:-1]) + 1]
+    dates = tdates[day_starts]
+    day_idx = np.repeat(np.arange(len(dates)), np.diff(np.r_[day_starts, len(ts)]))
+    n_codes = len(names) + 1
+    counts = np.bincount(codes, minlength=n_codes)
+    used = np.flatnonzero(counts)
+    local = np.full(n_codes, -1, dtype=np.int64)
+    local[used] = np.arange(len(used))
+    first = np.empty(n_codes, dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes))[::-1]  # first bar of each contract
+    syms = [names[c] for c in used]
+    expiries = contract_expiries(spec, syms, [int(str(tdates[first[c]])[:4]) for c in used])
+    lcodes = local[codes]
+    front = front_contracts(dates, day_idx, lcodes, cols["volume"], syms, expiries, rule, roll_days)
+    out_idx = np.flatnonzero(lcodes == front[day_idx])
+    f_ts, f_codes = ts[out_idx], codes[out_idx]
+    f_cols = {c: v[out_idx] for c, v in cols.items()}
+    rolls: list[Roll] = []
+    change = np.flatnonzero(f_codes[1:] != f_codes[:-1]) + 1
+    for k in change[::-1]:  # latest roll first, so adjustments accumulate backwards
+        old_c, new_c = int(f_codes[k - 1]), int(f_codes[k])
+        t_roll = int(f_ts[k])
+        old_close = float(f_cols["close"][k - 1])
+        new_close = float(f_cols["open"][k])
+        # Closes of both contracts at the last bar before the roll where both traded.
+        lo = int(np.searchsorted(ts, t_roll - 4 * NS_PER_DAY))
+        hi = int(np.searchsorted(ts, t_roll))
+        w_codes = codes[lo:hi]
+        new_rows = np.flatnonzero(w_codes == new_c)
+        if len(new_rows):
+            j = lo + int(new_rows[-1])
+            new_close = float(cols["close"][j])
+            old_rows = np.flatnonzero(codes[lo : j + 1] == old_c)
+            if len(old_rows):
+                old_close = float(cols["close"][lo + int(old_rows[-1])])
+        if adjust == "difference":
+            amount = round(new_close - old_close, 9)
+            for c in ("open", "high", "low", "close"):
+                f_cols[c][:k] = np.round(f_cols[c][:k] + amount, 9)
+        elif adjust == "ratio":
+            amount = new_close / old_close if old_close else 1.0
+            for c in ("open", "high", "low", "close"):
+                f_cols[c][:k] = f_cols[c][:k] * amount
+        else:
+            amount = 0.0
+        rolls.append(
+            Roll(
+                trade_date=str(dates[day_idx[out_idx[k]]]),
+                ts=str(np.datetime64(t_roll, "ns")) + "Z",
+                from_symbol=names[old_c],
+                to_symbol=names[new_c],
+                from_close=old_close,
+                to_close=new_close,
+                adjustment=amount,
+            )
+        )
+    rolls.reverse()
+    return f_ts, f_codes, f_cols, rolls

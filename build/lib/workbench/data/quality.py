@@ -1,0 +1,188 @@
+"""Data-quality checks over stored bars.
+
+Per contract and partition: duplicate bars, unsorted timestamps, OHLC inconsistencies
+(``high < max(open, close)``, ``low > min(open, close)``, ``high < low``), prices off the tick
+grid and non-positive volume. Over the continuous front month: gaps in trading time longer
+than ``max_gap`` that are not explained by the daily halt, weekends or CME holidays.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from workbench.data.store import DataRoot
+from workbench.market.contracts import contract_spec
+
+_NS_PER_MIN = 60_000_000_000
+
+
+@dataclass
+class Issue:
+    """One kind of problem with a count and a few examples."""
+
+    check: str
+    product: str
+    schema: str
+    count: int
+    examples: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ValidationReport:
+    """All issues found, plus what was checked."""
+
+    files: int = 0
+    rows: int = 0
+    issues: list[Issue] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """No issue found."""
+        return not self.issues
+
+    def add(
+        self,
+        check: str,
+        product: str,
+        schema: str,
+        mask: np.ndarray,
+        label: Callable[[int], str],
+    ) -> None:
+        """Record the rows flagged by ``mask``; ``label(i)`` describes row ``i``."""
+        n = int(np.count_nonzero(mask))
+        if n:
+            ex = [label(int(i)) for i in np.flatnonzero(mask)[:5]]
+            self.issues.append(Issue(check, product, schema, n, ex))
+
+
+def _session_open_ns(start: dt.date, end: dt.date, calendar: str) -> tuple[np.ndarray, np.ndarray]:
+    import pandas as pd
+
+    from workbench.market.calendar import session_schedule
+
+    sched = session_schedule(start - dt.timedelta(days=3), end + dt.timedelta(days=3), calendar)
+    return (
+        pd.DatetimeIndex(sched["market_open"]).as_unit("ns").asi8,
+        pd.DatetimeIndex(sched["market_close"]).as_unit("ns").asi8,
+    )
+
+
+def open_time_between(
+    t0: np.ndarray, t1: np.ndarray, opens: np.ndarray, closes: np.ndarray
+) -> np.ndarray:
+    """Nanoseconds the market was open in each interval ``[t0, t1)``.
+
+    Sessions are disjoint and sorted; the open time is the cumulative open time at ``t1``
+    minus that at ``t0``.
+    """
+    cum = np.r_[0, np.cumsum(closes - opens)]
+
+    def open_until(t: np.ndarray) -> np.ndarray:
+        i = np.searchsorted(opens, t, side="right")  # sessions starting at or before t
+        j = np.maximum(i - 1, 0)
+        partial = np.clip(t - opens[j], 0, closes[j] - opens[j])
+        return np.where(i > 0, cum[j] + partial, 0)
+
+    return open_until(t1) - open_until(t0)
+
+
+def validate(
+    data_dir: str | None = None,
+    product: str | None = None,
+    schema: str | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    max_gap_minutes: int = 30,
+    storage_options: dict[str, Any] | None = None,
+) -> ValidationReport:
+    """Check stored bar data; see the module docstring for the checks.
+
+    ``storage_options`` are fsspec options for a remote data root.
+    """
+    import pyarrow.parquet as pq
+
+    from workbench.data.loader import load_bars
+
+    root = DataRoot(data_dir, storage_options)
+    report = ValidationReport()
+    parts = [
+        p for p in root.partitions(product, schema, start, end) if p.schema.startswith("ohlcv-")
+    ]
+    for p in parts:
+        if root.is_local:
+            t = pq.read_table(p.path)
+        else:
+            with root.fs.open(p.path, "rb") as fh:
+                t = pq.read_table(fh)
+        report.files += 1
+        report.rows += t.num_rows
+        if t.num_rows == 0:
+            continue
+        ts = t["ts_event"].cast("int64").to_numpy()
+        iid = t["instrument_id"].to_numpy()
+        sym = t["symbol"]
+        o, h, lo, c = (t[k].to_numpy() for k in ("open", "high", "low", "close"))
+        vol = t["volume"].to_numpy()
+
+        def label(i: int, ts: np.ndarray = ts, sym: Any = sym) -> str:
+            return f"{sym[i].as_py()} {np.datetime64(int(ts[i]), 'ns')}Z"
+
+        order = np.lexsort((ts, iid))
+        same = (iid[order][1:] == iid[order][:-1]) & (ts[order][1:] == ts[order][:-1])
+        dup = np.zeros(len(ts), dtype=bool)
+        dup[order[1:][same]] = True
+        report.add("duplicate bar", p.product, p.schema, dup, label)
+        # Out of order: a bar earlier than the previous bar of the same instrument.
+        pos = np.empty(len(ts), dtype=np.int64)
+        pos[order] = np.arange(len(ts))
+        stable = np.lexsort((np.arange(len(ts)), iid))  # file order within each instrument
+        back = np.zeros(len(ts), dtype=bool)
+        same_inst = iid[stable][1:] == iid[stable][:-1]
+        back[stable[1:][same_inst & (ts[stable][1:] < ts[stable][:-1])]] = True
+        report.add("unsorted timestamps", p.product, p.schema, back, label)
+        report.add("high < max(open, close)", p.product, p.schema, h < np.maximum(o, c), label)
+        report.add("low > min(open, close)", p.product, p.schema, lo > np.minimum(o, c), label)
+        report.add("high < low", p.product, p.schema, h < lo, label)
+        try:
+            tick = contract_spec(p.product).tick_size
+        except KeyError:
+            tick = None
+        if tick:
+            px = np.stack([o, h, lo, c]) / tick
+            off = (np.abs(px - np.round(px)) > 1e-6).any(axis=0)
+            report.add(f"price off the {tick:g} tick", p.product, p.schema, np.asarray(off), label)
+        report.add("volume <= 0", p.product, p.schema, vol <= 0, label)
+    # Gaps in the continuous front month, in trading time only.
+    for prod in sorted({p.product for p in parts}):
+        for sch in sorted({p.schema for p in parts if p.product == prod}):
+            if sch == "ohlcv-1d":
+                continue
+            try:
+                df = load_bars(prod, sch, start, end, data_dir=data_dir)
+            except Exception:
+                continue
+            ts = df.index.as_unit("ns").asi8
+            if len(ts) < 2:
+                continue
+            interval = {"ohlcv-1s": 1, "ohlcv-1m": 60, "ohlcv-1h": 3600}[sch] * 1_000_000_000
+            cal = contract_spec(prod).calendar
+            opens, closes = _session_open_ns(df.index[0].date(), df.index[-1].date(), cal)
+            gap = open_time_between(ts[:-1] + interval, ts[1:], opens, closes)
+            flag = gap > max(max_gap_minutes * _NS_PER_MIN, interval)
+
+            def gap_label(i: int, idx: Any = df.index, gap: np.ndarray = gap) -> str:
+                return f"{idx[i]} -> {idx[i + 1]} ({gap[i] / _NS_PER_MIN:.0f} min open)"
+
+            report.add(
+                f"gap > {max_gap_minutes} min of trading time",
+                prod,
+                sch,
+                np.asarray(flag),
+                gap_label,
+            )
+    return report

@@ -1,0 +1,47 @@
+"""User-facing errors.
+
+A :class:`WorkbenchError` is a mistake the user can fix (bad input, missing key, wrong
+path). The CLI prints it as one clear message with a hint and exits non-zero, without a
+traceback. Bugs stay ordinary exceptions.
+"""
+
+from __future__ import annotations
+
+
+class WorkbenchError(Exception):
+    """A problem the user can fix: says what went wrong, where, and what to do.
+
+    Parameters
+    ----------
+    message : str
+        What went wrong and where (a path, a parameter, a date).
+    hint : str, optional
+        What to do about it.
+    exit_code : int, default 2
+        The CLI's exit status for this error.
+    """
+
+    def __init__(self, message: str, hint: str | None = None, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.exit_code = exit_code
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"
+
+
+class DataError(WorkbenchError):
+    """Missing, corrupt or inconsistent market data."""
+
+
+class TruncatedDataError(DataError):
+    """A DBN file or stream that ends in the middle of a record (worth downloading again)."""
+
+
+class ConfigError(WorkbenchError):
+    """An invalid parameter or configuration value."""
+
+
+class DownloadError(WorkbenchError):
+    """A Databento request that cannot be completed (key, cost, server)."""
