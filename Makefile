@@ -31,9 +31,11 @@ $(VENV)/.native: $(VENV)/.deps $(NATIVE_SRC)
 
 setup: $(VENV)/.native ## Create .venv with the pinned dependencies and the native crate
 
-run: setup ## Main job: build the sample data if data/ is empty, then show the catalog
+run: setup ## Main job: sample data if data/ is empty, then a backtest with results and report
 	@if [ -z "$$(ls -A $(DATA_DIR)/raw 2>/dev/null)" ]; then $(VENV)/bin/workbench data sample --data-dir $(DATA_DIR); fi
 	$(VENV)/bin/workbench data info --data-dir $(DATA_DIR)
+	$(VENV)/bin/workbench backtest --data-dir $(DATA_DIR) --strategy ema_crossover \
+		--param fast_period=20 --param slow_period=50
 
 lint: $(VENV)/.deps ## ruff (lint + format check) and the notebook-output check
 	$(VENV)/bin/ruff check workbench tests bench
