@@ -12,7 +12,7 @@ terraform {
   # Partial configuration: bucket, key, region and locking come from
   #   terraform init -backend-config=environments/<env>/backend.hcl \
   #                  -backend-config="bucket=<state bucket>"
-  # so that no account-specific name is committed. See infrastructure/DEPLOY.md.
+  # so that no account-specific name is committed. See the README, "Deploying to AWS".
   backend "s3" {}
 }
 

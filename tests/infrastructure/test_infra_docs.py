@@ -1,4 +1,5 @@
-"""DEPLOY.md says what the code does: commands, names, ports and paths it mentions exist."""
+"""The README's deploy section says what the code does: commands, names, ports and paths it
+mentions exist."""
 
 from __future__ import annotations
 
@@ -16,12 +17,15 @@ from tests.infrastructure.infra_support import (
     attr,
 )
 
-DEPLOY_MD = INFRA / "DEPLOY.md"
+README = INFRA.parent / "README.md"
 
 
 @pytest.fixture(scope="module")
 def deploy_md() -> str:
-    return DEPLOY_MD.read_text(encoding="utf-8")
+    text = README.read_text(encoding="utf-8")
+    start = text.index("## Deploying to AWS")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end > 0 else len(text)]
 
 
 def test_deploy_doc_covers_the_required_topics(deploy_md: str) -> None:
@@ -39,7 +43,7 @@ def test_deploy_doc_covers_the_required_topics(deploy_md: str) -> None:
         "c6in.xlarge",
         "Prerequisites",
     ):
-        assert needle in deploy_md, f"DEPLOY.md does not mention {needle!r}"
+        assert needle in deploy_md, f"the README deploy section does not mention {needle!r}"
     assert re.search(r"\$0\.\d+/h", deploy_md), "an hourly price with its assumption"
     assert "Assumption" in deploy_md
 
@@ -76,7 +80,7 @@ def test_paths_named_in_the_doc_exist(deploy_md: str) -> None:
     }
     assert len(paths) >= 5
     missing = [p for p in sorted(paths) if not (REPO / p).exists() and "*" not in p]
-    assert not missing, f"DEPLOY.md names missing paths: {missing}"
+    assert not missing, f"the README deploy section names missing paths: {missing}"
 
 
 def test_doc_mentions_every_env_template(deploy_md: str) -> None:

@@ -80,7 +80,7 @@ resource "aws_vpc_security_group_egress_rule" "instance" {
 # ---------------------------------------------------------------------------
 
 resource "aws_secretsmanager_secret" "databento" {
-  #checkov:skip=CKV2_AWS_57:A Databento API key is issued in Databento's portal; no rotation Lambda can mint one. Rotate by hand (DEPLOY.md).
+  #checkov:skip=CKV2_AWS_57:A Databento API key is issued in Databento's portal; no rotation Lambda can mint one. Rotate by hand (README, "Deploying to AWS").
   name                    = "${var.name_prefix}/databento-api-key"
   description             = "Databento API key (plain string). Set with aws secretsmanager put-secret-value."
   kms_key_id              = var.kms_key_arn
@@ -88,7 +88,7 @@ resource "aws_secretsmanager_secret" "databento" {
 }
 
 resource "aws_secretsmanager_secret" "ib_credentials" {
-  #checkov:skip=CKV2_AWS_57:IBKR passwords are changed in the IBKR client portal (with 2FA); no API exists for automatic rotation. Rotate by hand (DEPLOY.md).
+  #checkov:skip=CKV2_AWS_57:IBKR passwords are changed in the IBKR client portal (with 2FA); no API exists for automatic rotation. Rotate by hand (README, "Deploying to AWS").
   name                    = "${var.name_prefix}/ib-credentials"
   description             = "IB Gateway login as JSON {\"username\": ..., \"password\": ...}. Set with aws secretsmanager put-secret-value."
   kms_key_id              = var.kms_key_arn
