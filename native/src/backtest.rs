@@ -108,34 +108,52 @@ pub struct Params {
     pub cooloff_days: i64,
 }
 
+/// 1.5 x 2^52: adding and subtracting it rounds an f64 of magnitude < 2^51 to the nearest
+/// integer, ties to even (the FPU's default mode): NumPy's `rint`, without a libm call.
+const RINT_MAGIC: f64 = 6_755_399_441_055_744.0;
+
+#[inline]
+fn rint(x: f64) -> f64 {
+    if x.abs() < 2_251_799_813_685_248.0 {
+        (x + RINT_MAGIC) - RINT_MAGIC
+    } else {
+        x.round_ties_even()
+    }
+}
+
 /// Prices to whole ticks: `rint(price / tick)` (ties to even, as NumPy's `rint`).
 pub fn prices_to_ticks(prices: &[f64], tick: f64) -> Vec<i64> {
-    prices.iter().map(|p| (p / tick).round_ties_even() as i64).collect()
+    prices.iter().map(|p| rint(p / tick) as i64).collect()
 }
 
-/// Stop distances (price units, NaN = none) to whole ticks, rounded up:
+/// A stop distance (price units, NaN = none) in whole ticks, rounded up:
 /// `ceil(max(d / tick, 0) - 1e-9)`, 0 for NaN.
-pub fn distances_to_ticks(dist: &[f64], tick: f64) -> Vec<i64> {
-    dist.iter()
-        .map(|d| {
-            let t = d / tick;
-            if t.is_nan() {
-                0
-            } else {
-                (t.max(0.0) - 1e-9).ceil() as i64
-            }
-        })
-        .collect()
+#[inline]
+pub fn distance_ticks(d: f64, tick: f64) -> i64 {
+    let t = d / tick;
+    if t.is_nan() {
+        0
+    } else {
+        (t.max(0.0) - 1e-9).ceil() as i64
+    }
 }
 
-/// Per-bar inputs, borrowed from NumPy arrays.
+/// [`distance_ticks`] over a slice.
+pub fn distances_to_ticks(dist: &[f64], tick: f64) -> Vec<i64> {
+    dist.iter().map(|&d| distance_ticks(d, tick)).collect()
+}
+
+/// Per-bar inputs, borrowed from NumPy arrays. Prices and stop distances stay in price
+/// units and are turned into ticks bar by bar (no tick arrays are materialised: fresh
+/// multi-megabyte buffers cost more in page faults than the whole simulation).
 pub struct Inputs<'a> {
-    pub open: &'a [i64],
-    pub high: &'a [i64],
-    pub low: &'a [i64],
-    pub close: &'a [i64],
+    pub tick: f64,
+    pub open: &'a [f64],
+    pub high: &'a [f64],
+    pub low: &'a [f64],
+    pub close: &'a [f64],
     pub signal: &'a [i8],
-    pub stop_ticks: &'a [i64],
+    pub stop_distance: &'a [f64],
     pub day: &'a [i64],
     pub contract: &'a [i64],
     pub entry_ok: &'a [bool],
@@ -165,6 +183,29 @@ pub struct Events {
     pub reason: Vec<i64>,
     pub requested: Vec<i64>,
     pub approved: Vec<i64>,
+}
+
+impl Inputs<'_> {
+    #[inline]
+    fn o(&self, i: usize) -> i64 {
+        rint(self.open[i] / self.tick) as i64
+    }
+    #[inline]
+    fn h(&self, i: usize) -> i64 {
+        rint(self.high[i] / self.tick) as i64
+    }
+    #[inline]
+    fn l(&self, i: usize) -> i64 {
+        rint(self.low[i] / self.tick) as i64
+    }
+    #[inline]
+    fn c(&self, i: usize) -> i64 {
+        rint(self.close[i] / self.tick) as i64
+    }
+    #[inline]
+    fn stop_ticks(&self, i: usize) -> i64 {
+        distance_ticks(self.stop_distance[i], self.tick)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -549,13 +590,14 @@ pub fn simulate(x: &Inputs, p: &Params) -> Outputs {
         if i > 0 && x.contract[i] != x.contract[i - 1] {
             if let Some(pos) = sim.pos.as_ref() {
                 let (side, qty, dist) = (pos.side, pos.qty, pos.dist);
-                sim.close_trade(x.close[i - 1] - side * slip, (i - 1) as i64, EXIT_ROLL, true, slip);
+                sim.close_trade(x.c(i - 1) - side * slip, (i - 1) as i64, EXIT_ROLL, true, slip);
                 eq_prev = sim.cash;
                 if p.roll {
-                    sim.open_trade(side, qty, i, x.open[i], dist);
+                    sim.open_trade(side, qty, i, x.o(i), dist);
                 }
             }
         }
+        let closed_before = sim.trades.net_pnl.len();
         // 2. trade date
         if p.use_risk {
             sim.risk.start_bar(i as i64, x.day[i], eq_prev);
@@ -567,21 +609,21 @@ pub fn simulate(x: &Inputs, p: &Params) -> Outputs {
             if let Some(side) = sim.pos.as_ref().map(|q| q.side) {
                 if s1 != side || x.force_flat[i] {
                     let reason = if x.force_flat[i] && s1 == side { EXIT_SESSION } else { EXIT_SIGNAL };
-                    sim.close_trade(x.open[i] - side * slip, i as i64, reason, false, slip);
+                    sim.close_trade(x.o(i) - side * slip, i as i64, reason, false, slip);
                 }
             }
             if sim.pos.is_none() && s1 != 0 && s1 != s2 {
                 if p.use_risk {
-                    let d = stop_distance(p, x.close[i - 1], x.stop_ticks[i - 1]);
-                    let req = size(p, &sim.stats, eq_prev, d, x.stop_ticks[i - 1]);
+                    let d = stop_distance(p, x.c(i - 1), x.stop_ticks(i - 1));
+                    let req = size(p, &sim.stats, eq_prev, d, x.stop_ticks(i - 1));
                     let in_hours = x.entry_ok[i] && !x.force_flat[i];
                     let approved =
-                        sim.risk.check_entry(p, &mut sim.events, req, x.close[i - 1], eq_prev, in_hours);
+                        sim.risk.check_entry(p, &mut sim.events, req, x.c(i - 1), eq_prev, in_hours);
                     if approved > 0 {
-                        sim.open_trade(s1, approved, i, x.open[i], d);
+                        sim.open_trade(s1, approved, i, x.o(i), d);
                     }
                 } else if !x.force_flat[i] {
-                    sim.open_trade(s1, p.fixed_contracts, i, x.open[i], 0);
+                    sim.open_trade(s1, p.fixed_contracts, i, x.o(i), 0);
                 }
             }
         }
@@ -590,7 +632,7 @@ pub fn simulate(x: &Inputs, p: &Params) -> Outputs {
             if pos.stop.is_some() || pos.target.is_some() {
                 let side = pos.side;
                 if let Some((px, reason)) =
-                    check_stop(side, pos.stop, pos.target, x.open[i], x.high[i], x.low[i])
+                    check_stop(side, pos.stop, pos.target, x.o(i), x.h(i), x.l(i))
                 {
                     if reason == EXIT_STOP {
                         sim.close_trade(px - side * slip, i as i64, reason, false, slip);
@@ -603,19 +645,21 @@ pub fn simulate(x: &Inputs, p: &Params) -> Outputs {
         // 5. close
         let mut mtm = sim.cash;
         if let Some(pos) = sim.pos.as_mut() {
-            mtm += ((pos.side * (x.close[i] - pos.entry_px) * pos.qty) as f64) * p.tick_value;
+            mtm += ((pos.side * (x.c(i) - pos.entry_px) * pos.qty) as f64) * p.tick_value;
             if p.stop_mode.trailing() && pos.dist > 0 {
                 if let Some(s) = pos.stop {
                     pos.stop = Some(if pos.side > 0 {
-                        s.max(x.high[i] - pos.dist)
+                        s.max(x.h(i) - pos.dist)
                     } else {
-                        s.min(x.low[i] + pos.dist)
+                        s.min(x.l(i) + pos.dist)
                     });
                 }
             }
             position[i] = pos.side * pos.qty;
         }
-        if p.use_risk {
+        // Flat all bar long with no fill: equity is the same cash `end_bar` saw last time, so
+        // it would change nothing (the Python reference calls it anyway; a test holds both).
+        if p.use_risk && (sim.pos.is_some() || sim.trades.net_pnl.len() != closed_before) {
             sim.risk.end_bar(p, &mut sim.events, mtm);
         }
         equity[i] = mtm;
@@ -624,7 +668,7 @@ pub fn simulate(x: &Inputs, p: &Params) -> Outputs {
     // 6. end of data
     if n > 0 {
         if let Some(side) = sim.pos.as_ref().map(|q| q.side) {
-            sim.close_trade(x.close[n - 1] - side * slip, (n - 1) as i64, EXIT_END, true, slip);
+            sim.close_trade(x.c(n - 1) - side * slip, (n - 1) as i64, EXIT_END, true, slip);
             equity[n - 1] = sim.cash;
             position[n - 1] = 0;
         }
@@ -675,12 +719,12 @@ mod tests {
     }
 
     struct Owned {
-        o: Vec<i64>,
-        h: Vec<i64>,
-        l: Vec<i64>,
-        c: Vec<i64>,
+        o: Vec<f64>,
+        h: Vec<f64>,
+        l: Vec<f64>,
+        c: Vec<f64>,
         s: Vec<i8>,
-        st: Vec<i64>,
+        st: Vec<f64>,
         d: Vec<i64>,
         k: Vec<i64>,
         ok: Vec<bool>,
@@ -688,16 +732,19 @@ mod tests {
     }
 
     impl Owned {
+        /// Bars in whole ticks (tick = 1.0), a 20-tick strategy stop distance.
         fn new(closes: &[i64], signals: &[i8]) -> Self {
             let n = closes.len();
-            let o: Vec<i64> = (0..n).map(|i| if i == 0 { closes[0] } else { closes[i - 1] }).collect();
+            let o: Vec<i64> =
+                (0..n).map(|i| if i == 0 { closes[0] } else { closes[i - 1] }).collect();
+            let f = |v: Vec<i64>| v.into_iter().map(|x| x as f64).collect::<Vec<f64>>();
             Owned {
-                h: (0..n).map(|i| o[i].max(closes[i]) + 1).collect(),
-                l: (0..n).map(|i| o[i].min(closes[i]) - 1).collect(),
-                o,
-                c: closes.to_vec(),
+                h: f((0..n).map(|i| o[i].max(closes[i]) + 1).collect()),
+                l: f((0..n).map(|i| o[i].min(closes[i]) - 1).collect()),
+                o: f(o),
+                c: f(closes.to_vec()),
                 s: signals.to_vec(),
-                st: vec![20; n],
+                st: vec![20.0; n],
                 d: vec![0; n],
                 k: vec![0; n],
                 ok: vec![true; n],
@@ -706,12 +753,13 @@ mod tests {
         }
         fn inputs(&self) -> Inputs<'_> {
             Inputs {
+                tick: 1.0,
                 open: &self.o,
                 high: &self.h,
                 low: &self.l,
                 close: &self.c,
                 signal: &self.s,
-                stop_ticks: &self.st,
+                stop_distance: &self.st,
                 day: &self.d,
                 contract: &self.k,
                 entry_ok: &self.ok,
@@ -735,6 +783,8 @@ mod tests {
     #[test]
     fn converts_prices_and_distances_to_ticks() {
         assert_eq!(prices_to_ticks(&[71.23, 0.015, -37.63], 0.01), vec![7123, 2, -3763]);
+        // ties to even, like numpy.rint
+        assert_eq!(prices_to_ticks(&[0.5, 1.5, 2.5, -0.5, -1.5], 1.0), vec![0, 2, 2, 0, -2]);
         assert_eq!(distances_to_ticks(&[0.101, f64::NAN, -1.0, 0.1], 0.01), vec![11, 0, 0, 10]);
     }
 

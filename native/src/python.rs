@@ -93,30 +93,14 @@ fn simulate<'py>(
     params: &Bound<'py, PyDict>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let p = params_from(params)?;
-    let tick = p.tick_size;
-    let (os, hs, ls, cs, ds) = (
-        open.as_slice()?,
-        high.as_slice()?,
-        low.as_slice()?,
-        close.as_slice()?,
-        stop_distance.as_slice()?,
-    );
-    let (o, h, l, c, st) = py.detach(|| {
-        (
-            backtest::prices_to_ticks(os, tick),
-            backtest::prices_to_ticks(hs, tick),
-            backtest::prices_to_ticks(ls, tick),
-            backtest::prices_to_ticks(cs, tick),
-            backtest::distances_to_ticks(ds, tick),
-        )
-    });
     let x = Inputs {
-        open: &o,
-        high: &h,
-        low: &l,
-        close: &c,
+        tick: p.tick_size,
+        open: open.as_slice()?,
+        high: high.as_slice()?,
+        low: low.as_slice()?,
+        close: close.as_slice()?,
         signal: signal.as_slice()?,
-        stop_ticks: &st,
+        stop_distance: stop_distance.as_slice()?,
         day: day.as_slice()?,
         contract: contract.as_slice()?,
         entry_ok: entry_ok.as_slice()?,
@@ -128,7 +112,7 @@ fn simulate<'py>(
         ("low", x.low.len()),
         ("close", x.close.len()),
         ("signal", x.signal.len()),
-        ("stop_distance", x.stop_ticks.len()),
+        ("stop_distance", x.stop_distance.len()),
         ("day", x.day.len()),
         ("contract", x.contract.len()),
         ("entry_ok", x.entry_ok.len()),

@@ -81,21 +81,27 @@ def _check_bars(data: Any) -> pd.DataFrame:
         raise DataError("data has no bars", hint="check the symbol and the date range")
     if not isinstance(data.index, pd.DatetimeIndex) or data.index.tz is None:
         raise DataError("data must be indexed by a tz-aware DatetimeIndex (UTC bar start)")
-    if not data.index.is_monotonic_increasing:
-        raise DataError("data index is not sorted by time", hint="sort it: data.sort_index()")
-    if data.index.has_duplicates:
-        first = data.index[data.index.duplicated()][0]
+    ts = data.index.as_unit("ns").asi8
+    steps = np.diff(ts)
+    if (steps <= 0).any():
+        k = int(np.flatnonzero(steps <= 0)[0]) + 1
+        if steps[k - 1] < 0:
+            raise DataError(
+                f"data index is not sorted by time (at row {k}: {data.index[k]})",
+                hint="sort it: data.sort_index()",
+            )
         raise DataError(
-            f"data has duplicate timestamps (first: {first})",
+            f"data has duplicate timestamps (first: {data.index[k]})",
             hint="one bar per timestamp: load a continuous series or one contract",
         )
-    px = data[["open", "high", "low", "close"]]
-    if px.isna().to_numpy().any():
-        bad = px.index[px.isna().any(axis=1)][0]
-        raise DataError(
-            f"data has NaN prices (first at {bar_label(bad)})",
-            hint="drop or fill those bars before backtesting",
-        )
+    for col in ("open", "high", "low", "close"):
+        values = data[col].to_numpy(np.float64)
+        if np.isnan(values).any():
+            bad = data.index[int(np.flatnonzero(np.isnan(values))[0])]
+            raise DataError(
+                f"data has NaN prices (first at {bar_label(bad)}, column {col})",
+                hint="drop or fill those bars before backtesting",
+            )
     return data
 
 
@@ -115,15 +121,19 @@ def _interval_ns(data: pd.DataFrame) -> int:
 
 
 def _trade_days(ts_ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(trade date of each bar as datetime64[D], index of it among the unique dates)."""
+    """(the unique CME trade dates as datetime64[D], index into them of each bar).
+
+    Time zones change on the hour, so the trade date is computed once per distinct hour.
+    """
     from workbench.market.calendar import trade_dates
 
     hours = ts_ns // _NS_PER_HOUR
-    starts = np.r_[0, np.flatnonzero(np.diff(hours)) + 1]
+    starts = np.r_[0, np.flatnonzero(hours[1:] != hours[:-1]) + 1]
     per_hour = trade_dates(hours[starts] * _NS_PER_HOUR)
-    tdates = np.repeat(per_hour, np.diff(np.r_[starts, len(hours)]))
-    change = np.r_[True, tdates[1:] != tdates[:-1]]
-    return tdates, np.cumsum(change) - 1
+    new_day = np.r_[True, per_hour[1:] != per_hour[:-1]]
+    day_of_hour = np.cumsum(new_day) - 1
+    day = np.repeat(day_of_hour, np.diff(np.r_[starts, len(hours)]))
+    return per_hour[new_day], day
 
 
 def _window_mask(ts_ns: np.ndarray, window: str) -> np.ndarray:
@@ -139,15 +149,14 @@ def _window_mask(ts_ns: np.ndarray, window: str) -> np.ndarray:
 
 
 def _before_halt(
-    ts_ns: np.ndarray, tdates: np.ndarray, minutes: int, spec: ContractSpec
+    ts_ns: np.ndarray, dates: np.ndarray, day: np.ndarray, minutes: int, spec: ContractSpec
 ) -> np.ndarray:
     """Bars starting within ``minutes`` of their session's close (daily halt, early closes)."""
     import pandas as pd
 
     from workbench.market.calendar import session_schedule
 
-    uniq = np.unique(tdates)
-    sched = session_schedule(uniq[0].item(), uniq[-1].item(), spec.calendar)
+    sched = session_schedule(dates[0].item(), dates[-1].item(), spec.calendar)
     close_by_date = dict(
         zip(
             sched.index.to_numpy().astype("datetime64[D]"),
@@ -155,9 +164,9 @@ def _before_halt(
             strict=True,
         )
     )
-    # Trade dates the calendar does not list (rare): the regular 17:00 New York close.
-    closes = np.array([close_by_date.get(d, 0) for d in uniq], dtype=np.int64)
-    per_bar = closes[np.searchsorted(uniq, tdates)]
+    # A trade date the calendar does not list (rare) gets no forced exit.
+    closes = np.array([close_by_date.get(d, 0) for d in dates], dtype=np.int64)
+    per_bar = closes[day]
     return (per_bar > 0) & (per_bar - ts_ns <= minutes * 60_000_000_000)
 
 
@@ -175,7 +184,7 @@ def _symbol_codes(data: pd.DataFrame) -> tuple[list[str] | None, np.ndarray]:
 def prepare_inputs(
     data: pd.DataFrame, strategy: Strategy, cfg: BacktestConfig, spec: ContractSpec
 ) -> tuple[SimInputs, np.ndarray, np.ndarray]:
-    """Per-bar kernel inputs, plus the trade dates and the raw signals."""
+    """Per-bar kernel inputs, the unique trade dates (``x.day`` indexes them) and the signals."""
     ts = data.index.as_unit("ns").asi8
     signals = strategy.generate_signals(data)
     if len(signals) != len(data):
@@ -184,13 +193,13 @@ def prepare_inputs(
     stop_distance = (
         np.full(len(data), np.nan) if dist is None else np.asarray(dist, dtype=np.float64)
     )
-    tdates, day = _trade_days(ts)
+    dates, day = _trade_days(ts)
     _, codes = _symbol_codes(data)
     contract = codes if codes is not None else np.zeros(len(data), dtype=np.int64)
     n = len(data)
     entry_ok = _window_mask(ts, cfg.entry_window) if cfg.entry_window else np.ones(n, dtype=bool)
     force_flat = (
-        _before_halt(ts, tdates, cfg.flat_before_halt_minutes, spec)
+        _before_halt(ts, dates, day, cfg.flat_before_halt_minutes, spec)
         if cfg.flat_before_halt_minutes > 0
         else np.zeros(n, dtype=bool)
     )
@@ -206,7 +215,7 @@ def prepare_inputs(
         entry_ok=np.asarray(entry_ok, dtype=bool),
         force_flat=force_flat,
     )
-    return x, tdates, signals
+    return x, dates, signals
 
 
 def run_backtest(
@@ -266,18 +275,25 @@ def run_backtest(
         slippage_ticks=slippage_ticks,
         **options,
     )
-    data = _check_bars(data)
+    import pandas as pd
+
+    if not isinstance(data, pd.DataFrame):
+        raise DataError(
+            f"data must be a DataFrame of bars, got {type(data).__name__}",
+            hint="load it with workbench.data.load_bars",
+        )
     source_attrs = dict(data.attrs)
-    # pandas deep-copies ``attrs`` (with the roll list) into every derived object: work on a
-    # view that carries only what the strategy needs.
-    data = data.copy(deep=False)
+    # pandas deep-copies ``attrs`` (with the roll list) into every object derived from the
+    # frame, even a column: work on a view (no data copied) that carries only what is needed.
+    data = pd.DataFrame(data, copy=False)
     data.attrs = {k: source_attrs[k] for k in ("schema", "product") if k in source_attrs}
+    data = _check_bars(data)
     product = source_attrs.get("product") or "MCL_FUT"
     try:
         spec = contract_spec(product)
     except KeyError as exc:
         raise ConfigError(exc.args[0]) from None
-    x, tdates, signals = prepare_inputs(data, strategy, cfg, spec)
+    x, dates, signals = prepare_inputs(data, strategy, cfg, spec)
     params = SimParams(
         initial_capital=cfg.initial_capital,
         commission=cfg.commission_per_contract,
@@ -293,13 +309,15 @@ def run_backtest(
         stop=cfg.stop,
     )
     out = simulate_native(x, params) if cfg.engine == "native" else simulate_python(x, params)
-    return build_result(data, strategy, cfg, spec, out, tdates, signals, source_attrs)
+    return build_result(data, strategy, cfg, spec, out, x.day, dates, signals, source_attrs)
 
 
-def _names(table: dict[int, str], codes: np.ndarray) -> np.ndarray:
-    """Codes to their names, vectorized."""
-    lookup = np.array([table.get(i, "?") for i in range(max(table) + 1)], dtype=object)
-    return lookup[np.asarray(codes, dtype=np.int64)]
+def _names(table: dict[int, str], codes: np.ndarray) -> pd.Categorical:
+    """Codes to their names as a categorical (no string per row: 14k events stay cheap)."""
+    import pandas as pd
+
+    names = [table.get(i, "?") for i in range(max(table) + 1)]
+    return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int64), categories=names)
 
 
 def build_result(
@@ -308,7 +326,8 @@ def build_result(
     cfg: BacktestConfig,
     spec: ContractSpec,
     out: SimOutputs,
-    tdates: np.ndarray,
+    day: np.ndarray,
+    dates: np.ndarray,
     signals: np.ndarray,
     attrs: dict[str, Any],
 ) -> BacktestResult:
@@ -325,7 +344,7 @@ def build_result(
     at_close = t["exit_at_close"].astype(bool)
     cats, codes = _symbol_codes(data)
     if cats is not None:
-        symbols = np.asarray(cats, dtype=object)[codes[entry_bar]]
+        symbols = pd.Categorical.from_codes(codes[entry_bar], categories=cats)
     else:
         symbols = np.full(len(entry_bar), data.attrs.get("contract") or spec.product, dtype=object)
     exit_time = np.where(at_close, ts_ns[exit_bar] + iv_ns, ts_ns[exit_bar])
@@ -333,7 +352,9 @@ def build_result(
         {
             "entry_time": pd.DatetimeIndex(ts_ns[entry_bar], tz="UTC"),
             "exit_time": pd.DatetimeIndex(np.asarray(exit_time, dtype=np.int64), tz="UTC"),
-            "side": np.where(t["side"] > 0, "long", "short"),
+            "side": pd.Categorical.from_codes(
+                (np.asarray(t["side"]) > 0).astype(np.int8), categories=["short", "long"]
+            ),
             "contracts": t["contracts"].astype(np.int64),
             "entry_price": np.round(t["entry_px"] * spec.tick_size, 10),
             "exit_price": np.round(t["exit_px"] * spec.tick_size, 10),
@@ -351,11 +372,11 @@ def build_result(
     position = pd.Series(out.position, index=end_idx.rename("ts"), name="position")
     sig = pd.Series(signals.astype(np.int8), index=start_idx, name="signal")
     # Daily P&L by CME trade date: change of the close-of-day equity.
-    last_of_day = np.r_[np.flatnonzero(tdates[1:] != tdates[:-1]), len(tdates) - 1]
+    last_of_day = np.r_[np.flatnonzero(day[1:] != day[:-1]), len(day) - 1]
     eod = out.equity[last_of_day]
     daily = pd.Series(
         np.diff(np.r_[cfg.initial_capital, eod]),
-        index=pd.Index(tdates[last_of_day], name="trade_date"),
+        index=pd.Index(dates, name="trade_date"),
         name="net_pnl",
     )
     ev = out.events

@@ -282,14 +282,18 @@ class Strategy(ABC):
         numpy.ndarray
             int8, ``len(bars)`` values.
         """
-        sig = np.asarray(self.compute_signals(bars), dtype=np.float64)
-        if sig.shape != (len(bars),):
+        raw = np.asarray(self.compute_signals(bars))
+        if raw.shape != (len(bars),):
             raise ValueError(
-                f"{type(self).__name__}.compute_signals returned shape {sig.shape}, "
+                f"{type(self).__name__}.compute_signals returned shape {raw.shape}, "
                 f"expected ({len(bars)},)"
             )
-        sig = np.nan_to_num(sig, nan=0.0)
-        sig = np.sign(sig).astype(np.int8)
+        if raw.dtype == np.int8 and raw.size and raw.min() >= -1 and raw.max() <= 1:
+            sig = raw.copy()  # already -1/0/+1: the common, fast case
+        else:
+            f = raw.astype(np.float64, copy=False)
+            # NaN compares false both ways, so it becomes 0.
+            sig = (f > 0).astype(np.int8) - (f < 0).astype(np.int8)
         if self.time_filter is not None:
             ends = bars.index + bar_interval(bars)
             sig[~self.time_filter.mask(ends)] = 0

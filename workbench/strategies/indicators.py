@@ -22,6 +22,7 @@ Conventions (the details differ between charting packages, so they are spelled o
 from __future__ import annotations
 
 import numbers
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import numpy.typing as npt
@@ -123,6 +124,32 @@ def ema(x: npt.ArrayLike, span: int, *, min_periods: int | None = None) -> Float
     out[first:] = _recursive(arr[first:], alpha, arr[first])
     out[: first + warm - 1] = np.nan
     return out
+
+
+def ema_pair(x: npt.ArrayLike, span_a: int, span_b: int) -> tuple[FloatArray, FloatArray]:
+    """``(ema(x, span_a), ema(x, span_b))``, computed side by side.
+
+    The two recursions are independent and the native filter releases the GIL, so they run
+    on two threads (an EMA is a serial chain: one core cannot go faster). Identical to two
+    :func:`ema` calls.
+    """
+    arr = _array(x)
+    if len(arr) < 100_000:
+        return ema(arr, span_a), ema(arr, span_b)
+    pool = _pool()
+    fut = pool.submit(ema, arr, span_b)
+    first = ema(arr, span_a)
+    return first, fut.result()
+
+
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="workbench-ema")
+    return _POOL
 
 
 def wilder(x: npt.ArrayLike, period: int) -> FloatArray:
