@@ -100,6 +100,21 @@ def _parse_params(items: tuple[str, ...], cls: Any) -> dict[str, Any]:
     help="A BacktestConfig JSON file (options above override it).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+@click.option(
+    "--save-results/--no-save-results",
+    default=True,
+    show_default=True,
+    help="Save the run (summary.json, CSVs, report.html) into a new folder under --results-dir.",
+)
+@click.option(
+    "--results-dir",
+    default="results/backtests",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder of the saved runs.",
+)
+@click.option("--show", is_flag=True, help="Open the interactive results viewer.")
+@click.option("--pdf", is_flag=True, help="Also print report.pdf (headless Chromium).")
 def backtest(
     data_dir: str,
     strategy_name: str,
@@ -118,6 +133,10 @@ def backtest(
     stop_mode: str | None,
     config_file: str | None,
     as_json: bool,
+    save_results: bool,
+    results_dir: str,
+    show: bool,
+    pdf: bool,
 ) -> None:
     """Backtest a strategy on the catalog (the sample data by default) and print a summary."""
     from pathlib import Path
@@ -147,21 +166,43 @@ def backtest(
         slippage_ticks=slippage_ticks,
         **options,
     )
+    run_dir = None
+    if save_results:
+        from workbench.results import save_results as save
+
+        run_dir = save(result, results_dir, pdf=pdf)
     if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "parameters": result.parameters,
-                    "data_range": result.data_range,
-                    **result.metrics,
-                },
-                indent=2,
-                default=str,
-            )
-        )
+        doc: dict[str, Any] = {
+            "parameters": result.parameters,
+            "data_range": result.data_range,
+            **result.metrics,
+        }
+        if run_dir is not None:
+            doc["run_dir"] = str(run_dir)
+        click.echo(json.dumps(doc, indent=2, default=str))
     else:
         click.echo(result.summary())
+        if run_dir is not None:
+            click.echo(f"  results: {run_dir}")
         click.echo(f"  ({time.perf_counter() - t0:.2f} s)")
+    if show:
+        _show(result)
+
+
+def _show(result: Any) -> None:
+    """Open the results viewer (``workbench.visualization.viewer``)."""
+    from workbench.errors import WorkbenchError
+
+    try:
+        from workbench.visualization.viewer import BacktestViewer
+    except ImportError as exc:
+        raise WorkbenchError(
+            f"--show needs workbench.visualization.viewer, which is not importable ({exc})",
+            hint="update the workbench installation, or open report.html of the saved run",
+        ) from exc
+    opened = BacktestViewer().show(result)  # the saved run's report.html, when there is one
+    if opened is not None:
+        click.echo(f"  report: {opened}")
 
 
 @click.command()

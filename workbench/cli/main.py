@@ -14,6 +14,7 @@ import click
 
 from workbench import __version__
 from workbench.cli.backtest import backtest, strategies
+from workbench.cli.compare import compare
 from workbench.cli.data import data
 from workbench.errors import WorkbenchError
 
@@ -29,6 +30,7 @@ def cli() -> None:
 cli.add_command(data)
 cli.add_command(backtest)
 cli.add_command(strategies)
+cli.add_command(compare)
 
 
 def main(argv: list[str] | None = None) -> Any:

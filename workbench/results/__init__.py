@@ -1,0 +1,34 @@
+"""Saved backtest results: run folders, summary.json, recommendations and comparisons.
+
+>>> from workbench.results import save_results, compare_runs
+>>> run_dir = save_results(result)  # results/backtests/2026-01-10_143052_ema_MCL_FUT/
+>>> compare_runs([run_a, run_b])  # results/comparisons/2026-01-10_150000/
+
+See :mod:`workbench.results.saver` for the folder layout, :mod:`workbench.results.summary`
+for summary.json and its JSON Schema, :mod:`workbench.results.recommendations` for the
+rules, and :mod:`workbench.results.folders` for how folders appear atomically.
+"""
+
+from __future__ import annotations
+
+from workbench.results.compare import NotARunError, compare_runs, load_equity, load_summary
+from workbench.results.folders import is_run_dir, list_runs
+from workbench.results.recommendations import make_recommendations
+from workbench.results.saver import ResultSaver, make_run_id, save_results
+from workbench.results.summary import build_summary, summary_schema, validate_summary
+
+__all__ = [
+    "NotARunError",
+    "ResultSaver",
+    "build_summary",
+    "compare_runs",
+    "is_run_dir",
+    "list_runs",
+    "load_equity",
+    "load_summary",
+    "make_recommendations",
+    "make_run_id",
+    "save_results",
+    "summary_schema",
+    "validate_summary",
+]

@@ -1,0 +1,272 @@
+"""Compare saved backtest runs side by side.
+
+:func:`compare_runs` reads each run folder's ``summary.json`` and ``equity_curve.csv`` and
+writes ``{out_root}/{UTC timestamp}/``::
+
+    strategy_comparison.csv   one row per run: identity, data range, parameters, metrics
+    comparison_report.html    equity curves and metrics (workbench.visualization)
+
+The comparison folder is published atomically like a run folder
+(:mod:`workbench.results.folders`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from workbench.errors import WorkbenchError
+from workbench.results.folders import (
+    SUMMARY_FILE,
+    atomic_folder,
+    clean_stale,
+    is_run_dir,
+    list_runs,
+    prepare_parent,
+)
+from workbench.results.summary import (
+    PERFORMANCE_KEYS,
+    RISK_METRIC_KEYS,
+    TIME_ANALYSIS_KEYS,
+    validate_summary,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: Default folder of the comparisons.
+DEFAULT_COMPARISONS_DIR = "results/comparisons"
+COMPARISON_CSV = "strategy_comparison.csv"
+COMPARISON_REPORT = "comparison_report.html"
+EQUITY_FILE = "equity_curve.csv"
+
+
+class NotARunError(WorkbenchError):
+    """A folder given as a run that is not a complete, valid run folder."""
+
+
+def _not_a_run(path: Path) -> NotARunError:
+    """Explain why ``path`` is not a run folder, and what to pass instead."""
+    if not path.exists():
+        return NotARunError(
+            f"run folder {path} does not exist",
+            hint="pass folders like results/backtests/2026-01-10_143052_ema_MCL_FUT "
+            "(ls results/backtests)",
+        )
+    if not path.is_dir():
+        return NotARunError(
+            f"{path} is a file, not a run folder",
+            hint="pass the run's folder (the one holding summary.json), not a file inside it",
+        )
+    if path.name.startswith(".") and ".tmp-" in path.name:
+        return NotARunError(
+            f"{path} is the temporary folder of an unfinished (or crashed) save",
+            hint="run the backtest again; leftovers older than an hour are removed automatically",
+        )
+    runs = list_runs(path)
+    if runs:
+        shown = ", ".join(p.name for p in runs[-3:])
+        return NotARunError(
+            f"{path} is a folder of {len(runs)} runs, not a run folder",
+            hint=f"pass the run folders inside it, e.g. {path / runs[-1].name} (latest: {shown})",
+        )
+    return NotARunError(
+        f"{path} is not a backtest run folder: it has no {SUMMARY_FILE}",
+        hint="save runs with `workbench backtest` (results go to results/backtests/)",
+    )
+
+
+def load_summary(run_dir: str | Path) -> dict[str, Any]:
+    """Read and validate a run's summary.json.
+
+    Parameters
+    ----------
+    run_dir : str or Path
+        A run folder.
+
+    Returns
+    -------
+    dict
+        The summary.
+
+    Raises
+    ------
+    NotARunError
+        If ``run_dir`` is not a complete run folder, or its summary.json is not valid JSON
+        or does not match the schema.
+    """
+    import jsonschema
+
+    path = Path(run_dir)
+    if not is_run_dir(path):
+        raise _not_a_run(path)
+    file = path / SUMMARY_FILE
+    try:
+        summary = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise NotARunError(
+            f"cannot read {file}: {exc}", hint="the run is damaged; run the backtest again"
+        ) from None
+    if not isinstance(summary, dict):
+        raise NotARunError(f"{file} does not hold a JSON object", hint="run the backtest again")
+    try:
+        validate_summary(summary)
+    except jsonschema.ValidationError as exc:
+        raise NotARunError(
+            f"{file} does not match the summary schema: {exc.message}",
+            hint="it was written by another version or edited by hand; run the backtest again",
+        ) from None
+    return summary
+
+
+def load_equity(run_dir: str | Path) -> pd.Series:
+    """A run's equity curve from equity_curve.csv.
+
+    Parameters
+    ----------
+    run_dir : str or Path
+        A run folder.
+
+    Returns
+    -------
+    pandas.Series
+        Equity (USD) named ``equity`` on a UTC DatetimeIndex of bar end times (``ts``).
+
+    Raises
+    ------
+    NotARunError
+        If the file is missing or lacks the ``ts``/``equity`` columns.
+    """
+    import pandas as pd
+
+    file = Path(run_dir) / EQUITY_FILE
+    if not file.is_file():
+        raise NotARunError(
+            f"{Path(run_dir)} has no {EQUITY_FILE}", hint="the run is damaged; run it again"
+        )
+    try:
+        frame = pd.read_csv(file, usecols=["ts", "equity"], engine="pyarrow")
+    except ValueError as exc:
+        raise NotARunError(
+            f"{file} lacks the ts/equity columns ({exc})", hint="the run is damaged; run it again"
+        ) from None
+    index = pd.DatetimeIndex(pd.to_datetime(frame["ts"], utc=True), name="ts")
+    return pd.Series(frame["equity"].to_numpy(dtype="float64"), index=index, name="equity")
+
+
+def comparison_row(summary: dict[str, Any]) -> dict[str, Any]:
+    """One row of strategy_comparison.csv.
+
+    Parameters
+    ----------
+    summary : dict
+        A run's summary.json.
+
+    Returns
+    -------
+    dict
+        run_id, strategy, class, symbol, data range, synthetic flag, parameters (JSON text),
+        initial capital, then every performance, risk and time-analysis figure, and the
+        number of recommendations.
+    """
+    dr = summary["data_range"]
+    row: dict[str, Any] = {
+        "run_id": summary["run_id"],
+        "timestamp": summary["timestamp"],
+        "strategy": summary["strategy"]["name"],
+        "class": summary["strategy"]["class"],
+        "symbol": summary["symbol"],
+        "start": dr["start"],
+        "end": dr["end"],
+        "trading_days": dr["trading_days"],
+        "total_bars": dr["total_bars"],
+        "synthetic": summary["provenance"]["synthetic"],
+        "parameters": json.dumps(summary["strategy"]["parameters"], sort_keys=True),
+        "initial_capital": summary["config"].get("initial_capital"),
+    }
+    for key in PERFORMANCE_KEYS:
+        row[key] = summary["performance"][key]
+    for key in RISK_METRIC_KEYS:
+        row[key] = summary["risk_metrics"][key]
+    for key in TIME_ANALYSIS_KEYS:
+        row[key] = summary["time_analysis"][key]
+    row["recommendations"] = len(summary["recommendations"])
+    return row
+
+
+def _comparison_writer() -> Any:
+    try:
+        from workbench.visualization.report import write_comparison_report
+    except ImportError as exc:
+        raise WorkbenchError(
+            "cannot write comparison_report.html: workbench.visualization.report is not "
+            f"importable ({exc})",
+            hint="update the workbench installation, or compare without the report "
+            "(compare_runs(..., report=False))",
+        ) from exc
+    return write_comparison_report
+
+
+def compare_runs(
+    run_dirs: list[Path] | list[str] | list[str | Path],
+    out_root: str | Path = DEFAULT_COMPARISONS_DIR,
+    *,
+    report: bool = True,
+) -> Path:
+    """Write a side-by-side comparison of saved runs.
+
+    Parameters
+    ----------
+    run_dirs : list of Path
+        Two or more run folders (``results/backtests/{run_id}``), each once.
+    out_root : str or Path, default "results/comparisons"
+        Where the comparison folder ``{YYYY-MM-DD_HHMMSS}`` (UTC; ``_2`` ... on a collision)
+        is created.
+    report : bool, default True
+        Also write comparison_report.html with
+        ``workbench.visualization.report.write_comparison_report``.
+
+    Returns
+    -------
+    Path
+        The comparison folder.
+
+    Raises
+    ------
+    NotARunError
+        If a folder is not a complete, valid run (the message says which and why).
+    WorkbenchError
+        With fewer than two runs, the same run twice, an unwritable ``out_root``, or the
+        report wanted without ``workbench.visualization``.
+    """
+    import pandas as pd
+
+    dirs = [Path(d) for d in run_dirs]
+    if len(dirs) < 2:
+        raise WorkbenchError(
+            f"compare needs at least two run folders, got {len(dirs)}",
+            hint="e.g. workbench compare results/backtests/RUN_A results/backtests/RUN_B",
+        )
+    write_comparison_report = _comparison_writer() if report else None
+    summaries = [load_summary(d) for d in dirs]
+    seen: dict[str, Path] = {}
+    for d, s in zip(dirs, summaries, strict=True):
+        if s["run_id"] in seen:
+            raise WorkbenchError(
+                f"run {s['run_id']} is given twice ({seen[s['run_id']]} and {d})",
+                hint="pass each run folder once",
+            )
+        seen[s["run_id"]] = d
+    equity = {s["run_id"]: load_equity(d) for d, s in zip(dirs, summaries, strict=True)}
+    table = pd.DataFrame([comparison_row(s) for s in summaries])
+
+    parent = prepare_parent(out_root)
+    clean_stale(parent)
+    base = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d_%H%M%S")
+    with atomic_folder(parent, base) as (name, tmp):
+        table.to_csv(tmp / COMPARISON_CSV, index=False)
+        if write_comparison_report is not None:
+            write_comparison_report(summaries, equity, tmp)
+    return parent / name

@@ -1,0 +1,536 @@
+"""Save a backtest to ``results/backtests/{run_id}/``: JSON, CSVs and the HTML report.
+
+Layout (the plan's, plus ``risk_events.csv`` and ``README.md``)::
+
+    results/backtests/2026-01-10_143052_ema_MCL_FUT/
+        summary.json        key metrics, recommendations, provenance (summary.schema.json)
+        parameters.json     strategy, backtest config, contract, full data provenance
+        trades.csv          one row per closed trade
+        equity_curve.csv    equity and position at every bar close (full resolution)
+        daily_pnl.csv       net P&L and closing equity per CME trade date
+        drawdowns.csv       drawdown periods, deepest first
+        signals.csv         the strategy signal, only at the bars where it changes
+        risk_events.csv     every risk decision and circuit breaker
+        README.md           what each file holds
+        report.html         the human-readable report (workbench.visualization)
+        charts/             one HTML file per chart, sharing charts/plotly.min.js
+
+Run ids are ``{UTC date}_{HHMMSS}_{strategy short key}_{symbol}``; the short key is the
+strategy's registry name up to its first underscore (``ema_crossover`` -> ``ema``). A name
+already taken gets ``_2``, ``_3`` ... The folder is written under a hidden temporary name and
+renamed into place at the end (:mod:`workbench.results.folders`), so a crash never leaves a
+folder that looks complete.
+
+CSV conventions: UTC timestamps as ``YYYY-MM-DDTHH:MM:SSZ`` (sub-second times keep their
+fraction), money in USD with full float precision (so sums reconcile to the cent), empty
+cells for missing values.
+
+``signals.csv`` holds the first bar and every bar whose signal differs from the previous
+bar's: ``ts`` is the bar's START time (the signal is known at that bar's end). The signal of
+any bar is the value of the last row with ``ts`` at or before the bar's start, e.g.
+``pd.merge_asof(bars, signals, on="ts")``. Bar starts are the ``equity_curve.csv`` times
+minus the bar interval (``data_range`` in parameters.json has the schema).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from workbench.errors import WorkbenchError
+from workbench.results.folders import atomic_folder, check_name, clean_stale, prepare_parent
+from workbench.results.summary import build_summary, run_symbol, to_jsonable
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+    from workbench.backtest.result import BacktestResult
+
+#: Default folder of the runs.
+DEFAULT_RESULTS_DIR = "results/backtests"
+#: Files every run folder holds (the report files come on top with ``report=True``).
+RUN_FILES = (
+    "summary.json",
+    "parameters.json",
+    "trades.csv",
+    "equity_curve.csv",
+    "daily_pnl.csv",
+    "drawdowns.csv",
+    "signals.csv",
+    "risk_events.csv",
+    "README.md",
+)
+REPORT_FILE = "report.html"
+
+_NS_PER_S = 1_000_000_000
+_S_PER_DAY = 86_400
+_ISO_LEN = 20  # YYYY-MM-DDTHH:MM:SSZ
+
+README = """\
+# Backtest run {run_id}
+
+{strategy} on {symbol}, {start} to {end} ({bars:,} bars){synthetic}.
+
+| File | Contents |
+|------|----------|
+| summary.json | Key metrics, risk figures, time analysis, recommendations, data provenance \
+(JSON Schema: workbench/results/summary.schema.json) |
+| parameters.json | Strategy parameters, backtest config, contract specs, full data provenance \
+(rolls) |
+| trades.csv | One row per closed trade; times UTC; net_pnl = gross_pnl - commission; \
+gross_pnl is at fill prices (slippage_cost already taken out) |
+| equity_curve.csv | Equity (USD) and signed position at every bar close (`ts` = bar end, UTC) |
+| daily_pnl.csv | Net P&L and closing equity per CME trade date |
+| drawdowns.csv | Drawdown periods, deepest first (`end` empty: not recovered) |
+| signals.csv | Strategy signal (-1/0/+1) ONLY at the first bar and the bars where it \
+changes; `ts` = bar START, UTC. A bar's signal is the last row at or before its start \
+(`pd.merge_asof`) |
+| risk_events.csv | Every risk decision (accepted, resized, rejected + reason) and circuit \
+breaker; one entry attempt per bar with an entry signal |
+| report.html, charts/ | Human-readable report and interactive charts |
+
+Timestamps are `YYYY-MM-DDTHH:MM:SSZ` (UTC); money is USD at full precision.
+"""
+
+
+def _iso_utc(ts_ns: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
+    """UTC nanosecond timestamps as ``YYYY-MM-DDTHH:MM:SSZ`` strings (null where not
+    ``valid``), built with array arithmetic: ~30x faster than strftime on 700k rows."""
+    import pyarrow as pa
+
+    ts_ns = np.asarray(ts_ns, dtype=np.int64)
+    n = len(ts_ns)
+    if valid is None:
+        valid = np.ones(n, dtype=bool)
+    if np.any(ts_ns[valid] % _NS_PER_S):  # sub-second times: let Arrow format the fraction
+        arr = pa.array(ts_ns, pa.timestamp("ns", tz="UTC"), mask=~valid)
+        return arr.cast(pa.string())
+    sec = np.where(valid, ts_ns // _NS_PER_S, 0)
+    day = sec // _S_PER_DAY
+    sod = sec - day * _S_PER_DAY
+    udays, inv = np.unique(day, return_inverse=True)
+    dates = np.datetime_as_string(udays.astype("datetime64[D]"), unit="D").astype("S10")
+    if dates.dtype.itemsize != 10 or any(len(d) != 10 for d in dates):
+        # years outside 0000-9999: never in market data, but stay correct
+        arr = pa.array(ts_ns, pa.timestamp("ns", tz="UTC"), mask=~valid)
+        return arr.cast(pa.string())
+    out = np.empty((n, _ISO_LEN), dtype=np.uint8)
+    out[:, :10] = dates.view(np.uint8).reshape(-1, 10)[inv.reshape(-1)]
+    hh, mm, ss = sod // 3600, (sod // 60) % 60, sod % 60
+    zero = ord("0")
+    for col, value in ((11, hh), (14, mm), (17, ss)):
+        out[:, col] = zero + value // 10
+        out[:, col + 1] = zero + value % 10
+    out[:, 10] = ord("T")
+    out[:, 13] = out[:, 16] = ord(":")
+    out[:, 19] = ord("Z")
+    offsets = np.arange(0, _ISO_LEN * (n + 1), _ISO_LEN, dtype=np.int32)
+    validity = None if valid.all() else pa.array(valid).buffers()[1]
+    return pa.StringArray.from_buffers(
+        n,
+        pa.py_buffer(offsets),
+        pa.py_buffer(out.tobytes()),
+        null_bitmap=validity,
+        null_count=int((~valid).sum()),
+    )
+
+
+def _time_column(values: Any) -> pa.Array:
+    """A datetime-like column (tz-aware or naive UTC, may hold NaT) as ISO strings."""
+    import pandas as pd
+
+    idx = pd.DatetimeIndex(values)
+    if idx.tz is None:
+        idx = idx.tz_localize("UTC")
+    valid = ~np.asarray(idx.isna())
+    ns = idx.as_unit("ns").asi8
+    return _iso_utc(np.where(valid, ns, 0), valid)
+
+
+def _write_csv(path: Path, columns: dict[str, Any]) -> None:
+    """Write named columns (Arrow arrays or numpy/pandas data) as CSV with Arrow."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    arrays = [c if isinstance(c, pa.Array) else pa.array(np.asarray(c)) for c in columns.values()]
+    table = pa.table(arrays, names=list(columns))
+    pcsv.write_csv(table, str(path), pcsv.WriteOptions(batch_size=65_536))
+
+
+def _strings(values: Any) -> pa.Array:
+    import pyarrow as pa
+
+    return pa.array([None if v is None else str(v) for v in values], pa.string())
+
+
+def write_trades(result: BacktestResult, path: Path) -> None:
+    """``trades.csv``: the closed trades (columns of ``TRADE_COLUMNS``), times as ISO UTC.
+
+    Parameters
+    ----------
+    result : BacktestResult
+        The backtest.
+    path : Path
+        The file to write.
+    """
+    t = result.trades
+    cols: dict[str, Any] = {}
+    for name in t.columns:
+        col = t[name]
+        if name in ("entry_time", "exit_time"):
+            cols[name] = _time_column(col)
+        elif col.dtype.kind in "biuf":
+            cols[name] = col.to_numpy()
+        else:
+            cols[name] = _strings(col)
+    _write_csv(path, cols)
+
+
+def write_equity_curve(result: BacktestResult, path: Path) -> None:
+    """``equity_curve.csv``: ``ts`` (bar end, UTC), ``equity`` (USD), ``position``
+    (signed contracts) at every bar.
+
+    Parameters
+    ----------
+    result : BacktestResult
+        The backtest.
+    path : Path
+        The file to write.
+    """
+    eq = result.equity
+    cols: dict[str, Any] = {
+        "ts": _time_column(eq.index),
+        "equity": eq.to_numpy(dtype=np.float64),
+    }
+    if len(result.position) == len(eq):
+        cols["position"] = result.position.to_numpy()
+    _write_csv(path, cols)
+
+
+def write_daily_pnl(result: BacktestResult, path: Path) -> None:
+    """``daily_pnl.csv``: ``trade_date``, ``net_pnl`` and ``equity`` (at the day's close).
+
+    Parameters
+    ----------
+    result : BacktestResult
+        The backtest.
+    path : Path
+        The file to write.
+    """
+    import pandas as pd
+
+    pnl = result.daily_pnl.to_numpy(dtype=np.float64)
+    dates = pd.DatetimeIndex(np.asarray(result.daily_pnl.index, dtype="datetime64[ns]"))
+    _write_csv(
+        path,
+        {
+            "trade_date": _strings(dates.strftime("%Y-%m-%d")),
+            "net_pnl": pnl,
+            "equity": result.initial_capital + np.cumsum(pnl),
+        },
+    )
+
+
+def _minutes(values: pd.Series) -> np.ndarray:
+    import pandas as pd
+
+    td = pd.TimedeltaIndex(values)
+    return np.where(td.isna(), np.nan, td.as_unit("ns").asi8 / 60e9)
+
+
+def write_drawdowns(result: BacktestResult, path: Path) -> None:
+    """``drawdowns.csv``: ``start``, ``trough``, ``end`` (empty: not recovered),
+    ``depth_usd``, ``depth_pct``, ``duration_minutes``, ``recovery_minutes``.
+
+    Parameters
+    ----------
+    result : BacktestResult
+        The backtest.
+    path : Path
+        The file to write.
+    """
+    import pyarrow as pa
+
+    d = result.drawdowns
+    duration, recovery = _minutes(d["duration"]), _minutes(d["recovery"])
+    _write_csv(
+        path,
+        {
+            "start": _time_column(d["start"]),
+            "trough": _time_column(d["trough"]),
+            "end": _time_column(d["end"]),
+            "depth_usd": d["depth_usd"].to_numpy(dtype=np.float64),
+            "depth_pct": d["depth_pct"].to_numpy(dtype=np.float64),
+            "duration_minutes": pa.array(duration, mask=np.isnan(duration)),
+            "recovery_minutes": pa.array(recovery, mask=np.isnan(recovery)),
+        },
+    )
+
+
+def signal_changes(signals: pd.Series) -> pd.Series:
+    """The first value of ``signals`` and every value that differs from its predecessor.
+
+    Parameters
+    ----------
+    signals : pandas.Series
+        The per-bar signal.
+
+    Returns
+    -------
+    pandas.Series
+        The change points; forward-filling them over the original index gives ``signals``
+        back.
+    """
+    values = signals.to_numpy()
+    keep = np.ones(len(values), dtype=bool)
+    keep[1:] = values[1:] != values[:-1]
+    return signals[keep]
+
+
+def write_signals(result: BacktestResult, path: Path) -> None:
+    """``signals.csv``: ``ts`` (bar start, UTC) and ``signal``, only where it changes.
+
+    Parameters
+    ----------
+    result : BacktestResult
+        The backtest.
+    path : Path
+        The file to write.
+    """
+    changes = signal_changes(result.signals)
+    _write_csv(
+        path,
+        {"ts": _time_column(changes.index), "signal": changes.to_numpy().astype(np.int64)},
+    )
+
+
+def write_risk_events(result: BacktestResult, path: Path) -> None:
+    """``risk_events.csv``: ``time`` (UTC), ``action``, ``reason``, ``requested``,
+    ``approved`` (contracts).
+
+    Parameters
+    ----------
+    result : BacktestResult
+        The backtest.
+    path : Path
+        The file to write.
+    """
+    ev = result.risk_events
+    cols: dict[str, Any] = {}
+    for name in ev.columns:
+        col = ev[name]
+        if name == "time":
+            cols[name] = _time_column(col)
+        elif col.dtype.kind in "biuf":
+            cols[name] = col.to_numpy()
+        else:
+            cols[name] = _strings(col)
+    _write_csv(path, cols)
+
+
+def build_parameters(result: BacktestResult, run_id: str) -> dict[str, Any]:
+    """The parameters.json document: everything needed to repeat the run.
+
+    Parameters
+    ----------
+    result : BacktestResult
+        The backtest.
+    run_id : str
+        The run's id.
+
+    Returns
+    -------
+    dict
+        ``run_id``, ``strategy`` (name, key, class, parameters), ``config``, ``contract``,
+        ``data_range`` (with exact start/end times), ``provenance`` (complete, with every
+        roll's details) and ``generated``; JSON-safe.
+    """
+    p = result.parameters
+    doc = {
+        "run_id": run_id,
+        "strategy": p.get("strategy"),
+        "config": p.get("config"),
+        "contract": p.get("contract"),
+        "data_range": result.data_range,
+        "provenance": result.provenance,
+        "generated": p.get("generated"),
+    }
+    out: dict[str, Any] = to_jsonable(doc)
+    return out
+
+
+def _dump_json(doc: Any, path: Path) -> None:
+    text = json.dumps(doc, indent=2, allow_nan=False, ensure_ascii=False)
+    path.write_text(text + "\n", encoding="utf-8")
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9-]+", "-", text).strip("-") or "x"
+
+
+def make_run_id(result: BacktestResult, when: dt.datetime) -> str:
+    """``{UTC date}_{HHMMSS}_{strategy short key}_{symbol}``, e.g.
+    ``2026-01-10_143052_ema_MCL_FUT``.
+
+    Parameters
+    ----------
+    result : BacktestResult
+        The backtest (strategy key and symbol).
+    when : datetime
+        The save time (naive is taken as UTC).
+
+    Returns
+    -------
+    str
+        The base run id (before any ``_2`` collision suffix).
+    """
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    strategy = result.parameters.get("strategy", {})
+    key = str(strategy.get("key") or strategy.get("name") or "strategy")
+    short = _slug(key.split("_", 1)[0].lower())
+    symbol = re.sub(r"[^A-Za-z0-9_-]+", "-", run_symbol(result)).strip("-") or "x"
+    return f"{when.astimezone(dt.UTC):%Y-%m-%d_%H%M%S}_{short}_{symbol}"
+
+
+def utc_now() -> dt.datetime:
+    """The current UTC time to the second: the run's timestamp and run-id time."""
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def _report_writer() -> Any:
+    try:
+        from workbench.visualization.report import write_report
+    except ImportError as exc:
+        raise WorkbenchError(
+            f"cannot write report.html: workbench.visualization.report is not importable ({exc})",
+            hint="update the workbench installation, or save without the report "
+            "(save_results(..., report=False))",
+        ) from exc
+    return write_report
+
+
+def _readme(summary: dict[str, Any]) -> str:
+    dr = summary["data_range"]
+    return README.format(
+        run_id=summary["run_id"],
+        strategy=summary["strategy"]["name"],
+        symbol=summary["symbol"],
+        start=dr["start"],
+        end=dr["end"],
+        bars=dr["total_bars"],
+        synthetic=" - SYNTHETIC sample data, not market prices"
+        if summary["provenance"]["synthetic"]
+        else "",
+    )
+
+
+def save_results(
+    result: BacktestResult,
+    results_dir: str | Path = DEFAULT_RESULTS_DIR,
+    *,
+    run_id: str | None = None,
+    report: bool = True,
+    pdf: bool = False,
+) -> Path:
+    """Save a backtest into a new run folder under ``results_dir``.
+
+    Parameters
+    ----------
+    result : BacktestResult
+        What :func:`~workbench.backtest.run_backtest` returned.
+    results_dir : str or Path, default "results/backtests"
+        The folder of runs (created if missing).
+    run_id : str, optional
+        The folder name; by default :func:`make_run_id` of the current UTC time. Either way,
+        a name already taken gets ``_2``, ``_3`` ...
+    report : bool, default True
+        Also write ``report.html`` and ``charts/`` with
+        ``workbench.visualization.report.write_report``.
+    pdf : bool, default False
+        Also print ``report.pdf`` with headless Chromium (a few seconds more; off by default
+        so that saving stays fast).
+
+    Returns
+    -------
+    Path
+        The run folder (it appears only once complete; see the module docstring). It is
+        also recorded as ``result.extra["run_dir"]``, where
+        ``workbench.visualization.viewer.BacktestViewer`` finds the saved report.
+
+    Raises
+    ------
+    WorkbenchError
+        If ``results_dir`` is a file or not writable, ``run_id`` is not a plain folder name,
+        or the report is wanted but ``workbench.visualization`` is not available (checked
+        before anything is written).
+    """
+    write_report = _report_writer() if report else None
+    if run_id is not None:
+        check_name(run_id)
+    parent = prepare_parent(results_dir)
+    clean_stale(parent)
+    now = utc_now()
+    base = run_id or make_run_id(result, now)
+    with atomic_folder(parent, base) as (name, tmp):
+        summary = build_summary(result, name, now)
+        _dump_json(summary, tmp / "summary.json")
+        _dump_json(build_parameters(result, name), tmp / "parameters.json")
+        write_trades(result, tmp / "trades.csv")
+        write_equity_curve(result, tmp / "equity_curve.csv")
+        write_daily_pnl(result, tmp / "daily_pnl.csv")
+        write_drawdowns(result, tmp / "drawdowns.csv")
+        write_signals(result, tmp / "signals.csv")
+        write_risk_events(result, tmp / "risk_events.csv")
+        (tmp / "README.md").write_text(_readme(summary), encoding="utf-8")
+        if write_report is not None:
+            write_report(result, tmp, summary, pdf=pdf)
+    run_dir = parent / name
+    result.extra["run_dir"] = str(run_dir)
+    return run_dir
+
+
+class ResultSaver:
+    """The plan's saver object: ``ResultSaver().save_all(result, results_dir)``.
+
+    Parameters
+    ----------
+    report : bool, default True
+        Write report.html and charts/ too.
+    pdf : bool, default False
+        Print report.pdf as well.
+    """
+
+    def __init__(self, report: bool = True, pdf: bool = False) -> None:
+        self.report = report
+        self.pdf = pdf
+
+    def save_all(
+        self,
+        result: BacktestResult,
+        results_dir: str | Path = DEFAULT_RESULTS_DIR,
+        run_id: str | None = None,
+    ) -> Path:
+        """Save every file of a run; see :func:`save_results`.
+
+        Parameters
+        ----------
+        result : BacktestResult
+            The backtest.
+        results_dir : str or Path, default "results/backtests"
+            The folder of runs.
+        run_id : str, optional
+            The folder name (default: generated).
+
+        Returns
+        -------
+        Path
+            The run folder.
+        """
+        return save_results(result, results_dir, run_id=run_id, report=self.report, pdf=self.pdf)

@@ -1,0 +1,324 @@
+"""The backtest dashboard: ipywidgets tabs in a notebook, report.html in a browser elsewhere.
+
+>>> from workbench.visualization import BacktestViewer
+>>> BacktestViewer().show(result)  # doctest: +SKIP
+
+In a Jupyter kernel :meth:`BacktestViewer.show` displays :func:`create_dashboard`: a
+``ipywidgets.Tab`` with Overview, Equity, Drawdown, Trades, Monthly, Time analysis and
+Statistics. Charts are ``plotly.graph_objects.FigureWidget`` (Plotly 6+ builds them on
+anywidget, whose JupyterLab extension ships with the ``anywidget`` package); without
+anywidget they are ``ipywidgets.Output`` areas showing the figure through Plotly's notebook
+renderer. The trade table is sorted in Python (a column and a direction to choose), so it
+sorts every trade, not only the rows on screen.
+
+Outside a kernel (a script, the CLI) ``show`` writes report.html -- into the run folder
+when it is known, else a temporary folder -- and opens it with :mod:`webbrowser`, unless
+the environment variable ``WORKBENCH_NO_BROWSER`` is ``1`` (tests, CI, servers).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import tempfile
+import webbrowser
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from workbench.visualization import charts as C
+from workbench.visualization import report as R
+
+if TYPE_CHECKING:
+    import ipywidgets
+    import plotly.graph_objects as go
+
+    from workbench.backtest.result import BacktestResult
+
+logger = logging.getLogger(__name__)
+
+#: Set to ``1`` to keep :meth:`BacktestViewer.show` from opening a browser.
+NO_BROWSER_ENV = "WORKBENCH_NO_BROWSER"
+#: Rows of the dashboard's trade table shown at once.
+TABLE_PAGE_ROWS = 200
+#: Tab titles of :func:`create_dashboard`, in order.
+TAB_TITLES = (
+    "Overview",
+    "Equity",
+    "Drawdown",
+    "Trades",
+    "Monthly",
+    "Time analysis",
+    "Statistics",
+)
+
+_DASH_CSS = """
+<style>
+.wb-dash{font-family:'DejaVu Sans',Helvetica,Arial,sans-serif;color:#111827}
+.wb-dash .banner{padding:8px 12px;font-weight:700;border-radius:6px;margin:0 0 10px}
+.wb-dash .banner.synthetic{background:#b91c1c;color:#fff}
+.wb-dash .banner.real{background:#dcfce7;color:#14532d}
+.wb-dash .banner small{font-weight:400;margin-left:8px}
+.wb-dash .cards{display:grid;grid-template-columns:repeat(5,minmax(0,1fr));gap:8px}
+.wb-dash .card{border:1px solid #e5e7eb;border-radius:8px;padding:8px 12px;background:#fff}
+.wb-dash .label{color:#6b7280;font-size:11px;text-transform:uppercase}
+.wb-dash .value{font-size:21px;font-weight:600}
+.wb-dash .sub{color:#6b7280;font-size:11px}
+.wb-dash .pos{color:#15803d}.wb-dash .neg{color:#b91c1c}
+.wb-dash table{border-collapse:collapse;font-size:12px}
+.wb-dash td,.wb-dash th{padding:3px 8px;border-bottom:1px solid #e5e7eb;text-align:right;
+white-space:nowrap}
+.wb-dash td.l,.wb-dash th.l{text-align:left}
+.wb-dash ul{margin:4px 0 0;padding-left:18px}
+</style>
+"""
+
+
+def in_notebook() -> bool:
+    """Whether code runs in a Jupyter kernel (an IPython shell with a kernel)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def figurewidget_available() -> bool:
+    """Whether ``plotly.graph_objects.FigureWidget`` can be built (Plotly 6+ needs anywidget)."""
+    return importlib.util.find_spec("anywidget") is not None
+
+
+def figure_widget(fig: go.Figure, *, use_figurewidget: bool | None = None) -> ipywidgets.Widget:
+    """A widget showing ``fig``: a FigureWidget, or an Output displaying the figure.
+
+    Parameters
+    ----------
+    fig : plotly.graph_objects.Figure
+        The figure.
+    use_figurewidget : bool, optional
+        Force one kind; default: FigureWidget when anywidget is installed.
+
+    Returns
+    -------
+    ipywidgets.Widget
+    """
+    import ipywidgets as W
+    import plotly.graph_objects as go
+
+    use = figurewidget_available() if use_figurewidget is None else use_figurewidget
+    if use:
+        return go.FigureWidget(fig)
+    out = W.Output(layout={"width": "100%"})
+    with out:
+        from IPython.display import display
+
+        display(fig)
+    return out
+
+
+def _overview_html(result: BacktestResult, summary: dict[str, Any]) -> str:
+    provenance = {**(result.provenance or {}), **(summary.get("provenance") or {})}
+    strategy = summary.get("strategy") or {}
+    dr = summary.get("data_range") or result.data_range
+    head = (
+        f"<h3 style='margin:4px 0'>{R._esc(strategy.get('name'))} on "
+        f"{R._esc(summary.get('symbol'))}"
+        f"{' - SYNTHETIC DATA' if provenance.get('synthetic') else ''}</h3>"
+        f"<div class='sub' style='margin-bottom:8px'>{R._esc(dr.get('start'))} to "
+        f"{R._esc(dr.get('end'))}, {R.fmt_num(dr.get('trading_days'), ',.0f')} trade dates, "
+        f"{R.fmt_num(dr.get('total_bars'), ',.0f')} bars; parameters "
+        f"{R._esc(R._plain(strategy.get('parameters') or {}))}</div>"
+    )
+    recs = summary.get("recommendations") or []
+    rec_html = (
+        "<ul>" + "".join(f"<li>{R._esc(r)}</li>" for r in recs) + "</ul>"
+        if recs
+        else "<p class='sub'>No recommendations.</p>"
+    )
+    risk = summary.get("risk_metrics") or {}
+    ta = summary.get("time_analysis") or {}
+    side = (
+        "<div style='display:flex;gap:28px;margin-top:12px'>"
+        f"<div><b>Recommendations</b>{rec_html}</div>"
+        f"<div><b>Risk</b>{R._kv_table(risk.items())}</div>"
+        f"<div><b>Time analysis</b>{R._kv_table(ta.items())}</div></div>"
+    )
+    return (
+        f"{_DASH_CSS}<div class='wb-dash'>{R._banner(provenance)}{head}"
+        f"{R.metric_cards(summary.get('performance') or {})}{side}</div>"
+    )
+
+
+def _trade_table_html(rows: Any, total: int, sort_by: str, ascending: bool) -> str:
+    heads = "".join(f"<th class='l'>{R._esc(h)}</th>" for h in rows.columns)
+    body = []
+    for rec in rows.itertuples(index=False):
+        cells = []
+        for h, v in zip(rows.columns, rec, strict=True):
+            if h in ("Net P&L", "Commission"):
+                tone = R._tone(v) if h == "Net P&L" else ""
+                cells.append(f"<td class='{tone}'>{R._usd(v)}</td>")
+            elif h in ("Entry px", "Exit px"):
+                cells.append(f"<td>{R.fmt_num(v, '.2f')}</td>")
+            elif isinstance(v, (int, float, np.integer, np.floating)):
+                cells.append(f"<td>{R._esc(v)}</td>")
+            else:
+                cells.append(f"<td class='l'>{R._esc(v)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    order = "ascending" if ascending else "descending"
+    note = (
+        f"<p class='sub'>{len(rows):,} of {total:,} trades, sorted by {R._esc(sort_by)} "
+        f"({order}); times New York.</p>"
+    )
+    return (
+        f"{_DASH_CSS}<div class='wb-dash'>{note}<div style='max-height:460px;overflow:auto'>"
+        f"<table><thead><tr>{heads}</tr></thead><tbody>{''.join(body)}</tbody></table></div></div>"
+    )
+
+
+def trade_table_widget(result: BacktestResult, page_rows: int = TABLE_PAGE_ROWS) -> Any:
+    """The trades as a table sortable by any column (sorting all trades, in Python).
+
+    Returns
+    -------
+    ipywidgets.VBox
+        A column chooser, a direction toggle and the table (the first ``page_rows`` rows).
+    """
+    import ipywidgets as W
+
+    rows = C.trade_rows(result.trades)
+    sort_key = {h: rows[h] for h in rows.columns}
+    # Sort numerically on the raw values (times as text sort chronologically already).
+    column = W.Dropdown(options=list(rows.columns), value="Net P&L", description="Sort by")
+    direction = W.ToggleButtons(options=["descending", "ascending"], value="descending")
+    table = W.HTML()
+
+    def render(*_: Any) -> None:
+        if rows.empty:
+            table.value = f"{_DASH_CSS}<div class='wb-dash'><p class='sub'>No trades.</p></div>"
+            return
+        asc = direction.value == "ascending"
+        order = sort_key[column.value].sort_values(ascending=asc, kind="stable").index
+        table.value = _trade_table_html(rows.loc[order[:page_rows]], len(rows), column.value, asc)
+
+    column.observe(render, names="value")
+    direction.observe(render, names="value")
+    render()
+    return W.VBox([W.HBox([column, direction]), table])
+
+
+def create_dashboard(
+    result: BacktestResult,
+    summary: dict[str, Any] | None = None,
+    *,
+    use_figurewidget: bool | None = None,
+) -> ipywidgets.Widget:
+    """An interactive dashboard of a backtest for Jupyter.
+
+    Parameters
+    ----------
+    result : BacktestResult
+        The backtest.
+    summary : dict, optional
+        The run's summary.json dict (for its recommendations); built from ``result`` when
+        not given.
+    use_figurewidget : bool, optional
+        Draw charts as ``FigureWidget`` (default when anywidget is installed) or through
+        ``Output`` areas.
+
+    Returns
+    -------
+    ipywidgets.Tab
+        Tabs :data:`TAB_TITLES`: Overview (headline metric cards, recommendations, risk,
+        time analysis), Equity, Drawdown, Trades (sortable), Monthly, Time analysis (hour
+        and weekday), Statistics (trade P&L distribution, rolling Sharpe, streaks, exit
+        reasons).
+    """
+    import ipywidgets as W
+
+    summary = summary or R.summary_from_result(result)
+    figs = C.build_charts(result)
+
+    def fw(name: str) -> Any:
+        return figure_widget(figs[name], use_figurewidget=use_figurewidget)
+
+    children = [
+        W.HTML(_overview_html(result, summary)),
+        fw("equity_curve"),
+        fw("drawdown"),
+        trade_table_widget(result),
+        fw("monthly_returns"),
+        W.VBox([fw("time_of_day"), fw("day_of_week")]),
+        W.VBox(
+            [fw(n) for n in ("trade_distribution", "rolling_sharpe", "streaks", "exit_reasons")]
+        ),
+    ]
+    tab = W.Tab(children=children)
+    tab.titles = TAB_TITLES
+    return tab
+
+
+class BacktestViewer:
+    """Show a backtest: a dashboard in Jupyter, report.html in a browser elsewhere.
+
+    Parameters
+    ----------
+    open_browser : bool, optional
+        Open the report outside notebooks; default: yes unless ``WORKBENCH_NO_BROWSER=1``.
+    """
+
+    def __init__(self, open_browser: bool | None = None) -> None:
+        self.open_browser = open_browser
+
+    def create_dashboard(self, result: BacktestResult) -> ipywidgets.Widget:
+        """The dashboard widget (see :func:`create_dashboard`)."""
+        return create_dashboard(result)
+
+    def _browser_wanted(self) -> bool:
+        if self.open_browser is not None:
+            return self.open_browser
+        return os.environ.get(NO_BROWSER_ENV, "") not in ("1", "true", "yes")
+
+    def show(self, result: BacktestResult, run_dir: str | Path | None = None) -> Path | None:
+        """Display the dashboard (in a kernel) or write and open report.html (elsewhere).
+
+        Parameters
+        ----------
+        result : BacktestResult
+            The backtest.
+        run_dir : str or Path, optional
+            The run's saved folder (``save_results`` returns it): its report.html is opened
+            (written first if missing). Defaults to ``result.extra["run_dir"]`` when set,
+            else a new temporary folder.
+
+        Returns
+        -------
+        pathlib.Path or None
+            The report opened (outside a kernel); None when the dashboard was displayed.
+        """
+        if in_notebook():
+            from IPython.display import display
+
+            display(create_dashboard(result))
+            return None
+        path = self.write_report(result, run_dir)
+        if self._browser_wanted():
+            webbrowser.open(path.resolve().as_uri())
+        else:
+            logger.info("report written to %s (browser not opened: %s=1)", path, NO_BROWSER_ENV)
+        return path
+
+    def write_report(self, result: BacktestResult, run_dir: str | Path | None = None) -> Path:
+        """report.html of ``result``: the run folder's (written if missing) or a new one."""
+        known = run_dir or (result.extra or {}).get("run_dir")
+        if known:
+            folder = Path(known)
+            existing = folder / R.REPORT_FILE
+            if existing.exists():
+                return existing
+        else:
+            folder = Path(tempfile.mkdtemp(prefix="workbench-report-"))
+        return R.write_report(result, folder, R.summary_from_result(result), pdf=False)
