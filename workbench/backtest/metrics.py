@@ -74,28 +74,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from workbench.backtest.result import TRADE_COLUMNS as _RESULT_TRADE_COLUMNS
 from workbench.market.calendar import EXCHANGE_TZ
 
 #: Trading sessions per year used to annualize daily figures.
 PERIODS_PER_YEAR = 252
 #: What one period of the annualization is.
 ANNUALIZATION_BASIS = "daily returns by CME trade date"
-#: Columns of the engine's closed-trade frame.
-TRADE_COLUMNS = (
-    "entry_time",
-    "exit_time",
-    "side",
-    "contracts",
-    "entry_price",
-    "exit_price",
-    "gross_pnl",
-    "commission",
-    "slippage_cost",
-    "net_pnl",
-    "exit_reason",
-    "bars_held",
-    "symbol",
-)
+#: Columns of the engine's closed-trade frame (defined with the result).
+TRADE_COLUMNS = tuple(_RESULT_TRADE_COLUMNS)
 #: Columns of :func:`drawdown_periods`.
 DRAWDOWN_COLUMNS = ("start", "trough", "end", "depth_usd", "depth_pct", "duration", "recovery")
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")

@@ -1,1 +1,0 @@
-"""The ``workbench`` console command."""

@@ -1,1 +1,0 @@
-"""Developer tools run by the Makefile (not part of the research API)."""
