@@ -99,15 +99,10 @@ def _check_bars(data: Any) -> pd.DataFrame:
         if np.isnan(values).any():
             bad = data.index[int(np.flatnonzero(np.isnan(values))[0])]
             raise DataError(
-                f"data has NaN prices (first at {bar_label(bad)}, column {col})",
+                f"data has NaN prices (first at {bad}, column {col})",
                 hint="drop or fill those bars before backtesting",
             )
     return data
-
-
-def bar_label(ts: Any) -> str:
-    """A timestamp for messages."""
-    return str(ts)
 
 
 def _interval_ns(data: pd.DataFrame) -> int:
