@@ -169,6 +169,21 @@ def _strings(values: Any) -> pa.Array:
     return pa.array([None if v is None else str(v) for v in values], pa.string())
 
 
+def _write_frame(path: Path, frame: pd.DataFrame, *, time_columns: tuple[str, ...]) -> None:
+    """Write ``frame`` as CSV: ``time_columns`` as ISO UTC, numbers as they are, the rest
+    as text."""
+    cols: dict[str, Any] = {}
+    for name in frame.columns:
+        col = frame[name]
+        if name in time_columns:
+            cols[name] = _time_column(col)
+        elif col.dtype.kind in "biuf":
+            cols[name] = col.to_numpy()
+        else:
+            cols[name] = _strings(col)
+    _write_csv(path, cols)
+
+
 def write_trades(result: BacktestResult, path: Path) -> None:
     """``trades.csv``: the closed trades (columns of ``TRADE_COLUMNS``), times as ISO UTC.
 
@@ -179,17 +194,7 @@ def write_trades(result: BacktestResult, path: Path) -> None:
     path : Path
         The file to write.
     """
-    t = result.trades
-    cols: dict[str, Any] = {}
-    for name in t.columns:
-        col = t[name]
-        if name in ("entry_time", "exit_time"):
-            cols[name] = _time_column(col)
-        elif col.dtype.kind in "biuf":
-            cols[name] = col.to_numpy()
-        else:
-            cols[name] = _strings(col)
-    _write_csv(path, cols)
+    _write_frame(path, result.trades, time_columns=("entry_time", "exit_time"))
 
 
 def write_equity_curve(result: BacktestResult, path: Path) -> None:
@@ -321,17 +326,7 @@ def write_risk_events(result: BacktestResult, path: Path) -> None:
     path : Path
         The file to write.
     """
-    ev = result.risk_events
-    cols: dict[str, Any] = {}
-    for name in ev.columns:
-        col = ev[name]
-        if name == "time":
-            cols[name] = _time_column(col)
-        elif col.dtype.kind in "biuf":
-            cols[name] = col.to_numpy()
-        else:
-            cols[name] = _strings(col)
-    _write_csv(path, cols)
+    _write_frame(path, result.risk_events, time_columns=("time",))
 
 
 def build_parameters(result: BacktestResult, run_id: str) -> dict[str, Any]:
