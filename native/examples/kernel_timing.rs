@@ -21,10 +21,7 @@ fn main() {
         d.push(0.1);
         sig[i] = if (i / 500) % 2 == 0 { 1 } else { -1 };
     }
-    let day: Vec<i64> = (0..n as i64).map(|i| i / 1380).collect();
-    let contract = vec![0i64; n];
-    let ok = vec![true; n];
-    let ff = vec![false; n];
+    let day_starts: Vec<i64> = (1..(n as i64 / 1380)).map(|d| d * 1380).collect();
     let p = Params {
         initial_capital: 5_000.0, commission: 1.25, slippage_ticks: 1, tick_value: 1.0,
         tick_size: 0.01, multiplier: 100.0, use_risk: true, roll: true, fixed_contracts: 1,
@@ -34,10 +31,10 @@ fn main() {
         max_exposure: 20.0, max_consecutive_losses: 5, intraday_drawdown_limit: 0.04,
         max_drawdown_limit: 0.2, cooloff_days: 5,
     };
-    for _ in 0..3 {
+    for _ in 0..6 {
         let t1 = Instant::now();
         let x = Inputs { tick: 0.01, open: &o, high: &h, low: &l, close: &c, signal: &sig,
-            stop_distance: &d, day: &day, contract: &contract, entry_ok: &ok, force_flat: &ff };
+            stop_distance: &d, day_starts: &day_starts, rolls: &[], entry_ok: None, force_flat: None };
         let out = simulate(&x, &p);
         let t2 = Instant::now();
         println!("simulate {:?}  trades {}", t2 - t1, out.trades.net_pnl.len());

@@ -121,9 +121,28 @@ fn rint(x: f64) -> f64 {
     }
 }
 
+/// `rint(price / tick)` as whole ticks, with a multiplication by `inv = 1 / tick` instead of
+/// the division where that cannot change the result.
+///
+/// `price * inv` is within a few ulps of `price / tick`; when it lies within a quarter tick of
+/// an integer (every price on the tick grid), both round to that integer. Only a price far off
+/// the grid (or huge, or NaN) takes the exact division. A division costs several times a
+/// multiplication, and the kernel converts up to four prices per bar.
+#[inline]
+pub fn price_ticks(price: f64, tick: f64, inv: f64) -> i64 {
+    let q = price * inv;
+    let r = rint(q);
+    if (q - r).abs() < 0.25 && q.abs() < 1e15 {
+        r as i64
+    } else {
+        rint(price / tick) as i64
+    }
+}
+
 /// Prices to whole ticks: `rint(price / tick)` (ties to even, as NumPy's `rint`).
 pub fn prices_to_ticks(prices: &[f64], tick: f64) -> Vec<i64> {
-    prices.iter().map(|p| rint(p / tick) as i64).collect()
+    let inv = 1.0 / tick;
+    prices.iter().map(|&p| price_ticks(p, tick, inv)).collect()
 }
 
 /// A stop distance (price units, NaN = none) in whole ticks, rounded up:
@@ -144,8 +163,9 @@ pub fn distances_to_ticks(dist: &[f64], tick: f64) -> Vec<i64> {
 }
 
 /// Per-bar inputs, borrowed from NumPy arrays. Prices and stop distances stay in price
-/// units and are turned into ticks bar by bar (no tick arrays are materialised: fresh
-/// multi-megabyte buffers cost more in page faults than the whole simulation).
+/// units and are turned into ticks bar by bar, and trade dates and contract rolls come as the
+/// few bars where they change: no per-bar arrays are materialised (fresh multi-megabyte
+/// buffers cost more in page faults than the whole simulation).
 pub struct Inputs<'a> {
     pub tick: f64,
     pub open: &'a [f64],
@@ -154,10 +174,15 @@ pub struct Inputs<'a> {
     pub close: &'a [f64],
     pub signal: &'a [i8],
     pub stop_distance: &'a [f64],
-    pub day: &'a [i64],
-    pub contract: &'a [i64],
-    pub entry_ok: &'a [bool],
-    pub force_flat: &'a [bool],
+    /// First bar of each CME trade date after the first, ascending: the day index (0 at bar
+    /// 0) steps up by one at each.
+    pub day_starts: &'a [i64],
+    /// Bars whose contract differs from the previous bar's, ascending.
+    pub rolls: &'a [i64],
+    /// Entries allowed at this bar's open (trading hours); `None`: always.
+    pub entry_ok: Option<&'a [bool]>,
+    /// Be flat at this bar's open (before the halt); `None`: never.
+    pub force_flat: Option<&'a [bool]>,
 }
 
 #[derive(Default, Debug, Clone)]
@@ -188,30 +213,66 @@ pub struct Events {
 impl Inputs<'_> {
     #[inline]
     fn o(&self, i: usize) -> i64 {
-        rint(self.open[i] / self.tick) as i64
+        price_ticks(self.open[i], self.tick, 1.0 / self.tick)
     }
     #[inline]
     fn h(&self, i: usize) -> i64 {
-        rint(self.high[i] / self.tick) as i64
+        price_ticks(self.high[i], self.tick, 1.0 / self.tick)
     }
     #[inline]
     fn l(&self, i: usize) -> i64 {
-        rint(self.low[i] / self.tick) as i64
+        price_ticks(self.low[i], self.tick, 1.0 / self.tick)
     }
     #[inline]
     fn c(&self, i: usize) -> i64 {
-        rint(self.close[i] / self.tick) as i64
+        price_ticks(self.close[i], self.tick, 1.0 / self.tick)
     }
     #[inline]
     fn stop_ticks(&self, i: usize) -> i64 {
         distance_ticks(self.stop_distance[i], self.tick)
     }
+    #[inline]
+    fn entry_ok(&self, i: usize) -> bool {
+        self.entry_ok.is_none_or(|a| a[i])
+    }
+    #[inline]
+    fn force_flat(&self, i: usize) -> bool {
+        self.force_flat.is_some_and(|a| a[i])
+    }
+
+    /// Why these inputs cannot be simulated, if they cannot (lengths, boundary lists).
+    pub fn check(&self) -> Result<(), String> {
+        let n = self.open.len();
+        let lengths = [
+            ("high", self.high.len()),
+            ("low", self.low.len()),
+            ("close", self.close.len()),
+            ("signal", self.signal.len()),
+            ("stop_distance", self.stop_distance.len()),
+            ("entry_ok", self.entry_ok.map_or(n, <[bool]>::len)),
+            ("force_flat", self.force_flat.map_or(n, <[bool]>::len)),
+        ];
+        for (name, len) in lengths {
+            if len != n {
+                return Err(format!("{name} has {len} values, open has {n}"));
+            }
+        }
+        for (name, list) in [("day_starts", self.day_starts), ("rolls", self.rolls)] {
+            let ok = list.windows(2).all(|w| w[0] < w[1])
+                && list.iter().all(|&b| b > 0 && (b as usize) < n);
+            if !ok {
+                return Err(format!("{name} must be ascending bar indices in 1..{n}"));
+            }
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct Outputs {
+    /// Equity at each bar's close. (The position at each close follows from the trades:
+    /// `workbench.backtest.simulate.positions_from_trades`; no second per-bar buffer.)
     pub equity: Vec<f64>,
-    pub position: Vec<i64>,
     pub trades: Trades,
     pub events: Events,
     pub trades_rejected: i64,
@@ -352,7 +413,11 @@ impl Risk {
                 reason = MAX_EXPOSURE;
             }
         }
-        let action = if approved == requested { ACCEPTED } else { RESIZED };
+        let action = if approved == requested {
+            ACCEPTED
+        } else {
+            RESIZED
+        };
         push_event(ev, self.bar, action, reason, requested, approved);
         approved
     }
@@ -535,7 +600,8 @@ impl<'p> Sim<'p> {
         t.exit_px.push(px);
         t.gross_pnl.push(gross);
         t.commission.push(2.0 * cost);
-        t.slippage_cost.push(((pos.entry_slip + exit_slip) * pos.qty) as f64 * p.tick_value);
+        t.slippage_cost
+            .push(((pos.entry_slip + exit_slip) * pos.qty) as f64 * p.tick_value);
         t.net_pnl.push(net);
         t.exit_reason.push(reason);
         t.exit_at_close.push(at_close as i64);
@@ -583,14 +649,22 @@ pub fn simulate(x: &Inputs, p: &Params) -> Outputs {
         events: Events::default(),
     };
     let mut equity = vec![0.0f64; n];
-    let mut position = vec![0i64; n];
     let mut eq_prev = p.initial_capital;
+    let (mut day, mut next_day) = (0i64, 0usize);
+    let mut next_roll = 0usize;
     for i in 0..n {
         // 1. roll
-        if i > 0 && x.contract[i] != x.contract[i - 1] {
+        if next_roll < x.rolls.len() && x.rolls[next_roll] as usize == i {
+            next_roll += 1;
             if let Some(pos) = sim.pos.as_ref() {
                 let (side, qty, dist) = (pos.side, pos.qty, pos.dist);
-                sim.close_trade(x.c(i - 1) - side * slip, (i - 1) as i64, EXIT_ROLL, true, slip);
+                sim.close_trade(
+                    x.c(i - 1) - side * slip,
+                    (i - 1) as i64,
+                    EXIT_ROLL,
+                    true,
+                    slip,
+                );
                 eq_prev = sim.cash;
                 if p.roll {
                     sim.open_trade(side, qty, i, x.o(i), dist);
@@ -600,15 +674,24 @@ pub fn simulate(x: &Inputs, p: &Params) -> Outputs {
         let closed_before = sim.trades.net_pnl.len();
         // 2. trade date
         if p.use_risk {
-            sim.risk.start_bar(i as i64, x.day[i], eq_prev);
+            if next_day < x.day_starts.len() && x.day_starts[next_day] as usize == i {
+                next_day += 1;
+                day += 1;
+            }
+            sim.risk.start_bar(i as i64, day, eq_prev);
         }
         // 3. act at the open on the previous bar's signal
         if i > 0 {
             let s1 = x.signal[i - 1] as i64;
             let s2 = if i > 1 { x.signal[i - 2] as i64 } else { 0 };
             if let Some(side) = sim.pos.as_ref().map(|q| q.side) {
-                if s1 != side || x.force_flat[i] {
-                    let reason = if x.force_flat[i] && s1 == side { EXIT_SESSION } else { EXIT_SIGNAL };
+                let flat = x.force_flat(i);
+                if s1 != side || flat {
+                    let reason = if flat && s1 == side {
+                        EXIT_SESSION
+                    } else {
+                        EXIT_SIGNAL
+                    };
                     sim.close_trade(x.o(i) - side * slip, i as i64, reason, false, slip);
                 }
             }
@@ -616,13 +699,19 @@ pub fn simulate(x: &Inputs, p: &Params) -> Outputs {
                 if p.use_risk {
                     let d = stop_distance(p, x.c(i - 1), x.stop_ticks(i - 1));
                     let req = size(p, &sim.stats, eq_prev, d, x.stop_ticks(i - 1));
-                    let in_hours = x.entry_ok[i] && !x.force_flat[i];
-                    let approved =
-                        sim.risk.check_entry(p, &mut sim.events, req, x.c(i - 1), eq_prev, in_hours);
+                    let in_hours = x.entry_ok(i) && !x.force_flat(i);
+                    let approved = sim.risk.check_entry(
+                        p,
+                        &mut sim.events,
+                        req,
+                        x.c(i - 1),
+                        eq_prev,
+                        in_hours,
+                    );
                     if approved > 0 {
                         sim.open_trade(s1, approved, i, x.o(i), d);
                     }
-                } else if !x.force_flat[i] {
+                } else if !x.force_flat(i) {
                     sim.open_trade(s1, p.fixed_contracts, i, x.o(i), 0);
                 }
             }
@@ -655,7 +744,6 @@ pub fn simulate(x: &Inputs, p: &Params) -> Outputs {
                     });
                 }
             }
-            position[i] = pos.side * pos.qty;
         }
         // Flat all bar long with no fill: equity is the same cash `end_bar` saw last time, so
         // it would change nothing (the Python reference calls it anyway; a test holds both).
@@ -668,14 +756,18 @@ pub fn simulate(x: &Inputs, p: &Params) -> Outputs {
     // 6. end of data
     if n > 0 {
         if let Some(side) = sim.pos.as_ref().map(|q| q.side) {
-            sim.close_trade(x.c(n - 1) - side * slip, (n - 1) as i64, EXIT_END, true, slip);
+            sim.close_trade(
+                x.c(n - 1) - side * slip,
+                (n - 1) as i64,
+                EXIT_END,
+                true,
+                slip,
+            );
             equity[n - 1] = sim.cash;
-            position[n - 1] = 0;
         }
     }
     Outputs {
         equity,
-        position,
         trades: sim.trades,
         events: sim.events,
         trades_rejected: sim.risk.trades_rejected,
@@ -727,16 +819,15 @@ mod tests {
         st: Vec<f64>,
         d: Vec<i64>,
         k: Vec<i64>,
-        ok: Vec<bool>,
-        ff: Vec<bool>,
     }
 
     impl Owned {
         /// Bars in whole ticks (tick = 1.0), a 20-tick strategy stop distance.
         fn new(closes: &[i64], signals: &[i8]) -> Self {
             let n = closes.len();
-            let o: Vec<i64> =
-                (0..n).map(|i| if i == 0 { closes[0] } else { closes[i - 1] }).collect();
+            let o: Vec<i64> = (0..n)
+                .map(|i| if i == 0 { closes[0] } else { closes[i - 1] })
+                .collect();
             let f = |v: Vec<i64>| v.into_iter().map(|x| x as f64).collect::<Vec<f64>>();
             Owned {
                 h: f((0..n).map(|i| o[i].max(closes[i]) + 1).collect()),
@@ -745,10 +836,8 @@ mod tests {
                 c: f(closes.to_vec()),
                 s: signals.to_vec(),
                 st: vec![20.0; n],
-                d: vec![0; n],
-                k: vec![0; n],
-                ok: vec![true; n],
-                ff: vec![false; n],
+                d: vec![],
+                k: vec![],
             }
         }
         fn inputs(&self) -> Inputs<'_> {
@@ -760,10 +849,10 @@ mod tests {
                 close: &self.c,
                 signal: &self.s,
                 stop_distance: &self.st,
-                day: &self.d,
-                contract: &self.k,
-                entry_ok: &self.ok,
-                force_flat: &self.ff,
+                day_starts: &self.d,
+                rolls: &self.k,
+                entry_ok: None,
+                force_flat: None,
             }
         }
     }
@@ -782,17 +871,35 @@ mod tests {
 
     #[test]
     fn converts_prices_and_distances_to_ticks() {
-        assert_eq!(prices_to_ticks(&[71.23, 0.015, -37.63], 0.01), vec![7123, 2, -3763]);
+        assert_eq!(
+            prices_to_ticks(&[71.23, 0.015, -37.63], 0.01),
+            vec![7123, 2, -3763]
+        );
         // ties to even, like numpy.rint
-        assert_eq!(prices_to_ticks(&[0.5, 1.5, 2.5, -0.5, -1.5], 1.0), vec![0, 2, 2, 0, -2]);
-        assert_eq!(distances_to_ticks(&[0.101, f64::NAN, -1.0, 0.1], 0.01), vec![11, 0, 0, 10]);
+        assert_eq!(
+            prices_to_ticks(&[0.5, 1.5, 2.5, -0.5, -1.5], 1.0),
+            vec![0, 2, 2, 0, -2]
+        );
+        assert_eq!(
+            distances_to_ticks(&[0.101, f64::NAN, -1.0, 0.1], 0.01),
+            vec![11, 0, 0, 10]
+        );
     }
 
     #[test]
     fn stop_beats_target_in_the_same_bar() {
-        assert_eq!(check_stop(1, Some(90), Some(110), 100, 115, 85), Some((90, EXIT_STOP)));
-        assert_eq!(check_stop(1, Some(90), Some(110), 80, 115, 75), Some((80, EXIT_STOP)));
-        assert_eq!(check_stop(-1, Some(110), Some(90), 100, 105, 89), Some((90, EXIT_TARGET)));
+        assert_eq!(
+            check_stop(1, Some(90), Some(110), 100, 115, 85),
+            Some((90, EXIT_STOP))
+        );
+        assert_eq!(
+            check_stop(1, Some(90), Some(110), 80, 115, 75),
+            Some((80, EXIT_STOP))
+        );
+        assert_eq!(
+            check_stop(-1, Some(110), Some(90), 100, 105, 89),
+            Some((90, EXIT_TARGET))
+        );
         assert_eq!(check_stop(-1, Some(110), None, 100, 105, 95), None);
     }
 

@@ -4,6 +4,7 @@
 //! `python` feature adds the PyO3 module `workbench_native._native`.
 
 pub mod backtest;
+pub mod bars;
 pub mod filters;
 pub mod ticks;
 

@@ -22,7 +22,9 @@ fn ticks_to_fixed(ticks: i64, tick_fixed: i64) -> i64 {
 fn get<'py, T: FromPyObject<'py>>(d: &Bound<'py, PyDict>, key: &str) -> PyResult<T> {
     match d.get_item(key)? {
         Some(v) => v.extract::<T>(),
-        None => Err(PyKeyError::new_err(format!("simulate: missing parameter {key:?}"))),
+        None => Err(PyKeyError::new_err(format!(
+            "simulate: missing parameter {key:?}"
+        ))),
     }
 }
 
@@ -74,10 +76,73 @@ fn ema_filter<'py>(
     Ok(out.into_pyarray(py))
 }
 
+/// `sign(EMA(x, fast) - EMA(x, slow))` per bar as int8, 0 during the warm-up; None on NaN.
+#[pyfunction]
+fn ema_cross<'py>(
+    py: Python<'py>,
+    x: PyReadonlyArray1<'py, f64>,
+    fast: usize,
+    slow: usize,
+) -> PyResult<Option<Bound<'py, PyArray1<i8>>>> {
+    let xs = x.as_slice()?;
+    let out = py.detach(|| crate::filters::ema_cross(xs, fast, slow));
+    Ok(out.map(|v| v.into_pyarray(py)))
+}
+
+/// `scale x` Wilder ATR of `period` bars, seeded with `seed`; None on NaN prices.
+#[pyfunction]
+fn atr_wilder<'py>(
+    py: Python<'py>,
+    high: PyReadonlyArray1<'py, f64>,
+    low: PyReadonlyArray1<'py, f64>,
+    close: PyReadonlyArray1<'py, f64>,
+    period: usize,
+    seed: f64,
+    scale: f64,
+) -> PyResult<Option<Bound<'py, PyArray1<f64>>>> {
+    let (h, l, c) = (high.as_slice()?, low.as_slice()?, close.as_slice()?);
+    let out = py.detach(|| crate::filters::atr_wilder(h, l, c, period, seed, scale));
+    Ok(out.map(|v| v.into_pyarray(py)))
+}
+
+/// Index of the first timestamp not greater than the one before it, or None.
+#[pyfunction]
+fn first_not_increasing(ts: PyReadonlyArray1<'_, i64>) -> PyResult<Option<usize>> {
+    Ok(crate::bars::first_not_increasing(ts.as_slice()?))
+}
+
+/// Index of the first NaN, or None.
+#[pyfunction]
+fn first_nan(x: PyReadonlyArray1<'_, f64>) -> PyResult<Option<usize>> {
+    Ok(crate::bars::first_nan(x.as_slice()?))
+}
+
+/// Start index of each run of timestamps in the same `bucket_ns` bucket.
+#[pyfunction]
+fn run_starts<'py>(
+    py: Python<'py>,
+    ts: PyReadonlyArray1<'py, i64>,
+    bucket_ns: i64,
+) -> PyResult<Bound<'py, PyArray1<i64>>> {
+    if bucket_ns <= 0 {
+        return Err(PyValueError::new_err(
+            "run_starts: bucket_ns must be positive",
+        ));
+    }
+    Ok(crate::bars::run_starts(ts.as_slice()?, bucket_ns).into_pyarray(py))
+}
+
+fn optional_slice<'a>(a: &'a Option<PyReadonlyArray1<'_, bool>>) -> PyResult<Option<&'a [bool]>> {
+    a.as_ref()
+        .map(|v| v.as_slice())
+        .transpose()
+        .map_err(Into::into)
+}
+
 /// Run the backtest state machine over per-bar arrays (see `workbench.backtest.simulate`).
 #[pyfunction]
 #[allow(clippy::too_many_arguments)]
-#[pyo3(signature = (open, high, low, close, signal, stop_distance, day, contract, entry_ok, force_flat, params))]
+#[pyo3(signature = (open, high, low, close, signal, stop_distance, day_starts, rolls, entry_ok, force_flat, params))]
 fn simulate<'py>(
     py: Python<'py>,
     open: PyReadonlyArray1<'py, f64>,
@@ -86,10 +151,10 @@ fn simulate<'py>(
     close: PyReadonlyArray1<'py, f64>,
     signal: PyReadonlyArray1<'py, i8>,
     stop_distance: PyReadonlyArray1<'py, f64>,
-    day: PyReadonlyArray1<'py, i64>,
-    contract: PyReadonlyArray1<'py, i64>,
-    entry_ok: PyReadonlyArray1<'py, bool>,
-    force_flat: PyReadonlyArray1<'py, bool>,
+    day_starts: PyReadonlyArray1<'py, i64>,
+    rolls: PyReadonlyArray1<'py, i64>,
+    entry_ok: Option<PyReadonlyArray1<'py, bool>>,
+    force_flat: Option<PyReadonlyArray1<'py, bool>>,
     params: &Bound<'py, PyDict>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let p = params_from(params)?;
@@ -101,33 +166,16 @@ fn simulate<'py>(
         close: close.as_slice()?,
         signal: signal.as_slice()?,
         stop_distance: stop_distance.as_slice()?,
-        day: day.as_slice()?,
-        contract: contract.as_slice()?,
-        entry_ok: entry_ok.as_slice()?,
-        force_flat: force_flat.as_slice()?,
+        day_starts: day_starts.as_slice()?,
+        rolls: rolls.as_slice()?,
+        entry_ok: optional_slice(&entry_ok)?,
+        force_flat: optional_slice(&force_flat)?,
     };
-    let n = x.open.len();
-    for (name, len) in [
-        ("high", x.high.len()),
-        ("low", x.low.len()),
-        ("close", x.close.len()),
-        ("signal", x.signal.len()),
-        ("stop_distance", x.stop_distance.len()),
-        ("day", x.day.len()),
-        ("contract", x.contract.len()),
-        ("entry_ok", x.entry_ok.len()),
-        ("force_flat", x.force_flat.len()),
-    ] {
-        if len != n {
-            return Err(PyValueError::new_err(format!(
-                "simulate: {name} has {len} values, open has {n}"
-            )));
-        }
-    }
+    x.check()
+        .map_err(|e| PyValueError::new_err(format!("simulate: {e}")))?;
     let out = py.detach(|| backtest::simulate(&x, &p));
     let d = PyDict::new(py);
     d.set_item("equity", out.equity.into_pyarray(py))?;
-    d.set_item("position", out.position.into_pyarray(py))?;
     let t = PyDict::new(py);
     let tr = out.trades;
     t.set_item("entry_bar", tr.entry_bar.into_pyarray(py))?;
@@ -164,5 +212,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ticks_to_fixed, m)?)?;
     m.add_function(wrap_pyfunction!(simulate, m)?)?;
     m.add_function(wrap_pyfunction!(ema_filter, m)?)?;
+    m.add_function(wrap_pyfunction!(ema_cross, m)?)?;
+    m.add_function(wrap_pyfunction!(atr_wilder, m)?)?;
+    m.add_function(wrap_pyfunction!(first_not_increasing, m)?)?;
+    m.add_function(wrap_pyfunction!(first_nan, m)?)?;
+    m.add_function(wrap_pyfunction!(run_starts, m)?)?;
     Ok(())
 }

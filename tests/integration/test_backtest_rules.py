@@ -142,6 +142,19 @@ def test_net_pnl_reconciles_with_equity(bars: pd.DataFrame) -> None:
     assert (t["commission"] == 2 * 1.25 * t["contracts"]).all()
 
 
+def test_daily_pnl_is_by_cme_trade_date(bars: pd.DataFrame) -> None:
+    """Each bar's own trade date (not the engine's day boundaries): the last equity of each."""
+    from workbench.market.calendar import trade_dates
+
+    r = run_backtest(bars, MomentumStrategy(fast_period=10, slow_period=40))
+    per_bar = trade_dates(bars.index.as_unit("ns").asi8)
+    eod = r.equity.groupby(per_bar).last()
+    np.testing.assert_array_equal(r.daily_pnl.index.to_numpy(), eod.index.to_numpy())
+    want = np.diff(np.r_[r.initial_capital, eod.to_numpy()])
+    np.testing.assert_allclose(r.daily_pnl.to_numpy(), want, atol=1e-9)
+    assert r.data_range["trading_days"] == len(eod)
+
+
 def _mcl_csv() -> pd.DataFrame:
     path = real_data_path("mcl-bars", "MCL_1m.csv")
     df = pd.read_csv(path)

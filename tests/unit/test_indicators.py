@@ -149,6 +149,55 @@ def test_atr_matches_loop(period: int) -> None:
     )
 
 
+# -- fused native kernels: the same bits as the NumPy compositions -------------------------------
+@pytest.mark.parametrize(("fast", "slow"), [(1, 2), (5, 20), (20, 50), (50, 20), (3, 5_000)])
+def test_ema_cross_is_bitwise_the_sign_of_two_emas(fast: int, slow: int) -> None:
+    _, _, close = _prices()
+    f, s = ind.ema(close, fast), ind.ema(close, slow)
+    want = (f > s).astype(np.int8) - (f < s).astype(np.int8)
+    got = ind.ema_cross(close, fast, slow)
+    assert got.dtype == np.int8
+    np.testing.assert_array_equal(got, want)
+    if max(fast, slow) < len(close):
+        assert set(np.unique(got[max(fast, slow) :])) == {-1, 1}
+
+
+def test_ema_cross_with_nans_takes_the_general_path() -> None:
+    _, _, close = _prices(200)
+    lead = np.r_[np.full(7, np.nan), close]
+    f, s = ind.ema(lead, 3, min_periods=3), ind.ema(lead, 9, min_periods=9)
+    want = (f > s).astype(np.int8) - (f < s).astype(np.int8)
+    np.testing.assert_array_equal(ind.ema_cross(lead, 3, 9), want)
+    gap = close.copy()
+    gap[50] = np.nan
+    with pytest.raises(ValueError, match="NaN inside the series"):
+        ind.ema_cross(gap, 3, 9)
+    with pytest.raises(ConfigError, match="fast must be a positive integer"):
+        ind.ema_cross(close, 0, 9)
+
+
+@pytest.mark.parametrize("period", [1, 2, 14, 2_999, 3_000, 3_001])
+@pytest.mark.parametrize("scale", [1.0, 2.5])
+def test_atr_is_bitwise_the_numpy_composition(period: int, scale: float) -> None:
+    high, low, close = _prices()
+    want = scale * ind.wilder(ind.true_range(high, low, close), period)
+    got = ind.atr(high, low, close, period, scale=scale)
+    np.testing.assert_array_equal(got, want)  # NaN positions and every bit of the rest
+
+
+def test_atr_with_nans_takes_the_general_path() -> None:
+    high, low, close = _prices(300)
+    for col in (high, low, close):
+        col[0] = np.nan  # a leading NaN: the smoothing starts after it
+    want = 2.0 * ind.wilder(ind.true_range(high, low, close), 14)
+    np.testing.assert_array_equal(ind.atr(high, low, close, 14, scale=2.0), want)
+    assert np.isnan(want[:15]).all()
+    assert not np.isnan(want[15:]).any()
+    close[100] = np.nan
+    with pytest.raises(ValueError, match="NaN inside the series"):
+        ind.atr(high, low, close, 14)
+
+
 # -- Bollinger, RSI, Donchian --------------------------------------------------------------------
 def test_bollinger_bands() -> None:
     _, _, close = _prices()

@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from workbench.backtest.config import BacktestConfig
-from workbench.backtest.result import TRADE_COLUMNS, BacktestResult
+from workbench.backtest.result import TRADE_COLUMNS, BacktestResult, Deferred
 from workbench.backtest.simulate import (
     SimInputs,
     SimOutputs,
     SimParams,
+    positions_from_trades,
     simulate_native,
     simulate_python,
 )
@@ -81,11 +82,12 @@ def _check_bars(data: Any) -> pd.DataFrame:
         raise DataError("data has no bars", hint="check the symbol and the date range")
     if not isinstance(data.index, pd.DatetimeIndex) or data.index.tz is None:
         raise DataError("data must be indexed by a tz-aware DatetimeIndex (UTC bar start)")
-    ts = data.index.as_unit("ns").asi8
-    steps = np.diff(ts)
-    if (steps <= 0).any():
-        k = int(np.flatnonzero(steps <= 0)[0]) + 1
-        if steps[k - 1] < 0:
+    from workbench_native import first_nan, first_not_increasing
+
+    ts = _ts_ns(data.index)
+    k = first_not_increasing(ts)
+    if k is not None:
+        if ts[k] < ts[k - 1]:
             raise DataError(
                 f"data index is not sorted by time (at row {k}: {data.index[k]})",
                 hint="sort it: data.sort_index()",
@@ -95,14 +97,20 @@ def _check_bars(data: Any) -> pd.DataFrame:
             hint="one bar per timestamp: load a continuous series or one contract",
         )
     for col in ("open", "high", "low", "close"):
-        values = data[col].to_numpy(np.float64)
-        if np.isnan(values).any():
-            bad = data.index[int(np.flatnonzero(np.isnan(values))[0])]
+        values = np.ascontiguousarray(data[col].to_numpy(np.float64))
+        bad = first_nan(values)
+        if bad is not None:
             raise DataError(
-                f"data has NaN prices (first at {bad}, column {col})",
+                f"data has NaN prices (first at {data.index[bad]}, column {col})",
                 hint="drop or fill those bars before backtesting",
             )
     return data
+
+
+def _ts_ns(index: pd.DatetimeIndex) -> np.ndarray:
+    """Bar start times as int64 nanoseconds (a view when the index is already in ns)."""
+    idx = index if index.unit == "ns" else index.as_unit("ns")
+    return np.ascontiguousarray(idx.asi8)
 
 
 def _interval_ns(data: pd.DataFrame) -> int:
@@ -111,24 +119,25 @@ def _interval_ns(data: pd.DataFrame) -> int:
     schema = data.attrs.get("schema")
     if schema in SCHEMAS and SCHEMAS[schema].interval_ns:
         return SCHEMAS[schema].interval_ns
-    diffs = np.diff(data.index.as_unit("ns").asi8[:1000])
+    diffs = np.diff(_ts_ns(data.index[:1000]))
     return int(np.median(diffs)) if len(diffs) else 60_000_000_000
 
 
 def _trade_days(ts_ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(the unique CME trade dates as datetime64[D], index into them of each bar).
+    """(the unique CME trade dates as datetime64[D], the first bar of each date after the
+    first).
 
     Time zones change on the hour, so the trade date is computed once per distinct hour.
     """
+    from workbench_native import run_starts
+
     from workbench.market.calendar import trade_dates
 
-    hours = ts_ns // _NS_PER_HOUR
-    starts = np.r_[0, np.flatnonzero(hours[1:] != hours[:-1]) + 1]
-    per_hour = trade_dates(hours[starts] * _NS_PER_HOUR)
-    new_day = np.r_[True, per_hour[1:] != per_hour[:-1]]
-    day_of_hour = np.cumsum(new_day) - 1
-    day = np.repeat(day_of_hour, np.diff(np.r_[starts, len(hours)]))
-    return per_hour[new_day], day
+    starts = run_starts(ts_ns, _NS_PER_HOUR)
+    per_hour = trade_dates(ts_ns[starts] // _NS_PER_HOUR * _NS_PER_HOUR)
+    new_day = np.r_[False, per_hour[1:] != per_hour[:-1]]
+    dates = per_hour[np.r_[True, new_day[1:]]] if len(per_hour) else per_hour
+    return dates, starts[new_day]
 
 
 def _window_mask(ts_ns: np.ndarray, window: str) -> np.ndarray:
@@ -144,7 +153,7 @@ def _window_mask(ts_ns: np.ndarray, window: str) -> np.ndarray:
 
 
 def _before_halt(
-    ts_ns: np.ndarray, dates: np.ndarray, day: np.ndarray, minutes: int, spec: ContractSpec
+    ts_ns: np.ndarray, dates: np.ndarray, day_starts: np.ndarray, minutes: int, spec: ContractSpec
 ) -> np.ndarray:
     """Bars starting within ``minutes`` of their session's close (daily halt, early closes)."""
     import pandas as pd
@@ -161,7 +170,7 @@ def _before_halt(
     )
     # A trade date the calendar does not list (rare) gets no forced exit.
     closes = np.array([close_by_date.get(d, 0) for d in dates], dtype=np.int64)
-    per_bar = closes[day]
+    per_bar = np.repeat(closes, np.diff(np.r_[0, day_starts, len(ts_ns)]))
     return (per_bar > 0) & (per_bar - ts_ns <= minutes * 60_000_000_000)
 
 
@@ -170,17 +179,28 @@ def _symbol_codes(data: pd.DataFrame) -> tuple[list[str] | None, np.ndarray]:
     import pandas as pd
 
     if "symbol" not in data:
-        return None, np.zeros(len(data), dtype=np.int64)
+        return None, np.zeros(len(data), dtype=np.int8)
     sym = data["symbol"]
     cat = sym.array if isinstance(sym.dtype, pd.CategoricalDtype) else pd.Categorical(sym)
-    return [str(c) for c in cat.categories], np.asarray(cat.codes, dtype=np.int64)
+    return [str(c) for c in cat.categories], np.asarray(cat.codes)
+
+
+@dataclasses.dataclass(frozen=True)
+class Prepared:
+    """What a backtest computes from the bars before the kernel runs."""
+
+    x: SimInputs
+    dates: np.ndarray  # unique CME trade dates (datetime64[D]); x.day_starts separates them
+    signals: np.ndarray  # int8 strategy signals
+    symbols: list[str] | None  # contract names (None without a symbol column)
+    codes: np.ndarray  # each bar's index into ``symbols``
 
 
 def prepare_inputs(
     data: pd.DataFrame, strategy: Strategy, cfg: BacktestConfig, spec: ContractSpec
-) -> tuple[SimInputs, np.ndarray, np.ndarray]:
-    """Per-bar kernel inputs, the unique trade dates (``x.day`` indexes them) and the signals."""
-    ts = data.index.as_unit("ns").asi8
+) -> Prepared:
+    """Signals, stop distances, trade dates and rolls: the kernel's inputs."""
+    ts = _ts_ns(data.index)
     signals = strategy.generate_signals(data)
     if len(signals) != len(data):
         raise ConfigError(f"{strategy.name} returned {len(signals)} signals for {len(data)} bars")
@@ -188,29 +208,25 @@ def prepare_inputs(
     stop_distance = (
         np.full(len(data), np.nan) if dist is None else np.asarray(dist, dtype=np.float64)
     )
-    dates, day = _trade_days(ts)
-    _, codes = _symbol_codes(data)
-    contract = codes if codes is not None else np.zeros(len(data), dtype=np.int64)
-    n = len(data)
-    entry_ok = _window_mask(ts, cfg.entry_window) if cfg.entry_window else np.ones(n, dtype=bool)
-    force_flat = (
-        _before_halt(ts, dates, day, cfg.flat_before_halt_minutes, spec)
-        if cfg.flat_before_halt_minutes > 0
-        else np.zeros(n, dtype=bool)
-    )
+    dates, day_starts = _trade_days(ts)
+    symbols, codes = _symbol_codes(data)
     x = SimInputs(
         open=data["open"].to_numpy(np.float64),
         high=data["high"].to_numpy(np.float64),
         low=data["low"].to_numpy(np.float64),
         close=data["close"].to_numpy(np.float64),
-        signal=signals.astype(np.int8),
+        signal=signals.astype(np.int8, copy=False),
         stop_distance=stop_distance,
-        day=day.astype(np.int64),
-        contract=contract,
-        entry_ok=np.asarray(entry_ok, dtype=bool),
-        force_flat=force_flat,
+        day_starts=day_starts,
+        rolls=np.flatnonzero(codes[1:] != codes[:-1]) + 1,
+        entry_ok=_window_mask(ts, cfg.entry_window) if cfg.entry_window else None,
+        force_flat=(
+            _before_halt(ts, dates, day_starts, cfg.flat_before_halt_minutes, spec)
+            if cfg.flat_before_halt_minutes > 0
+            else None
+        ),
     )
-    return x, dates, signals
+    return Prepared(x=x, dates=dates, signals=signals, symbols=symbols, codes=codes)
 
 
 def run_backtest(
@@ -288,7 +304,7 @@ def run_backtest(
         spec = contract_spec(product)
     except KeyError as exc:
         raise ConfigError(exc.args[0]) from None
-    x, dates, signals = prepare_inputs(data, strategy, cfg, spec)
+    prep = prepare_inputs(data, strategy, cfg, spec)
     params = SimParams(
         initial_capital=cfg.initial_capital,
         commission=cfg.commission_per_contract,
@@ -303,8 +319,9 @@ def run_backtest(
         sizing=cfg.sizing,
         stop=cfg.stop,
     )
-    out = simulate_native(x, params) if cfg.engine == "native" else simulate_python(x, params)
-    return build_result(data, strategy, cfg, spec, out, x.day, dates, signals, source_attrs)
+    simulate = simulate_native if cfg.engine == "native" else simulate_python
+    out = simulate(prep.x, params)
+    return build_result(data, strategy, cfg, spec, out, prep, source_attrs)
 
 
 def _names(table: dict[int, str], codes: np.ndarray) -> pd.Categorical:
@@ -321,70 +338,94 @@ def build_result(
     cfg: BacktestConfig,
     spec: ContractSpec,
     out: SimOutputs,
-    day: np.ndarray,
-    dates: np.ndarray,
-    signals: np.ndarray,
+    prep: Prepared,
     attrs: dict[str, Any],
 ) -> BacktestResult:
-    """Turn kernel outputs into a :class:`BacktestResult` (``attrs``: the data's attrs)."""
+    """Turn kernel outputs into a :class:`BacktestResult` (``attrs``: the data's attrs).
+
+    The tables are :class:`~workbench.backtest.result.Deferred`: pandas objects over every bar
+    are built when first read, not for a sweep that only wants the metrics.
+    """
     import pandas as pd
 
     start_idx = data.index
     iv_ns = _interval_ns(data)
-    ts_ns = start_idx.as_unit("ns").asi8
-    end_idx = pd.DatetimeIndex(ts_ns + iv_ns, tz="UTC")
-    t = out.trades
-    entry_bar = t["entry_bar"].astype(np.int64)
-    exit_bar = t["exit_bar"].astype(np.int64)
-    at_close = t["exit_at_close"].astype(bool)
-    cats, codes = _symbol_codes(data)
-    if cats is not None:
-        symbols = pd.Categorical.from_codes(codes[entry_bar], categories=cats)
-    else:
-        symbols = np.full(len(entry_bar), data.attrs.get("contract") or spec.product, dtype=object)
-    exit_time = np.where(at_close, ts_ns[exit_bar] + iv_ns, ts_ns[exit_bar])
-    trades = pd.DataFrame(
-        {
-            "entry_time": pd.DatetimeIndex(ts_ns[entry_bar], tz="UTC"),
-            "exit_time": pd.DatetimeIndex(np.asarray(exit_time, dtype=np.int64), tz="UTC"),
-            "side": pd.Categorical.from_codes(
-                (np.asarray(t["side"]) > 0).astype(np.int8), categories=["short", "long"]
-            ),
-            "contracts": t["contracts"].astype(np.int64),
-            "entry_price": np.round(t["entry_px"] * spec.tick_size, 10),
-            "exit_price": np.round(t["exit_px"] * spec.tick_size, 10),
-            "gross_pnl": t["gross_pnl"],
-            "commission": t["commission"],
-            "slippage_cost": t["slippage_cost"],
-            "net_pnl": t["net_pnl"],
-            "exit_reason": _names(D.EXIT_REASONS, t["exit_reason"]),
-            "bars_held": exit_bar - entry_bar,
-            "symbol": symbols,
-        },
-        columns=TRADE_COLUMNS,
-    )
-    equity = pd.Series(out.equity, index=end_idx.rename("ts"), name="equity")
-    position = pd.Series(out.position, index=end_idx.rename("ts"), name="position")
-    sig = pd.Series(signals.astype(np.int8), index=start_idx, name="signal")
-    # Daily P&L by CME trade date: change of the close-of-day equity.
-    last_of_day = np.r_[np.flatnonzero(day[1:] != day[:-1]), len(day) - 1]
-    eod = out.equity[last_of_day]
-    daily = pd.Series(
-        np.diff(np.r_[cfg.initial_capital, eod]),
-        index=pd.Index(dates, name="trade_date"),
-        name="net_pnl",
-    )
-    ev = out.events
-    ev_bars = ev["bar"].astype(np.int64)
-    risk_events = pd.DataFrame(
-        {
-            "time": pd.DatetimeIndex(ts_ns[ev_bars], tz="UTC"),
-            "action": _names(D.ACTIONS, ev["action"]),
-            "reason": _names(D.REASONS, ev["reason"]),
-            "requested": ev["requested"].astype(np.int64),
-            "approved": ev["approved"].astype(np.int64),
-        }
-    )
+    ts_ns = _ts_ns(start_idx)
+    dates, day_starts, cats, codes = prep.dates, prep.x.day_starts, prep.symbols, prep.codes
+    last_of_day = np.r_[np.asarray(day_starts, dtype=np.int64) - 1, len(ts_ns) - 1]
+
+    def end_index() -> pd.DatetimeIndex:
+        return pd.DatetimeIndex(ts_ns + iv_ns, tz="UTC", name="ts")
+
+    def trades() -> pd.DataFrame:
+        t = out.trades
+        entry_bar = t["entry_bar"].astype(np.int64)
+        exit_bar = t["exit_bar"].astype(np.int64)
+        at_close = t["exit_at_close"].astype(bool)
+        if cats is not None:
+            symbols: Any = pd.Categorical.from_codes(codes[entry_bar], categories=cats)
+        else:
+            symbols = np.full(
+                len(entry_bar), data.attrs.get("contract") or spec.product, dtype=object
+            )
+        exit_time = np.where(at_close, ts_ns[exit_bar] + iv_ns, ts_ns[exit_bar])
+        return pd.DataFrame(
+            {
+                "entry_time": pd.DatetimeIndex(ts_ns[entry_bar], tz="UTC"),
+                "exit_time": pd.DatetimeIndex(np.asarray(exit_time, dtype=np.int64), tz="UTC"),
+                "side": pd.Categorical.from_codes(
+                    (np.asarray(t["side"]) > 0).astype(np.int8), categories=["short", "long"]
+                ),
+                "contracts": t["contracts"].astype(np.int64),
+                "entry_price": np.round(t["entry_px"] * spec.tick_size, 10),
+                "exit_price": np.round(t["exit_px"] * spec.tick_size, 10),
+                "gross_pnl": t["gross_pnl"],
+                "commission": t["commission"],
+                "slippage_cost": t["slippage_cost"],
+                "net_pnl": t["net_pnl"],
+                "exit_reason": _names(D.EXIT_REASONS, t["exit_reason"]),
+                "bars_held": exit_bar - entry_bar,
+                "symbol": symbols,
+            },
+            columns=TRADE_COLUMNS,
+        )
+
+    def equity() -> pd.Series:
+        return pd.Series(out.equity, index=end_index(), name="equity")
+
+    def position() -> pd.Series:
+        held = out.position
+        if held is None:
+            held = positions_from_trades(len(ts_ns), out.trades)
+        return pd.Series(np.asarray(held, dtype=np.int64), index=end_index(), name="position")
+
+    def signals() -> pd.Series:
+        return pd.Series(prep.signals.astype(np.int8, copy=False), index=start_idx, name="signal")
+
+    def daily_pnl() -> pd.Series:
+        # Daily P&L by CME trade date: change of the close-of-day equity.
+        eod = out.equity[last_of_day]
+        return pd.Series(
+            np.diff(np.r_[cfg.initial_capital, eod]),
+            index=pd.Index(dates, name="trade_date"),
+            name="net_pnl",
+        )
+
+    def risk_events() -> pd.DataFrame:
+        ev = out.events
+        ev_bars = ev["bar"].astype(np.int64)
+        return pd.DataFrame(
+            {
+                "time": pd.DatetimeIndex(ts_ns[ev_bars], tz="UTC"),
+                "action": _names(D.ACTIONS, ev["action"]),
+                "reason": _names(D.REASONS, ev["reason"]),
+                "requested": ev["requested"].astype(np.int64),
+                "approved": ev["approved"].astype(np.int64),
+            }
+        )
+
+    # The contracts traded through: the first bar's and each roll's (no pass over the bars).
+    held = codes[np.r_[0, prep.x.rolls]] if len(codes) else codes
     provenance = {
         "product": attrs.get("product", spec.product),
         "schema": attrs.get("schema"),
@@ -395,13 +436,10 @@ def build_result(
         "roll_rule": attrs.get("roll_rule"),
         "adjust": attrs.get("adjust"),
         "rolls": attrs.get("rolls", []),
-        "contracts": (
-            sorted(str(cats[k]) for k in np.flatnonzero(np.bincount(codes, minlength=len(cats))))
-            if cats is not None
-            else []
-        ),
+        "contracts": sorted({str(cats[k]) for k in held}) if cats is not None else [],
     }
-    first, last = start_idx[0], end_idx[-1]
+    first = pd.Timestamp(int(ts_ns[0]), tz="UTC")
+    last = pd.Timestamp(int(ts_ns[-1]) + iv_ns, tz="UTC")
     data_range = {
         "start": first.date().isoformat(),
         "end": last.date().isoformat(),
@@ -427,12 +465,12 @@ def build_result(
         "generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     return BacktestResult(
-        trades=trades,
-        equity=equity,
-        signals=sig,
-        position=position,
-        daily_pnl=daily,
-        risk_events=risk_events,
+        trades=Deferred(trades),
+        equity=Deferred(equity),
+        signals=Deferred(signals),
+        position=Deferred(position),
+        daily_pnl=Deferred(daily_pnl),
+        risk_events=Deferred(risk_events),
         parameters=parameters,
         data_range=data_range,
         provenance=provenance,

@@ -2,12 +2,53 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 if TYPE_CHECKING:
     import pandas as pd
+
+T = TypeVar("T")
+
+
+class Deferred(Generic[T]):
+    """A value built on first read: pass ``Deferred(build)`` for a :class:`BacktestResult`
+    table and ``build()`` runs the first time the attribute is read (then never again)."""
+
+    __slots__ = ("build",)
+
+    def __init__(self, build: Callable[[], T]) -> None:
+        self.build = build
+
+
+class _Table(Generic[T]):
+    """A dataclass field holding a value or a :class:`Deferred` one, built when first read.
+
+    A backtest in a sweep is often only asked for its metrics: the pandas objects of the
+    per-bar series (indexes of ~750k timestamps) are built when a caller reads them.
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = "_" + name
+
+    @overload
+    def __get__(self, obj: None, objtype: type | None = None) -> _Table[T]: ...
+    @overload
+    def __get__(self, obj: object, objtype: type | None = None) -> T: ...
+    def __get__(self, obj: object | None, objtype: type | None = None) -> T | _Table[T]:
+        if obj is None:
+            # No class-level default: the dataclass field stays required.
+            raise AttributeError(self.slot[1:])
+        value = obj.__dict__[self.slot]
+        if isinstance(value, Deferred):
+            value = obj.__dict__[self.slot] = value.build()
+        return value
+
+    def __set__(self, obj: object, value: T | Deferred[T]) -> None:
+        obj.__dict__[self.slot] = value
+
 
 TRADE_COLUMNS = [
     "entry_time",
@@ -29,6 +70,9 @@ TRADE_COLUMNS = [
 @dataclass
 class BacktestResult:
     """The complete record of one backtest.
+
+    The six tables may be given as :class:`Deferred` builders; each is built the first time it
+    is read.
 
     Attributes
     ----------
@@ -56,15 +100,17 @@ class BacktestResult:
         Product, schema, synthetic or real, sources, contracts and roll dates of the data.
     """
 
-    trades: pd.DataFrame
-    equity: pd.Series
-    signals: pd.Series
-    position: pd.Series
-    daily_pnl: pd.Series
-    risk_events: pd.DataFrame
     parameters: dict[str, Any]
     data_range: dict[str, Any]
     provenance: dict[str, Any]
+    # Required too (the descriptor has no class default); after the plain fields so that type
+    # checkers, which take a descriptor for a default, accept the order.
+    trades: _Table[pd.DataFrame] = _Table()
+    equity: _Table[pd.Series] = _Table()
+    signals: _Table[pd.Series] = _Table()
+    position: _Table[pd.Series] = _Table()
+    daily_pnl: _Table[pd.Series] = _Table()
+    risk_events: _Table[pd.DataFrame] = _Table()
     trades_rejected: int = 0
     circuit_breaker_triggered: int = 0
     initial_capital: float = 0.0

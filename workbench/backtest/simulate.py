@@ -9,9 +9,9 @@ engine does live. :func:`simulate_native` runs the same rules compiled in Rust
 Execution rules (a bar is known at its end):
 
 1. At a contract roll (the continuous series changes contract between bars ``i-1`` and
-   ``i``), an open position is closed at bar ``i-1``'s close (exit slippage and commission)
-   and, with ``roll_mode="roll"``, re-opened at bar ``i``'s open with the same size and stop
-   distance.
+   ``i``: ``i`` is in ``rolls``), an open position is closed at bar ``i-1``'s close (exit
+   slippage and commission) and, with ``roll_mode="roll"``, re-opened at bar ``i``'s open
+   with the same size and stop distance.
 2. A new CME trade date resets the daily limits (``RiskManager.start_bar``).
 3. At bar ``i``'s open, act on the signal computed at bar ``i-1``'s close: exit a position
    whose direction the signal no longer wants; close before the halt (``force_flat``); enter
@@ -55,7 +55,8 @@ EVENT_FIELDS = ("bar", "action", "reason", "requested", "approved")
 
 @dataclass
 class SimInputs:
-    """Per-bar arrays (all the same length)."""
+    """Per-bar arrays (all the same length) and the bars where the trade date or contract
+    changes (few: no per-bar arrays for what changes a few hundred times)."""
 
     open: np.ndarray  # float64 prices (converted to ticks with rint(price / tick))
     high: np.ndarray
@@ -63,13 +64,19 @@ class SimInputs:
     close: np.ndarray
     signal: np.ndarray  # int8: direction wanted after the bar closes
     stop_distance: np.ndarray  # float64: strategy stop distance at the bar's close (NaN: none)
-    day: np.ndarray  # int64: CME trade date index
-    contract: np.ndarray  # int64: contract code (a change is a roll)
-    entry_ok: np.ndarray  # bool: entries allowed at this bar's open (trading hours)
-    force_flat: np.ndarray  # bool: be flat at this bar's open (before the halt)
+    day_starts: np.ndarray  # int64: first bar of each CME trade date after the first
+    rolls: np.ndarray  # int64: bars whose contract differs from the previous bar's
+    entry_ok: np.ndarray | None = None  # bool: entries allowed at this bar's open (None: all)
+    force_flat: np.ndarray | None = None  # bool: be flat at this bar's open (None: never)
 
     def __len__(self) -> int:
         return len(self.open)
+
+    def day_index(self) -> np.ndarray:
+        """The trade-date index of every bar (0 for the first date)."""
+        marks = np.zeros(len(self), dtype=np.int64)
+        marks[np.asarray(self.day_starts, dtype=np.int64)] = 1
+        return np.cumsum(marks)
 
 
 @dataclass(frozen=True)
@@ -95,7 +102,7 @@ class SimOutputs:
     """What a simulation produced."""
 
     equity: np.ndarray  # float64, at each bar's close
-    position: np.ndarray  # int64 signed contracts at each bar's close
+    position: np.ndarray | None  # signed contracts at each close (None: from the trades)
     trades: dict[str, np.ndarray]
     events: dict[str, np.ndarray]
     trades_rejected: int
@@ -122,10 +129,12 @@ def simulate_python(x: SimInputs, p: SimParams) -> SimOutputs:
     )
     sig = np.asarray(x.signal, dtype=np.int64).tolist()
     stop_t = distances_to_ticks(x.stop_distance, p.tick_size).tolist()
-    day = np.asarray(x.day, dtype=np.int64).tolist()
-    con = np.asarray(x.contract, dtype=np.int64).tolist()
-    entry_ok = np.asarray(x.entry_ok, dtype=bool).tolist()
-    flat = np.asarray(x.force_flat, dtype=bool).tolist()
+    day = x.day_index().tolist()
+    roll_at = np.zeros(n, dtype=bool)
+    roll_at[np.asarray(x.rolls, dtype=np.int64)] = True
+    roll_bar = roll_at.tolist()
+    entry_ok = [True] * n if x.entry_ok is None else np.asarray(x.entry_ok, dtype=bool).tolist()
+    flat = [False] * n if x.force_flat is None else np.asarray(x.force_flat, dtype=bool).tolist()
 
     risk = RiskManager(p.risk, multiplier=p.multiplier, tick_size=p.tick_size)
     sizer = PositionSizer(p.sizing, p.risk.risk_per_trade, p.tick_value)
@@ -182,7 +191,7 @@ def simulate_python(x: SimInputs, p: SimParams) -> SimOutputs:
 
     for i in range(n):
         # 1. roll
-        if qty and i > 0 and con[i] != con[i - 1]:
+        if qty and roll_bar[i]:
             keep_side, keep_qty, keep_dist = side, qty, dist
             close_trade(c[i - 1] - side * slip, i - 1, D.EXIT_ROLL, True, slip)
             eq_prev = cash
@@ -252,6 +261,30 @@ def simulate_python(x: SimInputs, p: SimParams) -> SimOutputs:
     )
 
 
+def positions_from_trades(n: int, trades: dict[str, np.ndarray]) -> np.ndarray:
+    """Signed contracts held at each bar's close (int64), from the trade list.
+
+    A trade holds ``side x contracts`` from its entry bar (fills at the open) up to, not
+    including, its exit bar (exits at the open or intrabar), except a roll exit, made at the
+    close of its bar, which still holds at that close. The end-of-data exit leaves the last
+    bar flat. (The Python reference records the position bar by bar; a test holds the two to
+    the same values.)
+    """
+    entry = np.asarray(trades["entry_bar"], dtype=np.int64)
+    exit_ = np.asarray(trades["exit_bar"], dtype=np.int64)
+    held_at_exit = (np.asarray(trades["exit_at_close"]) != 0) & (
+        np.asarray(trades["exit_reason"]) != D.EXIT_END
+    )
+    end = exit_ + held_at_exit
+    signed = np.asarray(trades["side"], dtype=np.int64) * np.asarray(
+        trades["contracts"], dtype=np.int64
+    )
+    steps = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(steps, entry, signed)
+    np.add.at(steps, end, -signed)
+    return np.cumsum(steps[:n])
+
+
 def native_params(p: SimParams) -> dict[str, object]:
     """The kernel's parameter dict for ``p``."""
     from workbench.risk.config import SIZING_METHODS, STOP_MODES
@@ -297,15 +330,15 @@ def simulate_native(x: SimInputs, p: SimParams) -> SimOutputs:
         np.ascontiguousarray(x.close, dtype=np.float64),
         np.ascontiguousarray(x.signal, dtype=np.int8),
         np.ascontiguousarray(x.stop_distance, dtype=np.float64),
-        np.ascontiguousarray(x.day, dtype=np.int64),
-        np.ascontiguousarray(x.contract, dtype=np.int64),
-        np.ascontiguousarray(x.entry_ok, dtype=np.bool_),
-        np.ascontiguousarray(x.force_flat, dtype=np.bool_),
+        np.ascontiguousarray(x.day_starts, dtype=np.int64),
+        np.ascontiguousarray(x.rolls, dtype=np.int64),
+        None if x.entry_ok is None else np.ascontiguousarray(x.entry_ok, dtype=np.bool_),
+        None if x.force_flat is None else np.ascontiguousarray(x.force_flat, dtype=np.bool_),
         native_params(p),
     )
     return SimOutputs(
         equity=out["equity"],
-        position=out["position"],
+        position=None,
         trades=dict(out["trades"]),
         events=dict(out["events"]),
         trades_rejected=int(out["trades_rejected"]),

@@ -5,7 +5,8 @@ Every function takes 1-D array-likes (numpy arrays or pandas Series, converted w
 warm-up: the value at ``t`` uses bars ``0..t`` only, never a later bar. None of them loops over
 bars in Python: the recursive filters (EMA, Wilder smoothing) run in the native crate,
 rolling windows are whole-array numpy operations in O(n log period) or O(n). On ~750k
-one-minute bars each takes a few milliseconds to ~20 ms.
+one-minute bars each takes a few milliseconds to ~20 ms; :func:`ema_cross` and :func:`atr`
+take one native pass (~2 ms) when the prices hold no NaN.
 
 Conventions (the details differ between charting packages, so they are spelled out):
 
@@ -36,6 +37,7 @@ __all__ = [
     "bollinger",
     "donchian",
     "ema",
+    "ema_cross",
     "rolling_max",
     "rolling_mean_std",
     "rolling_min",
@@ -140,6 +142,36 @@ def ema_pair(x: npt.ArrayLike, span_a: int, span_b: int) -> tuple[FloatArray, Fl
     fut = pool.submit(ema, arr, span_b)
     first = ema(arr, span_a)
     return first, fut.result()
+
+
+def ema_cross(x: npt.ArrayLike, fast: int, slow: int) -> npt.NDArray[np.int8]:
+    """The sign of ``ema(x, fast) - ema(x, slow)`` per bar: +1, -1, or 0 (equal, or warm-up).
+
+    Identical to comparing two :func:`ema` arrays (``(f > s) - (f < s)``, NaN comparing false
+    both ways), but computed in one native pass with no intermediate arrays when ``x`` holds
+    no NaN (~2 ms for 750k values, against ~7 ms for the pair of arrays).
+
+    Parameters
+    ----------
+    x : array_like
+        The series (e.g. closes).
+    fast, slow : int
+        The two spans, ``>= 1``.
+
+    Returns
+    -------
+    numpy.ndarray
+        int8, same length as ``x``; 0 for the first ``max(fast, slow) - 1`` values.
+    """
+    from workbench_native import ema_cross as native_ema_cross
+
+    arr = _array(x)
+    fast, slow = _period(fast, "fast"), _period(slow, "slow")
+    sig = native_ema_cross(np.ascontiguousarray(arr), fast, slow)
+    if sig is None:  # NaN in the series: the general path handles (or refuses) it
+        f, s = ema_pair(arr, fast, slow)
+        sig = (f > s).astype(np.int8) - (f < s).astype(np.int8)
+    return sig
 
 
 _POOL: ThreadPoolExecutor | None = None
@@ -412,12 +444,20 @@ def true_range(high: npt.ArrayLike, low: npt.ArrayLike, close: npt.ArrayLike) ->
 
 
 def atr(
-    high: npt.ArrayLike, low: npt.ArrayLike, close: npt.ArrayLike, period: int = 14
+    high: npt.ArrayLike,
+    low: npt.ArrayLike,
+    close: npt.ArrayLike,
+    period: int = 14,
+    *,
+    scale: float = 1.0,
 ) -> FloatArray:
     """Average true range with Wilder's smoothing (``alpha = 1 / period``).
 
     ``ATR[p-1] = mean(TR[0:p])`` (``TR[0] = high[0] - low[0]``), then
     ``ATR[t] = ATR[t-1] + (TR[t] - ATR[t-1]) / p``. NaN for the first ``p - 1`` bars.
+
+    Without NaN prices this is one native pass (no true-range or product arrays), bit for bit
+    ``scale * wilder(true_range(high, low, close), period)``; with NaNs, that composition.
 
     Parameters
     ----------
@@ -425,13 +465,35 @@ def atr(
         Bar prices, same length.
     period : int, default 14
         ``p``, ``>= 1``.
+    scale : float, default 1.0
+        Multiply the result by this (a stop distance in ATRs, say) in the same pass.
 
     Returns
     -------
     numpy.ndarray
         float64 in price units.
     """
-    return wilder(true_range(high, low, close), period)
+    from workbench_native import atr_wilder
+
+    h, lo, c = _array(high, "high"), _array(low, "low"), _array(close, "close")
+    _same_length(high=h, low=lo, close=c)
+    p = _period(period)
+    scale = float(scale)
+    # The seed is the mean of the first p true ranges, summed exactly as wilder() sums them.
+    seed = float(true_range(h[:p], lo[:p], c[:p]).mean()) if len(h) >= p else 0.0
+    out = atr_wilder(
+        np.ascontiguousarray(h),
+        np.ascontiguousarray(lo),
+        np.ascontiguousarray(c),
+        p,
+        seed,
+        scale,
+    )
+    if out is None:
+        out = wilder(true_range(h, lo, c), p)
+        if scale != 1.0:
+            out = scale * out
+    return out
 
 
 def bollinger(

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from workbench.strategies.base import ParamRange, Strategy, register
-from workbench.strategies.indicators import ema_pair
+from workbench.strategies.indicators import ema_cross
 from workbench.strategies.signals import atr_stop_distance, column
 
 if TYPE_CHECKING:
@@ -82,10 +82,7 @@ class MomentumStrategy(Strategy):
         numpy.ndarray
             int8 of -1/0/+1.
         """
-        close = column(bars, "close")
-        fast, slow = ema_pair(close, self.fast_period, self.slow_period)
-        # NaN (warm-up) compares false both ways: 0.
-        sig = (fast > slow).astype(np.int8) - (fast < slow).astype(np.int8)
+        sig = ema_cross(column(bars, "close"), self.fast_period, self.slow_period)
         if not self.allow_short:
             np.maximum(sig, 0, out=sig)
         return sig

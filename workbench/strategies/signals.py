@@ -143,4 +143,4 @@ def atr_stop_distance(bars: pd.DataFrame, period: int, mult: float) -> npt.NDArr
         float64; NaN for the first ``period - 1`` bars (no stop known yet).
     """
     high, low, close = column(bars, "high"), column(bars, "low"), column(bars, "close")
-    return mult * atr(high, low, close, period)
+    return atr(high, low, close, period, scale=mult)

@@ -8,8 +8,13 @@ from __future__ import annotations
 from workbench_native._native import (
     FIXED_PRICE_SCALE,
     __version__,
+    atr_wilder,
+    ema_cross,
     ema_filter,
+    first_nan,
+    first_not_increasing,
     fixed_to_ticks,
+    run_starts,
     simulate,
     ticks_to_fixed,
 )
@@ -17,8 +22,13 @@ from workbench_native._native import (
 __all__ = [
     "FIXED_PRICE_SCALE",
     "__version__",
+    "atr_wilder",
+    "ema_cross",
     "ema_filter",
+    "first_nan",
+    "first_not_increasing",
     "fixed_to_ticks",
+    "run_starts",
     "simulate",
     "ticks_to_fixed",
 ]
