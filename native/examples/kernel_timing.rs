@@ -1,4 +1,5 @@
-//! Times the backtest kernel on synthetic bars: `cargo run --release --example kernel_timing`.
+//! Times the backtest kernel on synthetic bars: `cargo run --release --example kernel_timing`
+//! (risk management off; `RISK=1` turns it on).
 use std::time::Instant;
 
 use _native::backtest::{simulate, Inputs, Params, Sizing, StopMode};
@@ -19,12 +20,12 @@ fn main() {
         h.push(op.max(price) / 100.0 + 0.01);
         l.push(op.min(price) / 100.0 - 0.01);
         d.push(0.1);
-        sig[i] = if (i / 500) % 2 == 0 { 1 } else { -1 };
+        sig[i] = if (i / 50) % 2 == 0 { 1 } else { -1 };
     }
     let day_starts: Vec<i64> = (1..(n as i64 / 1380)).map(|d| d * 1380).collect();
     let p = Params {
         initial_capital: 5_000.0, commission: 1.25, slippage_ticks: 1, tick_value: 1.0,
-        tick_size: 0.01, multiplier: 100.0, use_risk: true, roll: true, fixed_contracts: 1,
+        tick_size: 0.01, multiplier: 100.0, use_risk: std::env::var("RISK").is_ok(), roll: true, fixed_contracts: 1,
         stop_mode: StopMode::Atr, stop_pct: 0.01, stop_usd: 50.0, target_r: None,
         sizing: Sizing::FixedFractional, sizing_contracts: 1, kelly_fraction: 0.5, kelly_cap: 0.25,
         kelly_min_trades: 30, risk_per_trade: 0.02, daily_loss_limit: 0.05, max_position: 5,
@@ -33,7 +34,7 @@ fn main() {
     };
     for _ in 0..6 {
         let t1 = Instant::now();
-        let x = Inputs { tick: 0.01, open: &o, high: &h, low: &l, close: &c, signal: &sig,
+        let x = Inputs { tick: 0.01, inv_tick: 1.0 / 0.01, open: &o, high: &h, low: &l, close: &c, signal: &sig,
             stop_distance: &d, day_starts: &day_starts, rolls: &[], entry_ok: None, force_flat: None };
         let out = simulate(&x, &p);
         let t2 = Instant::now();

@@ -131,12 +131,13 @@ fn rint(x: f64) -> f64 {
 #[inline]
 pub fn price_ticks(price: f64, tick: f64, inv: f64) -> i64 {
     let q = price * inv;
-    let r = rint(q);
-    if (q - r).abs() < 0.25 && q.abs() < 1e15 {
-        r as i64
-    } else {
-        rint(price / tick) as i64
+    if q.abs() < 1e15 {
+        let r = (q + RINT_MAGIC) - RINT_MAGIC;
+        if (q - r).abs() < 0.25 {
+            return r as i64;
+        }
     }
+    rint(price / tick) as i64
 }
 
 /// Prices to whole ticks: `rint(price / tick)` (ties to even, as NumPy's `rint`).
@@ -168,6 +169,8 @@ pub fn distances_to_ticks(dist: &[f64], tick: f64) -> Vec<i64> {
 /// buffers cost more in page faults than the whole simulation).
 pub struct Inputs<'a> {
     pub tick: f64,
+    /// `1 / tick`, for [`price_ticks`].
+    pub inv_tick: f64,
     pub open: &'a [f64],
     pub high: &'a [f64],
     pub low: &'a [f64],
@@ -213,19 +216,19 @@ pub struct Events {
 impl Inputs<'_> {
     #[inline]
     fn o(&self, i: usize) -> i64 {
-        price_ticks(self.open[i], self.tick, 1.0 / self.tick)
+        price_ticks(self.open[i], self.tick, self.inv_tick)
     }
     #[inline]
     fn h(&self, i: usize) -> i64 {
-        price_ticks(self.high[i], self.tick, 1.0 / self.tick)
+        price_ticks(self.high[i], self.tick, self.inv_tick)
     }
     #[inline]
     fn l(&self, i: usize) -> i64 {
-        price_ticks(self.low[i], self.tick, 1.0 / self.tick)
+        price_ticks(self.low[i], self.tick, self.inv_tick)
     }
     #[inline]
     fn c(&self, i: usize) -> i64 {
-        price_ticks(self.close[i], self.tick, 1.0 / self.tick)
+        price_ticks(self.close[i], self.tick, self.inv_tick)
     }
     #[inline]
     fn stop_ticks(&self, i: usize) -> i64 {
@@ -635,6 +638,89 @@ impl<'p> Sim<'p> {
     }
 }
 
+impl Sim<'_> {
+    /// Bars `i..until` on which nothing can happen but the mark to market (no roll or new
+    /// trade date before `until`; no change of signal, forced exit, stop or target), run in a
+    /// tight loop. They get exactly what the full rules would give them; the first bar that
+    /// needs more is returned for the general loop body.
+    fn quiet_run(
+        &mut self,
+        x: &Inputs,
+        mut i: usize,
+        until: usize,
+        equity: &mut [f64],
+        eq_prev: &mut f64,
+    ) -> usize {
+        let p = self.p;
+        let until = until.min(equity.len());
+        let Sim {
+            pos,
+            risk,
+            events,
+            cash,
+            ..
+        } = self;
+        // `start_bar` seeds the peak the first time: leave such a bar to the full rules.
+        if p.use_risk && risk.peak == 0.0 {
+            return i;
+        }
+        match pos.as_mut() {
+            None => {
+                // Flat: only a new signal (an entry) needs the full rules.
+                let start = i;
+                while i < until && i >= 2 {
+                    let s1 = x.signal[i - 1];
+                    if s1 != 0 && s1 != x.signal[i - 2] {
+                        break;
+                    }
+                    equity[i] = *cash;
+                    i += 1;
+                }
+                if i > start {
+                    *eq_prev = *cash;
+                }
+            }
+            Some(pos) => {
+                let trailing = p.stop_mode.trailing() && pos.dist > 0;
+                let levels = pos.stop.is_some() || pos.target.is_some();
+                while i < until {
+                    if x.signal[i - 1] as i64 != pos.side || x.force_flat(i) {
+                        break;
+                    }
+                    let (h, l) = if levels || trailing {
+                        (x.h(i), x.l(i))
+                    } else {
+                        (0, 0)
+                    };
+                    if levels && check_stop(pos.side, pos.stop, pos.target, x.o(i), h, l).is_some()
+                    {
+                        break;
+                    }
+                    let mtm = *cash
+                        + ((pos.side * (x.c(i) - pos.entry_px) * pos.qty) as f64) * p.tick_value;
+                    if trailing {
+                        if let Some(s) = pos.stop {
+                            pos.stop = Some(if pos.side > 0 {
+                                s.max(h - pos.dist)
+                            } else {
+                                s.min(l + pos.dist)
+                            });
+                        }
+                    }
+                    if p.use_risk {
+                        risk.bar = i as i64;
+                        risk.end_bar(p, events, mtm);
+                    }
+                    equity[i] = mtm;
+                    *eq_prev = mtm;
+                    i += 1;
+                }
+            }
+        }
+        i
+    }
+}
+
 /// Run the simulation over all bars.
 pub fn simulate(x: &Inputs, p: &Params) -> Outputs {
     let n = x.open.len();
@@ -652,7 +738,8 @@ pub fn simulate(x: &Inputs, p: &Params) -> Outputs {
     let mut eq_prev = p.initial_capital;
     let (mut day, mut next_day) = (0i64, 0usize);
     let mut next_roll = 0usize;
-    for i in 0..n {
+    let mut i = 0usize;
+    while i < n {
         // 1. roll
         if next_roll < x.rolls.len() && x.rolls[next_roll] as usize == i {
             next_roll += 1;
@@ -752,6 +839,20 @@ pub fn simulate(x: &Inputs, p: &Params) -> Outputs {
         }
         equity[i] = mtm;
         eq_prev = mtm;
+        i += 1;
+        // Then the bars where only the mark to market changes, up to the next roll or date.
+        let next_roll_bar = x.rolls.get(next_roll).map_or(n, |&b| b as usize);
+        let next_day_bar = match x.day_starts.get(next_day) {
+            Some(&b) if p.use_risk => b as usize,
+            _ => n,
+        };
+        i = sim.quiet_run(
+            x,
+            i,
+            next_roll_bar.min(next_day_bar),
+            &mut equity,
+            &mut eq_prev,
+        );
     }
     // 6. end of data
     if n > 0 {
@@ -843,6 +944,7 @@ mod tests {
         fn inputs(&self) -> Inputs<'_> {
             Inputs {
                 tick: 1.0,
+                inv_tick: 1.0,
                 open: &self.o,
                 high: &self.h,
                 low: &self.l,
@@ -867,6 +969,29 @@ mod tests {
         assert_eq!(out.trades.exit_px, vec![7030 - 1]); // open of bar 4, -1 tick
         assert_eq!(out.trades.net_pnl, vec![28.0 - 2.5]);
         assert!((out.equity[4] - (5_000.0 + 25.5)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn rolls_and_new_dates_come_as_boundary_lists() {
+        let closes = [7000, 7010, 7020, 7030, 7040, 7050, 7060];
+        let mut data = Owned::new(&closes, &[1, 1, 1, 1, 1, 1, 1]);
+        data.k = vec![4]; // the contract changes between bars 3 and 4
+        data.d = vec![2, 5]; // trade dates start at bars 0, 2 and 5
+        let mut p = params(false);
+        p.fixed_contracts = 2;
+        let out = simulate(&data.inputs(), &p);
+        // Entered at bar 1's open, closed at bar 3's close for the roll, re-entered at bar 4's
+        // open, closed at the end.
+        assert_eq!(out.trades.entry_bar, vec![1, 4]);
+        assert_eq!(out.trades.exit_bar, vec![3, 6]);
+        assert_eq!(out.trades.exit_reason, vec![EXIT_ROLL, EXIT_END]);
+        assert_eq!(out.trades.contracts, vec![2, 2]);
+        // Marked to market at every close in between (the quiet bars).
+        assert_eq!(out.equity[2], 5_000.0 - 2.5 + (7020.0 - 7001.0) * 2.0);
+        let bad = Inputs { rolls: &[0], ..data.inputs() };
+        assert!(bad.check().is_err());
+        let unsorted = Inputs { day_starts: &[5, 2], ..data.inputs() };
+        assert!(unsorted.check().is_err());
     }
 
     #[test]

@@ -160,6 +160,7 @@ fn simulate<'py>(
     let p = params_from(params)?;
     let x = Inputs {
         tick: p.tick_size,
+        inv_tick: 1.0 / p.tick_size,
         open: open.as_slice()?,
         high: high.as_slice()?,
         low: low.as_slice()?,

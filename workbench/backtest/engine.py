@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -185,6 +186,16 @@ def _symbol_codes(data: pd.DataFrame) -> tuple[list[str] | None, np.ndarray]:
     return [str(c) for c in cat.categories], np.asarray(cat.codes)
 
 
+_WORKER: ThreadPoolExecutor | None = None
+
+
+def _worker() -> ThreadPoolExecutor:
+    global _WORKER
+    if _WORKER is None:
+        _WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="workbench-prepare")
+    return _WORKER
+
+
 @dataclasses.dataclass(frozen=True)
 class Prepared:
     """What a backtest computes from the bars before the kernel runs."""
@@ -201,14 +212,17 @@ def prepare_inputs(
 ) -> Prepared:
     """Signals, stop distances, trade dates and rolls: the kernel's inputs."""
     ts = _ts_ns(data.index)
+    # The stop distances (an ATR, say: a serial recursion) on a second core while this one
+    # computes the signals and the trade dates. Both are pure functions of the bars.
+    stops = _worker().submit(strategy.stop_distance, data) if len(data) >= 100_000 else None
     signals = strategy.generate_signals(data)
     if len(signals) != len(data):
         raise ConfigError(f"{strategy.name} returned {len(signals)} signals for {len(data)} bars")
-    dist = strategy.stop_distance(data)
+    dates, day_starts = _trade_days(ts)
+    dist = strategy.stop_distance(data) if stops is None else stops.result()
     stop_distance = (
         np.full(len(data), np.nan) if dist is None else np.asarray(dist, dtype=np.float64)
     )
-    dates, day_starts = _trade_days(ts)
     symbols, codes = _symbol_codes(data)
     x = SimInputs(
         open=data["open"].to_numpy(np.float64),
