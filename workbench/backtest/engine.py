@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -26,6 +25,7 @@ from workbench.backtest.simulate import (
     simulate_native,
     simulate_python,
 )
+from workbench.concurrency import worker
 from workbench.errors import ConfigError, DataError
 from workbench.market.contracts import ContractSpec, contract_spec
 from workbench.risk import decisions as D
@@ -186,16 +186,6 @@ def _symbol_codes(data: pd.DataFrame) -> tuple[list[str] | None, np.ndarray]:
     return [str(c) for c in cat.categories], np.asarray(cat.codes)
 
 
-_WORKER: ThreadPoolExecutor | None = None
-
-
-def _worker() -> ThreadPoolExecutor:
-    global _WORKER
-    if _WORKER is None:
-        _WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="workbench-prepare")
-    return _WORKER
-
-
 @dataclasses.dataclass(frozen=True)
 class Prepared:
     """What a backtest computes from the bars before the kernel runs."""
@@ -214,7 +204,7 @@ def prepare_inputs(
     ts = _ts_ns(data.index)
     # The stop distances (an ATR, say: a serial recursion) on a second core while this one
     # computes the signals and the trade dates. Both are pure functions of the bars.
-    stops = _worker().submit(strategy.stop_distance, data) if len(data) >= 100_000 else None
+    stops = worker("prepare").submit(strategy.stop_distance, data) if len(data) >= 100_000 else None
     signals = strategy.generate_signals(data)
     if len(signals) != len(data):
         raise ConfigError(f"{strategy.name} returned {len(signals)} signals for {len(data)} bars")

@@ -263,7 +263,11 @@ class Strategy(ABC):
         """Raw direction wanted after each bar closes: array of -1/0/+1 (NaN-free)."""
 
     def stop_distance(self, bars: pd.DataFrame) -> np.ndarray | None:
-        """Per-bar protective stop distance in price units (e.g. 2 x ATR), or None."""
+        """Per-bar protective stop distance in price units (e.g. 2 x ATR), or None.
+
+        ``run_backtest`` may call it on a worker thread while :meth:`generate_signals` runs:
+        keep both pure functions of ``bars``.
+        """
         return None
 
     def generate_signals(self, bars: pd.DataFrame) -> np.ndarray:

@@ -23,11 +23,11 @@ Conventions (the details differ between charting packages, so they are spelled o
 from __future__ import annotations
 
 import numbers
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import numpy.typing as npt
 
+from workbench.concurrency import worker
 from workbench.errors import ConfigError
 
 FloatArray = npt.NDArray[np.float64]
@@ -138,8 +138,7 @@ def ema_pair(x: npt.ArrayLike, span_a: int, span_b: int) -> tuple[FloatArray, Fl
     arr = _array(x)
     if len(arr) < 100_000:
         return ema(arr, span_a), ema(arr, span_b)
-    pool = _pool()
-    fut = pool.submit(ema, arr, span_b)
+    fut = worker("ema").submit(ema, arr, span_b)
     first = ema(arr, span_a)
     return first, fut.result()
 
@@ -172,16 +171,6 @@ def ema_cross(x: npt.ArrayLike, fast: int, slow: int) -> npt.NDArray[np.int8]:
         f, s = ema_pair(arr, fast, slow)
         sig = (f > s).astype(np.int8) - (f < s).astype(np.int8)
     return sig
-
-
-_POOL: ThreadPoolExecutor | None = None
-
-
-def _pool() -> ThreadPoolExecutor:
-    global _POOL
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="workbench-ema")
-    return _POOL
 
 
 def wilder(x: npt.ArrayLike, period: int) -> FloatArray:
