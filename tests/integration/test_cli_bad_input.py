@@ -12,7 +12,6 @@ import os
 import random
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -31,34 +30,13 @@ from tests.fakes.databento_gateway import (
     make_definition_record,
     make_ohlcv_dbn,
 )
+from tests.integration.subprocesses import EXE, child_env, warm_bytecode
 from workbench.data.ingest import ingest_files
 from workbench.data.loader import load_bars
 from workbench.data.store import DataRoot
 from workbench.errors import ConfigError, DataError
 
-EXE = str(Path(sys.executable).parent / "workbench")
 RECORD_SIZE = 56  # an OHLCV record in DBN
-
-
-# Each `workbench` process spends most of its start-up compiling pandas, databento, ... when
-# PYTHONDONTWRITEBYTECODE is set (as in the sandbox): ~2.5 s instead of ~1 s. Child processes
-# cache their bytecode under .pytest_cache instead (the venv is left alone).
-PYCACHE = Path(__file__).resolve().parents[2] / ".pytest_cache" / "subprocess-pycache"
-
-
-def child_env(**extra: str) -> dict[str, str]:
-    """``os.environ`` for a ``workbench`` subprocess, without workbench or Databento settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABENTO_", "WORKBENCH_"))}
-    if env.pop("PYTHONDONTWRITEBYTECODE", None):
-        env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
-    env.update(extra)
-    return env
-
-
-def warm_bytecode(*modules: str) -> None:
-    """Compile what the CLI imports once, before starting several processes at a time."""
-    code = "import " + ", ".join(["workbench.cli.main", "workbench.data.ingest", *modules])
-    subprocess.run([sys.executable, "-c", code], env=child_env(), check=True, timeout=300)
 
 
 BARS = [

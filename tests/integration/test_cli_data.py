@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
 
 from tests.conftest import real_data_path
-
-EXE = str(Path(sys.executable).parent / "workbench")
+from tests.integration.subprocesses import EXE
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -32,36 +30,15 @@ from tests.fakes.databento_gateway import (
     make_ohlcv_dbn,
     per_day_cost,
 )
+from tests.integration.subprocesses import EXE, child_env, warm_bytecode
 from workbench.data.downloader import DownloadReport, download, parse_request
 from workbench.data.loader import load_bars
 from workbench.data.store import read_file_metadata
 from workbench.errors import DataError, DownloadError
 
-EXE = str(Path(sys.executable).parent / "workbench")
 KEY_ENV = "DATABENTO_API_KEY"
 GATEWAY_ENV = "WORKBENCH_DATABENTO_GATEWAY"
 BAD_KEY = "db-WrongKeyWrongKeyWrongKey00009"
-
-
-# Each `workbench` process spends most of its start-up compiling pandas, databento, ... when
-# PYTHONDONTWRITEBYTECODE is set (as in the sandbox): ~2.5 s instead of ~1 s. Child processes
-# cache their bytecode under .pytest_cache instead (the venv is left alone).
-PYCACHE = Path(__file__).resolve().parents[2] / ".pytest_cache" / "subprocess-pycache"
-
-
-def child_env(**extra: str) -> dict[str, str]:
-    """``os.environ`` for a ``workbench`` subprocess, without workbench or Databento settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABENTO_", "WORKBENCH_"))}
-    if env.pop("PYTHONDONTWRITEBYTECODE", None):
-        env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
-    env.update(extra)
-    return env
-
-
-def warm_bytecode(*modules: str) -> None:
-    """Compile what the CLI imports once, before starting several processes at a time."""
-    code = "import " + ", ".join(["workbench.cli.main", "workbench.data.ingest", *modules])
-    subprocess.run([sys.executable, "-c", code], env=child_env(), check=True, timeout=300)
 
 
 DAYS = [dt.date(2025, 11, 3) + dt.timedelta(days=i) for i in range(4)]  # Mon..Thu

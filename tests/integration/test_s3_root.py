@@ -11,9 +11,7 @@ import datetime as dt
 import io
 import json
 import logging
-import os
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,35 +24,14 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from tests.fakes.databento_gateway import FakeDatabentoGateway, OhlcvBar, make_ohlcv_dbn
+from tests.integration.subprocesses import EXE, child_env
 from workbench.data.ingest import ingest_files
 from workbench.data.inventory import catalog
 from workbench.data.loader import load_bars
 from workbench.data.store import DataRoot, read_file_metadata
 from workbench.errors import DataError
 
-EXE = str(Path(sys.executable).parent / "workbench")
 DAYS = (dt.date(2025, 11, 3), dt.date(2025, 11, 4))
-
-
-# Each `workbench` process spends most of its start-up compiling pandas, databento, ... when
-# PYTHONDONTWRITEBYTECODE is set (as in the sandbox): ~2.5 s instead of ~1 s. Child processes
-# cache their bytecode under .pytest_cache instead (the venv is left alone).
-PYCACHE = Path(__file__).resolve().parents[2] / ".pytest_cache" / "subprocess-pycache"
-
-
-def child_env(**extra: str) -> dict[str, str]:
-    """``os.environ`` for a ``workbench`` subprocess, without workbench or Databento settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABENTO_", "WORKBENCH_"))}
-    if env.pop("PYTHONDONTWRITEBYTECODE", None):
-        env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
-    env.update(extra)
-    return env
-
-
-def warm_bytecode(*modules: str) -> None:
-    """Compile what the CLI imports once, before starting several processes at a time."""
-    code = "import " + ", ".join(["workbench.cli.main", "workbench.data.ingest", *modules])
-    subprocess.run([sys.executable, "-c", code], env=child_env(), check=True, timeout=300)
 
 
 def _bars() -> list[OhlcvBar]:
