@@ -988,9 +988,15 @@ mod tests {
         assert_eq!(out.trades.contracts, vec![2, 2]);
         // Marked to market at every close in between (the quiet bars).
         assert_eq!(out.equity[2], 5_000.0 - 2.5 + (7020.0 - 7001.0) * 2.0);
-        let bad = Inputs { rolls: &[0], ..data.inputs() };
+        let bad = Inputs {
+            rolls: &[0],
+            ..data.inputs()
+        };
         assert!(bad.check().is_err());
-        let unsorted = Inputs { day_starts: &[5, 2], ..data.inputs() };
+        let unsorted = Inputs {
+            day_starts: &[5, 2],
+            ..data.inputs()
+        };
         assert!(unsorted.check().is_err());
     }
 

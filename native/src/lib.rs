@@ -6,6 +6,7 @@
 pub mod backtest;
 pub mod bars;
 pub mod filters;
+pub mod stats;
 pub mod ticks;
 
 /// Crate version, as compiled.

@@ -132,6 +132,16 @@ fn run_starts<'py>(
     Ok(crate::bars::run_starts(ts.as_slice()?, bucket_ns).into_pyarray(py))
 }
 
+/// `(max drawdown in USD, as a fraction of the peak or None)` below the running peak that
+/// starts at `floor`; None for an empty series or one with NaN.
+#[pyfunction]
+fn max_drawdown(
+    values: PyReadonlyArray1<'_, f64>,
+    floor: f64,
+) -> PyResult<Option<(f64, Option<f64>)>> {
+    Ok(crate::stats::max_drawdown(values.as_slice()?, floor))
+}
+
 fn optional_slice<'a>(a: &'a Option<PyReadonlyArray1<'_, bool>>) -> PyResult<Option<&'a [bool]>> {
     a.as_ref()
         .map(|v| v.as_slice())
@@ -218,5 +228,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(first_not_increasing, m)?)?;
     m.add_function(wrap_pyfunction!(first_nan, m)?)?;
     m.add_function(wrap_pyfunction!(run_starts, m)?)?;
+    m.add_function(wrap_pyfunction!(max_drawdown, m)?)?;
     Ok(())
 }

@@ -98,6 +98,23 @@ def test_largest_usd_and_pct_drawdowns_may_differ() -> None:
     assert perf["max_drawdown_pct"] == 50.0
 
 
+@pytest.mark.parametrize("floor", [5_000.0, 4_000.0, 0.0, -1.0])
+def test_native_max_drawdown_is_bitwise_the_numpy_formula(floor: float) -> None:
+    from workbench_native import max_drawdown
+
+    rng = np.random.default_rng(3)
+    values = 5_000.0 + np.cumsum(rng.normal(0.0, 25.0, 50_000)).round(2)
+    peak = np.maximum(np.maximum.accumulate(values), floor)
+    dd = peak - values
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = np.where(peak > 0, dd / peak, np.nan)
+    got = max_drawdown(values, floor)
+    assert got is not None
+    assert got[0] == dd.max()
+    assert got[1] == np.nanmax(frac)
+    assert max_drawdown(np.array([1.0, np.nan]), 0.0) is None
+
+
 def test_drawdown_counts_a_loss_on_the_first_bar_against_initial_capital() -> None:
     m = compute_metrics(_equity([95, 100, 101]), _no_trades(), _daily([1.0]), 100.0)
     assert m["performance"]["max_drawdown_usd"] == 5.0

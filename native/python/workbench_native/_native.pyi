@@ -39,6 +39,12 @@ def first_nan(x: npt.NDArray[np.float64]) -> int | None:
 def run_starts(ts: npt.NDArray[np.int64], bucket_ns: int) -> npt.NDArray[np.int64]:
     """Start index of each run of timestamps in the same ``bucket_ns`` bucket."""
 
+def max_drawdown(
+    values: npt.NDArray[np.float64], floor: float
+) -> tuple[float, float | None] | None:
+    """``(max drawdown, as a fraction of the peak or None)`` below the running peak from
+    ``floor``; None for an empty series or one with NaN."""
+
 def simulate(
     open: npt.NDArray[np.float64],
     high: npt.NDArray[np.float64],
