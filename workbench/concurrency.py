@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 _POOLS: dict[str, ThreadPoolExecutor] = {}
 _LOCK = threading.Lock()
+
+
+def _forget_pools() -> None:
+    """In a forked child: the pools' threads did not survive the fork (a pool that believes it
+    has an idle thread would never run a task), nor may the lock's state: start afresh."""
+    global _LOCK
+    _POOLS.clear()
+    _LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pools)
 
 
 def worker(purpose: str) -> ThreadPoolExecutor:

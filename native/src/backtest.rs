@@ -740,6 +740,7 @@ pub fn simulate(x: &Inputs, p: &Params) -> Outputs {
     let mut next_roll = 0usize;
     let mut i = 0usize;
     while i < n {
+        let closed_before = sim.trades.net_pnl.len();
         // 1. roll
         if next_roll < x.rolls.len() && x.rolls[next_roll] as usize == i {
             next_roll += 1;
@@ -758,13 +759,14 @@ pub fn simulate(x: &Inputs, p: &Params) -> Outputs {
                 }
             }
         }
-        let closed_before = sim.trades.net_pnl.len();
         // 2. trade date
+        let mut new_day = false;
         if p.use_risk {
             if next_day < x.day_starts.len() && x.day_starts[next_day] as usize == i {
                 next_day += 1;
                 day += 1;
             }
+            new_day = day != sim.risk.day; // bar 0 starts the first date
             sim.risk.start_bar(i as i64, day, eq_prev);
         }
         // 3. act at the open on the previous bar's signal
@@ -832,9 +834,13 @@ pub fn simulate(x: &Inputs, p: &Params) -> Outputs {
                 }
             }
         }
-        // Flat all bar long with no fill: equity is the same cash `end_bar` saw last time, so
-        // it would change nothing (the Python reference calls it anyway; a test holds both).
-        if p.use_risk && (sim.pos.is_some() || sim.trades.net_pnl.len() != closed_before) {
+        // Flat all bar long with no fill (a roll exit counts as a fill) on a trade date already
+        // started: `end_bar` saw this same cash with these same peaks last time, so it would
+        // change nothing. A new date resets the peaks and halts: then it may (a negative
+        // equity trips the breakers again). The Python reference calls it on every bar; a
+        // test holds both to the same events.
+        let filled = sim.trades.net_pnl.len() != closed_before;
+        if p.use_risk && (sim.pos.is_some() || filled || new_day) {
             sim.risk.end_bar(p, &mut sim.events, mtm);
         }
         equity[i] = mtm;

@@ -1,4 +1,5 @@
 //! Whole-series scans over bar arrays: order checks, NaN search, runs of a time bucket.
+//! (NaN search: NaN or infinite.)
 //!
 //! Each is one pass with no allocation proportional to the series (fresh multi-megabyte
 //! buffers cost more in page faults than the scans themselves).
@@ -9,13 +10,13 @@ pub fn first_not_increasing(ts: &[i64]) -> Option<usize> {
     ts.windows(2).position(|w| w[1] <= w[0]).map(|k| k + 1)
 }
 
-/// Index of the first NaN, `None` when there is none.
-pub fn first_nan(x: &[f64]) -> Option<usize> {
-    // Chunked so the common case (no NaN) is a branch-free reduction per chunk.
+/// Index of the first NaN or infinity, `None` when every value is finite.
+pub fn first_not_finite(x: &[f64]) -> Option<usize> {
+    // Chunked so the common case (all finite) is a branch-free reduction per chunk.
     const CHUNK: usize = 256;
     for (c, chunk) in x.chunks(CHUNK).enumerate() {
-        if chunk.iter().fold(false, |acc, v| acc | v.is_nan()) {
-            let k = chunk.iter().position(|v| v.is_nan()).unwrap_or(0);
+        if chunk.iter().fold(false, |acc, v| acc | !v.is_finite()) {
+            let k = chunk.iter().position(|v| !v.is_finite()).unwrap_or(0);
             return Some(c * CHUNK + k);
         }
     }
@@ -53,13 +54,15 @@ mod tests {
     }
 
     #[test]
-    fn finds_the_first_nan_across_chunks() {
+    fn finds_the_first_value_that_is_not_finite_across_chunks() {
         let mut x = vec![1.0; 1000];
-        assert_eq!(first_nan(&x), None);
+        assert_eq!(first_not_finite(&x), None);
         x[700] = f64::NAN;
         x[900] = f64::NAN;
-        assert_eq!(first_nan(&x), Some(700));
-        assert_eq!(first_nan(&[f64::NAN]), Some(0));
+        assert_eq!(first_not_finite(&x), Some(700));
+        x[300] = f64::NEG_INFINITY;
+        assert_eq!(first_not_finite(&x), Some(300));
+        assert_eq!(first_not_finite(&[f64::NAN]), Some(0));
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! The fused kernels ([`ema_cross`], [`atr_wilder`]) compute exactly what the NumPy
 //! compositions in `workbench.strategies.indicators` compute (the same operations in the same
 //! order, so the same bits: a test holds them to it) in one pass without intermediate arrays.
-//! They return `None` when the input holds a NaN, for the caller's general path to handle.
+//! They return `None` when the input holds a NaN or an infinity, for the caller's general path
+//! to handle.
 
 /// `y[t] = alpha * x[t] + (1 - alpha) * y[t-1]`, with `y[-1] = seed`.
 ///
@@ -23,7 +24,7 @@ pub fn ema_filter(x: &[f64], alpha: f64, seed: f64) -> Vec<f64> {
 /// both averages are defined (the first `max(fast, slow) - 1` bars).
 ///
 /// Each EMA is `alpha = 2 / (span + 1)` seeded with `x[0]`, as [`ema_filter`] with
-/// `seed = x[0]`. `None` when `x` holds a NaN or a span is 0.
+/// `seed = x[0]`. `None` when `x` holds a NaN or an infinity, or a span is 0.
 pub fn ema_cross(x: &[f64], fast: usize, slow: usize) -> Option<Vec<i8>> {
     if fast == 0 || slow == 0 {
         return None;
@@ -39,12 +40,12 @@ pub fn ema_cross(x: &[f64], fast: usize, slow: usize) -> Option<Vec<i8>> {
     let warm = (fast.max(slow) - 1).min(n);
     let mut nan = false;
     for &v in &x[..warm] {
-        nan |= v.is_nan();
+        nan |= !v.is_finite();
         yf = af * v + kf * yf;
         ys = asl * v + ks * ys;
     }
     for (o, &v) in out[warm..].iter_mut().zip(&x[warm..]) {
-        nan |= v.is_nan();
+        nan |= !v.is_finite();
         yf = af * v + kf * yf;
         ys = asl * v + ks * ys;
         *o = (yf > ys) as i8 - (yf < ys) as i8;
@@ -57,7 +58,7 @@ pub fn ema_cross(x: &[f64], fast: usize, slow: usize) -> Option<Vec<i8>> {
 /// caller) at `period - 1`, then `y[t] = a * TR[t] + (1 - a) * y[t-1]` with `a = 1 / period`.
 ///
 /// `TR[0] = high[0] - low[0]`, `TR[t] = max(high[t], close[t-1]) - min(low[t], close[t-1])`.
-/// `None` when a price is NaN, `period` is 0 or the lengths differ.
+/// `None` when a price is NaN or infinite, `period` is 0 or the lengths differ.
 pub fn atr_wilder(
     high: &[f64],
     low: &[f64],
@@ -70,10 +71,11 @@ pub fn atr_wilder(
     if period == 0 || low.len() != n || close.len() != n {
         return None;
     }
-    // NaN anywhere: a NaN high, low or close makes this sum NaN (checked once, at the end).
+    // A NaN or infinite high, low or close makes this sum non-finite (checked once, at the
+    // end): the caller's general path then decides (and raises where it does).
     let mut nan = false;
     for i in 0..period.min(n) {
-        nan |= (high[i] + low[i] + close[i]).is_nan();
+        nan |= !(high[i] + low[i] + close[i]).is_finite();
     }
     let mut out = Vec::with_capacity(n);
     out.resize(period.min(n).saturating_sub(1), f64::NAN);
@@ -84,7 +86,7 @@ pub fn atr_wilder(
         let mut y = seed;
         for t in period..n {
             let (h, l, prev) = (high[t], low[t], close[t - 1]);
-            nan |= (h + l + close[t]).is_nan();
+            nan |= !(h + l + close[t]).is_finite();
             let tr = h.max(prev) - l.min(prev);
             y = alpha * tr + keep * y;
             out.push(scale * y);
@@ -133,6 +135,7 @@ mod tests {
     #[test]
     fn ema_cross_refuses_nan_and_handles_short_series() {
         assert_eq!(ema_cross(&[1.0, f64::NAN, 2.0], 1, 2), None);
+        assert_eq!(ema_cross(&[1.0, f64::INFINITY, 2.0], 1, 2), None);
         assert_eq!(ema_cross(&[1.0, 2.0], 3, 5), Some(vec![0, 0]));
         assert_eq!(ema_cross(&[], 3, 5), Some(vec![]));
     }

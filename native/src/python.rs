@@ -111,10 +111,10 @@ fn first_not_increasing(ts: PyReadonlyArray1<'_, i64>) -> PyResult<Option<usize>
     Ok(crate::bars::first_not_increasing(ts.as_slice()?))
 }
 
-/// Index of the first NaN, or None.
+/// Index of the first NaN or infinity, or None.
 #[pyfunction]
-fn first_nan(x: PyReadonlyArray1<'_, f64>) -> PyResult<Option<usize>> {
-    Ok(crate::bars::first_nan(x.as_slice()?))
+fn first_not_finite(x: PyReadonlyArray1<'_, f64>) -> PyResult<Option<usize>> {
+    Ok(crate::bars::first_not_finite(x.as_slice()?))
 }
 
 /// Start index of each run of timestamps in the same `bucket_ns` bucket.
@@ -226,7 +226,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ema_cross, m)?)?;
     m.add_function(wrap_pyfunction!(atr_wilder, m)?)?;
     m.add_function(wrap_pyfunction!(first_not_increasing, m)?)?;
-    m.add_function(wrap_pyfunction!(first_nan, m)?)?;
+    m.add_function(wrap_pyfunction!(first_not_finite, m)?)?;
     m.add_function(wrap_pyfunction!(run_starts, m)?)?;
     m.add_function(wrap_pyfunction!(max_drawdown, m)?)?;
     Ok(())

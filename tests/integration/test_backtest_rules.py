@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -204,6 +205,18 @@ def test_bad_input_is_explained(bars: pd.DataFrame) -> None:
     nan.iloc[10, 0] = np.nan
     with pytest.raises(DataError, match="NaN prices"):
         run_backtest(nan, s)
+    inf = bars.iloc[:100].copy()
+    inf.iloc[20, 1] = np.inf
+    with pytest.raises(DataError, match=r"infinite prices \(first at .*column high\)"):
+        run_backtest(inf, s)
+    dup = pd.concat([bars.iloc[:50], bars.iloc[49:100]])
+    with pytest.raises(DataError, match="duplicate timestamps"):
+        run_backtest(dup, s)
+    nosym = bars.iloc[:100].copy()
+    nosym["symbol"] = nosym["symbol"].astype(object)
+    nosym.iloc[30, nosym.columns.get_loc("symbol")] = None
+    with pytest.raises(DataError, match="bars without a symbol"):
+        run_backtest(nosym, s)
     with pytest.raises(DataError, match="not sorted"):
         run_backtest(bars.iloc[:100].iloc[::-1], s)
     with pytest.raises(DataError, match="missing column"):
@@ -218,3 +231,49 @@ def test_bad_input_is_explained(bars: pd.DataFrame) -> None:
         run_backtest(bars.iloc[:100], s, no_such_option=1)
     with pytest.raises(ConfigError, match="needs a stop distance"):
         run_backtest(bars.iloc[:100], s, stop={"mode": "none"})
+
+
+def _random_bars(n: int) -> pd.DataFrame:
+    rng = np.random.default_rng(11)
+    close = 70 + np.cumsum(rng.integers(-3, 4, n)) / 100
+    open_ = np.r_[close[0], close[:-1]]
+    index = pd.date_range("2024-03-04 00:00", periods=n, freq="1min", tz="UTC")
+    bars = pd.DataFrame(
+        {
+            "open": open_,
+            "high": np.maximum(open_, close) + 0.01,
+            "low": np.minimum(open_, close) - 0.01,
+            "close": close,
+            "volume": np.ones(n, dtype=np.int64),
+        },
+        index=index,
+    )
+    bars.attrs = {"product": "MCL_FUT", "schema": "ohlcv-1m"}
+    return bars
+
+
+def _final_equity_in_child(bars: pd.DataFrame, out: Any) -> None:
+    out.put(run_backtest(bars, MomentumStrategy()).final_equity)
+
+
+def test_results_pickle_and_backtests_run_in_forked_children() -> None:
+    """Process pools pickle results and fork workers: tables not read yet are built for
+    pickling, and a forked child does not inherit the parent's (dead) worker threads."""
+    import multiprocessing
+    import pickle
+
+    bars = _random_bars(120_000)  # large enough for the stop distances' worker thread
+    r = run_backtest(bars, MomentumStrategy())
+    back = pickle.loads(pickle.dumps(r))
+    pd.testing.assert_frame_equal(back.trades, r.trades)
+    pd.testing.assert_series_equal(back.equity, r.equity)
+    assert back.metrics == r.metrics
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_final_equity_in_child, args=(bars, queue))
+    child.start()
+    child.join(timeout=120)
+    if child.is_alive():
+        child.kill()
+        pytest.fail("the backtest hung in a forked child")
+    assert queue.get(timeout=5) == r.final_equity

@@ -83,7 +83,7 @@ def _check_bars(data: Any) -> pd.DataFrame:
         raise DataError("data has no bars", hint="check the symbol and the date range")
     if not isinstance(data.index, pd.DatetimeIndex) or data.index.tz is None:
         raise DataError("data must be indexed by a tz-aware DatetimeIndex (UTC bar start)")
-    from workbench_native import first_nan, first_not_increasing
+    from workbench_native import first_not_finite, first_not_increasing
 
     ts = _ts_ns(data.index)
     k = first_not_increasing(ts)
@@ -99,10 +99,11 @@ def _check_bars(data: Any) -> pd.DataFrame:
         )
     for col in ("open", "high", "low", "close"):
         values = np.ascontiguousarray(data[col].to_numpy(np.float64))
-        bad = first_nan(values)
+        bad = first_not_finite(values)
         if bad is not None:
+            kind = "NaN" if np.isnan(values[bad]) else "infinite"
             raise DataError(
-                f"data has NaN prices (first at {data.index[bad]}, column {col})",
+                f"data has {kind} prices (first at {data.index[bad]}, column {col})",
                 hint="drop or fill those bars before backtesting",
             )
     return data
@@ -183,7 +184,14 @@ def _symbol_codes(data: pd.DataFrame) -> tuple[list[str] | None, np.ndarray]:
         return None, np.zeros(len(data), dtype=np.int8)
     sym = data["symbol"]
     cat = sym.array if isinstance(sym.dtype, pd.CategoricalDtype) else pd.Categorical(sym)
-    return [str(c) for c in cat.categories], np.asarray(cat.codes)
+    codes = np.asarray(cat.codes)
+    if len(codes) and codes.min() < 0:
+        bad = data.index[int(np.argmin(codes))]
+        raise DataError(
+            f"data has bars without a symbol (first at {bad})",
+            hint="fill the symbol column (each bar's contract), or drop it for a single contract",
+        )
+    return [str(c) for c in cat.categories], codes
 
 
 @dataclasses.dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
@@ -115,6 +115,16 @@ class BacktestResult:
     circuit_breaker_triggered: int = 0
     initial_capital: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """For pickling (process pools, caches): the tables not read yet are built first (their
+        builders are closures over the kernel's outputs)."""
+        for f in fields(self):
+            getattr(self, f.name)
+        return dict(self.__dict__)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
 
     @property
     def final_equity(self) -> float:

@@ -33,8 +33,8 @@ def atr_wilder(
 def first_not_increasing(ts: npt.NDArray[np.int64]) -> int | None:
     """Index of the first timestamp not greater than the one before it, or None."""
 
-def first_nan(x: npt.NDArray[np.float64]) -> int | None:
-    """Index of the first NaN, or None."""
+def first_not_finite(x: npt.NDArray[np.float64]) -> int | None:
+    """Index of the first NaN or infinity, or None."""
 
 def run_starts(ts: npt.NDArray[np.int64], bucket_ns: int) -> npt.NDArray[np.int64]:
     """Start index of each run of timestamps in the same ``bucket_ns`` bucket."""
