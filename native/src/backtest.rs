@@ -638,6 +638,21 @@ impl<'p> Sim<'p> {
     }
 }
 
+/// How many bars ahead the quiet loop prefetches an entry bar's prices.
+const PREFETCH_AHEAD: usize = 16;
+
+#[inline(always)]
+fn prefetch<T>(r: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint; it never faults, and `r` is a valid reference anyway.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>((r as *const T).cast::<i8>());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = r;
+}
+
 impl Sim<'_> {
     /// Bars `i..until` on which nothing can happen but the mark to market (no roll or new
     /// trade date before `until`; no change of signal, forced exit, stop or target), run in a
@@ -672,6 +687,14 @@ impl Sim<'_> {
                     let s1 = x.signal[i - 1];
                     if s1 != 0 && s1 != x.signal[i - 2] {
                         break;
+                    }
+                    // The bar where an entry will be considered reads prices scattered
+                    // through memory: ask for them a little ahead.
+                    let k = i + PREFETCH_AHEAD;
+                    if k < until && x.signal[k - 1] != x.signal[k - 2] {
+                        prefetch(&x.close[k - 1]);
+                        prefetch(&x.stop_distance[k - 1]);
+                        prefetch(&x.open[k]);
                     }
                     equity[i] = *cash;
                     i += 1;
