@@ -16,6 +16,7 @@ from workbench import __version__
 from workbench.cli.backtest import backtest, strategies
 from workbench.cli.compare import compare
 from workbench.cli.data import data
+from workbench.cli.sweep import sweep
 from workbench.errors import WorkbenchError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -31,6 +32,7 @@ cli.add_command(data)
 cli.add_command(backtest)
 cli.add_command(strategies)
 cli.add_command(compare)
+cli.add_command(sweep)
 
 
 def main(argv: list[str] | None = None) -> Any:

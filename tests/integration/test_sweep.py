@@ -1,0 +1,197 @@
+"""Parameter sweeps: grids, one backtest per combination (in process and on a real Dask
+cluster), saved folders, sensitivity and suggested next experiments, the CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.integration.subprocesses import EXE, child_env
+from workbench.backtest import run_backtest
+from workbench.data import load_bars
+from workbench.errors import ConfigError
+from workbench.optimize import METRIC_COLUMNS, ParameterGrid, StrategyOptimizer, sweep
+from workbench.strategies import MeanReversionStrategy, MomentumStrategy, ParamRange
+
+GRID = {"fast_period": [5, 10, 20], "slow_period": [10, 20, 60]}
+
+
+@pytest.fixture(scope="module")
+def bars(small_sample: Path) -> pd.DataFrame:
+    return load_bars("MCL_FUT", data_dir=small_sample)
+
+
+@pytest.fixture(scope="module")
+def swept(bars: pd.DataFrame) -> object:
+    return sweep(bars, ParameterGrid(MomentumStrategy, GRID))
+
+
+def test_grid_combinations_and_refusals() -> None:
+    grid = ParameterGrid(MomentumStrategy, {**GRID, "atr_period": 20})
+    assert len(grid) == 9
+    valid = grid.valid()
+    assert [(p["fast_period"], p["slow_period"]) for p in valid] == [
+        (5, 10),
+        (5, 20),
+        (5, 60),
+        (10, 20),
+        (10, 60),
+        (20, 60),
+    ]
+    assert all(p["atr_period"] == 20 for p in valid)  # a single value holds a parameter fixed
+    refused = grid.skipped()
+    assert len(refused) == 3
+    assert all("must be < slow_period" in why for _, why in refused)
+    default = ParameterGrid(MeanReversionStrategy)  # the strategy's declared ranges
+    assert set(default.ranges) == set(MeanReversionStrategy.param_space)
+    space = MeanReversionStrategy.param_space
+    assert len(default) == int(np.prod([len(r.values()) for r in space.values()]))
+    ranged = ParameterGrid(MomentumStrategy, {"slow_period": ParamRange(50, 200, 50)})
+    assert ranged.ranges["slow_period"] == (50, 100, 150, 200)
+
+
+@pytest.mark.parametrize(
+    ("ranges", "message"),
+    [
+        ({"fast": [1]}, "unknown parameter"),
+        ({"fast_period": []}, "no values"),
+        ({"fast_period": [5, 5]}, "twice"),
+        ({}, "sweeps no parameter"),
+    ],
+)
+def test_bad_grids_are_explained(ranges: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        ParameterGrid(MomentumStrategy, ranges)
+
+
+def test_each_row_is_the_backtest_of_its_combination(bars: pd.DataFrame, swept) -> None:
+    table = swept.table
+    assert len(table) == 6
+    assert list(table.columns) == [*GRID, *METRIC_COLUMNS]
+    for row in table.to_dict("records"):
+        params = {k: row[k] for k in GRID}
+        r = run_backtest(bars, MomentumStrategy(**params))
+        perf = r.metrics["performance"]
+        for k in ("total_return_usd", "sharpe_ratio", "max_drawdown_pct", "total_trades"):
+            assert (
+                row[k] == perf[k]
+                or (row[k] is None and perf[k] is None)
+                or (pd.isna(row[k]) and perf[k] is None)
+            ), (params, k)
+        assert row["trades_rejected"] == r.trades_rejected
+    sharpe = table["sharpe_ratio"].dropna().to_numpy()
+    assert (np.diff(sharpe) <= 0).all()  # best first
+    assert swept.best == {k: table.iloc[0][k] for k in GRID}
+    assert isinstance(swept.best["fast_period"], int)
+
+
+def test_minimized_objectives_rank_smallest_first(bars: pd.DataFrame) -> None:
+    r = sweep(bars, ParameterGrid(MomentumStrategy, GRID), objective="max_drawdown_pct")
+    dd = r.table["max_drawdown_pct"].to_numpy()
+    assert (np.diff(dd) >= 0).all()
+    with pytest.raises(ConfigError, match="unknown objective"):
+        sweep(bars, ParameterGrid(MomentumStrategy, GRID), objective="luck")
+    with pytest.raises(ConfigError, match="unknown option"):
+        sweep(bars, ParameterGrid(MomentumStrategy, GRID), no_such_option=1)
+    with pytest.raises(ConfigError, match="no valid combination"):
+        sweep(bars, ParameterGrid(MomentumStrategy, {"fast_period": [50], "slow_period": [20]}))
+
+
+def test_a_dask_cluster_gives_the_same_table(bars: pd.DataFrame, swept) -> None:
+    from dask.distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster,
+        Client(cluster) as client,
+    ):
+        distributed = sweep(
+            bars, ParameterGrid(MomentumStrategy, GRID), client=client, chunk_size=2
+        )
+    pd.testing.assert_frame_equal(distributed.table, swept.table)
+
+
+def test_saved_folder_and_analysis(tmp_path: Path, swept) -> None:
+    folder = swept.save(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [folder.name]  # no temporary leftovers
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "best_params.json",
+        "parameter_sweep.csv",
+        "sensitivity.csv",
+    ]
+    meta = json.loads((folder / "best_params.json").read_text())
+    assert meta["best_params"] == swept.best
+    assert meta["combinations"] == 6
+    assert len(meta["skipped"]) == 3
+    table = pd.read_csv(folder / "parameter_sweep.csv")
+    np.testing.assert_allclose(table["total_return_usd"], swept.table["total_return_usd"])
+    sens = pd.read_csv(folder / "sensitivity.csv")
+    fast = sens[sens["parameter"] == "fast_period"].set_index("value")
+    by_hand = swept.table.groupby("fast_period")["sharpe_ratio"].mean()
+    np.testing.assert_allclose(fast["mean"].to_numpy(), by_hand.to_numpy())
+
+    loaded = StrategyOptimizer().analyze_results(folder)
+    fresh = StrategyOptimizer(swept).analyze_results()
+    assert loaded["best_params"] == fresh["best_params"] == swept.best
+    spread = {p: by_hand.max() - by_hand.min() for p in ["fast_period"]}
+    assert loaded["sensitivity"]["fast_period"]["spread"] == pytest.approx(spread["fast_period"])
+    assert loaded["most_sensitive"] in GRID
+
+
+def test_next_experiments_are_new_valid_and_near_the_best(swept) -> None:
+    opt = StrategyOptimizer(swept)
+    nxt = opt.generate_next_experiments(n=6)
+    assert nxt
+    rows = swept.table.to_dict("records")
+    tested = {(r["fast_period"], r["slow_period"]) for r in rows}
+    top = [{k: r[k] for k in GRID} for r in rows[:3]]
+    for p in nxt:
+        assert (p["fast_period"], p["slow_period"]) not in tested
+        MomentumStrategy(**p)  # valid
+        # one parameter moved from one of the three best combinations
+        assert any(sum(p[k] != base[k] for k in GRID) == 1 for base in top)
+    assert opt.parameter_sensitivity("slow_period")["count"].sum() == 6
+    with pytest.raises(ConfigError, match="was not swept"):
+        opt.parameter_sensitivity("atr_period")
+    with pytest.raises(ConfigError, match="no sweep"):
+        StrategyOptimizer().generate_next_experiments()
+
+
+def test_cli_sweep(small_sample: Path, tmp_path: Path) -> None:
+    out = subprocess.run(
+        [
+            EXE,
+            "sweep",
+            "--data-dir",
+            str(small_sample),
+            "--grid",
+            "fast_period=5,10",
+            "--grid",
+            "slow_period=20:60:40",
+            "--results-dir",
+            str(tmp_path),
+            "--json",
+        ],
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["combinations"] == 4
+    assert Path(doc["folder"]).parent == tmp_path
+    bad = subprocess.run(
+        [EXE, "sweep", "--data-dir", str(small_sample), "--grid", "fast_period=1:x:2"],
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("error: ema_crossover: fast_period='x' is not a valid int")
+    assert "Traceback" not in bad.stderr

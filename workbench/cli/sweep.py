@@ -1,0 +1,150 @@
+"""``workbench sweep``: a parameter sweep from the command line."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import click
+
+from workbench.cli.backtest import _parse_params
+from workbench.cli.options import data_dir_option
+
+
+def _parse_grid(items: tuple[str, ...], cls: Any) -> dict[str, Any]:
+    """``name=a,b,c`` (values) or ``name=low:high:step`` (a range), typed like ``--param``."""
+    from workbench.errors import ConfigError
+    from workbench.strategies import ParamRange
+
+    out: dict[str, Any] = {}
+    for item in items:
+        if "=" not in item:
+            raise ConfigError(
+                f"--grid {item!r} must look like name=a,b,c or name=low:high:step",
+                hint="e.g. --grid fast_period=10,20,30 --grid slow_period=50:200:50",
+            )
+        name, spec = (s.strip() for s in item.split("=", 1))
+        if spec.count(":") == 2:
+            low, high, step = (_parse_params((f"{name}={v}",), cls)[name] for v in spec.split(":"))
+            if not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in (low, high, step)
+            ):
+                raise ConfigError(f"--grid {item!r}: a range needs a numeric parameter")
+            if step <= 0 or high < low:
+                raise ConfigError(f"--grid {item!r}: give low <= high and a positive step")
+            out[name] = ParamRange(low, high, step)
+        else:
+            out[name] = [_parse_params((f"{name}={v}",), cls)[name] for v in spec.split(",")]
+    return out
+
+
+@click.command()
+@data_dir_option
+@click.option("--strategy", "strategy_name", default="ema_crossover", show_default=True)
+@click.option(
+    "--grid",
+    "grid_items",
+    multiple=True,
+    metavar="NAME=SPEC",
+    help="A swept parameter, repeatable: values (fast_period=10,20,30) or a range "
+    "(slow_period=50:200:50). Default: the strategy's declared ranges.",
+)
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A parameter held fixed for every combination, repeatable.",
+)
+@click.option("--symbol", default="MCL_FUT", show_default=True)
+@click.option("--schema", default="ohlcv-1m", show_default=True)
+@click.option("--start", help="First UTC day (YYYY-MM-DD).")
+@click.option("--end", help="Last UTC day, inclusive (YYYY-MM-DD).")
+@click.option("--risk/--no-risk", "use_risk", default=True, show_default=True)
+@click.option(
+    "--objective",
+    default="sharpe_ratio",
+    show_default=True,
+    help="The figure to rank by (e.g. total_return_pct, calmar_ratio, max_drawdown_pct).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Dask worker processes (a LocalCluster); 1 runs in this process.",
+)
+@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--save/--no-save", default=True, show_default=True)
+@click.option(
+    "--results-dir",
+    default="results/optimizations",
+    show_default=True,
+    type=click.Path(file_okay=False),
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the analysis as JSON.")
+def sweep(
+    data_dir: str,
+    strategy_name: str,
+    grid_items: tuple[str, ...],
+    params: tuple[str, ...],
+    symbol: str,
+    schema: str,
+    start: str | None,
+    end: str | None,
+    use_risk: bool,
+    objective: str,
+    workers: int,
+    top: int,
+    save: bool,
+    results_dir: str,
+    as_json: bool,
+) -> None:
+    """Backtest every combination of a parameter grid and rank them."""
+    from workbench.data import load_bars
+    from workbench.optimize import ParameterGrid, StrategyOptimizer
+    from workbench.optimize import sweep as run_sweep
+    from workbench.strategies import strategy_class
+
+    t0 = time.perf_counter()
+    cls = strategy_class(strategy_name)
+    ranges: dict[str, Any] = dict(cls.param_space) if not grid_items else {}
+    ranges.update(_parse_grid(grid_items, cls))
+    ranges.update({k: [v] for k, v in _parse_params(params, cls).items()})
+    grid = ParameterGrid(cls, ranges)
+    bars = load_bars(symbol, schema, start=start, end=end, data_dir=data_dir)
+    if workers > 1:
+        from dask.distributed import Client, LocalCluster
+
+        with (
+            LocalCluster(n_workers=workers, threads_per_worker=1, processes=True) as cluster,
+            Client(cluster) as client,
+        ):
+            result = run_sweep(
+                bars, grid, objective=objective, client=client, use_risk_manager=use_risk
+            )
+    else:
+        result = run_sweep(bars, grid, objective=objective, use_risk_manager=use_risk)
+    folder = result.save(results_dir) if save else None
+    analysis = StrategyOptimizer(result).analyze_results()
+    analysis["next_experiments"] = StrategyOptimizer(result).generate_next_experiments()
+    if as_json:
+        if folder is not None:
+            analysis["folder"] = str(folder)
+        click.echo(json.dumps(analysis, indent=2, default=str))
+        return
+    shown = result.table.head(top)
+    click.echo(
+        f"{cls.display_name or cls.name}: {len(result.table)} combinations "
+        f"({len(result.skipped)} refused by the strategy), ranked by {objective}"
+    )
+    click.echo(shown.to_string(index=False))
+    click.echo(f"  best: {json.dumps(result.best)}")
+    if analysis["most_sensitive"]:
+        click.echo(f"  most sensitive: {analysis['most_sensitive']}")
+    if analysis["next_experiments"]:
+        click.echo(f"  next: {json.dumps(analysis['next_experiments'])}")
+    if folder is not None:
+        click.echo(f"  results: {folder}")
+    click.echo(f"  ({time.perf_counter() - t0:.2f} s)")

@@ -1,0 +1,108 @@
+"""Parameter grids for sweeps: the strategy's declared ranges, overridden where you say."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from workbench.errors import ConfigError, WorkbenchError
+from workbench.strategies.base import ParamRange, Strategy
+
+#: A parameter's values in a grid: a range, a list of values, or one value.
+Values = ParamRange | Sequence[Any] | int | float | str | bool
+
+
+def _values(name: str, spec: Values) -> tuple[Any, ...]:
+    if isinstance(spec, ParamRange):
+        vals = spec.values()
+    elif isinstance(spec, (str, bytes)) or not isinstance(spec, Sequence):
+        vals = [spec]
+    else:
+        vals = list(spec)
+    if not vals:
+        raise ConfigError(f"parameter {name!r} has no values in the grid")
+    if len(set(map(repr, vals))) != len(vals):
+        raise ConfigError(f"parameter {name!r} lists a value twice: {vals}")
+    return tuple(vals)
+
+
+@dataclass(frozen=True, init=False)
+class ParameterGrid:
+    """Every combination of some parameters of one strategy (the others at their defaults).
+
+    Parameters
+    ----------
+    strategy : type of Strategy
+        The strategy class, e.g. ``MomentumStrategy``.
+    ranges : mapping, optional
+        Parameter name to a :class:`~workbench.strategies.ParamRange`, a list of values or a
+        single value. Default: the strategy's ``param_space`` (its declared sweep ranges).
+        Names the strategy does not have are refused.
+
+    Examples
+    --------
+    >>> grid = ParameterGrid(MomentumStrategy, {"fast_period": [10, 20], "slow_period": [20, 50]})
+    >>> len(grid), len(grid.valid())  # fast >= slow is not a valid EMA crossover
+    (4, 3)
+    """
+
+    strategy: type[Strategy]
+    ranges: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+
+    def __init__(self, strategy: type[Strategy], ranges: Mapping[str, Values] | None = None):
+        if not (isinstance(strategy, type) and issubclass(strategy, Strategy)):
+            raise ConfigError(f"a grid needs a Strategy class, got {strategy!r}")
+        spec: Mapping[str, Values] = strategy.param_space if ranges is None else ranges
+        known = {f.name for f in dataclasses.fields(strategy)} - {"time_filter"}
+        unknown = sorted(set(spec) - known)
+        if unknown:
+            raise ConfigError(
+                f"{strategy.name}: unknown parameter(s) {', '.join(unknown)} in the grid",
+                hint=f"parameters of {strategy.name}: {', '.join(sorted(known))}",
+            )
+        if not spec:
+            raise ConfigError(f"{strategy.name}: the grid sweeps no parameter")
+        object.__setattr__(self, "strategy", strategy)
+        object.__setattr__(self, "ranges", {k: _values(k, v) for k, v in spec.items()})
+
+    def __len__(self) -> int:
+        n = 1
+        for vals in self.ranges.values():
+            n *= len(vals)
+        return n
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        names = list(self.ranges)
+        for combo in itertools.product(*(self.ranges[k] for k in names)):
+            yield dict(zip(names, combo, strict=True))
+
+    def check(self, params: Mapping[str, Any]) -> str | None:
+        """Why ``params`` is not a valid strategy (the strategy's own message), or None."""
+        try:
+            self.strategy.from_parameters(dict(params))
+        except (WorkbenchError, TypeError, ValueError) as exc:
+            return str(exc)
+        return None
+
+    def valid(self) -> list[dict[str, Any]]:
+        """The combinations the strategy accepts, in grid order."""
+        return [p for p in self if self.check(p) is None]
+
+    def skipped(self) -> list[tuple[dict[str, Any], str]]:
+        """The combinations the strategy refuses, with its reason."""
+        out = []
+        for p in self:
+            why = self.check(p)
+            if why is not None:
+                out.append((p, why))
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: the strategy's name and every parameter's values."""
+        return {
+            "strategy": self.strategy.name,
+            "ranges": {k: list(v) for k, v in self.ranges.items()},
+        }

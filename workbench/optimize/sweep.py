@@ -1,0 +1,253 @@
+"""Parameter sweeps: one backtest per grid combination, in this process or on a Dask cluster.
+
+>>> from workbench.optimize import ParameterGrid, sweep
+>>> grid = ParameterGrid(MomentumStrategy, {"fast_period": [10, 20], "slow_period": [50, 100]})
+>>> result = sweep(bars, grid, objective="sharpe_ratio")
+>>> result.table.head()          # one row per combination, best first
+>>> result.save()                # results/optimizations/{time}_{strategy}/
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from workbench.errors import ConfigError
+from workbench.optimize.grid import ParameterGrid
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from workbench.strategies.base import Strategy
+
+#: The figures a sweep records per combination (summary.json "performance" keys), and the
+#: risk counters. Any of them can be the objective.
+METRIC_COLUMNS = (
+    "total_return_pct",
+    "total_return_usd",
+    "sharpe_ratio",
+    "sortino_ratio",
+    "max_drawdown_pct",
+    "calmar_ratio",
+    "win_rate",
+    "profit_factor",
+    "avg_trade_pnl",
+    "total_trades",
+    "trades_rejected",
+    "circuit_breaker_triggered",
+)
+#: Objectives where smaller is better.
+MINIMIZE = frozenset({"max_drawdown_pct", "trades_rejected", "circuit_breaker_triggered"})
+
+
+def _row(
+    bars: pd.DataFrame,
+    strategy_cls: type[Strategy],
+    params: dict[str, Any],
+    options: dict[str, Any],
+) -> dict[str, Any]:
+    from workbench.backtest import run_backtest
+
+    result = run_backtest(bars, strategy_cls.from_parameters(params), **options)
+    perf = result.metrics["performance"]
+    row = dict(params)
+    for k in METRIC_COLUMNS:
+        row[k] = perf.get(k)
+    row["trades_rejected"] = result.trades_rejected
+    row["circuit_breaker_triggered"] = result.circuit_breaker_triggered
+    return row
+
+
+def _rows(
+    bars: pd.DataFrame,
+    strategy_cls: type[Strategy],
+    chunk: list[dict[str, Any]],
+    options: dict[str, Any],
+) -> list[dict[str, Any]]:
+    """One task of a distributed sweep: a few combinations (fewer round trips)."""
+    return [_row(bars, strategy_cls, p, options) for p in chunk]
+
+
+@dataclass
+class SweepResult:
+    """A finished sweep.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per valid combination: its parameters then :data:`METRIC_COLUMNS`, best
+        first by ``objective`` (undefined figures last).
+    objective : str
+        The figure the rows are ranked by.
+    grid : ParameterGrid
+        What was swept.
+    skipped : list of (dict, str)
+        Combinations the strategy refused (e.g. ``fast_period >= slow_period``), with why.
+    options : dict
+        The backtest options every combination ran with.
+    """
+
+    table: pd.DataFrame
+    objective: str
+    grid: ParameterGrid
+    skipped: list[tuple[dict[str, Any], str]] = field(default_factory=list)
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def params(self) -> list[str]:
+        """The swept parameters' names."""
+        return list(self.grid.ranges)
+
+    @property
+    def best(self) -> dict[str, Any]:
+        """The best row's parameters (empty when no combination had a defined objective)."""
+        top = self.table[self.table[self.objective].notna()]
+        return first_record(top, self.params)
+
+    def sensitivity(self, param: str) -> pd.DataFrame:
+        """How the objective moves with one parameter, the others varying: per value, the
+        mean, median, best and worst objective and the number of combinations."""
+        if param not in self.params:
+            raise ConfigError(f"{param!r} was not swept", hint=f"swept: {', '.join(self.params)}")
+        col = self.table.groupby(param, sort=True)[self.objective]
+        out = col.agg(["mean", "median", "max", "min", "count"])
+        best, worst = ("min", "max") if self.objective in MINIMIZE else ("max", "min")
+        return out.rename(columns={best: "best", worst: "worst"})[
+            ["mean", "median", "best", "worst", "count"]
+        ]
+
+    def save(self, results_dir: str | Path = "results/optimizations") -> Path:
+        """Write ``parameter_sweep.csv``, ``best_params.json`` and ``sensitivity.csv`` into
+        a new folder ``{UTC time}_{strategy}`` (complete or not at all)."""
+        from workbench.results.folders import atomic_folder, prepare_parent
+        from workbench.results.saver import utc_now
+
+        parent = prepare_parent(results_dir)
+        base = f"{utc_now():%Y-%m-%d_%H%M%S}_{self.grid.strategy.name}"
+        with atomic_folder(parent, base) as (name, tmp):
+            self.table.to_csv(tmp / "parameter_sweep.csv", index=False)
+            frames = []
+            for p in self.params:
+                s = self.sensitivity(p).reset_index().rename(columns={p: "value"})
+                s.insert(0, "parameter", p)
+                frames.append(s)
+            import pandas as pd
+
+            pd.concat(frames, ignore_index=True).to_csv(tmp / "sensitivity.csv", index=False)
+            doc = {
+                "strategy": self.grid.strategy.name,
+                "objective": self.objective,
+                "best_params": self.best,
+                "best": first_record(self.table, list(self.table.columns)) or None,
+                "grid": self.grid.to_dict(),
+                "combinations": len(self.table),
+                "skipped": [{"params": p, "reason": why} for p, why in self.skipped],
+                "options": self.options,
+            }
+            text = json.dumps(doc, indent=2, allow_nan=False, default=str)
+            (tmp / "best_params.json").write_text(text + "\n", encoding="utf-8")
+        return parent / name
+
+
+def _plain(v: Any) -> Any:
+    """numpy scalars to Python ones, NaN to None (JSON-ready)."""
+    if hasattr(v, "item"):
+        v = v.item()
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    return v
+
+
+def records(table: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
+    """Rows as dicts of plain values, each column keeping its own type (an integer parameter
+    stays an int; a row taken as one Series would turn it into a float)."""
+    return [{k: _plain(v) for k, v in r.items()} for r in table[columns].to_dict("records")]
+
+
+def first_record(table: pd.DataFrame, columns: list[str]) -> dict[str, Any]:
+    """The first row as :func:`records` gives it; empty for an empty table."""
+    return records(table.head(1), columns)[0] if len(table) else {}
+
+
+def _options_dict(options: Mapping[str, Any]) -> dict[str, Any]:
+    out = {}
+    for k, v in options.items():
+        out[k] = v.to_dict() if hasattr(v, "to_dict") else v
+    return json.loads(json.dumps(out, default=str))
+
+
+def sweep(
+    bars: pd.DataFrame,
+    grid: ParameterGrid,
+    *,
+    objective: str = "sharpe_ratio",
+    client: Any = None,
+    chunk_size: int = 4,
+    **options: Any,
+) -> SweepResult:
+    """Backtest every valid combination of ``grid`` on ``bars``.
+
+    Parameters
+    ----------
+    bars : pandas.DataFrame
+        Bars from :func:`workbench.data.load_bars`.
+    grid : ParameterGrid
+        The strategy and the parameter values to combine.
+    objective : str, default "sharpe_ratio"
+        One of :data:`METRIC_COLUMNS`; rows are ranked by it (smaller first for drawdown and
+        the risk counters, larger first otherwise).
+    client : dask.distributed.Client, optional
+        Run on this Dask cluster (the bars are sent to each worker once). Default: in this
+        process, one combination after another.
+    chunk_size : int, default 4
+        Combinations per Dask task.
+    **options
+        Passed to :func:`workbench.backtest.run_backtest` for every combination
+        (``use_risk_manager``, ``risk_per_trade``, ``config`` ...).
+
+    Returns
+    -------
+    SweepResult
+    """
+    import pandas as pd
+
+    if objective not in METRIC_COLUMNS:
+        raise ConfigError(
+            f"unknown objective {objective!r}", hint=f"one of: {', '.join(METRIC_COLUMNS)}"
+        )
+    if chunk_size < 1:
+        raise ConfigError(f"chunk_size must be >= 1, got {chunk_size}")
+    from workbench.backtest.engine import build_config
+
+    build_config(None, **dict(options))  # bad options fail here, not in every task
+    combos = grid.valid()
+    skipped = grid.skipped()
+    if not combos:
+        raise ConfigError(
+            f"{grid.strategy.name}: no valid combination in the grid",
+            hint=skipped[0][1] if skipped else None,
+        )
+    if client is None:
+        rows = [_row(bars, grid.strategy, p, options) for p in combos]
+    else:
+        [shared] = client.scatter([bars], broadcast=True)
+        chunks = [combos[i : i + chunk_size] for i in range(0, len(combos), chunk_size)]
+        futures = [
+            client.submit(_rows, shared, grid.strategy, c, options, pure=False) for c in chunks
+        ]
+        rows = [r for part in client.gather(futures) for r in part]
+    table = pd.DataFrame(rows, columns=[*grid.ranges, *METRIC_COLUMNS])
+    table = table.sort_values(
+        objective, ascending=objective in MINIMIZE, na_position="last", kind="stable"
+    ).reset_index(drop=True)
+    return SweepResult(
+        table=table,
+        objective=objective,
+        grid=grid,
+        skipped=skipped,
+        options=_options_dict(options),
+    )
