@@ -45,3 +45,46 @@ def test_data_notebook_with_parameters(tmp_path: Path) -> None:
     injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert injected
     assert "ohlcv-1h" in injected[0].source
+
+
+def test_sweep_notebook_on_a_dask_cluster(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    build_sample(str(data), SampleConfig(start=dt.date(2024, 1, 2), end=dt.date(2024, 2, 28)))
+    out = tmp_path / "03_sweep.out.ipynb"
+    results = tmp_path / "optimizations"
+    pm.execute_notebook(
+        str(ROOT / "notebooks" / "03_sweep.ipynb"),
+        str(out),
+        parameters={
+            "data_dir": str(data),
+            "results_dir": str(results),
+            "strategy": "donchian_breakout",
+            "grid": {"entry_period": [10, 20, 40]},
+            "objective": "total_return_pct",
+            "start": "2024-01-08",
+            "end": "2024-02-20",
+            "workers": 2,
+        },
+        kernel_name="python3",
+        cwd=str(ROOT),
+    )
+    nb = nbformat.read(out, as_version=4)
+    text = "\n".join(
+        o.get("text", "") if isinstance(o.get("text", ""), str) else ""
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+    )
+    assert "3 combinations, 0 refused" in text
+    assert "most sensitive: entry_period" in text
+    [folder] = list(results.iterdir())
+    assert folder.name.endswith("_donchian_breakout")
+    assert (folder / "parameter_sweep.csv").read_text().count("\n") == 4  # header + 3 rows
+    heatmaps = [
+        o
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if "application/vnd.plotly.v1+json" in o.get("data", {})
+    ]
+    assert len(heatmaps) == 1

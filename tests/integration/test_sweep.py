@@ -195,3 +195,19 @@ def test_cli_sweep(small_sample: Path, tmp_path: Path) -> None:
     assert bad.returncode == 2
     assert bad.stderr.startswith("error: ema_crossover: fast_period='x' is not a valid int")
     assert "Traceback" not in bad.stderr
+
+
+def test_heatmap_is_the_objective_by_two_parameters(swept) -> None:
+    from workbench.visualization import sweep_heatmap
+
+    fig = sweep_heatmap(swept)
+    z = np.asarray(fig.data[0].z, dtype=float)
+    assert list(fig.data[0].x) == ["5", "10", "20"]  # fast_period
+    assert list(fig.data[0].y) == ["10", "20", "60"]  # slow_period
+    for row in swept.table.to_dict("records"):
+        i = [10, 20, 60].index(row["slow_period"])
+        j = [5, 10, 20].index(row["fast_period"])
+        assert z[i, j] == pytest.approx(row["sharpe_ratio"])
+    assert np.isnan(z[0, 1])  # fast 10 >= slow 10: refused, an empty cell
+    with pytest.raises(ConfigError, match="was not swept"):
+        sweep_heatmap(swept, x="atr_period")

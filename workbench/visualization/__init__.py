@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
         write_pdf,
         write_report,
     )
+    from workbench.visualization.sweep_charts import sweep_heatmap  # noqa: F401
     from workbench.visualization.viewer import BacktestViewer, create_dashboard  # noqa: F401
 
 _EXPORTS = {
@@ -38,6 +39,7 @@ _EXPORTS = {
     "write_comparison_report": "report",
     "write_pdf": "report",
     "write_report": "report",
+    "sweep_heatmap": "sweep_charts",
     "BacktestViewer": "viewer",
     "create_dashboard": "viewer",
 }
