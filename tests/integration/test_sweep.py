@@ -90,6 +90,20 @@ def test_each_row_is_the_backtest_of_its_combination(bars: pd.DataFrame, swept) 
     assert isinstance(swept.best["fast_period"], int)
 
 
+def test_backtest_options_apply_to_every_combination(bars: pd.DataFrame) -> None:
+    from workbench.backtest import BacktestConfig
+
+    cfg = BacktestConfig(initial_capital=20_000.0, slippage_ticks=2)
+    grid = ParameterGrid(MomentumStrategy, {"fast_period": [10], "slow_period": [40]})
+    r = sweep(bars, grid, config=cfg, use_risk_manager=False)
+    want = run_backtest(
+        bars, MomentumStrategy(fast_period=10, slow_period=40), config=cfg, use_risk_manager=False
+    )
+    assert r.table.loc[0, "total_return_usd"] == want.metrics["performance"]["total_return_usd"]
+    assert r.options["config"]["initial_capital"] == 20_000.0
+    assert r.options["use_risk_manager"] is False
+
+
 def test_minimized_objectives_rank_smallest_first(bars: pd.DataFrame) -> None:
     r = sweep(bars, ParameterGrid(MomentumStrategy, GRID), objective="max_drawdown_pct")
     dd = r.table["max_drawdown_pct"].to_numpy()

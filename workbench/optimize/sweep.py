@@ -223,7 +223,8 @@ def sweep(
         raise ConfigError(f"chunk_size must be >= 1, got {chunk_size}")
     from workbench.backtest.engine import build_config
 
-    build_config(None, **dict(options))  # bad options fail here, not in every task
+    # Bad options fail here, once, not in every task.
+    build_config(options.get("config"), **{k: v for k, v in options.items() if k != "config"})
     combos = grid.valid()
     skipped = grid.skipped()
     if not combos:
