@@ -13,6 +13,16 @@ from workbench.data.sample import SampleConfig, build_sample
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _printed(nb: nbformat.NotebookNode) -> str:
+    """Everything the notebook's code cells printed."""
+    return "\n".join(
+        o.get("text", "") if isinstance(o.get("text", ""), str) else ""
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+    )
+
+
 def test_data_notebook_with_parameters(tmp_path: Path) -> None:
     data = tmp_path / "data"
     build_sample(str(data), SampleConfig(start=dt.date(2024, 1, 2), end=dt.date(2024, 2, 28)))
@@ -32,12 +42,7 @@ def test_data_notebook_with_parameters(tmp_path: Path) -> None:
         cwd=str(ROOT),
     )
     nb = nbformat.read(out, as_version=4)
-    text = "\n".join(
-        o.get("text", "") if isinstance(o.get("text", ""), str) else ""
-        for c in nb.cells
-        if c.cell_type == "code"
-        for o in c.get("outputs", [])
-    )
+    text = _printed(nb)
     assert "synthetic=True" in text
     assert "bars," in text
     assert "checked" in text
@@ -69,12 +74,7 @@ def test_sweep_notebook_on_a_dask_cluster(tmp_path: Path) -> None:
         cwd=str(ROOT),
     )
     nb = nbformat.read(out, as_version=4)
-    text = "\n".join(
-        o.get("text", "") if isinstance(o.get("text", ""), str) else ""
-        for c in nb.cells
-        if c.cell_type == "code"
-        for o in c.get("outputs", [])
-    )
+    text = _printed(nb)
     assert "3 combinations, 0 refused" in text
     assert "most sensitive: entry_period" in text
     [folder] = list(results.iterdir())

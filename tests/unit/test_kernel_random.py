@@ -9,6 +9,8 @@ the trades.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -118,9 +120,36 @@ def test_random_inputs_give_the_same_run(tick: float, block: int) -> None:
     assert traded >= 5  # cases that trade: the comparison is not only between empty runs
 
 
-def _flat_prices(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _flat_bars(signal: list[int], day_starts: list[int], rolls: list[int]) -> SimInputs:
+    """Bars at a constant $70.00 (one tick of range), no stop distances."""
+    n = len(signal)
     px = np.full(n, 70.00)
-    return px, px + 0.01, px - 0.01, px
+    return SimInputs(
+        px,
+        px + 0.01,
+        px - 0.01,
+        px,
+        np.array(signal, dtype=np.int8),
+        np.full(n, np.nan),
+        day_starts=np.array(day_starts, dtype=np.int64),
+        rolls=np.array(rolls, dtype=np.int64),
+    )
+
+
+def _mcl(**changes: object) -> SimParams:
+    """MCL economics, no slippage, one contract, risk on; ``changes`` on top."""
+    base = SimParams(
+        initial_capital=1_000.0,
+        commission=1.25,
+        slippage_ticks=0,
+        tick_value=1.0,
+        tick_size=0.01,
+        multiplier=100.0,
+        use_risk=True,
+        roll=True,
+        fixed_contracts=1,
+    )
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
 
 def _both(x: SimInputs, p: SimParams) -> SimOutputs:
@@ -131,28 +160,9 @@ def _both(x: SimInputs, p: SimParams) -> SimOutputs:
 
 def test_a_roll_exit_is_a_fill_for_the_breakers() -> None:
     """With roll_mode close, the roll's costs can trip the intraday breaker at that bar."""
-    n = 8
-    o, h, lo, c = _flat_prices(n)
-    x = SimInputs(
-        o,
-        h,
-        lo,
-        c,
-        np.array([1, 1, 1, 1, 1, 0, 1, 1], dtype=np.int8),
-        np.full(n, np.nan),
-        day_starts=np.array([], dtype=np.int64),
-        rolls=np.array([4], dtype=np.int64),
-    )
-    p = SimParams(
-        initial_capital=1_000.0,
-        commission=1.25,
-        slippage_ticks=0,
-        tick_value=1.0,
-        tick_size=0.01,
-        multiplier=100.0,
-        use_risk=True,
+    x = _flat_bars([1, 1, 1, 1, 1, 0, 1, 1], day_starts=[], rolls=[4])
+    p = _mcl(
         roll=False,
-        fixed_contracts=1,
         risk=RiskConfig(intraday_drawdown_limit=0.002),
         sizing=SizingConfig(method="fixed"),
         stop=StopConfig(mode="none"),
@@ -165,28 +175,7 @@ def test_a_roll_exit_is_a_fill_for_the_breakers() -> None:
 
 
 def test_a_negative_account_trips_the_breakers_on_each_new_date() -> None:
-    n = 12
-    o, h, lo, c = _flat_prices(n)
-    x = SimInputs(
-        o,
-        h,
-        lo,
-        c,
-        np.zeros(n, dtype=np.int8),
-        np.full(n, np.nan),
-        day_starts=np.array([5, 9], dtype=np.int64),
-        rolls=np.array([], dtype=np.int64),
-    )
-    p = SimParams(
-        initial_capital=-100.0,
-        commission=1.25,
-        slippage_ticks=0,
-        tick_value=1.0,
-        tick_size=0.01,
-        multiplier=100.0,
-        use_risk=True,
-        roll=True,
-        fixed_contracts=1,
-    )
+    x = _flat_bars([0] * 12, day_starts=[5, 9], rolls=[])
+    p = _mcl(initial_capital=-100.0)
     out = _both(x, p)
     assert out.circuit_breaker_triggered > 0

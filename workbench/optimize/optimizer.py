@@ -7,7 +7,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench.errors import ConfigError, WorkbenchError
-from workbench.optimize.sweep import MINIMIZE, SweepResult, _plain, first_record, records
+from workbench.optimize.sweep import (
+    MINIMIZE,
+    SweepResult,
+    _plain,
+    first_record,
+    records,
+    sensitivity_table,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -119,17 +126,7 @@ class StrategyOptimizer:
             Indexed by the parameter's values: mean, median, best and worst objective, and
             the number of combinations.
         """
-        table = self._need()
-        if param_name not in self._params:
-            raise ConfigError(
-                f"{param_name!r} was not swept", hint=f"swept: {', '.join(self._params)}"
-            )
-        col = table.groupby(param_name, sort=True)[self._objective]
-        out = col.agg(["mean", "median", "max", "min", "count"])
-        best, worst = ("min", "max") if self._objective in MINIMIZE else ("max", "min")
-        return out.rename(columns={best: "best", worst: "worst"})[
-            ["mean", "median", "best", "worst", "count"]
-        ]
+        return sensitivity_table(self._need(), param_name, self._params, self._objective)
 
     def generate_next_experiments(self, n: int = 5, top: int = 3) -> list[dict[str, Any]]:
         """Untested combinations next to the best ones: a finer or a wider grid where the

@@ -111,14 +111,7 @@ class SweepResult:
     def sensitivity(self, param: str) -> pd.DataFrame:
         """How the objective moves with one parameter, the others varying: per value, the
         mean, median, best and worst objective and the number of combinations."""
-        if param not in self.params:
-            raise ConfigError(f"{param!r} was not swept", hint=f"swept: {', '.join(self.params)}")
-        col = self.table.groupby(param, sort=True)[self.objective]
-        out = col.agg(["mean", "median", "max", "min", "count"])
-        best, worst = ("min", "max") if self.objective in MINIMIZE else ("max", "min")
-        return out.rename(columns={best: "best", worst: "worst"})[
-            ["mean", "median", "best", "worst", "count"]
-        ]
+        return sensitivity_table(self.table, param, self.params, self.objective)
 
     def save(self, results_dir: str | Path = "results/optimizations") -> Path:
         """Write ``parameter_sweep.csv``, ``best_params.json`` and ``sensitivity.csv`` into
@@ -151,6 +144,20 @@ class SweepResult:
             text = json.dumps(doc, indent=2, allow_nan=False, default=str)
             (tmp / "best_params.json").write_text(text + "\n", encoding="utf-8")
         return parent / name
+
+
+def sensitivity_table(
+    table: pd.DataFrame, param: str, swept: list[str], objective: str
+) -> pd.DataFrame:
+    """Per value of ``param``: the mean, median, best and worst ``objective`` of the
+    combinations with that value, and how many there are."""
+    if param not in swept:
+        raise ConfigError(f"{param!r} was not swept", hint=f"swept: {', '.join(swept)}")
+    out = table.groupby(param, sort=True)[objective].agg(["mean", "median", "max", "min", "count"])
+    best, worst = ("min", "max") if objective in MINIMIZE else ("max", "min")
+    return out.rename(columns={best: "best", worst: "worst"})[
+        ["mean", "median", "best", "worst", "count"]
+    ]
 
 
 def _plain(v: Any) -> Any:
