@@ -225,3 +225,46 @@ def test_heatmap_is_the_objective_by_two_parameters(swept) -> None:
     assert np.isnan(z[0, 1])  # fast 10 >= slow 10: refused, an empty cell
     with pytest.raises(ConfigError, match="was not swept"):
         sweep_heatmap(swept, x="atr_period")
+
+
+def test_papermill_batch_on_dask_matches_the_in_process_sweep(
+    small_sample: Path, tmp_path: Path
+) -> None:
+    """Each combination as an executed backtest notebook (02) on a 2-worker Dask cluster: the
+    table read back from the runs' summary.json files is the in-process sweep's."""
+    from dask.distributed import Client, LocalCluster
+
+    from workbench.optimize import run_notebook_sweep
+
+    grid = ParameterGrid(MomentumStrategy, {"fast_period": [10, 20], "slow_period": [40]})
+    window = {"start": "2024-01-08", "end": "2024-02-09"}
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster,
+        Client(cluster) as client,
+    ):
+        result, folder = run_notebook_sweep(
+            grid,
+            parameters={"data_dir": str(small_sample), **window},
+            results_dir=tmp_path,
+            client=client,
+        )
+    bars = load_bars("MCL_FUT", data_dir=small_sample, **window)
+    in_process = sweep(bars, grid)
+    pd.testing.assert_frame_equal(result.table, in_process.table, check_dtype=False)
+    assert sorted(p.name for p in (folder / "notebooks").iterdir()) == ["0000.ipynb", "0001.ipynb"]
+    assert len(list(folder.glob("runs/*/*/report.html"))) == 2
+    assert (folder / "parameter_sweep.csv").is_file()
+    assert json.loads((folder / "best_params.json").read_text())["options"]["notebook"].endswith(
+        "02_backtest.ipynb"
+    )
+    # A run whose notebook fails is reported, not lost, and the others' folder still lands.
+    failed, folder2 = run_notebook_sweep(
+        ParameterGrid(MomentumStrategy, {"fast_period": [10], "slow_period": [40]}),
+        parameters={"data_dir": str(small_sample), "start": "2031-01-01", "end": "2031-01-31"},
+        results_dir=tmp_path,
+    )
+    assert failed.table.empty
+    assert "notebook 0000 failed" in failed.skipped[0][1]
+    assert folder2.is_dir()
+    with pytest.raises(ConfigError, match="set per run"):
+        run_notebook_sweep(grid, parameters={"strategy": "x"}, results_dir=tmp_path)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import click
@@ -75,6 +77,12 @@ def _parse_grid(items: tuple[str, ...], cls: Any) -> dict[str, Any]:
     show_default=True,
     help="Dask worker processes (a LocalCluster); 1 runs in this process.",
 )
+@click.option(
+    "--notebooks",
+    is_flag=True,
+    help="Run each combination as a papermill execution of notebooks/02_backtest.ipynb "
+    "(an executed notebook and a results folder per run, inside the sweep folder).",
+)
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--save/--no-save", default=True, show_default=True)
 @click.option(
@@ -96,6 +104,7 @@ def sweep(
     use_risk: bool,
     objective: str,
     workers: int,
+    notebooks: bool,
     top: int,
     save: bool,
     results_dir: str,
@@ -113,20 +122,37 @@ def sweep(
     ranges.update(_parse_grid(grid_items, cls))
     ranges.update({k: [v] for k, v in _parse_params(params, cls).items()})
     grid = ParameterGrid(cls, ranges)
-    bars = load_bars(symbol, schema, start=start, end=end, data_dir=data_dir)
-    if workers > 1:
-        from dask.distributed import Client, LocalCluster
+    folder: Path | None
+    with contextlib.ExitStack() as stack:
+        client = None
+        if workers > 1:
+            from dask.distributed import Client, LocalCluster
 
-        with (
-            LocalCluster(n_workers=workers, threads_per_worker=1, processes=True) as cluster,
-            Client(cluster) as client,
-        ):
+            cluster = stack.enter_context(
+                LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)
+            )
+            client = stack.enter_context(Client(cluster))
+        if notebooks:
+            from workbench.optimize import run_notebook_sweep
+
+            parameters = {"symbol": symbol, "schema": schema, "use_risk_manager": use_risk}
+            parameters.update({k: v for k, v in (("start", start), ("end", end)) if v})
+            parameters["data_dir"] = (
+                str(Path(data_dir).resolve()) if "://" not in data_dir else data_dir
+            )
+            result, folder = run_notebook_sweep(
+                grid,
+                parameters=parameters,
+                objective=objective,
+                results_dir=results_dir,
+                client=client,
+            )
+        else:
+            bars = load_bars(symbol, schema, start=start, end=end, data_dir=data_dir)
             result = run_sweep(
                 bars, grid, objective=objective, client=client, use_risk_manager=use_risk
             )
-    else:
-        result = run_sweep(bars, grid, objective=objective, use_risk_manager=use_risk)
-    folder = result.save(results_dir) if save else None
+            folder = result.save(results_dir) if save else None
     analysis = StrategyOptimizer(result).analyze_results()
     analysis["next_experiments"] = StrategyOptimizer(result).generate_next_experiments()
     if as_json:

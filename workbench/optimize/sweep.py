@@ -116,34 +116,44 @@ class SweepResult:
     def save(self, results_dir: str | Path = "results/optimizations") -> Path:
         """Write ``parameter_sweep.csv``, ``best_params.json`` and ``sensitivity.csv`` into
         a new folder ``{UTC time}_{strategy}`` (complete or not at all)."""
-        from workbench.results.folders import atomic_folder, prepare_parent
-        from workbench.results.saver import utc_now
+        from workbench.results.folders import atomic_folder
 
-        parent = prepare_parent(results_dir)
-        base = f"{utc_now():%Y-%m-%d_%H%M%S}_{self.grid.strategy.name}"
+        parent, base = sweep_folder(results_dir, self.grid)
         with atomic_folder(parent, base) as (name, tmp):
-            self.table.to_csv(tmp / "parameter_sweep.csv", index=False)
-            frames = []
-            for p in self.params:
-                s = self.sensitivity(p).reset_index().rename(columns={p: "value"})
-                s.insert(0, "parameter", p)
-                frames.append(s)
-            import pandas as pd
-
-            pd.concat(frames, ignore_index=True).to_csv(tmp / "sensitivity.csv", index=False)
-            doc = {
-                "strategy": self.grid.strategy.name,
-                "objective": self.objective,
-                "best_params": self.best,
-                "best": first_record(self.table, list(self.table.columns)) or None,
-                "grid": self.grid.to_dict(),
-                "combinations": len(self.table),
-                "skipped": [{"params": p, "reason": why} for p, why in self.skipped],
-                "options": self.options,
-            }
-            text = json.dumps(doc, indent=2, allow_nan=False, default=str)
-            (tmp / "best_params.json").write_text(text + "\n", encoding="utf-8")
+            self.write_into(tmp)
         return parent / name
+
+    def write_into(self, folder: Path) -> None:
+        """Write the three files of :meth:`save` into an existing ``folder``."""
+        import pandas as pd
+
+        self.table.to_csv(folder / "parameter_sweep.csv", index=False)
+        frames = []
+        for p in self.params:
+            s = self.sensitivity(p).reset_index().rename(columns={p: "value"})
+            s.insert(0, "parameter", p)
+            frames.append(s)
+        pd.concat(frames, ignore_index=True).to_csv(folder / "sensitivity.csv", index=False)
+        doc = {
+            "strategy": self.grid.strategy.name,
+            "objective": self.objective,
+            "best_params": self.best,
+            "best": first_record(self.table, list(self.table.columns)) or None,
+            "grid": self.grid.to_dict(),
+            "combinations": len(self.table),
+            "skipped": [{"params": p, "reason": why} for p, why in self.skipped],
+            "options": self.options,
+        }
+        text = json.dumps(doc, indent=2, allow_nan=False, default=str)
+        (folder / "best_params.json").write_text(text + "\n", encoding="utf-8")
+
+
+def sweep_folder(results_dir: str | Path, grid: ParameterGrid) -> tuple[Path, str]:
+    """(the created parent folder, the wanted name ``{UTC time}_{strategy}``) of a sweep."""
+    from workbench.results.folders import prepare_parent
+    from workbench.results.saver import utc_now
+
+    return prepare_parent(results_dir), f"{utc_now():%Y-%m-%d_%H%M%S}_{grid.strategy.name}"
 
 
 def sensitivity_table(

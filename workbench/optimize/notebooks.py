@@ -1,0 +1,157 @@
+"""Batch sweeps through papermill: one executed backtest notebook per grid combination.
+
+Each combination runs ``notebooks/02_backtest.ipynb`` (or any notebook with the same
+``strategy``/``params``/``results_dir`` parameters) in a fresh Jupyter kernel, so every run
+leaves what an interactive one does: the executed notebook with its outputs, and a complete
+results folder (summary.json, CSVs, report.html). The table of all runs is read back from their
+summary.json files. On a Dask cluster the notebooks run on its workers' processes.
+
+The sweep folder::
+
+    results/optimizations/{time}_{strategy}/
+      parameter_sweep.csv  best_params.json  sensitivity.csv   (as sweep() writes them)
+      notebooks/0000.ipynb ...                                   executed notebooks
+      runs/0000/{run id}/summary.json ...                        each run's results folder
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from workbench.errors import ConfigError, WorkbenchError
+from workbench.optimize.grid import ParameterGrid
+from workbench.optimize.sweep import METRIC_COLUMNS, MINIMIZE, SweepResult, sweep_folder
+
+#: The notebook a batch sweep runs by default (relative to the project root).
+BACKTEST_NOTEBOOK = Path("notebooks") / "02_backtest.ipynb"
+
+
+def _execute(
+    notebook: str, output: str, parameters: dict[str, Any], kernel_name: str, cwd: str
+) -> str | None:
+    """Run one notebook; None when it ran, else why it failed (one line)."""
+    import papermill as pm
+
+    try:
+        pm.execute_notebook(
+            notebook,
+            output,
+            parameters=parameters,
+            kernel_name=kernel_name,
+            cwd=cwd,
+            progress_bar=False,
+        )
+    except pm.PapermillExecutionError as exc:
+        return f"{exc.ename}: {exc.evalue}"
+    return None
+
+
+def _summary_row(params: dict[str, Any], runs: Path) -> dict[str, Any]:
+    """The sweep row of one combination, from the summary.json its notebook saved."""
+    found = sorted(runs.glob("*/summary.json"))
+    if len(found) != 1:
+        raise WorkbenchError(f"expected one run folder in {runs}, found {len(found)}")
+    doc = json.loads(found[0].read_text(encoding="utf-8"))
+    row = dict(params)
+    for k in METRIC_COLUMNS:
+        row[k] = doc["performance"].get(k, doc.get("risk_metrics", {}).get(k))
+    return row
+
+
+def run_notebook_sweep(
+    grid: ParameterGrid,
+    *,
+    notebook: str | Path | None = None,
+    parameters: Mapping[str, Any] | None = None,
+    objective: str = "sharpe_ratio",
+    results_dir: str | Path = "results/optimizations",
+    client: Any = None,
+    kernel_name: str = "python3",
+) -> tuple[SweepResult, Path]:
+    """Execute the backtest notebook once per valid combination of ``grid`` with papermill.
+
+    Parameters
+    ----------
+    grid : ParameterGrid
+        The strategy and the parameter values to combine (passed as the notebook's
+        ``strategy`` and ``params``).
+    notebook : str or Path, optional
+        Default: the project's ``notebooks/02_backtest.ipynb``.
+    parameters : mapping, optional
+        Other notebook parameters, the same for every run (``symbol``, ``start``, ``end``,
+        ``data_dir``, ``use_risk_manager`` ...). ``strategy``, ``params`` and ``results_dir``
+        are set per run.
+    objective : str, default "sharpe_ratio"
+        One of :data:`~workbench.optimize.METRIC_COLUMNS`, to rank the runs.
+    results_dir : str or Path, default "results/optimizations"
+        Where the sweep folder goes (written complete or not at all).
+    client : dask.distributed.Client, optional
+        Run the notebooks on this cluster's workers (they must see the same files).
+    kernel_name : str, default "python3"
+
+    Returns
+    -------
+    (SweepResult, Path)
+        The table of every run that completed (best first), and the sweep folder. Runs whose
+        notebook raised are listed in ``skipped`` with the error.
+    """
+    import pandas as pd
+
+    from workbench.data.store import project_root
+    from workbench.results.folders import atomic_folder
+
+    if objective not in METRIC_COLUMNS:
+        raise ConfigError(
+            f"unknown objective {objective!r}", hint=f"one of: {', '.join(METRIC_COLUMNS)}"
+        )
+    root = project_root() or Path.cwd()
+    nb = Path(notebook) if notebook is not None else root / BACKTEST_NOTEBOOK
+    if not nb.is_file():
+        raise ConfigError(f"no notebook at {nb}", hint="pass notebook=path/to/notebook.ipynb")
+    fixed = dict(parameters or {})
+    clash = sorted({"strategy", "params", "results_dir"} & set(fixed))
+    if clash:
+        raise ConfigError(f"parameters {', '.join(clash)} are set per run by the sweep")
+    combos = grid.valid()
+    skipped = grid.skipped()
+    if not combos:
+        raise ConfigError(f"{grid.strategy.name}: no valid combination in the grid")
+    parent, base = sweep_folder(results_dir, grid)
+    with atomic_folder(parent, base) as (name, tmp):
+        (tmp / "notebooks").mkdir()
+        jobs = []
+        for i, combo in enumerate(combos):
+            runs = tmp / "runs" / f"{i:04d}"
+            runs.mkdir(parents=True)
+            params = {**fixed, "strategy": grid.strategy.name, "params": combo}
+            params["results_dir"] = str(runs)
+            jobs.append((str(nb), str(tmp / "notebooks" / f"{i:04d}.ipynb"), params))
+        if client is None:
+            errors = [_execute(*job, kernel_name, str(root)) for job in jobs]
+        else:
+            futures = [
+                client.submit(_execute, *job, kernel_name, str(root), pure=False) for job in jobs
+            ]
+            errors = client.gather(futures)
+        rows = []
+        for i, (combo, error) in enumerate(zip(combos, errors, strict=True)):
+            if error is None:
+                rows.append(_summary_row(combo, tmp / "runs" / f"{i:04d}"))
+            else:
+                skipped.append((combo, f"notebook {i:04d} failed: {error}"))
+        table = pd.DataFrame(rows, columns=[*grid.ranges, *METRIC_COLUMNS])
+        table = table.sort_values(
+            objective, ascending=objective in MINIMIZE, na_position="last", kind="stable"
+        ).reset_index(drop=True)
+        result = SweepResult(
+            table=table,
+            objective=objective,
+            grid=grid,
+            skipped=skipped,
+            options={"notebook": str(nb), "parameters": json.loads(json.dumps(fixed, default=str))},
+        )
+        result.write_into(tmp)
+    return result, parent / name
