@@ -23,7 +23,13 @@ from typing import Any
 
 from workbench.errors import ConfigError, WorkbenchError
 from workbench.optimize.grid import ParameterGrid
-from workbench.optimize.sweep import METRIC_COLUMNS, MINIMIZE, SweepResult, sweep_folder
+from workbench.optimize.sweep import (
+    METRIC_COLUMNS,
+    SweepResult,
+    check_objective,
+    ranked,
+    sweep_folder,
+)
 
 #: The notebook a batch sweep runs by default (relative to the project root).
 BACKTEST_NOTEBOOK = Path("notebooks") / "02_backtest.ipynb"
@@ -98,15 +104,10 @@ def run_notebook_sweep(
         The table of every run that completed (best first), and the sweep folder. Runs whose
         notebook raised are listed in ``skipped`` with the error.
     """
-    import pandas as pd
-
     from workbench.data.store import project_root
     from workbench.results.folders import atomic_folder
 
-    if objective not in METRIC_COLUMNS:
-        raise ConfigError(
-            f"unknown objective {objective!r}", hint=f"one of: {', '.join(METRIC_COLUMNS)}"
-        )
+    check_objective(objective)
     root = project_root() or Path.cwd()
     nb = Path(notebook) if notebook is not None else root / BACKTEST_NOTEBOOK
     if not nb.is_file():
@@ -142,12 +143,8 @@ def run_notebook_sweep(
                 rows.append(_summary_row(combo, tmp / "runs" / f"{i:04d}"))
             else:
                 skipped.append((combo, f"notebook {i:04d} failed: {error}"))
-        table = pd.DataFrame(rows, columns=[*grid.ranges, *METRIC_COLUMNS])
-        table = table.sort_values(
-            objective, ascending=objective in MINIMIZE, na_position="last", kind="stable"
-        ).reset_index(drop=True)
         result = SweepResult(
-            table=table,
+            table=ranked(rows, grid, objective),
             objective=objective,
             grid=grid,
             skipped=skipped,

@@ -156,6 +156,25 @@ def sweep_folder(results_dir: str | Path, grid: ParameterGrid) -> tuple[Path, st
     return prepare_parent(results_dir), f"{utc_now():%Y-%m-%d_%H%M%S}_{grid.strategy.name}"
 
 
+def check_objective(objective: str) -> None:
+    """Refuse an objective that is not one of :data:`METRIC_COLUMNS`."""
+    if objective not in METRIC_COLUMNS:
+        raise ConfigError(
+            f"unknown objective {objective!r}", hint=f"one of: {', '.join(METRIC_COLUMNS)}"
+        )
+
+
+def ranked(rows: list[dict[str, Any]], grid: ParameterGrid, objective: str) -> pd.DataFrame:
+    """The sweep table of ``rows``: parameters then :data:`METRIC_COLUMNS`, best first by
+    ``objective`` (smallest first for :data:`MINIMIZE`), undefined figures last."""
+    import pandas as pd
+
+    table = pd.DataFrame(rows, columns=[*grid.ranges, *METRIC_COLUMNS])
+    return table.sort_values(
+        objective, ascending=objective in MINIMIZE, na_position="last", kind="stable"
+    ).reset_index(drop=True)
+
+
 def sensitivity_table(
     table: pd.DataFrame, param: str, swept: list[str], objective: str
 ) -> pd.DataFrame:
@@ -230,12 +249,7 @@ def sweep(
     -------
     SweepResult
     """
-    import pandas as pd
-
-    if objective not in METRIC_COLUMNS:
-        raise ConfigError(
-            f"unknown objective {objective!r}", hint=f"one of: {', '.join(METRIC_COLUMNS)}"
-        )
+    check_objective(objective)
     if chunk_size < 1:
         raise ConfigError(f"chunk_size must be >= 1, got {chunk_size}")
     from workbench.backtest.engine import build_config
@@ -258,12 +272,8 @@ def sweep(
             client.submit(_rows, shared, grid.strategy, c, options, pure=False) for c in chunks
         ]
         rows = [r for part in client.gather(futures) for r in part]
-    table = pd.DataFrame(rows, columns=[*grid.ranges, *METRIC_COLUMNS])
-    table = table.sort_values(
-        objective, ascending=objective in MINIMIZE, na_position="last", kind="stable"
-    ).reset_index(drop=True)
     return SweepResult(
-        table=table,
+        table=ranked(rows, grid, objective),
         objective=objective,
         grid=grid,
         skipped=skipped,
