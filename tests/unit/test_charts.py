@@ -13,7 +13,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from workbench.backtest.result import TRADE_COLUMNS, BacktestResult
+from workbench.backtest.result import BacktestResult
+from workbench.model import TRADE_COLUMNS
 from workbench.visualization import charts as C
 from workbench.visualization import report as R
 from workbench.visualization import viewer as V

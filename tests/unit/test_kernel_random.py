@@ -22,7 +22,7 @@ from workbench.backtest.simulate import (
     simulate_native,
     simulate_python,
 )
-from workbench.risk import decisions as D
+from workbench.model import codes as D
 from workbench.risk.config import RiskConfig, SizingConfig, StopConfig
 
 

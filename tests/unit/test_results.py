@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench.backtest.metrics import TRADE_COLUMNS
 from workbench.backtest.result import BacktestResult
 from workbench.errors import WorkbenchError
+from workbench.model import TRADE_COLUMNS
 from workbench.results import recommendations as R
 from workbench.results.folders import atomic_folder, check_name, clean_stale, list_runs
 from workbench.results.saver import _iso_utc, make_run_id, signal_changes

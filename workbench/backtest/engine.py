@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from workbench.backtest.config import BacktestConfig
-from workbench.backtest.result import TRADE_COLUMNS, BacktestResult, Deferred
+from workbench.backtest.result import BacktestResult, Deferred
 from workbench.backtest.simulate import (
     SimInputs,
     SimOutputs,
@@ -28,7 +28,8 @@ from workbench.backtest.simulate import (
 from workbench.concurrency import worker
 from workbench.errors import ConfigError, DataError
 from workbench.market.contracts import ContractSpec, contract_spec
-from workbench.risk import decisions as D
+from workbench.model import codes as D
+from workbench.model.records import TRADE_COLUMNS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -399,7 +400,7 @@ def build_result(
                 "bars_held": exit_bar - entry_bar,
                 "symbol": symbols,
             },
-            columns=TRADE_COLUMNS,
+            columns=list(TRADE_COLUMNS),
         )
 
     def equity() -> pd.Series:

@@ -74,15 +74,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from workbench.backtest.result import TRADE_COLUMNS as _RESULT_TRADE_COLUMNS
 from workbench.market.calendar import EXCHANGE_TZ
+from workbench.model.records import TRADE_COLUMNS
 
 #: Trading sessions per year used to annualize daily figures.
 PERIODS_PER_YEAR = 252
 #: What one period of the annualization is.
 ANNUALIZATION_BASIS = "daily returns by CME trade date"
 #: Columns of the engine's closed-trade frame (defined with the result).
-TRADE_COLUMNS = tuple(_RESULT_TRADE_COLUMNS)
 #: Columns of :func:`drawdown_periods`.
 DRAWDOWN_COLUMNS = ("start", "trough", "end", "depth_usd", "depth_pct", "duration", "recovery")
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")

@@ -50,23 +50,6 @@ class _Table(Generic[T]):
         obj.__dict__[self.slot] = value
 
 
-TRADE_COLUMNS = [
-    "entry_time",
-    "exit_time",
-    "side",
-    "contracts",
-    "entry_price",
-    "exit_price",
-    "gross_pnl",
-    "commission",
-    "slippage_cost",
-    "net_pnl",
-    "exit_reason",
-    "bars_held",
-    "symbol",
-]
-
-
 @dataclass
 class BacktestResult:
     """The complete record of one backtest.

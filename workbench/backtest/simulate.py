@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from workbench.risk import decisions as D
+from workbench.model import codes as D
 from workbench.risk.config import RiskConfig, SizingConfig, StopConfig
 from workbench.risk.position_sizer import PositionSizer
 from workbench.risk.risk_manager import RiskManager

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from workbench.risk import decisions as D
+from workbench.model import codes as D
 from workbench.risk.config import RiskConfig
 
 
@@ -21,8 +21,8 @@ from workbench.risk.config import RiskConfig
 class Decision:
     """The answer to one entry request."""
 
-    action: int  # decisions.ACCEPTED / RESIZED / REJECTED
-    reason: int  # decisions.REASONS key
+    action: int  # model.codes.Action
+    reason: int  # model.codes.Reason
     requested: int
     approved: int
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import math
 
+from workbench.model.codes import EXIT_STOP, EXIT_TARGET
 from workbench.risk.config import StopConfig
-from workbench.risk.decisions import EXIT_STOP, EXIT_TARGET
 
 
 class StopLossManager:
