@@ -329,7 +329,7 @@ def test_time_of_day_and_weekday_bars_add_up_to_the_net_pnl(small_result: Backte
 
 
 def test_streak_chart_matches_trade_streaks(small_result: BacktestResult) -> None:
-    from workbench.backtest.metrics import trade_streaks
+    from workbench.analysis import trade_streaks
 
     fig = C.build_chart("streaks", small_result)
     wins, losses = fig.data[0], fig.data[1]

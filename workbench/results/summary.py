@@ -10,7 +10,7 @@ The document has exactly the keys of the plan's schema (``run_id``, ``timestamp`
     ``continuous``, ``roll_rule``, ``adjust``, the ``contracts`` traded and the ``rolls``
     of the continuous series (``trade_date``, ``from_symbol``, ``to_symbol``).
 ``annualization``
-    How the ratios were annualized (see :mod:`workbench.backtest.metrics`).
+    How the ratios were annualized (see :mod:`workbench.analysis.metrics`).
 ``config``
     The complete :class:`~workbench.backtest.config.BacktestConfig` of the run.
 

@@ -13,7 +13,7 @@ Conventions
 Time
     Times are shown on the New York wall clock (the exchange's), as naive timestamps, so a
     chart reads like the CME session. The time-of-day and day-of-week charts group trades by
-    the New York hour and weekday of their entry (as :mod:`workbench.backtest.metrics` does).
+    the New York hour and weekday of their entry (as :mod:`workbench.analysis` does).
 Long curves
     The equity curve of two years of 1-minute bars has ~740k points. Curves are downsampled
     for display only with :func:`downsample_minmax` (per bucket the first, last, lowest and
@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from workbench.backtest.metrics import DAY_NAMES, daily_returns, rolling_sharpe, trade_streaks
+from workbench.analysis import DAY_NAMES, daily_returns, rolling_sharpe, trade_streaks
 from workbench.market.calendar import EXCHANGE_TZ
 
 if TYPE_CHECKING:
