@@ -214,7 +214,9 @@ def test_cli_sweep(small_sample: Path, tmp_path: Path) -> None:
 def test_heatmap_is_the_objective_by_two_parameters(swept) -> None:
     from workbench.visualization import sweep_heatmap
 
-    fig = sweep_heatmap(swept)
+    fig = sweep_heatmap(
+        swept.table, swept.objective, "fast_period", "slow_period", values=swept.grid.ranges
+    )
     z = np.asarray(fig.data[0].z, dtype=float)
     assert list(fig.data[0].x) == ["5", "10", "20"]  # fast_period
     assert list(fig.data[0].y) == ["10", "20", "60"]  # slow_period
@@ -223,8 +225,8 @@ def test_heatmap_is_the_objective_by_two_parameters(swept) -> None:
         j = [5, 10, 20].index(row["fast_period"])
         assert z[i, j] == pytest.approx(row["sharpe_ratio"])
     assert np.isnan(z[0, 1])  # fast 10 >= slow 10: refused, an empty cell
-    with pytest.raises(ConfigError, match="was not swept"):
-        sweep_heatmap(swept, x="atr_period")
+    with pytest.raises(ConfigError, match="'atr_period' is not a column of the sweep table"):
+        sweep_heatmap(swept.table, swept.objective, "atr_period")
 
 
 def test_papermill_batch_on_dask_matches_the_in_process_sweep(
