@@ -1,23 +1,11 @@
-//! PyO3 bindings: the private module `workbench_native._native`.
+//! Bindings for `crate::backtest`: the simulation kernel.
 
-use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
+use numpy::{IntoPyArray, PyReadonlyArray1};
 use pyo3::exceptions::{PyKeyError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::backtest::{self, Inputs, Params, Sizing, StopMode};
-
-/// Convert a Databento fixed-point price (1e-9) to whole ticks; None when off the grid.
-#[pyfunction]
-fn fixed_to_ticks(price: i64, tick_fixed: i64) -> Option<i64> {
-    crate::ticks::fixed_to_ticks(price, tick_fixed)
-}
-
-/// Convert whole ticks to a Databento fixed-point price (1e-9).
-#[pyfunction]
-fn ticks_to_fixed(ticks: i64, tick_fixed: i64) -> i64 {
-    crate::ticks::ticks_to_fixed(ticks, tick_fixed)
-}
 
 fn get<'py, T: FromPyObject<'py>>(d: &Bound<'py, PyDict>, key: &str) -> PyResult<T> {
     match d.get_item(key)? {
@@ -61,85 +49,6 @@ fn params_from(d: &Bound<'_, PyDict>) -> PyResult<Params> {
         max_drawdown_limit: get(d, "max_drawdown_limit")?,
         cooloff_days: get(d, "cooloff_days")?,
     })
-}
-
-/// EMA recursion `y[t] = alpha * x[t] + (1 - alpha) * y[t-1]`, `y[-1] = seed`.
-#[pyfunction]
-fn ema_filter<'py>(
-    py: Python<'py>,
-    x: PyReadonlyArray1<'py, f64>,
-    alpha: f64,
-    seed: f64,
-) -> PyResult<Bound<'py, PyArray1<f64>>> {
-    let xs = x.as_slice()?;
-    let out = py.detach(|| crate::filters::ema_filter(xs, alpha, seed));
-    Ok(out.into_pyarray(py))
-}
-
-/// `sign(EMA(x, fast) - EMA(x, slow))` per bar as int8, 0 during the warm-up; None on NaN.
-#[pyfunction]
-fn ema_cross<'py>(
-    py: Python<'py>,
-    x: PyReadonlyArray1<'py, f64>,
-    fast: usize,
-    slow: usize,
-) -> PyResult<Option<Bound<'py, PyArray1<i8>>>> {
-    let xs = x.as_slice()?;
-    let out = py.detach(|| crate::filters::ema_cross(xs, fast, slow));
-    Ok(out.map(|v| v.into_pyarray(py)))
-}
-
-/// `scale x` Wilder ATR of `period` bars, seeded with `seed`; None on NaN prices.
-#[pyfunction]
-fn atr_wilder<'py>(
-    py: Python<'py>,
-    high: PyReadonlyArray1<'py, f64>,
-    low: PyReadonlyArray1<'py, f64>,
-    close: PyReadonlyArray1<'py, f64>,
-    period: usize,
-    seed: f64,
-    scale: f64,
-) -> PyResult<Option<Bound<'py, PyArray1<f64>>>> {
-    let (h, l, c) = (high.as_slice()?, low.as_slice()?, close.as_slice()?);
-    let out = py.detach(|| crate::filters::atr_wilder(h, l, c, period, seed, scale));
-    Ok(out.map(|v| v.into_pyarray(py)))
-}
-
-/// Index of the first timestamp not greater than the one before it, or None.
-#[pyfunction]
-fn first_not_increasing(ts: PyReadonlyArray1<'_, i64>) -> PyResult<Option<usize>> {
-    Ok(crate::bars::first_not_increasing(ts.as_slice()?))
-}
-
-/// Index of the first NaN or infinity, or None.
-#[pyfunction]
-fn first_not_finite(x: PyReadonlyArray1<'_, f64>) -> PyResult<Option<usize>> {
-    Ok(crate::bars::first_not_finite(x.as_slice()?))
-}
-
-/// Start index of each run of timestamps in the same `bucket_ns` bucket.
-#[pyfunction]
-fn run_starts<'py>(
-    py: Python<'py>,
-    ts: PyReadonlyArray1<'py, i64>,
-    bucket_ns: i64,
-) -> PyResult<Bound<'py, PyArray1<i64>>> {
-    if bucket_ns <= 0 {
-        return Err(PyValueError::new_err(
-            "run_starts: bucket_ns must be positive",
-        ));
-    }
-    Ok(crate::bars::run_starts(ts.as_slice()?, bucket_ns).into_pyarray(py))
-}
-
-/// `(max drawdown in USD, as a fraction of the peak or None)` below the running peak that
-/// starts at `floor`; None for an empty series or one with NaN.
-#[pyfunction]
-fn max_drawdown(
-    values: PyReadonlyArray1<'_, f64>,
-    floor: f64,
-) -> PyResult<Option<(f64, Option<f64>)>> {
-    Ok(crate::stats::max_drawdown(values.as_slice()?, floor))
 }
 
 fn optional_slice<'a>(a: &'a Option<PyReadonlyArray1<'_, bool>>) -> PyResult<Option<&'a [bool]>> {
@@ -215,19 +124,8 @@ fn simulate<'py>(
     Ok(d)
 }
 
-#[pymodule]
-fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add("__version__", crate::VERSION)?;
-    m.add("FIXED_PRICE_SCALE", crate::ticks::FIXED_PRICE_SCALE)?;
-    m.add_function(wrap_pyfunction!(fixed_to_ticks, m)?)?;
-    m.add_function(wrap_pyfunction!(ticks_to_fixed, m)?)?;
+/// Add this domain's names to the module.
+pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(simulate, m)?)?;
-    m.add_function(wrap_pyfunction!(ema_filter, m)?)?;
-    m.add_function(wrap_pyfunction!(ema_cross, m)?)?;
-    m.add_function(wrap_pyfunction!(atr_wilder, m)?)?;
-    m.add_function(wrap_pyfunction!(first_not_increasing, m)?)?;
-    m.add_function(wrap_pyfunction!(first_not_finite, m)?)?;
-    m.add_function(wrap_pyfunction!(run_starts, m)?)?;
-    m.add_function(wrap_pyfunction!(max_drawdown, m)?)?;
     Ok(())
 }
