@@ -15,7 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from workbench.data.loader import load_bars
 from workbench.data.store import DataRoot
+from workbench.market.calendar import session_schedule
 from workbench.market.contracts import contract_spec
 
 _NS_PER_MIN = 60_000_000_000
@@ -63,8 +65,6 @@ class ValidationReport:
 def _session_open_ns(start: dt.date, end: dt.date, calendar: str) -> tuple[np.ndarray, np.ndarray]:
     import pandas as pd
 
-    from workbench.market.calendar import session_schedule
-
     sched = session_schedule(start - dt.timedelta(days=3), end + dt.timedelta(days=3), calendar)
     return (
         pd.DatetimeIndex(sched["market_open"]).as_unit("ns").asi8,
@@ -105,8 +105,6 @@ def validate(
     ``storage_options`` are fsspec options for a remote data root.
     """
     import pyarrow.parquet as pq
-
-    from workbench.data.loader import load_bars
 
     root = DataRoot(data_dir, storage_options)
     report = ValidationReport()

@@ -18,6 +18,7 @@ import numpy as np
 
 from workbench.data.schemas import NS_PER_DAY, schema_info
 from workbench.errors import ConfigError
+from workbench.market.calendar import trade_dates
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -87,8 +88,6 @@ def resample_bars(df: pd.DataFrame, rule: str) -> pd.DataFrame:
         Same columns; only intervals with at least one bar appear.
     """
     import pandas as pd
-
-    from workbench.market.calendar import trade_dates
 
     if rule not in (*_RULES, "trade_date"):
         raise ConfigError(

@@ -32,7 +32,7 @@ from workbench.data.ingest import IngestReport, write_partitions
 from workbench.data.resample import BarArrays, resample_arrays
 from workbench.data.schemas import NS_PER_DAY, NS_PER_SECOND, schema_info
 from workbench.data.store import DataRoot
-from workbench.market.calendar import session_schedule
+from workbench.market.calendar import business_days, session_schedule
 from workbench.market.contracts import contract_spec
 
 if TYPE_CHECKING:
@@ -155,8 +155,6 @@ def generate_minutes(cfg: SampleConfig) -> tuple[BarArrays, list[str], dict[str,
     # Excursions beyond open/close inside each minute (shared by all contracts).
     ext_hi = np.abs(rng.normal(0, 0.6, n)) * vol * spot * _TICKS
     ext_lo = np.abs(rng.normal(0, 0.6, n)) * vol * spot * _TICKS
-
-    from workbench.market.calendar import business_days
 
     bday_list = np.array(
         business_days(dates[0], dt.date.fromisoformat(str(exps.max()))), dtype="datetime64[D]"

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from workbench.data.store import project_root
 from workbench.errors import ConfigError, WorkbenchError
 from workbench.optimize.grid import ParameterGrid
 from workbench.optimize.sweep import (
@@ -30,6 +31,7 @@ from workbench.optimize.sweep import (
     ranked,
     sweep_folder,
 )
+from workbench.results.folders import atomic_folder
 
 #: The notebook a batch sweep runs by default (relative to the project root).
 BACKTEST_NOTEBOOK = Path("notebooks") / "02_backtest.ipynb"
@@ -104,8 +106,6 @@ def run_notebook_sweep(
         The table of every run that completed (best first), and the sweep folder. Runs whose
         notebook raised are listed in ``skipped`` with the error.
     """
-    from workbench.data.store import project_root
-    from workbench.results.folders import atomic_folder
 
     check_objective(objective)
     root = project_root() or Path.cwd()

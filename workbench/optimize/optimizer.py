@@ -15,6 +15,7 @@ from workbench.optimize.sweep import (
     records,
     sensitivity_table,
 )
+from workbench.strategies import strategy_class
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -94,8 +95,6 @@ class StrategyOptimizer:
 
     def _load(self, folder: Path) -> None:
         import pandas as pd
-
-        from workbench.strategies import strategy_class
 
         sweep_csv, meta_json = folder / "parameter_sweep.csv", folder / "best_params.json"
         if not (sweep_csv.is_file() and meta_json.is_file()):

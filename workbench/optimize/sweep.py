@@ -16,8 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from workbench.backtest import run_backtest
+from workbench.backtest.engine import build_config
 from workbench.errors import ConfigError
 from workbench.optimize.grid import ParameterGrid
+from workbench.results.folders import atomic_folder, prepare_parent
+from workbench.results.saver import utc_now
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,7 +54,6 @@ def _row(
     params: dict[str, Any],
     options: dict[str, Any],
 ) -> dict[str, Any]:
-    from workbench.backtest import run_backtest
 
     result = run_backtest(bars, strategy_cls.from_parameters(params), **options)
     perf = result.metrics["performance"]
@@ -116,7 +119,6 @@ class SweepResult:
     def save(self, results_dir: str | Path = "results/optimizations") -> Path:
         """Write ``parameter_sweep.csv``, ``best_params.json`` and ``sensitivity.csv`` into
         a new folder ``{UTC time}_{strategy}`` (complete or not at all)."""
-        from workbench.results.folders import atomic_folder
 
         parent, base = sweep_folder(results_dir, self.grid)
         with atomic_folder(parent, base) as (name, tmp):
@@ -150,8 +152,6 @@ class SweepResult:
 
 def sweep_folder(results_dir: str | Path, grid: ParameterGrid) -> tuple[Path, str]:
     """(the created parent folder, the wanted name ``{UTC time}_{strategy}``) of a sweep."""
-    from workbench.results.folders import prepare_parent
-    from workbench.results.saver import utc_now
 
     return prepare_parent(results_dir), f"{utc_now():%Y-%m-%d_%H%M%S}_{grid.strategy.name}"
 
@@ -252,7 +252,6 @@ def sweep(
     check_objective(objective)
     if chunk_size < 1:
         raise ConfigError(f"chunk_size must be >= 1, got {chunk_size}")
-    from workbench.backtest.engine import build_config
 
     # Bad options fail here, once, not in every task.
     build_config(options.get("config"), **{k: v for k, v in options.items() if k != "config"})

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from workbench.data.schemas import SCHEMAS
 from workbench.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -56,8 +57,6 @@ def bar_interval(bars: pd.DataFrame) -> pd.Timedelta:
         two bars), which makes the bar end equal to its start.
     """
     import pandas as pd
-
-    from workbench.data.schemas import SCHEMAS
 
     schema = bars.attrs.get("schema")
     info = SCHEMAS.get(schema) if isinstance(schema, str) else None
