@@ -64,7 +64,8 @@ sample: setup ## Write the synthetic sample data set into $(DATA_DIR)
 	$(VENV)/bin/workbench data sample --data-dir $(DATA_DIR)
 
 lock: ## Re-pin requirements.lock from pyproject.toml
-	$(UV) pip compile -q pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+	$(UV) pip compile -q pyproject.toml --extra dev --no-emit-package workbench-native \
+		--python-version 3.11 -o requirements.lock
 
 clean: ## Remove the venv and build outputs (keeps data/ and results/)
 	rm -rf $(VENV) native/target .pytest_cache .ruff_cache .mypy_cache
