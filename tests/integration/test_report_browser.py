@@ -30,6 +30,7 @@ from typing import Any
 import pytest
 
 from workbench.backtest.result import BacktestResult
+from workbench.results import build_summary
 from workbench.visualization import charts as C
 from workbench.visualization import report as R
 
@@ -252,7 +253,7 @@ def _keep(path: Path) -> Path:
 def test_report_in_headless_chromium(
     browser: DevTools, result: BacktestResult, tmp_path: Path
 ) -> None:
-    summary = R.summary_from_result(result, run_id="browser_test_run")
+    summary = build_summary(result, "browser_test_run")
     summary["recommendations"] = ["Consider a time filter: entries after 14:00 lose money"]
     page = R.write_report(result, tmp_path / "run", summary, pdf=False)
     expected = len(C.chart_names(report_only=True))
@@ -303,8 +304,8 @@ def test_comparison_report_in_headless_chromium(
     import dataclasses
 
     other = dataclasses.replace(result, equity=result.equity * 0.9 + 500)
-    s1 = R.summary_from_result(result, run_id="run_one")
-    s2 = R.summary_from_result(other, run_id="run_two")
+    s1 = build_summary(result, "run_one")
+    s2 = build_summary(other, "run_two")
     page = R.write_comparison_report(
         [s1, s2], {"run_one": result.equity, "run_two": other.equity}, tmp_path
     )
@@ -338,7 +339,7 @@ def test_a_page_needing_the_network_is_caught(browser: DevTools, tmp_path: Path)
 
 
 def test_pdf_of_the_report(result: BacktestResult, tmp_path: Path) -> None:
-    summary = R.summary_from_result(result)
+    summary = build_summary(result)
     page = R.write_report(result, tmp_path, summary, pdf=False)
     t0 = time.perf_counter()
     pdf = R.write_pdf(page)

@@ -168,9 +168,7 @@ def backtest(
     )
     run_dir = None
     if save_results:
-        from workbench.results import save_results as save
-
-        run_dir = save(result, results_dir, pdf=pdf)
+        run_dir = _report_saver()(result, results_dir, pdf=pdf)
     if as_json:
         doc: dict[str, Any] = {
             "parameters": result.parameters,
@@ -187,6 +185,20 @@ def backtest(
         click.echo(f"  ({time.perf_counter() - t0:.2f} s)")
     if show:
         _show(result)
+
+
+def _report_saver() -> Any:
+    """``workbench.visualization.save_with_report``: the run folder with report.html."""
+    from workbench.errors import WorkbenchError
+
+    try:  # imported here, not at the top: Plotly is slow to import (CLI start-up)
+        from workbench.visualization.report import save_with_report
+    except ImportError as exc:
+        raise WorkbenchError(
+            f"cannot write report.html: workbench.visualization.report is not importable ({exc})",
+            hint="update the workbench installation, or run with --no-save-results",
+        ) from exc
+    return save_with_report
 
 
 def _show(result: Any) -> None:
