@@ -71,10 +71,6 @@ fn main() {
         };
         let out = simulate(&x, &p);
         let t2 = Instant::now();
-        println!(
-            "simulate {:?}  trades {}",
-            t2 - t1,
-            out.trades.net_pnl.len()
-        );
+        println!("simulate {:?}  trades {}", t2 - t1, out.trades.len());
     }
 }

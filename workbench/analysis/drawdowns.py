@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from workbench_native import max_drawdown as native_max_drawdown
+
+from workbench.native import max_drawdown as native_max_drawdown
 
 #: Columns of :func:`drawdown_periods`.
 DRAWDOWN_COLUMNS = ("start", "trough", "end", "depth_usd", "depth_pct", "duration", "recovery")

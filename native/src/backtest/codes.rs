@@ -1,10 +1,22 @@
 //! What the kernel reports, as small integers: what happened to an entry request
 //! ([`Action`]), why ([`Reason`]), and why a trade was closed ([`ExitReason`]).
 //!
-//! These enums are the one definition of the codes: the compiled module exports them and
-//! `workbench.model.codes` reads their values from it.
+//! These enums are the one definition of the codes: the compiled module exports them (in
+//! Python the variants are upper case: `Action.CIRCUIT_BREAKER`) and `workbench.model.codes`
+//! reads their values from it.
 
 /// What happened to an entry request (or a circuit breaker tripping).
+#[cfg_attr(
+    feature = "python",
+    pyo3::pyclass(
+        eq,
+        eq_int,
+        hash,
+        frozen,
+        module = "workbench_native._native",
+        rename_all = "SCREAMING_SNAKE_CASE"
+    )
+)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(i64)]
 pub enum Action {
@@ -15,6 +27,17 @@ pub enum Action {
 }
 
 /// Why a risk decision was taken.
+#[cfg_attr(
+    feature = "python",
+    pyo3::pyclass(
+        eq,
+        eq_int,
+        hash,
+        frozen,
+        module = "workbench_native._native",
+        rename_all = "SCREAMING_SNAKE_CASE"
+    )
+)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(i64)]
 pub enum Reason {
@@ -31,6 +54,17 @@ pub enum Reason {
 }
 
 /// Why a trade was closed.
+#[cfg_attr(
+    feature = "python",
+    pyo3::pyclass(
+        eq,
+        eq_int,
+        hash,
+        frozen,
+        module = "workbench_native._native",
+        rename_all = "SCREAMING_SNAKE_CASE"
+    )
+)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(i64)]
 pub enum ExitReason {

@@ -16,5 +16,5 @@ pub mod stops;
 
 pub use codes::{Action, ExitReason, Reason};
 pub use params::{Params, Sizing, StopMode};
-pub use records::{Events, Trades};
+pub use records::{RiskEvent, Trade};
 pub use sim::{simulate, Inputs, Outputs};

@@ -1,7 +1,18 @@
 //! The scalars of a simulation: account, contract, stops, sizing and risk limits.
 
 /// How the stop distance is set (`workbench.risk.config.STOP_MODES`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "python",
+    pyo3::pyclass(
+        eq,
+        eq_int,
+        hash,
+        frozen,
+        module = "workbench_native._native",
+        rename_all = "SCREAMING_SNAKE_CASE"
+    )
+)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum StopMode {
     None,
     FixedPct,
@@ -12,17 +23,6 @@ pub enum StopMode {
 }
 
 impl StopMode {
-    pub fn from_index(i: i64) -> Option<StopMode> {
-        Some(match i {
-            0 => StopMode::None,
-            1 => StopMode::FixedPct,
-            2 => StopMode::FixedUsd,
-            3 => StopMode::Atr,
-            4 => StopMode::TrailingAtr,
-            5 => StopMode::TrailingPct,
-            _ => return None,
-        })
-    }
     /// Whether the stop follows the price.
     pub fn trailing(self) -> bool {
         matches!(self, StopMode::TrailingAtr | StopMode::TrailingPct)
@@ -30,7 +30,18 @@ impl StopMode {
 }
 
 /// How a position is sized (`workbench.risk.config.SIZING_METHODS`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "python",
+    pyo3::pyclass(
+        eq,
+        eq_int,
+        hash,
+        frozen,
+        module = "workbench_native._native",
+        rename_all = "SCREAMING_SNAKE_CASE"
+    )
+)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Sizing {
     Fixed,
     FixedFractional,
@@ -38,46 +49,70 @@ pub enum Sizing {
     Kelly,
 }
 
-impl Sizing {
-    pub fn from_index(i: i64) -> Option<Sizing> {
-        Some(match i {
-            0 => Sizing::Fixed,
-            1 => Sizing::FixedFractional,
-            2 => Sizing::Volatility,
-            3 => Sizing::Kelly,
-            _ => return None,
-        })
-    }
-}
-
-/// Scalars of a simulation (see `SimParams` in Python).
-#[derive(Clone, Debug)]
+/// Scalars of a simulation (`workbench.backtest.simulate.SimParams`, flattened). In Python:
+/// `workbench_native.BacktestParams`, built with keyword arguments.
+#[cfg_attr(
+    feature = "python",
+    pyo3::pyclass(
+        frozen,
+        get_all,
+        name = "BacktestParams",
+        module = "workbench_native._native"
+    )
+)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Params {
+    /// Starting equity.
     pub initial_capital: f64,
+    /// Per contract per side.
     pub commission: f64,
+    /// Ticks paid per side on market fills (entries, signal exits, stops).
     pub slippage_ticks: i64,
+    /// Money per tick per contract.
     pub tick_value: f64,
+    /// Price units per tick (positive).
     pub tick_size: f64,
+    /// Contract multiplier (exposure = price x multiplier x contracts).
     pub multiplier: f64,
+    /// Sizing, stops, limits and breakers on; off: `fixed_contracts`, no stops.
     pub use_risk: bool,
+    /// Re-open a position at a contract roll (else only close it).
     pub roll: bool,
+    /// Contracts per entry with risk management off.
     pub fixed_contracts: i64,
+    /// How the stop distance is set.
     pub stop_mode: StopMode,
+    /// Stop distance as a fraction of the price (`FIXED_PCT`, `TRAILING_PCT`).
     pub stop_pct: f64,
+    /// Stop distance in money per contract (`FIXED_USD`).
     pub stop_usd: f64,
+    /// Profit target at this multiple of the stop distance; `None`: no target.
     pub target_r: Option<f64>,
+    /// How entries are sized.
     pub sizing: Sizing,
+    /// Contracts per entry with `Sizing::Fixed`.
     pub sizing_contracts: i64,
+    /// Fraction of the Kelly bet (`Sizing::Kelly`).
     pub kelly_fraction: f64,
+    /// Largest fraction of equity risked under Kelly.
     pub kelly_cap: f64,
+    /// Closed trades needed before Kelly replaces `risk_per_trade`.
     pub kelly_min_trades: i64,
+    /// Fraction of equity risked per entry.
     pub risk_per_trade: f64,
+    /// No entries once the day's realized loss reaches this fraction of its starting equity.
     pub daily_loss_limit: f64,
+    /// Largest position, in contracts.
     pub max_position: i64,
+    /// Largest notional as a multiple of equity.
     pub max_exposure: f64,
+    /// Losing trades in a row that halt entries for the day.
     pub max_consecutive_losses: i64,
+    /// Drawdown from the day's peak equity that halts entries for the day.
     pub intraday_drawdown_limit: f64,
+    /// Drawdown from the peak equity that halts entries for a cool-off.
     pub max_drawdown_limit: f64,
+    /// Trade dates without entries after the max-drawdown breaker (then the peak resets).
     pub cooloff_days: i64,
 }
 

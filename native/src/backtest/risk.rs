@@ -3,7 +3,7 @@
 
 use super::codes::{Action, Reason};
 use super::params::Params;
-use super::records::Events;
+use super::records::RiskEvent;
 
 /// `RiskManager`'s state.
 pub(crate) struct Risk {
@@ -58,16 +58,22 @@ impl Risk {
         }
     }
 
-    fn reject(&mut self, ev: &mut Events, reason: Reason, requested: i64) -> i64 {
+    fn reject(&mut self, ev: &mut Vec<RiskEvent>, reason: Reason, requested: i64) -> i64 {
         self.trades_rejected += 1;
-        push_event(ev, self.bar, Action::Rejected, reason, requested, 0);
+        ev.push(RiskEvent::new(
+            self.bar,
+            Action::Rejected,
+            reason,
+            requested,
+            0,
+        ));
         0
     }
 
     pub(crate) fn check_entry(
         &mut self,
         p: &Params,
-        ev: &mut Events,
+        ev: &mut Vec<RiskEvent>,
         requested: i64,
         price_ticks: i64,
         equity: f64,
@@ -116,11 +122,13 @@ impl Risk {
         } else {
             Action::Resized
         };
-        push_event(ev, self.bar, action, reason, requested, approved);
+        ev.push(RiskEvent::new(
+            self.bar, action, reason, requested, approved,
+        ));
         approved
     }
 
-    pub(crate) fn on_trade_closed(&mut self, p: &Params, ev: &mut Events, net: f64) {
+    pub(crate) fn on_trade_closed(&mut self, p: &Params, ev: &mut Vec<RiskEvent>, net: f64) {
         self.day_realized += net;
         if net < 0.0 {
             self.consecutive_losses += 1;
@@ -136,7 +144,7 @@ impl Risk {
         }
     }
 
-    pub(crate) fn end_bar(&mut self, p: &Params, ev: &mut Events, equity: f64) {
+    pub(crate) fn end_bar(&mut self, p: &Params, ev: &mut Vec<RiskEvent>, equity: f64) {
         self.day_peak = self.day_peak.max(equity);
         if !self.halt_intraday && equity < self.day_peak * (1.0 - p.intraday_drawdown_limit) {
             self.halt_intraday = true;
@@ -151,23 +159,14 @@ impl Risk {
         }
     }
 
-    fn breaker(&mut self, ev: &mut Events, reason: Reason) {
+    fn breaker(&mut self, ev: &mut Vec<RiskEvent>, reason: Reason) {
         self.breakers += 1;
-        push_event(ev, self.bar, Action::CircuitBreaker, reason, 0, 0);
+        ev.push(RiskEvent::new(
+            self.bar,
+            Action::CircuitBreaker,
+            reason,
+            0,
+            0,
+        ));
     }
-}
-
-pub(crate) fn push_event(
-    ev: &mut Events,
-    bar: i64,
-    action: Action,
-    reason: Reason,
-    requested: i64,
-    approved: i64,
-) {
-    ev.bar.push(bar);
-    ev.action.push(action as i64);
-    ev.reason.push(reason as i64);
-    ev.requested.push(requested);
-    ev.approved.push(approved);
 }

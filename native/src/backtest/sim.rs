@@ -6,7 +6,7 @@
 
 use super::codes::ExitReason;
 use super::params::Params;
-use super::records::{Events, Trades};
+use super::records::{RiskEvent, Trade};
 use super::risk::Risk;
 use super::sizing::{size, Stats};
 use super::stops::{check_stop, stop_distance};
@@ -100,8 +100,8 @@ pub struct Outputs {
     /// Equity at each bar's close. (The position at each close follows from the trades:
     /// `workbench.backtest.simulate.positions_from_trades`; no second per-bar buffer.)
     pub equity: Vec<f64>,
-    pub trades: Trades,
-    pub events: Events,
+    pub trades: Vec<Trade>,
+    pub events: Vec<RiskEvent>,
     pub trades_rejected: i64,
     pub circuit_breaker_triggered: i64,
 }
@@ -124,8 +124,8 @@ struct Sim<'p> {
     pos: Option<Position>,
     risk: Risk,
     stats: Stats,
-    trades: Trades,
-    events: Events,
+    trades: Vec<Trade>,
+    events: Vec<RiskEvent>,
 }
 
 impl<'p> Sim<'p> {
@@ -144,20 +144,20 @@ impl<'p> Sim<'p> {
         self.cash += gross;
         self.cash -= cost;
         let net = gross - 2.0 * cost;
-        let t = &mut self.trades;
-        t.entry_bar.push(pos.entry_bar);
-        t.exit_bar.push(bar);
-        t.side.push(pos.side);
-        t.contracts.push(pos.qty);
-        t.entry_px.push(pos.entry_px);
-        t.exit_px.push(px);
-        t.gross_pnl.push(gross);
-        t.commission.push(2.0 * cost);
-        t.slippage_cost
-            .push(((pos.entry_slip + exit_slip) * pos.qty) as f64 * p.tick_value);
-        t.net_pnl.push(net);
-        t.exit_reason.push(reason as i64);
-        t.exit_at_close.push(at_close as i64);
+        self.trades.push(Trade {
+            entry_bar: pos.entry_bar,
+            exit_bar: bar,
+            side: pos.side,
+            contracts: pos.qty,
+            entry_px: pos.entry_px,
+            exit_px: px,
+            gross_pnl: gross,
+            commission: 2.0 * cost,
+            slippage_cost: ((pos.entry_slip + exit_slip) * pos.qty) as f64 * p.tick_value,
+            net_pnl: net,
+            exit_reason: reason as i64,
+            exit_at_close: at_close as i64,
+        });
         if p.use_risk {
             self.risk.on_trade_closed(p, &mut self.events, net);
             self.stats.record(net);
@@ -304,8 +304,8 @@ pub fn simulate(x: &Inputs, p: &Params) -> Outputs {
         pos: None,
         risk: Risk::new(),
         stats: Stats::default(),
-        trades: Trades::default(),
-        events: Events::default(),
+        trades: Vec::new(),
+        events: Vec::new(),
     };
     let mut equity = vec![0.0f64; n];
     let mut eq_prev = p.initial_capital;
@@ -313,7 +313,7 @@ pub fn simulate(x: &Inputs, p: &Params) -> Outputs {
     let mut next_roll = 0usize;
     let mut i = 0usize;
     while i < n {
-        let closed_before = sim.trades.net_pnl.len();
+        let closed_before = sim.trades.len();
         // 1. roll
         if next_roll < x.rolls.len() && x.rolls[next_roll] as usize == i {
             next_roll += 1;
@@ -412,7 +412,7 @@ pub fn simulate(x: &Inputs, p: &Params) -> Outputs {
         // change nothing. A new date resets the peaks and halts: then it may (a negative
         // equity trips the breakers again). The Python reference calls it on every bar; a
         // test holds both to the same events.
-        let filled = sim.trades.net_pnl.len() != closed_before;
+        let filled = sim.trades.len() != closed_before;
         if p.use_risk && (sim.pos.is_some() || filled || new_day) {
             sim.risk.end_bar(p, &mut sim.events, mtm);
         }
@@ -460,8 +460,12 @@ mod tests {
     use super::*;
     use crate::backtest::codes::{Action, ExitReason, Reason};
     use crate::backtest::params::test_params as params;
-    use crate::backtest::records::Events;
     use crate::backtest::risk::Risk;
+
+    /// One field of every record.
+    fn col<R, T>(records: &[R], get: impl Fn(&R) -> T) -> Vec<T> {
+        records.iter().map(get).collect()
+    }
 
     struct Owned {
         o: Vec<f64>,
@@ -515,11 +519,11 @@ mod tests {
     fn fills_at_next_open_with_slippage_and_fees() {
         let data = Owned::new(&[7000, 7010, 7020, 7030, 7040], &[1, 1, 1, 0, 0]);
         let out = simulate(&data.inputs(), &params(false));
-        assert_eq!(out.trades.entry_bar, vec![1]);
-        assert_eq!(out.trades.entry_px, vec![7000 + 1]); // open of bar 1 = close of bar 0, +1 tick
-        assert_eq!(out.trades.exit_bar, vec![4]);
-        assert_eq!(out.trades.exit_px, vec![7030 - 1]); // open of bar 4, -1 tick
-        assert_eq!(out.trades.net_pnl, vec![28.0 - 2.5]);
+        assert_eq!(col(&out.trades, |t| t.entry_bar), vec![1]);
+        assert_eq!(col(&out.trades, |t| t.entry_px), vec![7000 + 1]); // open of bar 1 = close of bar 0, +1 tick
+        assert_eq!(col(&out.trades, |t| t.exit_bar), vec![4]);
+        assert_eq!(col(&out.trades, |t| t.exit_px), vec![7030 - 1]); // open of bar 4, -1 tick
+        assert_eq!(col(&out.trades, |t| t.net_pnl), vec![28.0 - 2.5]);
         assert!((out.equity[4] - (5_000.0 + 25.5)).abs() < 1e-9);
     }
 
@@ -534,13 +538,13 @@ mod tests {
         let out = simulate(&data.inputs(), &p);
         // Entered at bar 1's open, closed at bar 3's close for the roll, re-entered at bar 4's
         // open, closed at the end.
-        assert_eq!(out.trades.entry_bar, vec![1, 4]);
-        assert_eq!(out.trades.exit_bar, vec![3, 6]);
+        assert_eq!(col(&out.trades, |t| t.entry_bar), vec![1, 4]);
+        assert_eq!(col(&out.trades, |t| t.exit_bar), vec![3, 6]);
         assert_eq!(
-            out.trades.exit_reason,
+            col(&out.trades, |t| t.exit_reason),
             vec![ExitReason::Roll as i64, ExitReason::End as i64]
         );
-        assert_eq!(out.trades.contracts, vec![2, 2]);
+        assert_eq!(col(&out.trades, |t| t.contracts), vec![2, 2]);
         // Marked to market at every close in between (the quiet bars).
         assert_eq!(out.equity[2], 5_000.0 - 2.5 + (7020.0 - 7001.0) * 2.0);
         let bad = Inputs {
@@ -561,14 +565,17 @@ mod tests {
         p.risk_per_trade = 0.5; // would ask for 125 contracts with a 20-tick stop
         let data = Owned::new(&[7000, 7010, 7020, 7030, 7040], &[1, 1, 1, 1, 1]);
         let out = simulate(&data.inputs(), &p);
-        assert_eq!(out.trades.contracts, vec![5]);
-        assert_eq!(out.events.action, vec![Action::Resized as i64]);
+        assert_eq!(col(&out.trades, |t| t.contracts), vec![5]);
+        assert_eq!(col(&out.events, |e| e.action), vec![Action::Resized as i64]);
         let mut r = Risk::new();
-        let mut ev = Events::default();
+        let mut ev = Vec::new();
         r.start_bar(0, 0, 1000.0);
         r.on_trade_closed(&p, &mut ev, -60.0);
         assert_eq!(r.check_entry(&p, &mut ev, 1, 7000, 940.0, true), 0);
-        assert_eq!(ev.reason.last(), Some(&(Reason::DailyLossLimit as i64)));
+        assert_eq!(
+            ev.last().map(|e| e.reason),
+            Some(Reason::DailyLossLimit as i64)
+        );
         r.start_bar(1, 1, 940.0); // a new trade date resets the limit
         assert_eq!(r.check_entry(&p, &mut ev, 1, 7000, 940.0, true), 1);
     }
