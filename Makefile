@@ -44,7 +44,7 @@ lint: $(VENV)/.deps ## ruff (lint + format check) and the notebook-output check
 
 typecheck: setup ## mypy on the package and stubtest on the native stub
 	$(VENV)/bin/mypy
-	$(PY) -m mypy.stubtest workbench_native._native --ignore-missing-stub
+	$(PY) -m mypy.stubtest workbench_native._native
 
 test-rust: ## cargo test for the native crate
 	cargo test --quiet --manifest-path native/Cargo.toml
