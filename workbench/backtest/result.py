@@ -159,3 +159,24 @@ class BacktestResult:
                 f"{self.circuit_breaker_triggered} circuit breakers",
             ]
         )
+
+    def to_vectorbt(self, **kwargs: Any) -> Any:
+        """The same fills as a ``vectorbt.Portfolio``, for vectorbt's stats, plots and accessors.
+
+        Built by ``Portfolio.from_orders`` with our fill prices, sizes times the contract
+        multiplier, and commissions; ``init_cash`` is :attr:`initial_capital`. Its final value
+        and trade count equal ours; see :mod:`workbench.backtest.vectorbt` for how it marks.
+
+        Parameters
+        ----------
+        **kwargs
+            ``freq`` (for vectorbt's annualised statistics) or ``column`` (its column name).
+
+        Returns
+        -------
+        vectorbt.Portfolio
+        """
+        # imported on call: the vectorbt bridge is for notebooks, off the CLI's start-up path
+        from workbench.backtest.vectorbt import result_to_portfolio
+
+        return result_to_portfolio(self, **kwargs)
