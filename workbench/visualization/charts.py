@@ -31,6 +31,7 @@ Many trades
 from __future__ import annotations
 
 import html
+import inspect
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -174,8 +175,6 @@ def build_charts(
 
     Options a chart function does not take are not passed to it.
     """
-    import inspect
-
     out: dict[str, go.Figure] = {}
     for name in names if names is not None else chart_names():
         fn = _REGISTRY[name].build
