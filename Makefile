@@ -37,10 +37,11 @@ run: setup ## Main job: sample data if data/ is empty, then a backtest with resu
 	$(VENV)/bin/workbench backtest --data-dir $(DATA_DIR) --strategy ema_crossover \
 		--param fast_period=20 --param slow_period=50
 
-lint: $(VENV)/.deps ## ruff (lint + format check) and the notebook-output check
+lint: $(VENV)/.deps ## ruff (lint + format check), the notebook-output check and the import-layer check
 	$(VENV)/bin/ruff check workbench tests bench
 	$(VENV)/bin/ruff format --check workbench tests bench
 	$(PY) -m workbench.devtools.check_notebooks notebooks
+	$(PY) -m workbench.devtools.check_layers workbench
 
 typecheck: setup ## mypy on the package and stubtest on the native stub
 	$(VENV)/bin/mypy
