@@ -322,7 +322,7 @@ def check_blocks(blocks: int, n_rows: int) -> None:
     if blocks < 2 or blocks % 2:
         raise ConfigError(
             f"CSCV blocks must be an even number >= 2, got {blocks}",
-            hint=f"e.g. blocks={DEFAULT_BLOCKS} (half the blocks in sample, half out)",
+            hint=f"e.g. {DEFAULT_BLOCKS} (half the blocks in sample, half out)",
         )
     if n_rows // blocks < MIN_BLOCK_LENGTH:
         most = n_rows // MIN_BLOCK_LENGTH
