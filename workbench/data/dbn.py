@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pyarrow as pa
 
 from workbench.data.schemas import NS_PER_DAY, PRICE_SCALE, SchemaInfo, schema_info
 from workbench.data.zstd_frames import file_frame_problem, starts_like_zstd
@@ -21,7 +22,6 @@ from workbench.market.contracts import is_spread, parse_symbol
 
 if TYPE_CHECKING:
     import databento
-    import pyarrow as pa
 
 _BAR_PRICE_FIELDS = ("open", "high", "low", "close")
 _DROP_FIELDS = {"length", "_reserved", "_dummy"}
@@ -63,6 +63,7 @@ def open_dbn(source: str | Path | databento.DBNStore) -> databento.DBNStore:
     DataError
         When the file is missing, truncated, corrupt or not DBN at all.
     """
+    # start-up: databento takes ~2 s to import; only decoding needs it
     import databento as db
 
     if isinstance(source, db.DBNStore):
@@ -157,6 +158,7 @@ def decode(
         info = schema_info(str(meta.schema))
     except KeyError as exc:
         raise DataError(f"{name}: {exc.args[0]}") from None
+    # start-up: databento takes ~2 s to import; only decoding needs it
     from databento.common.error import BentoWarning
 
     try:
@@ -292,7 +294,6 @@ def _symbols_for(records: np.ndarray, meta: Any, info: SchemaInfo) -> tuple[np.n
 
 def to_arrow(decoded: DecodedDBN, sel: slice | np.ndarray | None = None) -> pa.Table:
     """Arrow table of (a selection of) decoded records in the catalog's column layout."""
-    import pyarrow as pa
 
     rec = decoded.records if sel is None else decoded.records[sel]
     codes = decoded.sym_codes if sel is None else decoded.sym_codes[sel]

@@ -10,6 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from workbench.data.dbn import DecodedDBN, check_dbn_file, decode, to_arrow
 from workbench.data.schemas import NS_PER_DAY, SchemaInfo
@@ -17,7 +20,6 @@ from workbench.data.store import DataRoot, file_metadata
 
 if TYPE_CHECKING:
     import databento
-    import pyarrow as pa
 
 
 @dataclass
@@ -59,9 +61,6 @@ def _merge_existing(root: DataRoot, path: str, new: pa.Table, is_bars: bool) -> 
     Bars are keyed by (ts_event, instrument_id): the new bar wins. For tick and book data the
     new records replace the stored ones of the same instruments inside the new time span.
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
 
     with root.fs.open(path, "rb") if not root.is_local else open(path, "rb") as fh:
         old = pq.read_table(fh)
@@ -107,7 +106,6 @@ def write_partitions(
     A partition that already exists is merged with the new records (see
     :func:`_merge_existing`); each file is written atomically.
     """
-    import pyarrow.compute as pc
 
     report = IngestReport()
     if table.num_rows == 0:
@@ -158,7 +156,6 @@ def write_decoded(
     progress: Callable[[int], None] | None = None,
 ) -> IngestReport:
     """Write decoded DBN records into the catalog, one file per product and UTC date."""
-    import pyarrow as pa
 
     report = IngestReport(
         records_read=len(decoded.records) + decoded.spreads_dropped + decoded.unknown_dropped,

@@ -37,6 +37,7 @@ class CatalogEntry:
 
 
 def _footer(root: DataRoot, part: Partition) -> tuple[int, int, dict[str, object]]:
+    # start-up: `workbench data info` reads cached footers without pyarrow
     import pyarrow.parquet as pq
 
     if root.is_local:

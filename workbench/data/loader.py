@@ -9,9 +9,13 @@ import os
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from workbench.data.continuous import (
     Roll,
@@ -25,10 +29,6 @@ from workbench.errors import ConfigError, DataError
 from workbench.market.calendar import trade_dates
 from workbench.market.contracts import contract_spec, is_spread, parse_symbol
 
-if TYPE_CHECKING:
-    import pandas as pd
-    import pyarrow as pa
-
 _NS_PER_HOUR = 3_600_000_000_000
 
 
@@ -36,7 +36,6 @@ def _parse_bound(value: Any, name: str, *, is_end: bool) -> int | None:
     """A start/end bound as UTC ns. A bare date as ``end`` includes that whole day."""
     if value is None:
         return None
-    import pandas as pd
 
     try:
         ts = pd.Timestamp(value)
@@ -57,8 +56,6 @@ def _parse_bound(value: Any, name: str, *, is_end: bool) -> int | None:
 def _read_partitions(
     root: DataRoot, parts: list[Partition]
 ) -> tuple[pa.Table, list[dict[str, Any]]]:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
 
     def one(p: Partition) -> tuple[pa.Table, dict[str, Any]]:
         if root.is_local:
@@ -102,7 +99,6 @@ def _read_catalog(
     keyed by the name, size and mtime of every partition, so any new or rewritten file
     invalidates it. Object-store roots read the partitions directly.
     """
-    import pyarrow as pa
 
     if not root.is_local:
         return _read_partitions(root, parts)
@@ -195,7 +191,6 @@ def load_bars(
     ConfigError
         Unknown product, schema, roll rule, or bad dates.
     """
-    import pandas as pd
 
     info = _bar_schema(schema)
     validate_roll_options(roll, adjust, roll_days)
@@ -236,8 +231,6 @@ def load_bars(
         names = [str(s) for s in sym_col.dictionary.to_pylist()]
         codes = sym_col.indices.to_numpy(zero_copy_only=False).astype(np.int64)
     else:
-        import pyarrow.compute as pc
-
         enc = pc.dictionary_encode(sym_col).combine_chunks()
         names = [str(s) for s in enc.dictionary.to_pylist()]
         codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)

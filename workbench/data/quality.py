@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
 
 from workbench.data.loader import load_bars
 from workbench.data.store import DataRoot
@@ -63,7 +65,6 @@ class ValidationReport:
 
 
 def _session_open_ns(start: dt.date, end: dt.date, calendar: str) -> tuple[np.ndarray, np.ndarray]:
-    import pandas as pd
 
     sched = session_schedule(start - dt.timedelta(days=3), end + dt.timedelta(days=3), calendar)
     return (
@@ -104,7 +105,6 @@ def validate(
 
     ``storage_options`` are fsspec options for a remote data root.
     """
-    import pyarrow.parquet as pq
 
     root = DataRoot(data_dir, storage_options)
     report = ValidationReport()

@@ -88,6 +88,7 @@ class DataRoot:
             self.path = str(Path(url.removeprefix("file://")).expanduser().resolve())
             self._fs: fsspec.AbstractFileSystem | None = None
         else:
+            # start-up: fsspec only for remote roots; keeps `workbench data info` light
             import fsspec
 
             fs, path = fsspec.core.url_to_fs(url, **self._storage_options)
@@ -102,6 +103,7 @@ class DataRoot:
     def fs(self) -> fsspec.AbstractFileSystem:
         """The fsspec filesystem (a local one for local roots)."""
         if self._fs is None:
+            # start-up: fsspec only when a filesystem is needed (`workbench data info` stays light)
             from fsspec.implementations.local import LocalFileSystem
 
             self._fs = LocalFileSystem()
@@ -201,6 +203,7 @@ class DataRoot:
         DataError
             If the data root cannot be written (read-only, permission denied, disk full).
         """
+        # start-up: pyarrow only when writing; keeps `workbench data info` light
         import pyarrow.parquet as pq
 
         kwargs: dict[str, Any] = {"compression": "zstd", "compression_level": 1}
