@@ -98,13 +98,18 @@ def test_a_local_import_needs_its_reason(tmp_path: Path) -> None:
             "data/b.py": "def g():\n    # keeps `data info` fast: start-up\n"
             "    from workbench.market import spec\n",
             "cli/c.py": "def h():\n    from workbench.data import a\n",
+            "data/d.py": "def k():\n    import IPython  # optional: absent outside Jupyter\n",
+            "data/e.py": "def m():\n    import pandas\n",
             "market/spec.py": "S = 1\n",
         },
     )
     problems = check(root)
-    assert [p for p in problems if "function-local" in p] == [
+    local = [p for p in problems if "function-local" in p]
+    assert local == [
         "workbench/data/a.py:2: function-local import of workbench.market.spec without a "
-        "'start-up' comment: import it at the top of the module"
+        "'start-up' or 'optional' comment: import it at the top of the module",
+        "workbench/data/e.py:2: function-local import of pandas without a "
+        "'start-up' or 'optional' comment: import it at the top of the module",
     ]
 
 

@@ -24,9 +24,10 @@ Three rules, checked on the source (nothing is imported):
 2. **No cycles**: the graph of subpackages, counting every import, has no cycle; nor does the
    graph of modules counting the imports that run at import time.
 3. **Function-local imports say why**: outside ``cli`` (whose commands load lazily by design),
-   an import inside a function carries a comment with the words "start-up" on its line or
-   within the three lines above it. The only good reason for one is keeping a light command
-   light; a hidden cycle is not.
+   an import inside a function (of a workbench module or of any other package) carries a
+   comment on its line or within the three lines above it, with the words "start-up" (it keeps
+   a light command light) or "optional" (a package that may be absent). A hidden cycle is no
+   reason.
 
 ``python -m workbench.devtools.check_layers [workbench]`` prints each finding and exits 1.
 """
@@ -65,20 +66,20 @@ LAYERS: dict[str, int] = {
 }
 #: Subpackages whose function-local imports need no comment (lazy command loading).
 LAZY_OK = frozenset({"cli", "devtools"})
-#: The words a function-local import's comment must contain.
-REASON = "start-up"
+#: The words of which a function-local import's comment must contain one.
+REASONS = ("start-up", "optional")
 
 
 @dataclass(frozen=True)
 class Import:
-    """One import of a ``workbench`` module found in the source."""
+    """One import found in the source."""
 
     source: str  # importing module, dotted
     target: str  # imported module, dotted
     line: int
     local: bool  # inside a function
     type_only: bool  # inside ``if TYPE_CHECKING``
-    reasoned: bool  # a "start-up" comment on or just above the line
+    reasoned: bool  # a "start-up" or "optional" comment on or just above the line
 
 
 def module_name(path: Path, root: Path) -> str:
@@ -118,7 +119,7 @@ def _walk(node: ast.AST, local: bool, type_only: bool) -> Iterator[tuple[ast.AST
 def imports_of(
     path: Path, root: Path, known: set[str] | frozenset[str] = frozenset()
 ) -> list[Import]:
-    """Every import of a ``workbench`` module in the file ``path``.
+    """Every import in the file ``path``: of ``workbench`` modules and of other packages.
 
     ``known`` holds the package's module names: ``from pkg import name`` counts as an import of
     ``pkg.name`` when that is a module, else of ``pkg``.
@@ -126,7 +127,6 @@ def imports_of(
     text = path.read_text(encoding="utf-8")
     lines = text.splitlines()
     module = module_name(path, root)
-    package = root.name
     found = []
     for node, local, type_only in _walk(ast.parse(text, str(path)), False, False):
         if isinstance(node, ast.Import):
@@ -139,10 +139,18 @@ def imports_of(
         else:
             continue
         near = " ".join(lines[max(0, node.lineno - 4) : node.lineno])
-        for target in targets:
-            if target == package or target.startswith(package + "."):
-                found.append(Import(module, target, node.lineno, local, type_only, REASON in near))
+        found += [
+            Import(
+                module, target, node.lineno, local, type_only, any(word in near for word in REASONS)
+            )
+            for target in targets
+        ]
     return found
+
+
+def is_internal(target: str, package: str = "workbench") -> bool:
+    """True for ``package`` itself and its modules."""
+    return target == package or target.startswith(package + ".")
 
 
 def layer_of(module: str) -> str:
@@ -205,29 +213,27 @@ def check(root: Path) -> list[str]:
     for module, path in modules.items():
         where = path.relative_to(root.parent)
         src_layer = layer_of(module)
+        if src_layer not in LAYERS:
+            problems.append(f"{where}: layer {src_layer!r} is not in LAYERS (add it)")
+            continue
         flagged: set[int] = set()  # lines already reported for a local import
         for imp in imports_of(path, root, set(modules)):
+            lazy_ok = imp.reasoned or src_layer in LAZY_OK or imp.line in flagged
+            if imp.local and not lazy_ok:
+                flagged.add(imp.line)
+                problems.append(
+                    f"{where}:{imp.line}: function-local import of {imp.target} without a "
+                    "'start-up' or 'optional' comment: import it at the top of the module"
+                )
+            if not is_internal(imp.target, root.name):
+                continue
             dst_layer = layer_of(imp.target)
-            if src_layer not in LAYERS:
-                problems.append(f"{where}: layer {src_layer!r} is not in LAYERS (add it)")
-                break
             if dst_layer not in LAYERS:
                 problems.append(f"{where}:{imp.line}: imports {imp.target}, not in LAYERS")
                 continue
             if LAYERS[dst_layer] > LAYERS[src_layer]:
                 problems.append(
                     f"{where}:{imp.line}: {src_layer} imports {imp.target}, a higher layer"
-                )
-            if (
-                imp.local
-                and not imp.reasoned
-                and src_layer not in LAZY_OK
-                and imp.line not in flagged
-            ):
-                flagged.add(imp.line)
-                problems.append(
-                    f"{where}:{imp.line}: function-local import of {imp.target} without a "
-                    f"'{REASON}' comment: import it at the top of the module"
                 )
             if dst_layer != src_layer:
                 package_graph.setdefault(src_layer, set()).add(dst_layer)

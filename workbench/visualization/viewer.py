@@ -108,7 +108,7 @@ def figure_widget(fig: go.Figure, *, use_figurewidget: bool | None = None) -> ip
         return go.FigureWidget(fig)
     out = W.Output(layout={"width": "100%"})
     with out:
-        from IPython.display import display  # in a kernel, IPython is there
+        from IPython.display import display  # optional package; in a kernel it is there
 
         display(fig)
     return out
@@ -297,7 +297,7 @@ class BacktestViewer:
             The report opened (outside a kernel); None when the dashboard was displayed.
         """
         if in_notebook():
-            from IPython.display import display  # in a kernel, IPython is there
+            from IPython.display import display  # optional package; in a kernel it is there
 
             display(create_dashboard(result))
             return None
