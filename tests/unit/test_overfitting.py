@@ -238,9 +238,11 @@ def test_bad_cscv_inputs_are_explained() -> None:
         probability_of_backtest_overfitting(m, blocks=7)
     with pytest.raises(ConfigError, match="even number"):
         probability_of_backtest_overfitting(m, blocks=0)
-    with pytest.raises(ConfigError, match=r"needs at least 48 returns .* got 40") as e:
-        probability_of_backtest_overfitting(m, blocks=24)
+    with pytest.raises(ConfigError, match=r"needs at least 44 returns .* got 40") as e:
+        probability_of_backtest_overfitting(m, blocks=22)
     assert "at most 20 blocks" in str(e.value)
+    with pytest.raises(ConfigError, match=r"10,400,600 splits.*\n.*at most 22 blocks"):
+        probability_of_backtest_overfitting(np.zeros((1000, 3)), blocks=26)
     with pytest.raises(ConfigError, match="at least two strategies"):
         probability_of_backtest_overfitting(m[:, :1], blocks=4)
     bad = m.copy()

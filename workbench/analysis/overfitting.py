@@ -60,6 +60,8 @@ EULER_GAMMA = 0.5772156649015329
 DEFAULT_BLOCKS = 16
 #: Fewest returns per CSCV block (a Sharpe ratio needs two).
 MIN_BLOCK_LENGTH = 2
+#: Most CSCV splits computed (C(22, 11) = 705,432; C(24, 12) is 2.7 million).
+MAX_SPLITS = 1_000_000
 #: Splits evaluated per vectorized pass (bounds memory to about S/2 times this times N floats).
 _SPLITS_PER_PASS = 256
 
@@ -310,7 +312,8 @@ class BacktestOverfitting:
 
 
 def check_blocks(blocks: int, n_rows: int) -> None:
-    """Refuse a CSCV block count that is odd, below 2, or too large for ``n_rows`` returns.
+    """Refuse a CSCV block count that is odd, below 2, gives more than :data:`MAX_SPLITS`
+    splits, or is too large for ``n_rows`` returns.
 
     Raises
     ------
@@ -323,6 +326,13 @@ def check_blocks(blocks: int, n_rows: int) -> None:
         raise ConfigError(
             f"CSCV blocks must be an even number >= 2, got {blocks}",
             hint=f"e.g. {DEFAULT_BLOCKS} (half the blocks in sample, half out)",
+        )
+    if math.comb(blocks, blocks // 2) > MAX_SPLITS:
+        most = max(s for s in range(2, blocks, 2) if math.comb(s, s // 2) <= MAX_SPLITS)
+        raise ConfigError(
+            f"CSCV with {blocks} blocks means {math.comb(blocks, blocks // 2):,} splits, more "
+            f"than the {MAX_SPLITS:,} computed",
+            hint=f"use at most {most} blocks (the papers use 16)",
         )
     if n_rows // blocks < MIN_BLOCK_LENGTH:
         most = n_rows // MIN_BLOCK_LENGTH
