@@ -222,22 +222,33 @@ def test_diagnostics_are_the_statistics_of_the_sweep(swept) -> None:
         assert "unproven" in text
 
 
-def test_diagnostics_when_the_period_is_too_short_for_the_blocks(bars: pd.DataFrame) -> None:
+def test_diagnostics_when_the_period_is_too_short_for_the_blocks(
+    bars: pd.DataFrame, small_sample: Path, tmp_path: Path
+) -> None:
     grid = ParameterGrid(MomentumStrategy, GRID)
-    one = sweep(bars, ParameterGrid(MomentumStrategy, {"fast_period": [10], "slow_period": [40]}))
-    assert one.returns is not None
-    n_days = len(one.returns)
-    many = 2 * (n_days // 2 + 2)  # more than half the number of days: blocks of < 2 days
-    r = sweep(bars, grid, blocks=many)
+    short = load_bars("MCL_FUT", data_dir=small_sample, start="2024-01-08", end="2024-02-02")
+    r = sweep(short, grid)  # 16 blocks need 32 trade dates
+    assert r.returns is not None
+    n_days = len(r.returns)
+    assert n_days < 32
     d = r.diagnostics()
     assert d["pbo"]["pbo"] is None
-    assert f"CSCV with {many} blocks needs at least {2 * many} returns" in d["pbo"]["reason"]
+    assert (
+        f"CSCV with 16 blocks needs at least 32 returns (2 per block), got {n_days}"
+        in (d["pbo"]["reason"])
+    )
     assert d["deflated_sharpe"]["dsr"] is not None  # the rest is still there
     assert any("No probability of backtest overfitting" in x for x in d["recommendations"])
+    folder = r.save(tmp_path)  # the folder is still written, without the CSCV splits
+    assert not (folder / "cscv_splits.csv").exists()
+    assert (folder / "overfitting.html").is_file()
+    one = sweep(bars, ParameterGrid(MomentumStrategy, {"fast_period": [10], "slow_period": [40]}))
     assert one.diagnostics()["deflated_sharpe"]["expected_max_sharpe"] == 0.0  # 1 trial
     assert "one combination ran" in one.diagnostics()["pbo"]["reason"]
     with pytest.raises(ConfigError, match="even number"):
         sweep(bars, grid, blocks=7)
+    with pytest.raises(ConfigError, match="at most 22 blocks"):
+        sweep(bars, grid, blocks=40)
 
 
 def test_next_experiments_are_new_valid_and_near_the_best(swept) -> None:

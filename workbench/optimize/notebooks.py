@@ -45,6 +45,8 @@ def _execute(
     notebook: str, output: str, parameters: dict[str, Any], kernel_name: str, cwd: str
 ) -> str | None:
     """Run one notebook; None when it ran, else why it failed (one line)."""
+    # start-up: papermill (with nbclient and jupyter_client) takes about 1.5 s to import, and
+    # only batch sweeps need it; `workbench sweep` without --notebooks should not pay for it.
     import papermill as pm
 
     try:
