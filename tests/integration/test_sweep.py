@@ -401,6 +401,8 @@ def test_papermill_batch_on_dask_matches_the_in_process_sweep(
         results_dir=tmp_path,
     )
     assert failed.table.empty
+    assert failed.diagnostics()["available"] is False
+    assert failed.diagnostics()["reason"] == "no combination ran"
     assert "notebook 0000 failed" in failed.skipped[0][1]
     assert folder2.is_dir()
     with pytest.raises(ConfigError, match="set per run"):

@@ -118,9 +118,9 @@ def overfitting_report(
     OverfittingReport
     """
     out: dict[str, Any] = {"conventions": CONVENTIONS, "trials": trials}
-    if returns is None or returns.shape[1] != len(table):
+    if returns is None or returns.shape[1] != len(table) or table.empty:
         out["available"] = False
-        out["reason"] = "the sweep kept no daily returns"
+        out["reason"] = "no combination ran" if table.empty else "the sweep kept no daily returns"
         out["recommendations"] = []
         return OverfittingReport(out)
     out["available"] = True
