@@ -7,7 +7,9 @@
 pub mod analysis;
 pub mod backtest;
 pub mod indicators;
+pub mod risk;
 pub mod series;
+pub mod signals;
 pub mod ticks;
 
 #[cfg(feature = "python")]

@@ -44,6 +44,8 @@ class Reason(IntEnum):
     HALT_INTRADAY_DRAWDOWN = int(native.Reason.HALT_INTRADAY_DRAWDOWN)
     HALT_MAX_DRAWDOWN = int(native.Reason.HALT_MAX_DRAWDOWN)
     NO_STOP_DISTANCE = int(native.Reason.NO_STOP_DISTANCE)
+    ORDER_RATE = int(native.Reason.ORDER_RATE)
+    KILL_SWITCH = int(native.Reason.KILL_SWITCH)
 
     @property
     def label(self) -> str:
@@ -62,6 +64,8 @@ _REASON_LABELS = {
     Reason.HALT_INTRADAY_DRAWDOWN: "halted: intraday drawdown",
     Reason.HALT_MAX_DRAWDOWN: "halted: max drawdown cool-off",
     Reason.NO_STOP_DISTANCE: "no stop distance to size from",
+    Reason.ORDER_RATE: "order rate limit",
+    Reason.KILL_SWITCH: "kill switch",
 }
 
 
@@ -116,6 +120,8 @@ HALT_CONSECUTIVE_LOSSES = int(Reason.HALT_CONSECUTIVE_LOSSES)
 HALT_INTRADAY_DRAWDOWN = int(Reason.HALT_INTRADAY_DRAWDOWN)
 HALT_MAX_DRAWDOWN = int(Reason.HALT_MAX_DRAWDOWN)
 NO_STOP_DISTANCE = int(Reason.NO_STOP_DISTANCE)
+ORDER_RATE = int(Reason.ORDER_RATE)
+KILL_SWITCH = int(Reason.KILL_SWITCH)
 REASONS = {int(r): r.label for r in Reason}
 EXIT_SIGNAL, EXIT_STOP, EXIT_TARGET, EXIT_ROLL, EXIT_SESSION, EXIT_END = (
     int(e) for e in ExitReason

@@ -51,6 +51,10 @@ pub enum Reason {
     HaltIntradayDrawdown = 7,
     HaltMaxDrawdown = 8,
     NoStopDistance = 9,
+    /// The pre-trade check only (`crate::risk`): too many orders in the last minute.
+    OrderRate = 10,
+    /// The pre-trade check only (`crate::risk`): the kill switch is on.
+    KillSwitch = 11,
 }
 
 /// Why a trade was closed.
