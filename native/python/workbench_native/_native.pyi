@@ -13,8 +13,19 @@ __all__ = [
     "Action",
     "BacktestOutputs",
     "BacktestParams",
+    "BollingerReversionSignal",
+    "DonchianBreakoutSignal",
+    "EmaCrossoverSignal",
     "ExitReason",
     "FIXED_PRICE_SCALE",
+    "IncrementalAtr",
+    "IncrementalDonchian",
+    "IncrementalEma",
+    "IncrementalMax",
+    "IncrementalMeanStd",
+    "IncrementalMin",
+    "PreTradeDecision",
+    "PreTradeRisk",
     "RISK_EVENT_DTYPE",
     "Reason",
     "Sizing",
@@ -132,6 +143,10 @@ class Reason:
     """Halted for ``cooloff_days``: drawdown from the peak above ``max_drawdown_limit``."""
     NO_STOP_DISTANCE: Final[Reason]
     """No stop distance to size from."""
+    ORDER_RATE: Final[Reason]
+    """Pre-trade check only: ``max_orders_per_minute`` orders went out in the last 60 s."""
+    KILL_SWITCH: Final[Reason]
+    """Pre-trade check only: the kill switch is on."""
     def __int__(self) -> int: ...
     def __eq__(self, value: object, /) -> bool: ...
     def __ne__(self, value: object, /) -> bool: ...
@@ -354,3 +369,272 @@ def simulate(
     Raises ``ValueError`` when the lengths differ or a boundary list is not ascending bar
     indices in ``1..len(open)``.
     """
+
+# -- incremental indicators (one bar at a time; the vectorized values of
+# workbench.strategies.indicators, bit for bit) -------------------------------------------
+
+@final
+class IncrementalEma:
+    """``ema(x, span, min_periods=...)`` one value at a time, bit for bit.
+
+    Leading NaNs give NaN (the average starts at the first non-NaN value); a NaN after the
+    start raises ``ValueError`` and leaves the state unchanged.
+    """
+
+    def __new__(cls, span: int, *, min_periods: int | None = None) -> IncrementalEma: ...
+    def update(self, x: float) -> float:
+        """Take the next value; the average after it (NaN during the warm-up)."""
+    @property
+    def value(self) -> float:
+        """The current average (NaN during the warm-up)."""
+    def run(self, x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Every value of ``x`` through :meth:`update`; the outputs."""
+
+@final
+class IncrementalAtr:
+    """``atr(high, low, close, period, scale=...)`` (Wilder) one bar at a time, bit for bit.
+
+    A bar with a non-finite price raises ``ValueError`` and leaves the state unchanged.
+    """
+
+    def __new__(cls, period: int = 14, *, scale: float = 1.0) -> IncrementalAtr: ...
+    def update(self, high: float, low: float, close: float) -> float:
+        """Take the next bar; ``scale x ATR`` after it (NaN before bar ``period - 1``)."""
+    @property
+    def value(self) -> float:
+        """The current ``scale x ATR``."""
+    def run(
+        self,
+        high: npt.NDArray[np.float64],
+        low: npt.NDArray[np.float64],
+        close: npt.NDArray[np.float64],
+    ) -> npt.NDArray[np.float64]:
+        """Every bar through :meth:`update`; the outputs."""
+
+@final
+class IncrementalMeanStd:
+    """``rolling_mean_std(x, period, ddof=...)`` (SMA, Bollinger) one value at a time, bit for
+    bit (the same pairwise window sums, O(log period) per value)."""
+
+    def __new__(cls, period: int, *, ddof: int = 0) -> IncrementalMeanStd: ...
+    def update(self, x: float) -> tuple[float, float]:
+        """Take the next value; ``(mean, std)`` of the last ``period`` (NaN while warming up)."""
+    @property
+    def mean(self) -> float:
+        """The current mean."""
+    @property
+    def std(self) -> float:
+        """The current standard deviation."""
+    def run(
+        self, x: npt.NDArray[np.float64]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Every value of ``x`` through :meth:`update`; the means and deviations."""
+
+@final
+class IncrementalMax:
+    """``rolling_max(x, period)`` one value at a time (monotonic deque, amortized O(1))."""
+
+    def __new__(cls, period: int) -> IncrementalMax: ...
+    def update(self, x: float) -> float:
+        """Take the next value; the maximum of the last ``period`` (NaN while warming up or
+        when the window holds a NaN)."""
+    def run(self, x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Every value of ``x`` through :meth:`update`; the outputs."""
+
+@final
+class IncrementalMin:
+    """``rolling_min(x, period)`` one value at a time (monotonic deque, amortized O(1))."""
+
+    def __new__(cls, period: int) -> IncrementalMin: ...
+    def update(self, x: float) -> float:
+        """Take the next value; the minimum of the last ``period``."""
+    def run(self, x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Every value of ``x`` through :meth:`update`; the outputs."""
+
+@final
+class IncrementalDonchian:
+    """``donchian(high, low, period)`` one bar at a time: the channel of the ``period`` bars
+    before the current one."""
+
+    def __new__(cls, period: int) -> IncrementalDonchian: ...
+    def update(self, high: float, low: float) -> tuple[float, float]:
+        """Take bar ``t``; ``(upper, lower)`` of bars ``t - period .. t - 1``."""
+    def run(
+        self, high: npt.NDArray[np.float64], low: npt.NDArray[np.float64]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Every bar through :meth:`update`; the uppers and lowers."""
+
+# -- strategy signals one bar at a time (Strategy.compute_signals, bar by bar) --------------
+
+@final
+class EmaCrossoverSignal:
+    """``MomentumStrategy`` (``ema_crossover``) one bar at a time: ``sign(EMA(fast) -
+    EMA(slow))`` of the closes, floored at 0 without shorts; the ATR stop distance beside it.
+    A bar with a non-finite price raises ``ValueError`` (state unchanged)."""
+
+    def __new__(
+        cls,
+        *,
+        fast_period: int,
+        slow_period: int,
+        atr_period: int,
+        atr_stop_mult: float,
+        allow_short: bool,
+    ) -> EmaCrossoverSignal: ...
+    def update(self, high: float, low: float, close: float) -> int:
+        """Take a bar; the position wanted after it (-1, 0, +1)."""
+    @property
+    def stop_distance(self) -> float:
+        """``atr_stop_mult x ATR(atr_period)`` after the last bar (NaN while warming up)."""
+    def run(
+        self,
+        high: npt.NDArray[np.float64],
+        low: npt.NDArray[np.float64],
+        close: npt.NDArray[np.float64],
+    ) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.float64]]:
+        """Every bar through :meth:`update`; the signals and stop distances."""
+
+@final
+class BollingerReversionSignal:
+    """``MeanReversionStrategy`` (``bollinger_reversion``) one bar at a time: entries outside
+    the bands, exits at ``exit_z``, held as ``hold_positions`` holds them; the ATR stop distance
+    beside it. A bar with a non-finite price raises ``ValueError`` (state unchanged)."""
+
+    def __new__(
+        cls,
+        *,
+        period: int,
+        num_std: float,
+        exit_z: float,
+        atr_period: int,
+        atr_stop_mult: float,
+        allow_short: bool,
+    ) -> BollingerReversionSignal: ...
+    def update(self, high: float, low: float, close: float) -> int:
+        """Take a bar; the position wanted after it (-1, 0, +1)."""
+    @property
+    def stop_distance(self) -> float:
+        """``atr_stop_mult x ATR(atr_period)`` after the last bar (NaN while warming up)."""
+    def run(
+        self,
+        high: npt.NDArray[np.float64],
+        low: npt.NDArray[np.float64],
+        close: npt.NDArray[np.float64],
+    ) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.float64]]:
+        """Every bar through :meth:`update`; the signals and stop distances."""
+
+@final
+class DonchianBreakoutSignal:
+    """``BreakoutStrategy`` (``donchian_breakout``) one bar at a time: breakouts of the entry
+    channel, exits through the exit channel, held as ``hold_positions`` holds them; the ATR
+    stop distance beside it. A bar with a non-finite price raises ``ValueError``."""
+
+    def __new__(
+        cls,
+        *,
+        entry_period: int,
+        exit_period: int,
+        atr_period: int,
+        atr_stop_mult: float,
+        allow_short: bool,
+    ) -> DonchianBreakoutSignal: ...
+    def update(self, high: float, low: float, close: float) -> int:
+        """Take a bar; the position wanted after it (-1, 0, +1)."""
+    @property
+    def stop_distance(self) -> float:
+        """``atr_stop_mult x ATR(atr_period)`` after the last bar (NaN while warming up)."""
+    def run(
+        self,
+        high: npt.NDArray[np.float64],
+        low: npt.NDArray[np.float64],
+        close: npt.NDArray[np.float64],
+    ) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.float64]]:
+        """Every bar through :meth:`update`; the signals and stop distances."""
+
+# -- pre-trade risk -------------------------------------------------------------------------
+
+@final
+class PreTradeDecision:
+    """The answer to one entry request (``workbench.risk.Decision``), immutable."""
+
+    @property
+    def action(self) -> Action:
+        """Accepted, resized or rejected."""
+    @property
+    def reason(self) -> Reason:
+        """Why."""
+    @property
+    def requested(self) -> int:
+        """Contracts asked for (-1: no stop distance to size from)."""
+    @property
+    def approved(self) -> int:
+        """Contracts allowed (0 when rejected)."""
+    @property
+    def ok(self) -> bool:
+        """Whether at least one contract may be traded."""
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+
+@final
+class PreTradeRisk:
+    """The pre-trade risk check: ``workbench.risk.RiskManager``'s rules and decisions, plus
+    a kill switch (checked first) and an order-rate limit on the caller's i64 ns timestamps
+    (checked last). See ``workbench.risk.pretrade``.
+
+    Raises ``ValueError`` for ``max_orders_per_minute=0`` or a non-positive tick or multiplier.
+    """
+
+    def __new__(
+        cls,
+        *,
+        daily_loss_limit: float,
+        max_position: int,
+        max_exposure: float,
+        max_consecutive_losses: int,
+        intraday_drawdown_limit: float,
+        max_drawdown_limit: float,
+        cooloff_days: int,
+        tick_size: float,
+        multiplier: float,
+        max_orders_per_minute: int | None = None,
+    ) -> PreTradeRisk: ...
+    def start_bar(self, bar: int, day: int, equity: float) -> None:
+        """Begin bar ``bar`` of trade date ``day`` (an integer that changes with the CME trade
+        date); ``equity`` as of the last close."""
+    def check_entry(
+        self, requested: int, price_ticks: int, equity: float, in_trading_hours: bool, ts_ns: int
+    ) -> PreTradeDecision:
+        """Validate an entry of ``requested`` contracts at about ``price_ticks`` at feed time
+        ``ts_ns``; ``ValueError`` when ``ts_ns`` is before a timestamp already seen."""
+    def record_order(self, ts_ns: int) -> None:
+        """Count an order the check does not gate (exit, cancel) against the order rate."""
+    def on_trade_closed(self, net_pnl: float) -> None:
+        """Record a closed trade: the day's realised P&L and the losing streak."""
+    def end_bar(self, equity: float) -> None:
+        """Bar close: update the peaks and trip the drawdown breakers."""
+    def kill(self) -> None:
+        """Turn the kill switch on (logged as a circuit breaker with reason KILL_SWITCH)."""
+    def reset_kill(self) -> None:
+        """Turn the kill switch off."""
+    @property
+    def killed(self) -> bool:
+        """Whether the kill switch is on."""
+    @property
+    def halted(self) -> bool:
+        """Whether a circuit breaker blocks entries (``RiskManager.halted``)."""
+    @property
+    def day(self) -> int:
+        """The current trade date (-1 before the first bar)."""
+    @property
+    def trades_rejected(self) -> int:
+        """Entry requests rejected so far."""
+    @property
+    def circuit_breaker_triggered(self) -> int:
+        """Circuit breakers tripped so far (the kill switch included)."""
+    @property
+    def max_orders_per_minute(self) -> int | None:
+        """The order-rate limit (None: none)."""
+    def events(self) -> npt.NDArray[np.void]:
+        """The logged decisions and breakers, ``RISK_EVENT_DTYPE`` records (a copy)."""
+    def take_events(self) -> npt.NDArray[np.void]:
+        """The logged events, and a fresh log."""

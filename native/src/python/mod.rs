@@ -5,8 +5,11 @@ use pyo3::prelude::*;
 
 mod analysis;
 mod backtest;
+mod incremental;
 mod indicators;
+mod risk;
 mod series;
+mod signals;
 mod ticks;
 
 #[pymodule]
@@ -14,8 +17,11 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", crate::VERSION)?;
     analysis::register(m)?;
     backtest::register(m)?;
+    incremental::register(m)?;
     indicators::register(m)?;
+    risk::register(m)?;
     series::register(m)?;
+    signals::register(m)?;
     ticks::register(m)?;
     Ok(())
 }
