@@ -16,6 +16,7 @@ from workbench import __version__
 from workbench.cli.backtest import backtest, strategies
 from workbench.cli.compare import compare
 from workbench.cli.data import data
+from workbench.cli.ib import ib_gateway_sim
 from workbench.cli.sweep import sweep
 from workbench.errors import WorkbenchError
 
@@ -33,6 +34,7 @@ cli.add_command(backtest)
 cli.add_command(strategies)
 cli.add_command(compare)
 cli.add_command(sweep)
+cli.add_command(ib_gateway_sim)
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -94,7 +94,8 @@ class SimOrder:
 
 @dataclass
 class Position:
-    """Contracts held and IB's average cost (price x multiplier plus the commission paid)."""
+    """Contracts held and IB's average cost (price x multiplier, with the entry commission:
+    added for a long, subtracted for a short)."""
 
     contract: IBFuture
     quantity: float = 0.0
@@ -379,10 +380,12 @@ class SimAccount:
         self.commissions_paid += fee
         mult = c.multiplier
         per_fee = fee / abs(signed_qty)
+        # IB's average cost carries the commission: paid on a buy, netted from a sale.
+        entry_fee = per_fee if signed_qty > 0 else -per_fee
         realized: float | None = None
         if pos.quantity == 0 or (pos.quantity > 0) == (signed_qty > 0):
             n_old, n_add = abs(pos.quantity), abs(signed_qty)
-            pos.avg_cost = (pos.avg_cost * n_old + (price * mult + per_fee) * n_add) / (
+            pos.avg_cost = (pos.avg_cost * n_old + (price * mult + entry_fee) * n_add) / (
                 n_old + n_add
             )
             pos.avg_price = (pos.avg_price * n_old + price * n_add) / (n_old + n_add)
@@ -399,7 +402,7 @@ class SimAccount:
             if pos.quantity == 0:
                 pos.avg_cost = pos.avg_price = 0.0
             elif rest > 0:
-                pos.avg_cost, pos.avg_price = price * mult + per_fee, price
+                pos.avg_cost, pos.avg_price = price * mult + entry_fee, price
             realized = round(realized, 2)
         self.marks[c.con_id] = price
         return realized

@@ -77,7 +77,8 @@ class GatewayConfig:
     port : int
         TCP port (0: any free port; IB's paper gateway uses 4002, paper TWS 7497).
     account : str
-        The paper account id (``DU`` + digits).
+        The account id: ``DU`` + digits is a paper account (the default); another id
+        (``U1234567``) plays a live account, to rehearse the client's refusal.
     cash : float
         Starting cash, dollars.
     commission : float
@@ -105,9 +106,11 @@ class GatewayConfig:
     def __post_init__(self) -> None:
         if self.host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError(f"the simulated gateway listens on loopback only, not {self.host!r}")
-        if not (self.account.startswith("DU") and self.account[2:].isdigit()):
+        letters = self.account.rstrip("0123456789")
+        if not (1 <= len(letters) <= 2 and letters.isalpha() and len(self.account) > len(letters)):
             raise ValueError(
-                f"account must be 'DU' + digits (a paper account), got {self.account!r}"
+                f"account must be letters and digits like IB's, e.g. 'DU1234567' "
+                f"(paper), got {self.account!r}"
             )
         if self.speed < 0:
             raise ValueError(f"speed must be >= 0, got {self.speed}")
