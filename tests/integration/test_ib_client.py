@@ -34,7 +34,9 @@ START = dt.datetime(2025, 1, 6, 14, 30, tzinfo=dt.UTC)  # front month: MCLG5 (la
 # Two minutes of 5-second prices, then more.
 PATH = [70.00, 70.05, 70.10, 69.95, 69.80, 69.90, 70.20, 70.40, 70.30, 70.10, 70.00, 69.70]
 PATH += [69.75, 69.80, 69.85, 69.90, 70.00, 70.10, 70.20, 70.15, 70.05, 70.00, 69.95, 69.90]
-PATH += [70.00] * 24
+PATH += [70.00 + i / 100 for i in range(12)] + [70.20 - i / 100 for i in range(12)]
+PATH += [70.50 + (i % 5) / 100 for i in range(24)]
+PATH = [round(p, 2) for p in PATH]
 
 
 class _Records(logging.Handler):
@@ -240,7 +242,8 @@ def test_historical_bars_are_paced_not_refused() -> None:
     with SimulatedGateway(BarFeed.from_prices(PATH, START), cfg) as gw:
 
         async def scenario() -> None:
-            pacer = RequestPacer(max_requests=2, window=1.0, identical_gap=0.0)
+            # The client keeps a margin under the gateway's limit, as it should under IB's.
+            pacer = RequestPacer(max_requests=2, window=1.3, identical_gap=0.0)
             client = await connected(gw, pacer=pacer)
             codes: list[int] = []
             client.ib.errorEvent += lambda req_id, code, text, c=None: codes.append(code)
@@ -301,6 +304,62 @@ def test_positions_survive_a_dropped_connection(gateway: SimulatedGateway) -> No
         await client.connect()
         assert [(p.symbol, p.quantity) for p in client.get_positions()] == [("MCLG5", -3)]
         client.disconnect()
+
+    run(scenario())
+
+
+def test_bars_missed_while_disconnected_come_from_history(gateway: SimulatedGateway) -> None:
+    async def scenario() -> None:
+        pacer = RequestPacer(identical_gap=0.0)
+        client = await connected(gateway, client_id=6, pacer=pacer)
+        contract = await client.get_mcl_contract()
+        got: list[LiveBar] = []
+        sub = client.subscribe_bars(contract, 60, got.append)
+        await client.server_date()
+        await step(gateway, 12)  # minute 1, live
+        await until(lambda: len(got) == 1)
+        await asyncio.to_thread(gateway.drop_connections)
+        await until(lambda: not client.is_connected)
+        await step(gateway, 30)  # minutes 2 and 3 and half of 4 pass while away
+        await client.connect()  # same client id; gap filled from history, feed re-requested
+        await until(lambda: len(got) == 3)
+        await client.server_date()
+        await step(gateway, 6)  # minute 4 ends: it straddled the gap, so it comes from history
+        await until(lambda: len(got) == 4)
+        await step(gateway, 12)  # minute 5, live again
+        await until(lambda: len(got) == 5)
+        minutes = [PATH[i : i + 12] for i in range(0, 60, 12)]
+        assert [(b.open, b.high, b.low, b.close) for b in got] == [
+            (m[0], max(m), min(m), m[-1]) for m in minutes
+        ]
+        assert [b.ts for b in got] == [
+            int(START.timestamp()) * 1_000_000_000 + i * 60_000_000_000 for i in range(5)
+        ]
+        assert sub.gap_filled == 3
+        client.disconnect()
+
+    run(scenario())
+
+
+def test_auto_reconnect_after_a_drop_keeps_the_same_client_id(gateway: SimulatedGateway) -> None:
+    async def scenario() -> None:
+        client = await connected(gateway, client_id=11, auto_reconnect=True)
+        client.link.base_backoff = 0.05
+        contract = await client.get_mcl_contract()
+        await step(gateway)
+        placed = await client.place_market_order(Side.BUY, 1, contract=contract)
+        await step(gateway)
+        await placed.wait()
+        await asyncio.to_thread(gateway.drop_connections)
+        await until(lambda: not client.is_connected)
+        await client.wait_connected(timeout=10)
+        assert gateway.client_ids() == [11]
+        assert [(p.symbol, p.quantity) for p in client.get_positions()] == [("MCLG5", 1)]
+        states = [state.value for state, _ in client.link.history]
+        assert states == ["connecting", "connected", "disconnected", "connecting", "connected"]
+        client.disconnect()
+        await asyncio.sleep(0.2)
+        assert not client.is_connected  # a user's disconnect is not undone
 
     run(scenario())
 

@@ -12,6 +12,7 @@ from ib_async.decoder import Decoder
 from workbench.adapters.ib import messages as m
 from workbench.adapters.ib.account import SimAccount, SimOrder
 from workbench.adapters.ib.bars import BarAggregator, RequestPacer
+from workbench.adapters.ib.connectivity import Action, Connectivity, LinkState
 from workbench.adapters.ib.contracts import ContractQuery, future, listed_contracts
 from workbench.adapters.ib.feed import Bar, BarFeed
 from workbench.adapters.ib.protocol import (
@@ -315,3 +316,44 @@ def test_pacer_delays() -> None:
     assert pacer.delay_for("b", 111.0) == pytest.approx(2.0)
     with pytest.raises(ValueError, match="max_requests >= 1"):
         RequestPacer(max_requests=0)
+
+
+def test_aggregator_marks_a_bar_that_began_before_the_subscription() -> None:
+    agg = BarAggregator(60)
+    out = []
+    for i in range(6, 12):  # joined half-way through the first minute
+        out += agg.add(i * 5 * NS, 70, 70, 70, 70, 1)
+    [first] = out
+    assert not first.complete
+    [second] = [b for i in range(12, 24) for b in agg.add(i * 5 * NS, 71, 71, 71, 71, 1)]
+    assert second.complete
+    assert second.ts == 60 * NS
+
+
+# ------------------------------------------------------------------------- connectivity
+def test_connectivity_state_machine() -> None:
+    link = Connectivity(base_backoff=1.0, max_backoff=8.0)
+    link.connecting()
+    assert link.connected(restored=False) is Action.NONE
+    assert link.code(2104) is Action.NONE
+    assert link.data_ok
+    assert link.code(2103) is Action.NONE
+    assert not link.data_ok  # the market data farm is down
+    assert link.code(2104) is Action.FILL_GAP  # back: bars may have been missed
+    assert link.code(1100) is Action.NONE
+    assert link.state is LinkState.IB_LOST
+    assert link.code(1101) is Action.RESUBSCRIBE
+    assert link.code(1100) is Action.NONE
+    assert link.code(1102) is Action.FILL_GAP
+    assert link.state is LinkState.CONNECTED
+    assert link.socket_closed() is Action.RECONNECT
+    backoffs = []
+    for _ in range(5):
+        link.connecting()
+        backoffs.append(link.backoff)
+        assert link.connect_failed() is Action.RECONNECT
+    assert backoffs == [1.0, 2.0, 4.0, 8.0, 8.0]
+    link.connecting()
+    assert link.connected(restored=True) is Action.RESUBSCRIBE
+    link.closed_by_user()
+    assert link.socket_closed() is Action.NONE  # already down, and wanted down

@@ -2,7 +2,9 @@
 
 A bar of ``N`` seconds is emitted when the 5-second bar that ends it arrives (or, if that
 one is missing, when a later bar shows the bucket is over), never before: a strategy sees a
-minute's close only once the minute has ended, as in the backtest.
+minute's close only once the minute has ended, as in the backtest. A bucket that began before
+the subscription's first 5-second bar is incomplete: it comes out with ``complete=False``
+(a fresh subscription drops it; a restored one takes that bar from history instead).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class LiveBar:
     low: float
     close: float
     volume: float
+    complete: bool = True  # False: the bar began before the first 5-second bar seen
 
     @property
     def end(self) -> int:
@@ -51,6 +54,8 @@ class BarAggregator:
         self.seconds = seconds
         self.base = base_seconds
         self._cur: list[float] | None = None  # start, o, h, l, c, v
+        self._partial = False  # the current bucket began before the first bar we saw
+        self._first = True
         self.last_ts: int | None = None
 
     def add(self, ts_ns: int, o: float, h: float, lo: float, c: float, v: float) -> list[LiveBar]:
@@ -62,21 +67,31 @@ class BarAggregator:
         start = ts_ns - ts_ns % width
         out: list[LiveBar] = []
         if self._cur is not None and int(self._cur[0]) != start:
-            out.append(self._emit())
+            out += self._emit()
         if self._cur is None:
             self._cur = [start, o, h, lo, c, v]
+            self._partial = ts_ns != start and len(out) == 0 and self._first
         else:
             cur = self._cur
             cur[2], cur[3], cur[4], cur[5] = max(cur[2], h), min(cur[3], lo), c, cur[5] + v
+        self._first = False
         if ts_ns + self.base * NS >= start + width:
-            out.append(self._emit())
+            out += self._emit()
         return out
 
-    def _emit(self) -> LiveBar:
+    def restart(self) -> None:
+        """Forget the bar in progress (after a gap that history fills, or a resubscription)."""
+        self._cur = None
+        self._first = True
+
+    def _emit(self) -> list[LiveBar]:
+        """The bar in progress (``complete=False`` if it began before the first bar seen)."""
         assert self._cur is not None
         s, o, h, lo, c, v = self._cur
         self._cur = None
-        return LiveBar(int(s), self.seconds, o, h, lo, c, v)
+        complete = not self._partial
+        self._partial = False
+        return [LiveBar(int(s), self.seconds, o, h, lo, c, v, complete)]
 
 
 class RequestPacer:

@@ -27,6 +27,7 @@ from ib_async import Fill as IBFill
 from ib_async import Order as IBOrder
 
 from workbench.adapters.ib.bars import BarAggregator, LiveBar, RequestPacer
+from workbench.adapters.ib.connectivity import Action, Connectivity, LinkState
 from workbench.errors import ConfigError, WorkbenchError
 from workbench.market.contracts import contract_spec, parse_symbol
 from workbench.model import Fill, Order, OrderStatus, OrderType, Side, TimeInForce
@@ -52,6 +53,11 @@ _STATUS = {
     "Inactive": OrderStatus.REJECTED,
 }
 _REJECT_CODES = frozenset({200, 201, 203, 321, 10147})
+_BAR_SIZE_NAMES = {
+    5: "5 secs", 10: "10 secs", 15: "15 secs", 30: "30 secs", 60: "1 min", 120: "2 mins",
+    180: "3 mins", 300: "5 mins", 600: "10 mins", 900: "15 mins", 1200: "20 mins",
+    1800: "30 mins", 3600: "1 hour", 7200: "2 hours", 14400: "4 hours", 86400: "1 day",
+}  # fmt: skip
 _TIF = {TimeInForce.DAY: "DAY", TimeInForce.GTC: "GTC", TimeInForce.IOC: "IOC"}
 
 
@@ -168,6 +174,8 @@ class BarSubscription:
     bars: list[LiveBar] = field(default_factory=list)
     ib_bars: Any = None  # ib-async's RealTimeBarList
     active: bool = True
+    on_partial: Callable[[BarSubscription, LiveBar], Any] | None = None
+    gap_filled: int = 0  # bars taken from history after an interruption
 
     def _on_update(self, bar_list: Any, has_new: bool) -> None:
         if not has_new or not bar_list:
@@ -175,9 +183,18 @@ class BarSubscription:
         rt = bar_list[-1]
         ts = int(rt.time.timestamp()) * NS
         for done in self.aggregator.add(ts, rt.open_, rt.high, rt.low, rt.close, rt.volume):
-            self.bars.append(done)
-            if self.callback is not None:
-                self.callback(done)
+            if done.complete:
+                self.emit(done)
+            elif self.bars and self.on_partial is not None:
+                self.on_partial(self, done)  # restored feed: take the whole bar from history
+
+    def emit(self, bar: LiveBar) -> None:
+        """Hand a finished bar to the strategy, once, in time order."""
+        if self.bars and bar.ts <= self.bars[-1].ts:
+            return
+        self.bars.append(bar)
+        if self.callback is not None:
+            self.callback(bar)
 
 
 class IBClient:
@@ -199,6 +216,11 @@ class IBClient:
         Must equal :data:`LIVE_CONFIRMATION` when ``live`` is True.
     pacer : RequestPacer, optional
         Paces historical requests (default: IB's limits with a margin).
+    product : str
+        Futures root (``MCL``).
+    auto_reconnect : bool
+        After the socket closes unexpectedly, reconnect with backoff (same client id) and
+        restore the bar feeds; :attr:`link` tracks the state.
     """
 
     def __init__(
@@ -212,6 +234,7 @@ class IBClient:
         confirm_live: str = "",
         pacer: RequestPacer | None = None,
         product: str = "MCL",
+        auto_reconnect: bool = False,
     ) -> None:
         self.host, self.port, self.client_id, self.timeout = host, port, client_id, timeout
         self.live = live and confirm_live == LIVE_CONFIRMATION
@@ -227,7 +250,13 @@ class IBClient:
         self.subscriptions: list[BarSubscription] = []
         self.notices: list[tuple[int, str]] = []
         self._placed: dict[str, PlacedOrder] = {}
+        self.link = Connectivity()
+        self.auto_reconnect = auto_reconnect
+        self._was_connected = False
+        self._reconnect_task: asyncio.Task[None] | None = None
+        self._time_lock = asyncio.Lock()
         self.ib.errorEvent += self._on_error
+        self.ib.disconnectedEvent += self._on_disconnected
 
     # ------------------------------------------------------------------ session
     def check_port(self) -> None:
@@ -251,7 +280,8 @@ class IBClient:
             )
 
     async def connect(self) -> None:
-        """Connect, check the port and account, and restore bar subscriptions.
+        """Connect, check the port and account, and restore bar subscriptions (filling the
+        bars missed while away from history).
 
         Raises
         ------
@@ -262,12 +292,14 @@ class IBClient:
             The gateway did not answer in time.
         """
         self.check_port()
+        self.link.connecting()
         try:
             await self.ib.connectAsync(
                 self.host, self.port, clientId=self.client_id, timeout=self.timeout
             )
         except (TimeoutError, OSError) as exc:
             self.ib.disconnect()
+            self.link.connect_failed()
             raise ConnectionError(
                 f"no IB API at {self.host}:{self.port} (client id {self.client_id}): {exc!r}"
             ) from exc
@@ -276,14 +308,21 @@ class IBClient:
         try:
             self.check_account()
         except LiveTradingRefused:
+            self.link.closed_by_user()
             self.ib.disconnect()
             raise
-        for sub in self.subscriptions:
-            if sub.active:
-                self._request_bars(sub)
+        action = self.link.connected(restored=self._was_connected)
+        self._was_connected = True
+        if action is Action.RESUBSCRIBE or any(s.active for s in self.subscriptions):
+            await self.restore_subscriptions()
 
     def disconnect(self) -> None:
-        """Close the connection (subscriptions are kept and restored by the next connect)."""
+        """Close the connection and stop reconnecting (subscriptions are kept and restored by
+        the next :meth:`connect`)."""
+        self.link.closed_by_user()
+        if self._reconnect_task is not None:
+            self._reconnect_task.cancel()
+            self._reconnect_task = None
         self.ib.disconnect()
 
     @property
@@ -291,19 +330,101 @@ class IBClient:
         """Whether the API connection is up."""
         return bool(self.ib.isConnected())
 
+    def _on_disconnected(self) -> None:
+        action = self.link.socket_closed()
+        if action is Action.RECONNECT and self.auto_reconnect:
+            self._spawn_reconnect()
+
+    def _spawn_reconnect(self) -> None:
+        if self._reconnect_task is None or self._reconnect_task.done():
+            self._reconnect_task = asyncio.get_running_loop().create_task(self._reconnect())
+
+    async def _reconnect(self) -> None:
+        """Reconnect with exponential backoff, same client id, once the socket has closed."""
+        while self.link.wanted and not self.is_connected:
+            await asyncio.sleep(self.link.backoff)
+            if not self.link.wanted:
+                return
+            try:
+                await self.connect()
+            except ConnectionError as exc:
+                log.warning("reconnect attempt %d failed: %s", self.link.attempts, exc)
+            except LiveTradingRefused:
+                return
+
+    async def wait_connected(self, timeout: float | None = None) -> None:
+        """Wait until the connection is up again (after a drop, with auto-reconnect)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + (timeout if timeout is not None else self.timeout)
+        while not (self.is_connected and self.link.state is LinkState.CONNECTED):
+            if loop.time() > deadline:
+                raise TimeoutError(f"not reconnected to {self.host}:{self.port} in time")
+            await asyncio.sleep(0.02)
+
     def _on_error(self, req_id: int, code: int, text: str, contract: Any = None) -> None:
         if req_id == -1 or code in (1100, 1101, 1102):
             self.notices.append((code, text))
-        if code == 1101:  # connectivity restored, market data lost: resubscribe
-            for sub in self.subscriptions:
-                if sub.active:
-                    self._request_bars(sub)
+        action = self.link.code(code)
+        if action is Action.RESUBSCRIBE and self.subscriptions:
+            asyncio.get_running_loop().create_task(self.restore_subscriptions())
+        elif action is Action.FILL_GAP and self.subscriptions:
+            asyncio.get_running_loop().create_task(self.restore_subscriptions(resubscribe=False))
+
+    async def restore_subscriptions(self, resubscribe: bool = True) -> None:
+        """Request every active bar feed again and fill the bars missed from history."""
+        for sub in self.subscriptions:
+            if not sub.active:
+                continue
+            if resubscribe:
+                sub.aggregator.restart()
+                self._request_bars(sub)
+            await self._fill_gap(sub)
+
+    async def _fill_gap(self, sub: BarSubscription) -> None:
+        """Bars that ended between the last one emitted and now, from history."""
+        size = _BAR_SIZE_NAMES.get(sub.seconds)
+        if not sub.bars or size is None:
+            return
+        now_ns = int((await self.server_time()).timestamp()) * NS
+        last_end = sub.bars[-1].end
+        if now_ns - last_end < sub.seconds * NS:
+            return
+        span = (now_ns - last_end) // NS + sub.seconds
+        frame = await self.historical_bars(sub.contract, f"{span} S", size)
+        for ts, row in frame.iterrows():
+            start = int(pd.Timestamp(ts).value)
+            if start >= last_end and start + sub.seconds * NS <= now_ns:
+                sub.gap_filled += 1
+                sub.emit(LiveBar(start, sub.seconds, row.open, row.high, row.low, row.close,
+                                 float(row.volume)))  # fmt: skip
+
+    async def _fill_one(self, sub: BarSubscription, bar: LiveBar) -> None:
+        """A bar that straddled a resubscription: the whole bar from history."""
+        size = _BAR_SIZE_NAMES.get(sub.seconds)
+        if size is None:
+            return
+        end = dt.datetime.fromtimestamp(bar.end // NS, dt.UTC)
+        frame = await self.historical_bars(sub.contract, f"{sub.seconds} S", size, end=end)
+        for ts, row in frame.iterrows():
+            if int(pd.Timestamp(ts).value) == bar.ts:
+                sub.gap_filled += 1
+                sub.emit(LiveBar(bar.ts, sub.seconds, row.open, row.high, row.low, row.close,
+                                 float(row.volume)))  # fmt: skip
+
+    def _on_partial(self, sub: BarSubscription, bar: LiveBar) -> None:
+        asyncio.get_running_loop().create_task(self._fill_one(sub, bar))
 
     # ---------------------------------------------------------------- contracts
+    async def server_time(self) -> dt.datetime:
+        """The gateway's clock (UTC). Calls are serialised: ib-async keys every current-time
+        request alike, so two at once would lose one answer."""
+        async with self._time_lock:
+            now = await asyncio.wait_for(self.ib.reqCurrentTimeAsync(), self.timeout)
+        return now.astimezone(dt.UTC)
+
     async def server_date(self) -> dt.date:
         """Today's date at the gateway (UTC), which decides the front month."""
-        now = await asyncio.wait_for(self.ib.reqCurrentTimeAsync(), self.timeout)
-        return now.astimezone(dt.UTC).date()
+        return (await self.server_time()).date()
 
     async def get_mcl_contract(self, expiry: str | None = None, roll_days: int = 0) -> Contract:
         """The qualified MCL contract (conId, localSymbol such as ``MCLZ5``).
@@ -624,6 +745,7 @@ class IBClient:
         :meth:`connect` following a disconnect.
         """
         sub = BarSubscription(contract, seconds, callback, BarAggregator(seconds))
+        sub.on_partial = self._on_partial
         self.subscriptions.append(sub)
         self._request_bars(sub)
         return sub

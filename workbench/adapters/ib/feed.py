@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from workbench.data.loader import load_bars
 
@@ -62,19 +63,19 @@ class BarFeed:
 
     def __init__(
         self,
-        ts: np.ndarray,
-        open_: np.ndarray,
-        high: np.ndarray,
-        low: np.ndarray,
-        close: np.ndarray,
-        volume: np.ndarray,
+        ts: ArrayLike,
+        open_: ArrayLike,
+        high: ArrayLike,
+        low: ArrayLike,
+        close: ArrayLike,
+        volume: ArrayLike,
         *,
         base_seconds: int = 60,
         tick: float = 0.01,
     ) -> None:
         if base_seconds % RT_SECONDS or base_seconds <= 0:
             raise ValueError(f"base_seconds must be a positive multiple of 5, got {base_seconds}")
-        if len(ts) == 0:
+        if np.size(ts) == 0:
             raise ValueError("a feed needs at least one bar")
         self.ts = np.asarray(ts, dtype=np.int64)
         self.open = np.asarray(open_, dtype=float)
