@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import html
 import logging
 import math
 import time
@@ -199,6 +200,44 @@ def test_charts_when_equity_goes_below_zero() -> None:
     assert table.loc[2024, [2, 3]].isna().all()  # after the equity ran out: no return
     for name in C.chart_names():
         C.build_chart(name, broke).to_json()
+
+
+def test_rolling_sharpe_says_why_it_ends_when_trading_stops() -> None:
+    """An account that stops trading has flat days: the chart says where and why the
+    rolling Sharpe ends instead of just stopping."""
+    result = fake_result(200_000, 300)
+    daily = result.daily_pnl.copy()
+    daily.iloc[-80:] = 0.0  # no P&L over the last 80 trade dates (more than a window)
+    result = dataclasses.replace(result, daily_pnl=daily)
+    fig = C.build_chart("rolling_sharpe", result, window=20)
+    quiet = pd.Timestamp(daily.index[-81]).strftime("%Y-%m-%d")
+    assert f"no P&L after {quiet} (no trades)" in html.unescape(_title(fig))
+    assert any("no trades" in str(a.text) for a in fig.layout.annotations)
+    assert fig.layout.shapes[-1].x0 == quiet
+
+
+def test_rolling_sharpe_reaching_the_end_has_no_note() -> None:
+    fig = C.build_chart("rolling_sharpe", fake_result(200_000, 300), window=20)
+    assert "ends" not in _title(fig)
+
+
+def test_usd_ticks_put_the_sign_before_the_dollar() -> None:
+    values, labels = C.usd_ticks(-104.3, 480.0)
+    assert values[0] >= -104.3
+    assert values[-1] <= 480.0
+    assert labels[values.index(-100.0)] == "-$100"
+    assert labels[values.index(0.0)] == "$0"
+    assert all(not t.startswith("$-") for t in labels)
+    assert C.usd_ticks(-0.3, 0.45)[1] == ["-$0.20", "$0.00", "$0.20", "$0.40"]
+
+
+def test_trade_distribution_labels_dollars_with_the_sign_first(
+    small_result: BacktestResult,
+) -> None:
+    axis = C.build_chart("trade_distribution", small_result).layout.xaxis
+    assert axis.ticktext
+    assert not any(t.startswith("$-") for t in axis.ticktext)
+    assert axis.range[0] < small_result.trades["net_pnl"].min()
 
 
 # --------------------------------------------------------------------------- downsampling

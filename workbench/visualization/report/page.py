@@ -96,6 +96,14 @@ def _meta(
     )
 
 
+def _provenance_html(
+    result: BacktestResult, provenance: Mapping[str, Any], data_range: Mapping[str, Any]
+) -> str:
+    trades = result.trades
+    traded = trades["symbol"].dropna().unique() if "symbol" in trades else ()
+    return provenance_section(provenance, traded=traded, reference_date=data_range.get("start"))
+
+
 def _charts_html(chart_divs: Mapping[str, tuple[str, str]]) -> str:
     divs = dict(chart_divs)
     html = "".join(
@@ -132,7 +140,9 @@ def render_report(
     -------
     str
     """
-    provenance = {**(result.provenance or {}), **(summary.get("provenance") or {})}
+    # The result's provenance has each roll's closes and adjustment; summary.json keeps only
+    # the dates and symbols.
+    provenance = {**(summary.get("provenance") or {}), **(result.provenance or {})}
     synthetic = bool(provenance.get("synthetic"))
     strategy = summary.get("strategy") or result.parameters.get("strategy", {})
     data_range = {**result.data_range, **(summary.get("data_range") or {})}
@@ -171,7 +181,7 @@ def render_report(
         f"{columns(flatten(config))}</div></section>"
         f'<section id="provenance"><h2>Data provenance: '
         f"{'SYNTHETIC' if synthetic else 'real market data'}</h2>"
-        f'<div class="panel">{provenance_section(provenance)}</div></section>'
+        f'<div class="panel">{_provenance_html(result, provenance, data_range)}</div></section>'
         "</main>"
         f"<footer>workbench report &middot; {esc(run_id)} &middot; charts downsampled for "
         "display (extremes kept); metrics from the full-resolution data.</footer>"

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from workbench.market.contracts import parse_symbol
 from workbench.visualization import charts as C
 from workbench.visualization.html_parts import esc, fmt_num, kv_table, pct, tone, usd
 from workbench.visualization.report.document import PRINT_TABLE_ROWS
@@ -129,31 +130,98 @@ def time_section(summary: Mapping[str, Any], result: BacktestResult) -> str:
     return kv_table(rows)
 
 
-def provenance_section(provenance: Mapping[str, Any]) -> str:
-    """Where the bars came from: sources, contracts traded, the rolls."""
+def contract_order(symbols: Iterable[Any], reference_year: int | None = None) -> list[str]:
+    """Contract symbols in expiry order (``MCLZ4`` before ``MCLF5``); others last, by name.
+
+    Parameters
+    ----------
+    symbols : iterable
+        Contract symbols such as ``MCLZ5``.
+    reference_year : int, optional
+        A year of the data, to resolve one-digit years (see
+        :func:`workbench.market.contracts.parse_symbol`).
+
+    Returns
+    -------
+    list of str
+        Each symbol once.
+    """
+
+    def key(symbol: str) -> tuple[int, int, int, str]:
+        try:
+            p = parse_symbol(symbol, reference_year)
+        except ValueError:
+            return (1, 0, 0, symbol)
+        return (0, p.year, p.month, symbol)
+
+    return sorted({str(s) for s in symbols}, key=key)
+
+
+def _year(value: Any) -> int | None:
+    try:
+        return int(str(value)[:4])
+    except ValueError:
+        return None
+
+
+def provenance_section(
+    provenance: Mapping[str, Any],
+    *,
+    traded: Iterable[Any] = (),
+    reference_date: Any = None,
+) -> str:
+    """Where the bars came from: sources, the contracts in the data and those traded, the rolls.
+
+    Parameters
+    ----------
+    provenance : mapping
+        ``BacktestResult.provenance`` (rolls with their closes and adjustment) or a summary's.
+    traded : iterable, default ()
+        The contracts the trades were in (``trades["symbol"]``).
+    reference_date : optional
+        A date of the data (``YYYY-...``), to read one-digit contract years.
+
+    Returns
+    -------
+    str
+    """
     skip = {"rolls", "contracts"}
     rows = [(k, v) for k, v in provenance.items() if k not in skip]
-    contracts = provenance.get("contracts") or []
+    year = _year(reference_date)
+    contracts = contract_order(provenance.get("contracts") or [], year)
+    traded_list = contract_order(traded, year)
     rolls = provenance.get("rolls") or []
     parts = [kv_table(rows)]
     parts.append(
-        f"<p><b>Contracts traded ({len(contracts)}):</b> "
-        f"{esc(', '.join(map(str, contracts)) or '-')}</p>"
+        f'<p id="contracts-in-data"><b>Contracts in the data ({len(contracts)}):</b> '
+        f"{esc(', '.join(contracts) or '-')}</p>"
+        f'<p id="contracts-traded"><b>Contracts traded ({len(traded_list)}):</b> '
+        f"{esc(', '.join(traded_list) or 'none: no trades')}</p>"
     )
+    rolls = [r for r in rolls if isinstance(r, Mapping)]
     if rolls:
+        detail = any(r.get("from_close") is not None for r in rolls)
+        heads = "<th>From close</th><th>To close</th><th>Adjustment</th>" if detail else ""
+
+        def cells(r: Mapping[str, Any]) -> str:
+            if not detail:
+                return ""
+            return (
+                f"<td>{fmt_num(r.get('from_close'))}</td><td>{fmt_num(r.get('to_close'))}</td>"
+                f"<td>{fmt_num(r.get('adjustment'))}</td>"
+            )
+
         body = "".join(
             f'<tr><td class="l">{esc(r.get("trade_date"))}</td>'
             f'<td class="l">{esc(r.get("from_symbol"))} &rarr; {esc(r.get("to_symbol"))}</td>'
-            f"<td>{fmt_num(r.get('from_close'))}</td><td>{fmt_num(r.get('to_close'))}</td>"
-            f"<td>{fmt_num(r.get('adjustment'))}</td></tr>"
+            f"{cells(r)}</tr>"
             for r in rolls
-            if isinstance(r, Mapping)
         )
         parts.append(
             f"<p><b>Rolls ({len(rolls)}):</b></p>"
-            '<div class="scroll" style="max-height:260px"><table class="data"><thead><tr>'
-            '<th class="l">Trade date</th><th class="l">From &rarr; to</th><th>From close</th>'
-            f"<th>To close</th><th>Adjustment</th></tr></thead><tbody>{body}</tbody></table></div>"
+            '<div class="scroll" style="max-height:260px"><table class="data" id="rolls-table">'
+            '<thead><tr><th class="l">Trade date</th><th class="l">From &rarr; to</th>'
+            f"{heads}</tr></thead><tbody>{body}</tbody></table></div>"
         )
     else:
         parts.append('<p class="muted">No rolls.</p>')
