@@ -11,6 +11,9 @@
   probability of backtest overfitting by CSCV, with recommendations in plain words
   (:mod:`workbench.optimize.diagnostics`; the statistics are in
   :mod:`workbench.analysis.overfitting`).
+- :func:`walk_forward`: per window, sweep in sample, trade the best out of sample (after a
+  purge gap), stitch the out-of-sample windows into one run with its report, and the
+  walk-forward efficiency.
 - :class:`StrategyOptimizer`: sensitivity of the objective to each parameter, the diagnostics,
   and the next combinations worth testing.
 """
@@ -20,6 +23,12 @@ from workbench.optimize.grid import ParameterGrid
 from workbench.optimize.notebooks import run_notebook_sweep
 from workbench.optimize.optimizer import StrategyOptimizer
 from workbench.optimize.sweep import METRIC_COLUMNS, PSR_COLUMN, SweepResult, sweep
+from workbench.optimize.walkforward import (
+    WalkForwardResult,
+    Window,
+    walk_forward,
+    walk_forward_windows,
+)
 
 __all__ = [
     "METRIC_COLUMNS",
@@ -28,6 +37,10 @@ __all__ = [
     "ParameterGrid",
     "StrategyOptimizer",
     "SweepResult",
+    "WalkForwardResult",
+    "Window",
     "run_notebook_sweep",
     "sweep",
+    "walk_forward",
+    "walk_forward_windows",
 ]
