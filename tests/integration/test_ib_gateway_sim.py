@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import logging
 import signal
+import socket
 import subprocess
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -573,13 +575,43 @@ def test_same_orders_on_the_same_path_give_the_same_fills() -> None:
 
 
 # ------------------------------------------------------------------------------- CLI
+def control(port: int, line: str) -> str:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(line.encode() + b"\n")
+        return sock.makefile().readline().strip()
+
+
+def test_control_socket_commands() -> None:
+    cfg = GatewayConfig(port=0, control_port=0)
+    with SimulatedGateway(BarFeed.from_prices(PATH, START), cfg) as gw:
+        assert gw.control_port
+
+        async def scenario() -> None:
+            ib = await connect(gw, client_id=4)
+            seen = errors_of(ib)
+            reply = await asyncio.to_thread(control, gw.control_port, "notice 1101")
+            assert reply == "ok sent 1101"
+            await settle(ib, lambda: (-1, 1101) in seen)
+            reply = await asyncio.to_thread(control, gw.control_port, "step 2")
+            assert reply == f"ok stepped 2 last close {PATH[1]}"
+            status = await asyncio.to_thread(control, gw.control_port, "status")
+            assert status.startswith("ok ")
+            assert json.loads(status[3:])["clients"] == [4]
+            assert (await asyncio.to_thread(control, gw.control_port, "bogus")).startswith("error")
+            assert (
+                await asyncio.to_thread(control, gw.control_port, "drop")
+                == "ok dropped 1 connection(s)"
+            )
+            await settle(ib, lambda: not ib.isConnected())
+
+        run(scenario())
+
+
 def test_cli_starts_and_answers_a_connect(small_sample: Path) -> None:
+    cmd = [EXE, "ib-gateway-sim", "--port", "0", "--data-dir", str(small_sample)]
+    cmd += ["--speed", "0", "--control-port", "0"]
     proc = subprocess.Popen(
-        [EXE, "ib-gateway-sim", "--port", "0", "--data-dir", str(small_sample), "--speed", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=child_env(),
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env()
     )
     try:
         assert proc.stdout is not None
@@ -587,14 +619,20 @@ def test_cli_starts_and_answers_a_connect(small_sample: Path) -> None:
         assert "listening on 127.0.0.1:" in line, line
         assert "DU" in line, line
         port = int(line.split("127.0.0.1:")[1].split()[0])
+        control_line = proc.stdout.readline()
+        control_port = int(control_line.split("127.0.0.1:")[1].split()[0])
 
         async def scenario() -> None:
             ib = IB()
             await ib.connectAsync("127.0.0.1", port, clientId=1, timeout=10)
             assert ib.managedAccounts()[0].startswith("DU")
             details = await ib.reqContractDetailsAsync(Future("MCL", exchange="NYMEX"))
-            assert details
             assert details[0].contract.localSymbol.startswith("MCL")
+            bars = ib.reqRealTimeBars(details[0].contract, 5, "TRADES", False)
+            await asyncio.wait_for(ib.reqCurrentTimeAsync(), 5)
+            reply = await asyncio.to_thread(control, control_port, "step 3")
+            assert reply.startswith("ok stepped 3")
+            await settle(ib, lambda: len(bars) == 3)
             ib.disconnect()
 
         run(scenario())

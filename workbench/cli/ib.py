@@ -32,6 +32,13 @@ from workbench.cli.options import data_dir_option
 @click.option("--start", default=None, help="Replay from this UTC date/time (default: 5 days "
               "before the catalog's end); earlier bars serve reqHistoricalData.")  # fmt: skip
 @click.option("--end", default=None, help="Last date of bars to load (default: the catalog's end).")
+@click.option(
+    "--control-port",
+    default=None,
+    type=int,
+    help="Also accept fault commands on this loopback port, one per line (status, step N, "
+    "drop, restart SECONDS, reject, delay MS, notice 1101, help); 0 picks a free port.",
+)
 @click.option("--account", default="DU1234567", show_default=True, help="Paper account id.")
 @click.option(
     "--cash", default=100_000.0, show_default=True, type=float, help="Starting cash, USD."
@@ -50,6 +57,7 @@ def ib_gateway_sim(
     speed: float,
     start: str | None,
     end: str | None,
+    control_port: int | None,
     account: str,
     cash: float,
     commission: float,
@@ -57,7 +65,9 @@ def ib_gateway_sim(
     """Run a simulated IB Gateway on loopback: the TWS API for ib-async, TWS-free rehearsals.
 
     MCL contract details, orders filled on the catalog's bars replayed as 5-second bars,
-    commissions, positions, account values, real-time and historical bars. Ctrl-C stops it.
+    commissions, positions, account values, real-time and historical bars. Faults on
+    command through --control-port (e.g. `echo 'notice 1101' | nc 127.0.0.1 PORT`).
+    Ctrl-C stops it.
     """
     # Lazy: pandas, ib-async and the catalog load only when the command runs (CLI start-up).
     import pandas as pd
@@ -68,7 +78,13 @@ def ib_gateway_sim(
 
     try:
         config = GatewayConfig(
-            host=host, port=port, account=account, cash=cash, commission=commission, speed=speed
+            host=host,
+            port=port,
+            account=account,
+            cash=cash,
+            commission=commission,
+            speed=speed,
+            control_port=control_port,
         )
     except ValueError as exc:
         raise ConfigError(f"ib-gateway-sim: {exc}") from None
@@ -96,8 +112,9 @@ def ib_gateway_sim(
     click.echo(
         f"simulated IB Gateway listening on {host}:{bound} account {account} "
         f"(market at {now:%Y-%m-%d %H:%M:%S} UTC, speed {speed:g}x); Ctrl-C stops",
-        err=False,
     )
+    if gateway.control_port is not None:
+        click.echo(f"control commands on {host}:{gateway.control_port} (type 'help')")
     _wait_for_interrupt()
     gateway.stop()
     click.echo("simulated IB Gateway stopped", err=True)

@@ -39,6 +39,7 @@ from workbench.adapters.ib.account import (
     SimOrder,
 )
 from workbench.adapters.ib.contracts import ContractQuery, IBFuture, listed_contracts
+from workbench.adapters.ib.control import serve_control
 from workbench.adapters.ib.feed import NS, RT_SECONDS, Bar, BarFeed
 from workbench.adapters.ib.protocol import (
     API_PREFIX,
@@ -91,6 +92,9 @@ class GatewayConfig:
         "60 requests in 10 minutes" rule.
     root : str
         Product served (``MCL``).
+    control_port : int, optional
+        Also listen for line commands (``drop``, ``restart 5``, ``notice 1101``, ...; see
+        :mod:`workbench.adapters.ib.control`) on this loopback port (0: any free port).
     """
 
     host: str = "127.0.0.1"
@@ -102,6 +106,7 @@ class GatewayConfig:
     pacing_requests: int = 60
     pacing_window: float = 600.0
     root: str = "MCL"
+    control_port: int | None = None
 
     def __post_init__(self) -> None:
         if self.host not in ("127.0.0.1", "localhost", "::1"):
@@ -170,6 +175,8 @@ class SimulatedGateway:
         self._hist_times: deque[float] = deque()
         self._port = self.config.port
         self._on_bar: list[Callable[[Bar], None]] = []
+        self._control: asyncio.Server | None = None
+        self.control_port: int | None = None
 
     # ----------------------------------------------------------------- lifecycle
     @property
@@ -194,6 +201,7 @@ class SimulatedGateway:
             self._loop = loop
             try:
                 loop.run_until_complete(self._listen())
+                loop.run_until_complete(self._listen_control())
             except BaseException as exc:  # reported to start()'s caller
                 failure.append(exc)
                 ready.set()
@@ -244,6 +252,11 @@ class SimulatedGateway:
             raise RuntimeError("the simulated gateway is not running: call start() first")
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
 
+    async def _listen_control(self) -> None:
+        if self.config.control_port is not None and self._control is None:
+            self._control = await serve_control(self, self.config.host, self.config.control_port)
+            self.control_port = self._control.sockets[0].getsockname()[1]
+
     async def _listen(self) -> None:
         self._server = await asyncio.start_server(
             self._handle, self.config.host, self._port, reuse_address=True
@@ -259,6 +272,9 @@ class SimulatedGateway:
     async def _shutdown(self) -> None:
         if self._clock_task is not None:
             self._clock_task.cancel()
+        if self._control is not None:
+            self._control.close()
+            self._control = None
         if self._server is not None:
             self._server.close()
         await self._close_sessions()
@@ -273,32 +289,14 @@ class SimulatedGateway:
 
     def drop_connections(self, client_id: int | None = None) -> int:
         """Cut client connections (one client id, or all) as a network failure would."""
-
-        async def drop() -> int:
-            victims = [s for s in self._sessions if client_id is None or s.client_id == client_id]
-            for s in victims:
-                s.writer.transport.abort()
-                self._sessions.discard(s)
-            return len(victims)
-
-        return self._call(drop())
+        return self._call(self.drop(client_id))
 
     def restart(self, down_for: float = 0.0) -> None:
         """Close the listener and every connection, wait ``down_for`` s, listen again.
 
         The account, its positions, working orders and the order id sequence survive.
         """
-
-        async def cycle() -> None:
-            if self._server is not None:
-                self._server.close()
-            await self._close_sessions()
-            if self._server is not None:
-                await self._server.wait_closed()
-            await asyncio.sleep(down_for)
-            await self._listen()
-
-        self._call(cycle(), timeout=down_for + 30)
+        self._call(self.restart_async(down_for), timeout=down_for + 30)
 
     def reject_next_order(self, reason: str = "rejected on command (simulator)") -> None:
         """The next new order is rejected with error 201 and ``reason``."""
@@ -312,13 +310,53 @@ class SimulatedGateway:
 
     def send_notice(self, code: int, text: str | None = None) -> None:
         """Send an error/notice with reqId -1 to every client (e.g. 2103, 2105, 1100)."""
+        self._call(self.notice(code, text))
 
-        async def broadcast() -> None:
-            self._apply_connectivity(code)
-            for s in self._ready_sessions():
-                s.send(m.notice(code, text))
+    # The same controls as coroutines, for the control socket (on the server's loop).
+    async def drop(self, client_id: int | None = None) -> int:
+        """Coroutine of :meth:`drop_connections`."""
+        victims = [s for s in self._sessions if client_id is None or s.client_id == client_id]
+        for s in victims:
+            s.writer.transport.abort()
+            self._sessions.discard(s)
+        return len(victims)
 
-        self._call(broadcast())
+    async def restart_async(self, down_for: float = 0.0) -> None:
+        """Coroutine of :meth:`restart`."""
+        if self._server is not None:
+            self._server.close()
+        await self._close_sessions()
+        if self._server is not None:
+            await self._server.wait_closed()
+        await asyncio.sleep(down_for)
+        await self._listen()
+
+    async def notice(self, code: int, text: str | None = None) -> None:
+        """Coroutine of :meth:`send_notice`."""
+        self._apply_connectivity(code)
+        for s in self._ready_sessions():
+            s.send(m.notice(code, text))
+
+    async def step_async(self, n: int = 1) -> list[Bar]:
+        """Coroutine of :meth:`step`."""
+        return await self._step(n)
+
+    def status(self) -> dict[str, Any]:
+        """A snapshot: clock, clients, positions, working orders, account values."""
+        return {
+            "clock": ib_time(self.feed.clock_ns()),
+            "bars_published": self.feed.cursor,
+            "clients": sorted(s.client_id or 0 for s in self._ready_sessions()),
+            "positions": {
+                p.contract.local_symbol: p.quantity
+                for p in self.account.positions.values()
+                if p.quantity
+            },
+            "working_orders": [o.order_id for o in self.account.working()],
+            "net_liquidation": round(self.account.values()["NetLiquidation"], 2),
+            "connected_to_ib": self.connected,
+            "delay_ms": self.delay_ms,
+        }
 
     def connectivity_lost(self) -> None:
         """IB's servers are unreachable: 1100; real-time bars stop."""
