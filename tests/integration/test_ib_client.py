@@ -130,7 +130,7 @@ def test_market_order_fill_is_a_model_fill_with_commission(gateway: SimulatedGat
         assert await placed.wait() is OrderStatus.FILLED
         [fill] = placed.fills
         assert fill == Fill(
-            time=int((START + dt.timedelta(seconds=10)).timestamp()) * 1_000_000_000,
+            time=int((START + dt.timedelta(seconds=5)).timestamp()) * 1_000_000_000,  # the open
             symbol="MCLG5",
             side=Side.BUY,
             quantity=2,

@@ -305,8 +305,9 @@ class SimAccount:
                 where, price = hit
                 candidates.append((where, o.order_id, o, price))
         events: list[Event] = []
-        time_ns = bar.ts + RT_SECONDS * NS
-        for _, _, o, price in sorted(candidates, key=lambda c: (c[0], c[1])):
+        for where, _, o, price in sorted(candidates, key=lambda c: (c[0], c[1])):
+            # The fill's time: as far into the bar as the path point where it happened.
+            time_ns = bar.ts + round(where / 3 * RT_SECONDS * NS)
             if o.status != "Submitted":  # an OCA sibling filled first
                 continue
             events += self._fill(o, price, time_ns)

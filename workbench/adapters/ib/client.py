@@ -14,6 +14,7 @@ refused, before any order can be sent, unless ``live=True`` and ``confirm_live``
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import uuid
@@ -122,21 +123,31 @@ class PlacedOrder:
         want = set(statuses) or {OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED}
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while True:
-            status = self.status
-            if status in want and (status is not OrderStatus.FILLED or self._commissions_in()):
-                return status
-            left = deadline - loop.time()
-            if left <= 0:
-                raise TimeoutError(
-                    f"order {self.order_ref} is {status.value} after {timeout} s, "
-                    f"not {', '.join(sorted(s.value for s in want))}"
-                )
-            event = (
-                self.trade.statusEvent if status not in want else self.trade.commissionReportEvent
-            )
-            with _suppress_timeout():
-                await asyncio.wait_for(_next(event), min(left, 0.25))
+        changed = asyncio.Event()
+
+        def poke(*_: object) -> None:
+            changed.set()
+
+        events = (self.trade.statusEvent, self.trade.fillEvent, self.trade.commissionReportEvent)
+        for ev in events:
+            ev += poke
+        try:
+            while True:
+                status = self.status
+                if status in want and (status is not OrderStatus.FILLED or self._commissions_in()):
+                    return status
+                left = deadline - loop.time()
+                if left <= 0:
+                    raise TimeoutError(
+                        f"order {self.order_ref} is {status.value} after {timeout} s, "
+                        f"not {', '.join(sorted(s.value for s in want))}"
+                    )
+                changed.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(changed.wait(), left)
+        finally:
+            for ev in events:
+                ev -= poke
 
     def _commissions_in(self) -> bool:
         return all(f.commissionReport.execId for f in self.trade.fills)
@@ -543,8 +554,10 @@ class IBClient:
         self, side: Side, quantity: int, *, contract: Contract | None = None, order_ref: str = ""
     ) -> PlacedOrder:
         """A market order (fills at the next price)."""
-        intent = Order(order_ref or new_order_ref(), _symbol(contract), side, quantity)
-        return await self.place_order(intent, contract)
+        self.check_account()
+        c = contract or await self.get_mcl_contract()
+        intent = Order(order_ref or new_order_ref(), c.localSymbol, side, quantity)
+        return await self.place_order(intent, c)
 
     async def place_limit_order(
         self,
@@ -557,9 +570,11 @@ class IBClient:
         time_in_force: TimeInForce = TimeInForce.DAY,
     ) -> PlacedOrder:
         """A limit order at ``limit_price`` (rounded to the tick)."""
+        self.check_account()
+        contract = contract or await self.get_mcl_contract()
         intent = Order(
             order_ref or new_order_ref(),
-            _symbol(contract),
+            contract.localSymbol,
             side,
             quantity,
             OrderType.LIMIT,
@@ -579,9 +594,11 @@ class IBClient:
         time_in_force: TimeInForce = TimeInForce.DAY,
     ) -> PlacedOrder:
         """A stop (market) order triggered at ``stop_price``."""
+        self.check_account()
+        contract = contract or await self.get_mcl_contract()
         intent = Order(
             order_ref or new_order_ref(),
-            _symbol(contract),
+            contract.localSymbol,
             side,
             quantity,
             OrderType.STOP,
@@ -779,19 +796,3 @@ def to_fill(f: IBFill) -> Fill:
         commission=float(f.commissionReport.commission),
         order_ref=ex.orderRef,
     )
-
-
-def _symbol(contract: Contract | None) -> str:
-    return contract.localSymbol if contract is not None and contract.localSymbol else "MCL"
-
-
-async def _next(event: Any) -> None:
-    await event
-
-
-class _suppress_timeout:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: object, *rest: object) -> bool:
-        return exc_type is TimeoutError or exc_type is asyncio.TimeoutError
