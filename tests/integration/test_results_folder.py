@@ -165,18 +165,49 @@ def test_daily_pnl_csv_sums_to_the_total(
         assert daily["trade_date"].is_monotonic_increasing
 
 
-def test_equity_curve_csv_is_full_resolution_and_exact(
+def test_equity_curve_parquet_is_full_resolution_and_exact(
     saved: dict[str, Path], results: dict[str, BacktestResult]
 ) -> None:
     run, r = saved["ema_crossover"], results["ema_crossover"]
-    eq = _csv(run, "equity_curve.csv")
+    eq = pd.read_parquet(run / "equity_curve.parquet")
     assert list(eq.columns) == ["ts", "equity", "position"]
     assert len(eq) == len(r.equity)
-    assert eq["equity"].iloc[-1] == r.final_equity
     np.testing.assert_array_equal(eq["equity"].to_numpy(), r.equity.to_numpy())
     np.testing.assert_array_equal(eq["position"].to_numpy(), r.position.to_numpy())
-    assert (_utc(eq["ts"]) == r.equity.index).all()
+    assert (pd.DatetimeIndex(eq["ts"]) == r.equity.index).all()
+
+
+def test_equity_curve_csv_keeps_changes_and_daily_marks(
+    saved: dict[str, Path], results: dict[str, BacktestResult]
+) -> None:
+    """The CSV is a small fraction of the bars, yet exact at every position change, at every
+    trade date's close and wherever a flat account's equity changes."""
+    run, r = saved["ema_crossover"], results["ema_crossover"]
+    eq = _csv(run, "equity_curve.csv")
+    assert list(eq.columns) == ["ts", "equity", "position", "mark"]
+    assert len(eq) < len(r.equity) / 4
     assert eq["ts"].iloc[0].endswith("Z")
+    assert eq["mark"].iloc[0] == "start"
+    assert eq["mark"].iloc[-1] == "end"
+    assert eq["equity"].iloc[-1] == r.final_equity
+    ts = _utc(eq["ts"])
+    full = r.equity.loc[ts]
+    np.testing.assert_array_equal(eq["equity"].to_numpy(), full.to_numpy())
+    np.testing.assert_array_equal(eq["position"].to_numpy(), r.position.loc[ts].to_numpy())
+    # every position change is a row
+    pos = r.position.to_numpy()
+    changed = r.position.index[1:][pos[1:] != pos[:-1]]
+    assert changed.isin(ts).all()
+    # each trade date's closing equity is a row, and matches daily_pnl.csv
+    closes = eq.loc[eq["mark"].isin(["day_close", "end"]), "equity"].to_numpy()
+    daily = _csv(run, "daily_pnl.csv")
+    n = min(len(closes), len(daily))
+    assert n >= len(daily) - 1
+    np.testing.assert_allclose(closes[-n:], daily["equity"].to_numpy()[-n:], atol=1e-6)
+    # stepping the CSV forward is exact wherever the account is flat
+    stepped = pd.Series(eq["equity"].to_numpy(), index=ts).reindex(r.equity.index, method="ffill")
+    flat = np.r_[True, pos[:-1] == 0] & (pos == 0)
+    np.testing.assert_array_equal(stepped.to_numpy()[flat], r.equity.to_numpy()[flat])
 
 
 def test_signals_csv_holds_only_changes_and_reconstructs_the_series(
@@ -363,8 +394,8 @@ CRASH_SCRIPT = textwrap.dedent(
     result = run_backtest(
         load_bars("MCL_FUT", data_dir=data_dir), MomentumStrategy(fast_period=10, slow_period=40)
     )
-    # the small files fit, equity_curve.csv (megabytes) does not
-    resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, resource.RLIM_INFINITY))
+    # summary.json and parameters.json fit, the CSVs of 10 weeks of trades do not
+    resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, resource.RLIM_INFINITY))
     if mode == "kill":
         signal.signal(signal.SIGXFSZ, signal.SIG_DFL)  # the kernel kills us mid-write
     save_results(result, out)
@@ -401,7 +432,7 @@ def test_a_crash_mid_save_leaves_no_complete_looking_folder(
     # the crash came in the middle: the first files were already written
     written = {p.name for p in tmp_dirs[0].iterdir()}
     assert {"summary.json", "parameters.json", "trades.csv"} <= written
-    assert "signals.csv" not in written
+    assert "README.md" not in written  # written last
     # comparing the leftover is refused with an explanation
     with pytest.raises(NotARunError, match="unfinished"):
         compare_runs([tmp_dirs[0], tmp_dirs[0]], tmp_path / "cmp")

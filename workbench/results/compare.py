@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from workbench.errors import WorkbenchError
 from workbench.results.folders import (
@@ -41,6 +42,8 @@ from workbench.results.summary import (
 DEFAULT_COMPARISONS_DIR = "results/comparisons"
 COMPARISON_CSV = "strategy_comparison.csv"
 EQUITY_FILE = "equity_curve.csv"
+#: The full-resolution equity curve; runs saved before it existed have only the CSV.
+EQUITY_PARQUET = "equity_curve.parquet"
 
 #: A writer of pages about a comparison, handed to :func:`compare_runs`: called as
 #: ``writer(summaries, equity, folder)`` with the runs' summary.json dicts (in the order
@@ -127,7 +130,8 @@ def load_summary(run_dir: str | Path) -> dict[str, Any]:
 
 
 def load_equity(run_dir: str | Path) -> pd.Series:
-    """A run's equity curve from equity_curve.csv.
+    """A run's equity curve: every bar from equity_curve.parquet, or equity_curve.csv in a
+    run saved before the Parquet file existed.
 
     Parameters
     ----------
@@ -142,18 +146,24 @@ def load_equity(run_dir: str | Path) -> pd.Series:
     Raises
     ------
     NotARunError
-        If the file is missing or lacks the ``ts``/``equity`` columns.
+        If both files are missing, unreadable or lack the ``ts``/``equity`` columns.
     """
-    file = Path(run_dir) / EQUITY_FILE
+    parquet = Path(run_dir) / EQUITY_PARQUET
+    file = parquet if parquet.is_file() else Path(run_dir) / EQUITY_FILE
     if not file.is_file():
         raise NotARunError(
-            f"{Path(run_dir)} has no {EQUITY_FILE}", hint="the run is damaged; run it again"
+            f"{Path(run_dir)} has no {EQUITY_PARQUET} or {EQUITY_FILE}",
+            hint="the run is damaged; run it again",
         )
     try:
-        frame = pd.read_csv(file, usecols=["ts", "equity"], engine="pyarrow")
-    except ValueError as exc:
+        if file == parquet:
+            frame = pd.read_parquet(file, columns=["ts", "equity"])
+        else:
+            frame = pd.read_csv(file, usecols=["ts", "equity"], engine="pyarrow")
+    except (ValueError, OSError, pa.ArrowException) as exc:
         raise NotARunError(
-            f"{file} lacks the ts/equity columns ({exc})", hint="the run is damaged; run it again"
+            f"{file} cannot be read or lacks the ts/equity columns ({exc})",
+            hint="the run is damaged; run it again",
         ) from None
     index = pd.DatetimeIndex(pd.to_datetime(frame["ts"], utc=True), name="ts")
     return pd.Series(frame["equity"].to_numpy(dtype="float64"), index=index, name="equity")

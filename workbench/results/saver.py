@@ -6,7 +6,9 @@ Layout (the plan's, plus ``risk_events.csv`` and ``README.md``)::
         summary.json        key metrics, recommendations, provenance (summary.schema.json)
         parameters.json     strategy, backtest config, contract, full data provenance
         trades.csv          one row per closed trade
-        equity_curve.csv    equity and position at every bar close (full resolution)
+        equity_curve.csv    equity and position at the first bar, every position change,
+                            each trade date's last bar and the last bar (compact)
+        equity_curve.parquet  equity and position at every bar close (full resolution, zstd)
         daily_pnl.csv       net P&L and closing equity per CME trade date
         drawdowns.csv       drawdown periods, deepest first
         signals.csv         the strategy signal, only at the bars where it changes
@@ -30,7 +32,7 @@ cells for missing values.
 ``signals.csv`` holds the first bar and every bar whose signal differs from the previous
 bar's: ``ts`` is the bar's START time (the signal is known at that bar's end). The signal of
 any bar is the value of the last row with ``ts`` at or before the bar's start, e.g.
-``pd.merge_asof(bars, signals, on="ts")``. Bar starts are the ``equity_curve.csv`` times
+``pd.merge_asof(bars, signals, on="ts")``. Bar starts are the ``equity_curve.parquet`` times
 minus the bar interval (``data_range`` in parameters.json has the schema).
 """
 
@@ -45,7 +47,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
 
+from workbench.market.calendar import trade_dates
 from workbench.results.folders import atomic_folder, check_name, clean_stale, prepare_parent
 from workbench.results.summary import build_summary, make_run_id, to_jsonable, utc_now
 
@@ -58,6 +62,7 @@ __all__ = [
     "ResultSaver",
     "RunWriter",
     "build_parameters",
+    "equity_marks",
     "make_run_id",
     "save_results",
     "signal_changes",
@@ -65,6 +70,7 @@ __all__ = [
     "write_daily_pnl",
     "write_drawdowns",
     "write_equity_curve",
+    "write_equity_parquet",
     "write_risk_events",
     "write_signals",
     "write_trades",
@@ -83,6 +89,7 @@ RUN_FILES = (
     "parameters.json",
     "trades.csv",
     "equity_curve.csv",
+    "equity_curve.parquet",
     "daily_pnl.csv",
     "drawdowns.csv",
     "signals.csv",
@@ -106,7 +113,12 @@ README = """\
 (rolls) |
 | trades.csv | One row per closed trade; times UTC; net_pnl = gross_pnl - commission; \
 gross_pnl is at fill prices (slippage_cost already taken out) |
-| equity_curve.csv | Equity (USD) and signed position at every bar close (`ts` = bar end, UTC) |
+| equity_curve.csv | Equity (USD) and signed position (`ts` = bar end, UTC) at the first bar, \
+every bar where the position changes (fills, rolls) or a flat account's equity does, \
+the last bar of each CME trade date and the last bar; `mark` says which. Between two rows \
+a flat account's equity does not change |
+| equity_curve.parquet | The same columns at EVERY bar close (full resolution, zstd): \
+`pd.read_parquet("equity_curve.parquet")` |
 | daily_pnl.csv | Net P&L and closing equity per CME trade date |
 | drawdowns.csv | Drawdown periods, deepest first (`end` empty: not recovered) |
 | signals.csv | Strategy signal (-1/0/+1) ONLY at the first bar and the bars where it \
@@ -208,9 +220,49 @@ def write_trades(result: BacktestResult, path: Path) -> None:
     _write_frame(path, result.trades, time_columns=("entry_time", "exit_time"))
 
 
+def equity_marks(result: BacktestResult) -> np.ndarray:
+    """Which bars equity_curve.csv keeps: a label per bar, "" for the bars left out.
+
+    Parameters
+    ----------
+    result : BacktestResult
+        The backtest.
+
+    Returns
+    -------
+    numpy.ndarray of str
+        Per bar of ``result.equity``: ``"start"`` (first bar), ``"fill"`` (the position
+        differs from the previous bar's, or the equity does while the account was flat: a
+        trade within one bar), ``"day_close"`` (last bar of a CME trade date),
+        ``"end"`` (last bar) or ``""``. A bar that is several of these gets the first.
+    """
+    eq = result.equity
+    n = len(eq)
+    marks = np.full(n, "", dtype=object)
+    if n == 0:
+        return marks
+    ns = pd.DatetimeIndex(eq.index).as_unit("ns").asi8
+    dates = trade_dates(ns)
+    day_close = np.ones(n, dtype=bool)
+    day_close[:-1] = dates[1:] != dates[:-1]
+    marks[day_close] = "day_close"
+    if len(result.position) == n:
+        pos = result.position.to_numpy()
+        values = eq.to_numpy(dtype=np.float64)
+        fill = np.zeros(n, dtype=bool)
+        # the position changed, or a flat account's equity moved (a trade opened and closed
+        # within the bar)
+        fill[1:] = (pos[1:] != pos[:-1]) | ((pos[:-1] == 0) & (values[1:] != values[:-1]))
+        marks[fill] = "fill"
+    marks[-1] = "end"
+    marks[0] = "start"
+    return marks
+
+
 def write_equity_curve(result: BacktestResult, path: Path) -> None:
-    """``equity_curve.csv``: ``ts`` (bar end, UTC), ``equity`` (USD), ``position``
-    (signed contracts) at every bar.
+    """``equity_curve.csv``: ``ts`` (bar end, UTC), ``equity`` (USD), ``position`` (signed
+    contracts) and ``mark`` at the bars :func:`equity_marks` keeps (the full series is in
+    equity_curve.parquet, :func:`write_equity_parquet`).
 
     Parameters
     ----------
@@ -220,13 +272,53 @@ def write_equity_curve(result: BacktestResult, path: Path) -> None:
         The file to write.
     """
     eq = result.equity
+    marks = equity_marks(result)
+    keep = marks != ""
     cols: dict[str, Any] = {
-        "ts": _time_column(eq.index),
-        "equity": eq.to_numpy(dtype=np.float64),
+        "ts": _time_column(eq.index[keep]),
+        "equity": eq.to_numpy(dtype=np.float64)[keep],
     }
     if len(result.position) == len(eq):
-        cols["position"] = result.position.to_numpy()
+        cols["position"] = result.position.to_numpy()[keep]
+    cols["mark"] = pa.array(marks[keep].astype(str), pa.string())
     _write_csv(path, cols)
+
+
+def write_equity_parquet(result: BacktestResult, path: Path) -> None:
+    """``equity_curve.parquet``: ``ts`` (bar end, UTC timestamp), ``equity`` (USD) and
+    ``position`` at every bar, zstd-compressed.
+
+    Parameters
+    ----------
+    result : BacktestResult
+        The backtest.
+    path : Path
+        The file to write.
+    """
+    eq = result.equity
+    index = pd.DatetimeIndex(eq.index)
+    if index.tz is None:
+        index = index.tz_localize("UTC")
+    arrays = [
+        pa.array(index.as_unit("ns").asi8, pa.timestamp("ns", tz="UTC")),
+        pa.array(eq.to_numpy(dtype=np.float64)),
+    ]
+    names = ["ts", "equity"]
+    if len(result.position) == len(eq):
+        arrays.append(pa.array(result.position.to_numpy()))
+        names.append("position")
+    # Delta-encoded times (bars are evenly spaced) and byte-split floats: ~40 kB for two
+    # years of 1-minute bars, where dictionary encoding of the times alone takes 5 MB.
+    encoding = {"ts": "DELTA_BINARY_PACKED", "equity": "BYTE_STREAM_SPLIT"}
+    if "position" in names:
+        encoding["position"] = "DELTA_BINARY_PACKED"
+    pq.write_table(
+        pa.table(arrays, names=names),
+        str(path),
+        compression="zstd",
+        use_dictionary=False,
+        column_encoding=encoding,
+    )
 
 
 def write_daily_pnl(result: BacktestResult, path: Path) -> None:
@@ -453,6 +545,7 @@ def save_results(
         _dump_json(build_parameters(result, name), tmp / "parameters.json")
         write_trades(result, tmp / "trades.csv")
         write_equity_curve(result, tmp / "equity_curve.csv")
+        write_equity_parquet(result, tmp / "equity_curve.parquet")
         write_daily_pnl(result, tmp / "daily_pnl.csv")
         write_drawdowns(result, tmp / "drawdowns.csv")
         write_signals(result, tmp / "signals.csv")
