@@ -58,8 +58,8 @@ test: setup lint typecheck test-rust test-python ## Everything: ruff, mypy, carg
 bench: setup ## Benchmarks (ratios against peers; not part of the tests)
 	$(PY) bench/run_all.py
 
-lab: setup ## JupyterLab on the project
-	$(VENV)/bin/jupyter lab --notebook-dir=.
+lab: setup ## JupyterLab on the project (as root, e.g. in a container, with --allow-root)
+	$(VENV)/bin/jupyter lab --notebook-dir=. $$(test "$$(id -u)" = 0 && echo --allow-root)
 
 sample: setup ## Write the synthetic sample data set into $(DATA_DIR)
 	$(VENV)/bin/workbench data sample --data-dir $(DATA_DIR)
