@@ -136,8 +136,11 @@ def test_a_second_client_with_the_same_id_is_refused(gateway: SimulatedGateway) 
     async def scenario() -> None:
         first = await connect(gateway, client_id=5)
         second = IB()
+        seen = errors_of(second)
+        # The gateway says 326 and closes the socket, as IB does; ib-async then times out.
         with pytest.raises((ConnectionError, TimeoutError)):
             await second.connectAsync("127.0.0.1", gateway.port, clientId=5, timeout=2)
+        assert (-1, 326) in seen
         assert first.isConnected()
         assert gateway.client_ids() == [5]
         first.disconnect()
@@ -335,6 +338,44 @@ def test_cancel_and_cancel_of_unknown_order(gateway: SimulatedGateway) -> None:
         ib.disconnect()
 
     run(scenario())
+
+
+def test_modify_and_global_cancel(gateway: SimulatedGateway) -> None:
+    async def scenario() -> None:
+        ib = await connect(gateway)
+        contract = await mcl(ib)
+        await step(gateway)  # 70.00
+        order = LimitOrder("BUY", 1, 69.00)
+        trade = ib.placeOrder(contract, order)
+        other = ib.placeOrder(contract, LimitOrder("SELL", 1, 75.00))
+        await settle(ib, lambda: other.orderStatus.status == "Submitted")
+        order.lmtPrice = 70.10  # modify: same order id, new price
+        ib.placeOrder(contract, order)
+        await sync(ib)
+        await step(gateway)  # 70.05: at or below the new limit
+        await settle(ib, lambda: trade.orderStatus.status == "Filled")
+        assert trade.fills[0].execution.price == 70.05
+        ib.reqGlobalCancel()
+        await settle(ib, lambda: other.orderStatus.status == "Cancelled")
+        ib.disconnect()
+
+    run(scenario())
+
+
+def test_replay_clock_publishes_bars_by_itself() -> None:
+    feed = BarFeed.from_prices(PATH, START)
+    with SimulatedGateway(feed, GatewayConfig(port=0, speed=100.0)) as gw:  # a bar every 50 ms
+
+        async def scenario() -> None:
+            ib = await connect(gw)
+            contract = await mcl(ib)
+            bars = ib.reqRealTimeBars(contract, 5, "TRADES", False)
+            await settle(ib, lambda: len(bars) >= 3)
+            closes = [b.close for b in bars]
+            assert closes == PATH[PATH.index(closes[0]) :][: len(closes)]
+            ib.disconnect()
+
+        run(scenario())
 
 
 def test_positions_portfolio_and_account_values(gateway: SimulatedGateway) -> None:

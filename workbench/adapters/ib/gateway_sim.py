@@ -463,6 +463,7 @@ class SimulatedGateway:
         return [s for s in self._sessions if s.client_id is not None]
 
     async def _writer(self, s: _Session) -> None:
+        """Write a session's queued messages in order; ``None`` flushes and closes it."""
         while (batch := await s.out.get()) is not None:
             if self.delay_ms:
                 await asyncio.sleep(self.delay_ms / 1000)
@@ -471,6 +472,7 @@ class SimulatedGateway:
             s.writer.write(b"".join(batch))
             with contextlib.suppress(ConnectionError):
                 await s.writer.drain()
+        s.writer.close()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = str(writer.get_extra_info("peername"))
