@@ -112,7 +112,7 @@ def test_show_with_a_browser_opens_it(cli: dict[str, Any]) -> None:
     out = cli["show_with_browser"]
     _ok(out)
     assert "no web browser" not in out.stdout
-    assert "(opened in the web browser)" in out.stdout
+    assert "  report: file:///" in out.stdout
 
 
 def test_make_lab_allows_root_only_as_root() -> None:

@@ -219,7 +219,7 @@ def backtest(
     elif pdf:
         click.secho("warning: --pdf needs the saved run (drop --no-save-results)", err=True)
     if show:
-        _show(result, run_dir)
+        _show(result)
 
 
 def period_warnings(result: Any) -> list[dict[str, Any]]:
@@ -311,35 +311,33 @@ def browser_available() -> bool:
     return True
 
 
-def _show(result: Any, run_dir: str | Path | None) -> None:
-    """Open the results viewer (``workbench.visualization.viewer``), or say why not and
-    print the report's file:// URL."""
+def _show(result: Any) -> None:
+    """Open the results viewer (``workbench.visualization.viewer``) on the run's report, or,
+    without a browser, say so and print the report's file:// URL."""
     from workbench.errors import WorkbenchError
 
     try:
-        from workbench.visualization.viewer import NO_BROWSER_ENV, BacktestViewer
+        from workbench.visualization.viewer import BacktestViewer
     except ImportError as exc:
         raise WorkbenchError(
             f"--show needs workbench.visualization.viewer, which is not importable ({exc})",
             hint="update the workbench installation, or open report.html of the saved run",
         ) from exc
-    refused = os.environ.get(NO_BROWSER_ENV, "") in ("1", "true", "yes")
-    can_open = not refused and browser_available()
-    opened = BacktestViewer(open_browser=can_open).show(result, run_dir)
+    viewer = BacktestViewer()
+    headless = not browser_available()
+    if headless:
+        viewer.open_browser = False
+    opened = viewer.show(result)  # the saved run's report.html (result.extra["run_dir"])
     if opened is None:
         return
     url = Path(opened).resolve().as_uri()
-    if can_open:
-        click.echo(f"  report: {url} (opened in the web browser)")
-    elif refused:
-        click.echo(f"  report: {url} (browser not opened: {NO_BROWSER_ENV} is set)")
-    else:
+    if headless:
         click.secho(
             "  no web browser available here (headless: no $DISPLAY, or no browser found); "
             "open the report yourself:",
             fg="yellow",
         )
-        click.echo(f"  report: {url}")
+    click.echo(f"  report: {url}")
 
 
 @click.command()
