@@ -53,7 +53,7 @@ _STATUS = {
     "ApiCancelled": OrderStatus.CANCELLED,
     "Inactive": OrderStatus.REJECTED,
 }
-_REJECT_CODES = frozenset({200, 201, 203, 321, 10147})
+_REJECT_CODES = frozenset({200, 201, 203, 321})
 _BAR_SIZE_NAMES = {
     5: "5 secs", 10: "10 secs", 15: "15 secs", 30: "30 secs", 60: "1 min", 120: "2 mins",
     180: "3 mins", 300: "5 mins", 600: "10 mins", 900: "15 mins", 1200: "20 mins",

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 import threading
@@ -383,7 +384,7 @@ class SimulatedGateway:
     def orders(self) -> list[SimOrder]:
         """Every order the gateway has seen (copies)."""
         return self._call(
-            self._run(lambda: [dataclass_copy(o) for o in self.account.orders.values()])
+            self._run(lambda: [dataclasses.replace(o) for o in self.account.orders.values()])
         )
 
     def account_values(self) -> dict[str, float]:
@@ -903,11 +904,6 @@ class SimulatedGateway:
         m.IN_CANCEL_REAL_TIME_BARS: _cancel_real_time_bars,
         m.IN_REQ_HISTORICAL_DATA: _req_historical_data,
     }
-
-
-def dataclass_copy(o: SimOrder) -> SimOrder:
-    """A shallow copy of an order (inspection from another thread)."""
-    return SimOrder(**{k: getattr(o, k) for k in o.__dataclass_fields__})
 
 
 def _int(text: str) -> int:
