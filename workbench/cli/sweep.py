@@ -41,6 +41,46 @@ def _parse_grid(items: tuple[str, ...], cls: Any) -> dict[str, Any]:
     return out
 
 
+#: Above this many combinations a sweep asks for --yes (or suggests sampling).
+CONFIRM_ABOVE_COMBINATIONS = 1000
+#: Above this estimated wall time (seconds) a sweep asks for --yes.
+CONFIRM_ABOVE_SECONDS = 15 * 60
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 1:
+        return "under 1 s"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _resumable(results_dir: str, identity: dict[str, Any]) -> Path | None:
+    """An unfinished sweep folder in ``results_dir`` (a ledger, no best_params.json) of the
+    same sweep, newest first."""
+    # start-up: the ledger module pulls pandas; only a saving sweep needs it
+    from workbench.optimize.ledger import LEDGER_FILE
+
+    root = Path(results_dir)
+    if not root.is_dir():
+        return None
+    want = json.loads(json.dumps(identity, sort_keys=True, default=str))
+    for folder in sorted(root.iterdir(), reverse=True):
+        ledger = folder / LEDGER_FILE
+        if not ledger.is_file() or (folder / "best_params.json").exists():
+            continue
+        with ledger.open(encoding="utf-8") as fh:
+            try:
+                head = json.loads(fh.readline())
+            except json.JSONDecodeError:
+                continue
+        if head.get("sweep") == want:
+            return folder
+    return None
+
+
 @click.command()
 @data_dir_option
 @click.option("--strategy", "strategy_name", default="ema_crossover", show_default=True)
@@ -61,8 +101,8 @@ def _parse_grid(items: tuple[str, ...], cls: Any) -> dict[str, Any]:
 )
 @click.option("--symbol", default="MCL_FUT", show_default=True)
 @click.option("--schema", default="ohlcv-1m", show_default=True)
-@click.option("--start", help="First UTC day (YYYY-MM-DD).")
-@click.option("--end", help="Last UTC day, inclusive (YYYY-MM-DD).")
+@click.option("--start", help="First UTC day (YYYY-MM-DD). Default: the first day with data.")
+@click.option("--end", help="Last UTC day, inclusive (YYYY-MM-DD). Default: the last one.")
 @click.option("--risk/--no-risk", "use_risk", default=True, show_default=True)
 @click.option(
     "--objective",
@@ -71,11 +111,28 @@ def _parse_grid(items: tuple[str, ...], cls: Any) -> dict[str, Any]:
     help="The figure to rank by (e.g. total_return_pct, calmar_ratio, max_drawdown_pct).",
 )
 @click.option(
+    "--search",
+    "method",
+    type=click.Choice(["grid", "random", "lhs", "optuna"]),
+    default="grid",
+    show_default=True,
+    help="Every combination (grid), a random or Latin-hypercube sample of --trials of them, "
+    "or a Bayesian search (optuna).",
+)
+@click.option("--trials", type=click.IntRange(min=1), help="Trials of a random/lhs/optuna search.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the search.")
+@click.option("--prune", is_flag=True, help="optuna: stop hopeless trials after half the bars.")
+@click.option(
     "--workers",
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
     help="Dask worker processes (a LocalCluster); 1 runs in this process.",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Run on an existing Dask cluster, e.g. tcp://host:8786 (instead of --workers).",
 )
 @click.option(
     "--notebooks",
@@ -98,6 +155,14 @@ def _parse_grid(items: tuple[str, ...], cls: Any) -> dict[str, Any]:
     show_default=True,
     type=click.Path(file_okay=False),
 )
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    help="The sweep folder (default: a new one in --results-dir, or the unfinished one of "
+    "the same sweep there). Run again with the same folder to finish an interrupted sweep.",
+)
+@click.option("--yes", is_flag=True, help="Run a large sweep without asking.")
+@click.option("--progress/--no-progress", default=True, show_default=True, help="On stderr.")
 @click.option("--json", "as_json", is_flag=True, help="Print the analysis as JSON.")
 def sweep(
     data_dir: str,
@@ -110,32 +175,111 @@ def sweep(
     end: str | None,
     use_risk: bool,
     objective: str,
+    method: str,
+    trials: int | None,
+    seed: int,
+    prune: bool,
     workers: int,
+    scheduler: str | None,
     notebooks: bool,
     blocks: int,
     top: int,
     save: bool,
     results_dir: str,
+    out: str | None,
+    yes: bool,
+    progress: bool,
     as_json: bool,
 ) -> None:
-    """Backtest every combination of a parameter grid and rank them."""
+    """Backtest every combination of a parameter grid (or a sample of it) and rank them.
+
+    Before running it prints the number of combinations, the data range and an estimate of
+    the time; above 1,000 combinations or 15 minutes it asks for --yes. Results are written
+    to the sweep folder's ledger as they arrive: after Ctrl-C, the same command finishes
+    the sweep without running again what is done.
+    """
+    # start-up: pandas, the data layer and the backtest engine load only when the command runs
     from workbench.analysis.overfitting import check_blocks
     from workbench.data import load_bars
-    from workbench.optimize import ParameterGrid, StrategyOptimizer
-    from workbench.optimize import sweep as run_sweep
+    from workbench.errors import ConfigError
+    from workbench.optimize import ParameterGrid, StrategyOptimizer, sample_combinations
+    from workbench.optimize.runner import evaluate
+    from workbench.optimize.search import search
+    from workbench.optimize.sweep import check_objective, sweep_folder, sweep_identity
     from workbench.strategies import strategy_class
 
     t0 = time.perf_counter()
     check_blocks(blocks, n_rows=2 * blocks)  # an odd count fails before any backtest runs
+    check_objective(objective)
+    if method != "grid" and trials is None:
+        raise ConfigError(f"--search {method} needs --trials N", hint="e.g. --trials 100")
+    if scheduler and workers > 1:
+        raise ConfigError("give --scheduler or --workers, not both")
+    if notebooks and method == "optuna":
+        raise ConfigError("--notebooks runs a grid or a random/lhs sample, not an optuna search")
     cls = strategy_class(strategy_name)
     ranges: dict[str, Any] = dict(cls.param_space) if not grid_items else {}
     ranges.update(_parse_grid(grid_items, cls))
     ranges.update({k: [v] for k, v in _parse_params(params, cls).items()})
     grid = ParameterGrid(cls, ranges)
-    folder: Path | None
+    combos = (
+        sample_combinations(grid, trials, method=method, seed=seed)
+        if method in ("random", "lhs") and trials is not None
+        else None
+    )
+    if method == "optuna" and trials is not None:
+        n_run, refused = trials, 0
+    else:
+        n_run = sum(1 for p in (combos if combos is not None else grid) if grid.check(p) is None)
+        refused = (len(combos) if combos is not None else len(grid)) - n_run
+
+    # Both modes run on the same bars: the notebooks get the loaded range's first and last day.
+    bars = load_bars(symbol, schema, start=start, end=end, data_dir=data_dir)
+    first, last = bars.index[0], bars.index[-1]
+    span = f"{first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC ({len(bars):,} {schema} bars)"
+    valid = [p for p in (combos if combos is not None else grid.valid()) if grid.check(p) is None]
+    timed = False
+    per_run = 8.0  # a papermill run starts a kernel and saves a report: several seconds
+    if valid and not notebooks:
+        t1 = time.perf_counter()
+        evaluate(bars, cls, valid[0], {"use_risk_manager": use_risk})
+        per_run, timed = max(time.perf_counter() - t1, 1e-3), True
+    estimate = per_run * n_run / workers
+    where = f"for one worker of {scheduler}" if scheduler else f"on {workers} worker(s)"
+    click.echo(
+        f"{cls.display_name or cls.name}: {n_run:,} "
+        + ("trials" if method == "optuna" else "combinations")
+        + (f" ({refused:,} refused by the strategy)" if refused else "")
+        + f", {method} search, data {span}",
+        err=True,
+    )
+    click.echo(
+        f"  estimated {_duration(estimate)} {where}"
+        + (" (one backtest timed)" if timed else " (about 8 s per notebook)"),
+        err=True,
+    )
+    if (n_run > CONFIRM_ABOVE_COMBINATIONS or estimate > CONFIRM_ABOVE_SECONDS) and not yes:
+        raise ConfigError(
+            f"{n_run:,} combinations, about {_duration(estimate)}: pass --yes to run them all",
+            hint="or sample the ranges: --search random --trials 200 (or --search lhs, "
+            "--search optuna), or narrow them with --grid",
+        )
+    folder: Path | None = None
     with contextlib.ExitStack() as stack:
         client = None
-        if workers > 1:
+        if scheduler:
+            # start-up: dask.distributed only for a distributed sweep
+            from dask.distributed import Client
+
+            try:
+                client = stack.enter_context(Client(scheduler, timeout="10s"))
+            except OSError as exc:
+                raise ConfigError(
+                    f"cannot reach the Dask scheduler at {scheduler}: {exc}",
+                    hint="start it with `dask scheduler` and workers with `dask worker ADDRESS`",
+                ) from None
+        elif workers > 1:
+            # start-up: dask.distributed only for a distributed sweep
             from dask.distributed import Client, LocalCluster
 
             cluster = stack.enter_context(
@@ -145,8 +289,13 @@ def sweep(
         if notebooks:
             from workbench.optimize import run_notebook_sweep
 
-            parameters = {"symbol": symbol, "schema": schema, "use_risk_manager": use_risk}
-            parameters.update({k: v for k, v in (("start", start), ("end", end)) if v})
+            parameters = {
+                "symbol": symbol,
+                "schema": schema,
+                "use_risk_manager": use_risk,
+                "start": f"{first:%Y-%m-%d}",
+                "end": f"{last:%Y-%m-%d}",
+            }
             parameters["data_dir"] = (
                 str(Path(data_dir).resolve()) if "://" not in data_dir else data_dir
             )
@@ -157,32 +306,56 @@ def sweep(
                 results_dir=results_dir,
                 client=client,
                 blocks=blocks,
+                combinations=combos,
+                progress=progress and not as_json,
             )
         else:
-            bars = load_bars(symbol, schema, start=start, end=end, data_dir=data_dir)
-            result = run_sweep(
+            kwargs: dict[str, Any] = {"objective": objective, "blocks": blocks}
+            kwargs["use_risk_manager"] = use_risk
+            if method != "optuna":
+                kwargs["client"] = client
+                if save:
+                    identity = sweep_identity(bars, grid, {"use_risk_manager": use_risk})
+                    folder = Path(out) if out else _resumable(results_dir, identity)
+                    if folder is None:
+                        parent, base = sweep_folder(results_dir, grid)
+                        folder = parent / base
+                    elif not as_json:
+                        click.echo(f"  resuming {folder}", err=True)
+                    kwargs["folder"] = folder
+            result = search(
                 bars,
                 grid,
-                objective=objective,
-                client=client,
-                blocks=blocks,
-                use_risk_manager=use_risk,
+                method=method,
+                trials=trials,
+                seed=seed,
+                prune=prune,
+                progress=progress and not as_json,
+                **kwargs,
             )
-            folder = result.save(results_dir) if save else None
+            if method == "optuna" and save:
+                folder = result.save(results_dir)
     analysis = StrategyOptimizer(result).analyze_results()
     analysis["next_experiments"] = StrategyOptimizer(result).generate_next_experiments()
+    analysis["data"] = {"start": str(first), "end": str(last), "bars": len(bars)}
     if as_json:
         if folder is not None:
             analysis["folder"] = str(folder)
         click.echo(json.dumps(analysis, indent=2, default=str))
         return
     shown = result.table.head(top)
+    failed = sum(1 for _, why in result.skipped if why.startswith("failed"))
     click.echo(
         f"{cls.display_name or cls.name}: {len(result.table)} combinations "
-        f"({len(result.skipped)} refused by the strategy), ranked by {objective}"
+        f"({len(result.skipped) - failed} refused or pruned, {failed} failed; "
+        f"{result.n_trials} trials), ranked by {objective}"
     )
+    click.echo(f"  data: {span}")
     click.echo(shown.to_string(index=False))
     click.echo(f"  best: {json.dumps(result.best)}")
+    for p, why in result.skipped:
+        if why.startswith("failed"):
+            click.echo(f"  failed {json.dumps(p)}: {why[len('failed: ') :]}")
     if analysis["most_sensitive"]:
         click.echo(f"  most sensitive: {analysis['most_sensitive']}")
     if analysis["next_experiments"]:

@@ -11,6 +11,8 @@
   probability of backtest overfitting by CSCV, with recommendations in plain words
   (:mod:`workbench.optimize.diagnostics`; the statistics are in
   :mod:`workbench.analysis.overfitting`).
+- :func:`search`: random or Latin-hypercube samples of the declared ranges, or a Bayesian
+  search through optuna, all seeded; the trial count feeds the deflated Sharpe ratio.
 - :func:`walk_forward`: per window, sweep in sample, trade the best out of sample (after a
   purge gap), stitch the out-of-sample windows into one run with its report, and the
   walk-forward efficiency.
@@ -22,6 +24,7 @@ from workbench.optimize.diagnostics import OverfittingReport
 from workbench.optimize.grid import ParameterGrid
 from workbench.optimize.notebooks import run_notebook_sweep
 from workbench.optimize.optimizer import StrategyOptimizer
+from workbench.optimize.search import sample_combinations, search
 from workbench.optimize.sweep import METRIC_COLUMNS, PSR_COLUMN, SweepResult, sweep
 from workbench.optimize.walkforward import (
     WalkForwardResult,
@@ -40,6 +43,8 @@ __all__ = [
     "WalkForwardResult",
     "Window",
     "run_notebook_sweep",
+    "sample_combinations",
+    "search",
     "sweep",
     "walk_forward",
     "walk_forward_windows",

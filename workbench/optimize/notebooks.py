@@ -28,6 +28,7 @@ from workbench.analysis.overfitting import DEFAULT_BLOCKS, check_blocks
 from workbench.data.store import project_root
 from workbench.errors import ConfigError, WorkbenchError
 from workbench.optimize.grid import ParameterGrid
+from workbench.optimize.progress import progress_bar
 from workbench.optimize.sweep import (
     METRIC_COLUMNS,
     SweepResult,
@@ -88,6 +89,8 @@ def run_notebook_sweep(
     client: Any = None,
     kernel_name: str = "python3",
     blocks: int = DEFAULT_BLOCKS,
+    combinations: list[dict[str, Any]] | None = None,
+    progress: bool = False,
 ) -> tuple[SweepResult, Path]:
     """Execute the backtest notebook once per valid combination of ``grid`` with papermill.
 
@@ -111,6 +114,11 @@ def run_notebook_sweep(
     kernel_name : str, default "python3"
     blocks : int, default 16
         CSCV blocks (even) for the probability of backtest overfitting.
+    combinations : list of dict, optional
+        Run these combinations of the grid's parameters (a random or Latin-hypercube
+        sample) instead of all of them; they all count as trials.
+    progress : bool, default False
+        A progress bar (stderr; a widget in Jupyter).
 
     Returns
     -------
@@ -129,8 +137,13 @@ def run_notebook_sweep(
     clash = sorted({"strategy", "params", "results_dir"} & set(fixed))
     if clash:
         raise ConfigError(f"parameters {', '.join(clash)} are set per run by the sweep")
-    combos = grid.valid()
-    skipped = grid.skipped()
+    if combinations is None:
+        combos, skipped, tried = grid.valid(), grid.skipped(), len(grid)
+    else:
+        checked = [(dict(p), grid.check(p)) for p in combinations]
+        combos = [p for p, why in checked if why is None]
+        skipped = [(p, why) for p, why in checked if why is not None]
+        tried = len(combinations)
     if not combos:
         raise ConfigError(f"{grid.strategy.name}: no valid combination in the grid")
     parent, base = sweep_folder(results_dir, grid)
@@ -143,13 +156,23 @@ def run_notebook_sweep(
             params = {**fixed, "strategy": grid.strategy.name, "params": combo}
             params["results_dir"] = str(runs)
             jobs.append((str(nb), str(tmp / "notebooks" / f"{i:04d}.ipynb"), params))
-        if client is None:
-            errors = [_execute(*job, kernel_name, str(root)) for job in jobs]
-        else:
-            futures = [
-                client.submit(_execute, *job, kernel_name, str(root), pure=False) for job in jobs
-            ]
-            errors = client.gather(futures)
+        errors: list[str | None] = [None] * len(jobs)
+        with progress_bar(len(jobs), "notebooks", enabled=progress) as bar:
+            if client is None:
+                for i, job in enumerate(jobs):
+                    errors[i] = _execute(*job, kernel_name, str(root))
+                    bar.update(1)
+            else:
+                # start-up: dask.distributed only for a distributed batch
+                from dask.distributed import as_completed
+
+                futures = {
+                    client.submit(_execute, *job, kernel_name, str(root), pure=False): i
+                    for i, job in enumerate(jobs)
+                }
+                for future in as_completed(futures):
+                    errors[futures[future]] = future.result()
+                    bar.update(1)
         done = []
         for i, (combo, error) in enumerate(zip(combos, errors, strict=True)):
             if error is None:
@@ -164,6 +187,7 @@ def run_notebook_sweep(
             skipped=skipped,
             options={"notebook": str(nb), "parameters": json.loads(json.dumps(fixed, default=str))},
             returns=returns,
+            trials=tried,
             blocks=blocks,
         )
         result.write_into(tmp)

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from workbench.errors import ConfigError, WorkbenchError
+from workbench.optimize.grid import ParameterGrid
+from workbench.optimize.search import suggest_with_optuna
 from workbench.optimize.sweep import (
     MINIMIZE,
     SweepResult,
@@ -138,9 +140,15 @@ class StrategyOptimizer:
         """
         return sensitivity_table(self._need(), param_name, self._params, self._objective)
 
-    def generate_next_experiments(self, n: int = 5, top: int = 3) -> list[dict[str, Any]]:
-        """Untested combinations next to the best ones: a finer or a wider grid where the
-        best results are.
+    def generate_next_experiments(
+        self, n: int = 5, top: int = 3, *, method: str = "neighbours", seed: int = 0
+    ) -> list[dict[str, Any]]:
+        """Untested combinations worth trying next.
+
+        ``method="neighbours"`` (default): a finer or a wider grid where the best results are
+        (below). ``method="optuna"``: optuna's TPE sampler (seeded with ``seed``) is told
+        every tested combination and its objective, then asked for ``n`` untested ones of the
+        grid (:func:`workbench.optimize.search.suggest_with_optuna`).
 
         From each of the ``top`` best combinations, one numeric parameter at a time moves
         half a grid step either way (between two tested values), or a whole step past the
@@ -161,6 +169,11 @@ class StrategyOptimizer:
         """
         table = self._need()
         assert self._strategy is not None
+        if method == "optuna":
+            grid = ParameterGrid(self._strategy, self._values)
+            return suggest_with_optuna(grid, table, self._objective, n=n, seed=seed)
+        if method != "neighbours":
+            raise ConfigError(f"unknown method {method!r}", hint="neighbours or optuna")
         defined = table[table[self._objective].notna()].head(top)
         tested = {tuple(r.values()) for r in records(table, self._params)}
         out: list[dict[str, Any]] = []

@@ -15,14 +15,12 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from workbench.analysis import daily_returns
 from workbench.analysis.overfitting import DEFAULT_BLOCKS, check_blocks, psr_of_returns
-from workbench.backtest import run_backtest
 from workbench.backtest.engine import build_config
 from workbench.errors import ConfigError
 from workbench.optimize.diagnostics import (
@@ -31,61 +29,19 @@ from workbench.optimize.diagnostics import (
     write_overfitting_files,
 )
 from workbench.optimize.grid import ParameterGrid
+from workbench.optimize.ledger import Ledger
+from workbench.optimize.progress import progress_bar
+from workbench.optimize.runner import METRIC_COLUMNS, Outcome, combo_key, run_all
 from workbench.results.folders import atomic_folder, prepare_parent
 from workbench.results.saver import utc_now
 
-if TYPE_CHECKING:
-    from workbench.strategies.base import Strategy
+__all__ = ["METRIC_COLUMNS", "MINIMIZE", "PSR_COLUMN", "SweepResult", "sweep"]
 
-#: The figures a sweep records per combination (summary.json "performance" keys), and the
-#: risk counters. Any of them can be the objective.
-METRIC_COLUMNS = (
-    "total_return_pct",
-    "total_return_usd",
-    "sharpe_ratio",
-    "sortino_ratio",
-    "max_drawdown_pct",
-    "calmar_ratio",
-    "win_rate",
-    "profit_factor",
-    "avg_trade_pnl",
-    "total_trades",
-    "trades_rejected",
-    "circuit_breaker_triggered",
-)
 #: Objectives where smaller is better.
 MINIMIZE = frozenset({"max_drawdown_pct", "trades_rejected", "circuit_breaker_triggered"})
 #: The column after :data:`METRIC_COLUMNS`: the probabilistic Sharpe ratio of the row's daily
 #: returns against 0 (:func:`workbench.analysis.overfitting.psr_of_returns`).
 PSR_COLUMN = "psr"
-
-
-def _row(
-    bars: pd.DataFrame,
-    strategy_cls: type[Strategy],
-    params: dict[str, Any],
-    options: dict[str, Any],
-) -> tuple[dict[str, Any], pd.Series]:
-    """One combination's sweep row and its daily returns (by CME trade date); the backtest
-    result itself is dropped here, so a sweep holds a few hundred numbers per combination."""
-    result = run_backtest(bars, strategy_cls.from_parameters(params), **options)
-    perf = result.metrics["performance"]
-    row = dict(params)
-    for k in METRIC_COLUMNS:
-        row[k] = perf.get(k)
-    row["trades_rejected"] = result.trades_rejected
-    row["circuit_breaker_triggered"] = result.circuit_breaker_triggered
-    return row, daily_returns(result.daily_pnl, result.initial_capital)
-
-
-def _rows(
-    bars: pd.DataFrame,
-    strategy_cls: type[Strategy],
-    chunk: list[dict[str, Any]],
-    options: dict[str, Any],
-) -> list[tuple[dict[str, Any], pd.Series]]:
-    """One task of a distributed sweep: a few combinations (fewer round trips)."""
-    return [_row(bars, strategy_cls, p, options) for p in chunk]
 
 
 @dataclass
@@ -173,7 +129,8 @@ class SweepResult:
         return parent / name
 
     def write_into(self, folder: Path) -> None:
-        """Write the files of :meth:`save` into an existing ``folder``."""
+        """Write the files of :meth:`save` into an existing ``folder`` (``best_params.json``
+        last: its presence marks a finished sweep)."""
         self.table.to_csv(folder / "parameter_sweep.csv", index=False)
         frames = []
         for p in self.params:
@@ -193,9 +150,12 @@ class SweepResult:
             "trials": self.n_trials,
             "diagnostics": self.diagnostics(),
         }
-        text = json.dumps(doc, indent=2, allow_nan=False, default=str)
-        (folder / "best_params.json").write_text(text + "\n", encoding="utf-8")
         write_overfitting_files(folder, self.returns, self.overfitting())
+        # Last, and by rename: a folder with best_params.json holds a finished sweep.
+        text = json.dumps(doc, indent=2, allow_nan=False, default=str)
+        part = folder / ".best_params.json.part"
+        part.write_text(text + "\n", encoding="utf-8")
+        part.replace(folder / "best_params.json")
 
 
 def sweep_folder(results_dir: str | Path, grid: ParameterGrid) -> tuple[Path, str]:
@@ -301,9 +261,14 @@ def sweep(
     client: Any = None,
     chunk_size: int = 4,
     blocks: int = DEFAULT_BLOCKS,
+    combinations: list[dict[str, Any]] | None = None,
+    trials: int | None = None,
+    folder: str | Path | None = None,
+    progress: bool = False,
+    search_info: Mapping[str, Any] | None = None,
     **options: Any,
 ) -> SweepResult:
-    """Backtest every valid combination of ``grid`` on ``bars``.
+    """Backtest every valid combination of ``grid`` (or the given ``combinations``) on ``bars``.
 
     Parameters
     ----------
@@ -315,13 +280,29 @@ def sweep(
         One of :data:`METRIC_COLUMNS`; rows are ranked by it (smaller first for drawdown and
         the risk counters, larger first otherwise).
     client : dask.distributed.Client, optional
-        Run on this Dask cluster (the bars are sent to each worker once). Default: in this
-        process, one combination after another.
+        Run on this Dask cluster (a ``LocalCluster``, or an existing one:
+        ``Client("tcp://host:8786")``); the bars are sent to each worker once. Default: in
+        this process, one combination after another.
     chunk_size : int, default 4
         Combinations per Dask task.
     blocks : int, default 16
         CSCV blocks (even) for the probability of backtest overfitting in
         :meth:`SweepResult.diagnostics`.
+    combinations : list of dict, optional
+        Run these combinations of ``grid``'s parameters instead of all of them (a random or
+        Latin-hypercube sample, see :mod:`workbench.optimize.search`); refused ones are set
+        aside like the grid's.
+    trials : int, optional
+        Combinations tried, for the deflated Sharpe ratio. Default: every combination of the
+        grid, or of ``combinations``.
+    folder : str or Path, optional
+        Keep a ledger there (``ledger.jsonl``, one line per result as it arrives) and write
+        the sweep's files there at the end. Started again with the same folder, the sweep
+        runs only the combinations without a result; Ctrl-C leaves the ledger consistent.
+    progress : bool, default False
+        Show a progress bar (stderr; a widget in Jupyter).
+    search_info : mapping, optional
+        How ``combinations`` were chosen, recorded as ``options["search"]``.
     **options
         Passed to :func:`workbench.backtest.run_backtest` for every combination
         (``use_risk_manager``, ``risk_per_trade``, ``config`` ...).
@@ -329,6 +310,8 @@ def sweep(
     Returns
     -------
     SweepResult
+        A combination that raised is left out of the table and listed in ``skipped`` with
+        its error; the sweep goes on.
     """
     check_objective(objective)
     if chunk_size < 1:
@@ -337,29 +320,84 @@ def sweep(
 
     # Bad options fail here, once, not in every task.
     build_config(options.get("config"), **{k: v for k, v in options.items() if k != "config"})
-    combos = grid.valid()
-    skipped = grid.skipped()
+    if combinations is None:
+        combos, skipped, tried = grid.valid(), grid.skipped(), len(grid)
+    else:
+        combos, skipped = [], []
+        for p in combinations:
+            why = grid.check(p)
+            if why is None:
+                combos.append(dict(p))
+            else:
+                skipped.append((dict(p), why))
+        tried = len(combinations)
     if not combos:
         raise ConfigError(
             f"{grid.strategy.name}: no valid combination in the grid",
             hint=skipped[0][1] if skipped else None,
         )
-    if client is None:
-        done = [_row(bars, grid.strategy, p, options) for p in combos]
-    else:
-        [shared] = client.scatter([bars], broadcast=True)
-        chunks = [combos[i : i + chunk_size] for i in range(0, len(combos), chunk_size)]
-        futures = [
-            client.submit(_rows, shared, grid.strategy, c, options, pure=False) for c in chunks
-        ]
-        done = [r for part in client.gather(futures) for r in part]
-    table, returns = ranked([r for r, _ in done], grid, objective, [d for _, d in done])
-    return SweepResult(
+    ledger = None
+    if folder is not None:
+        ledger = Ledger(Path(folder), sweep_identity(bars, grid, options))
+    todo = [p for p in combos if ledger is None or not ledger.done(combo_key(p))]
+    with progress_bar(len(todo), "combinations", enabled=progress) as bar:
+
+        def on_outcome(o: Outcome) -> None:
+            if ledger is not None:
+                ledger.record(o)
+            bar.update(1)
+
+        fresh = run_all(
+            bars,
+            grid.strategy,
+            todo,
+            options,
+            client=client,
+            chunk_size=chunk_size,
+            on_outcome=on_outcome,
+        )
+    known = {o.key: o for o in fresh}
+    if ledger is not None:
+        known = {**ledger.outcomes, **known}
+    outcomes = [known[combo_key(p)] for p in combos]
+    ok = [o for o in outcomes if o.error is None]
+    skipped += [(o.params, f"failed: {o.error}") for o in outcomes if o.error is not None]
+    table, returns = ranked(
+        [o.row for o in ok if o.row is not None],
+        grid,
+        objective,
+        [o.returns for o in ok if o.returns is not None],
+    )
+    result = SweepResult(
         table=table,
         objective=objective,
         grid=grid,
         skipped=skipped,
-        options=_options_dict(options),
+        options={
+            **_options_dict(options),
+            **({"search": dict(search_info)} if search_info else {}),
+        },
         returns=returns,
+        trials=trials if trials is not None else tried,
         blocks=blocks,
     )
+    if ledger is not None:
+        result.write_into(ledger.folder)
+    return result
+
+
+def sweep_identity(
+    bars: pd.DataFrame, grid: ParameterGrid, options: Mapping[str, Any]
+) -> dict[str, Any]:
+    """What makes two sweeps the same for the ledger: strategy, data and backtest options."""
+    return {
+        "strategy": grid.strategy.name,
+        "data": {
+            "product": bars.attrs.get("product"),
+            "schema": bars.attrs.get("schema"),
+            "bars": len(bars),
+            "start": str(bars.index[0]) if len(bars) else None,
+            "end": str(bars.index[-1]) if len(bars) else None,
+        },
+        "options": _options_dict(options),
+    }
