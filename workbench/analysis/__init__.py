@@ -8,7 +8,10 @@ trade table's columns).
 
 from __future__ import annotations
 
+from workbench.analysis.benchmark import BENCHMARK_KEYS, front_month_returns
+from workbench.analysis.distribution import STATISTICS_KEYS
 from workbench.analysis.drawdowns import DRAWDOWN_COLUMNS, drawdown_periods, max_drawdown
+from workbench.analysis.excursions import trade_excursions
 from workbench.analysis.metrics import compute_metrics
 from workbench.analysis.returns import (
     ANNUALIZATION_BASIS,
@@ -20,13 +23,17 @@ from workbench.analysis.trades import DAY_NAMES, trade_streaks
 
 __all__ = [
     "ANNUALIZATION_BASIS",
+    "BENCHMARK_KEYS",
     "DAY_NAMES",
     "DRAWDOWN_COLUMNS",
     "PERIODS_PER_YEAR",
+    "STATISTICS_KEYS",
     "compute_metrics",
     "daily_returns",
     "drawdown_periods",
+    "front_month_returns",
     "max_drawdown",
     "rolling_sharpe",
+    "trade_excursions",
     "trade_streaks",
 ]

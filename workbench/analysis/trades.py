@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -45,6 +46,31 @@ def trade_figures(net: np.ndarray) -> dict[str, Any]:
         "total_trades": n,
         "winning_trades": len(wins),
         "losing_trades": len(losses),
+    }
+
+
+def trade_quality(net: np.ndarray) -> dict[str, Any]:
+    """Expectancy and Van Tharp's System Quality Number of the trades' net P&L.
+
+    ``expectancy_usd`` is the mean net P&L per trade (``win_rate * avg_winner + loss_rate *
+    avg_loser``); ``expectancy_r`` is that mean over the average loser's size, i.e. in units
+    of a typical loss (Van Tharp's R, with the average loss standing in for the initial
+    risk); ``sqn = sqrt(n) * mean / std(ddof=1)`` (backtesting.py's SQN). None when
+    undefined (no trades, no loser, fewer than two trades or identical P&L).
+    """
+    n = len(net)
+    losses = net[net < 0]
+    mean = float(net.mean()) if n else None
+    std = float(net.std(ddof=1)) if n > 1 else 0.0
+    return {
+        "expectancy_usd": json_number(mean, USD_DIGITS),
+        "expectancy_r": json_number(
+            mean / abs(float(losses.mean())) if mean is not None and len(losses) else None,
+            RATIO_DIGITS,
+        ),
+        "sqn": json_number(
+            math.sqrt(n) * mean / std if mean is not None and std > 0 else None, RATIO_DIGITS
+        ),
     }
 
 

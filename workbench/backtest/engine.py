@@ -464,4 +464,5 @@ def build_result(
         trades_rejected=out.trades_rejected,
         circuit_breaker_triggered=out.circuit_breaker_triggered,
         initial_capital=cfg.initial_capital,
+        bars=data,  # the view run on (no copy): benchmark, MAE/MFE, price chart
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, fields
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
-from workbench.analysis import compute_metrics, drawdown_periods
+from workbench.analysis import compute_metrics, drawdown_periods, trade_excursions
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -83,6 +83,11 @@ class BacktestResult:
         start, end, trading_days, total_bars.
     provenance : dict
         Product, schema, synthetic or real, sources, contracts and roll dates of the data.
+    bars : pandas.DataFrame or None
+        The bars the backtest ran on (the engine's view of them: no copy), for the
+        buy-and-hold benchmark, each trade's MAE/MFE and the price chart. Not pickled (a
+        worker sending a result back does not send the bars again): figures needing them
+        are None for an unpickled result unless :attr:`metrics` was read before.
     """
 
     parameters: dict[str, Any]
@@ -100,13 +105,16 @@ class BacktestResult:
     circuit_breaker_triggered: int = 0
     initial_capital: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    bars: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
     def __getstate__(self) -> dict[str, Any]:
         """For pickling (process pools, caches): the tables not read yet are built first (their
-        builders are closures over the kernel's outputs)."""
+        builders are closures over the kernel's outputs); the bars are left out."""
         for f in fields(self):
             getattr(self, f.name)
-        return dict(self.__dict__)
+        state = dict(self.__dict__)
+        state["bars"] = None
+        return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -119,7 +127,16 @@ class BacktestResult:
     @cached_property
     def metrics(self) -> dict[str, Any]:
         """Performance, risk and time analysis (computed on first use)."""
-        m = compute_metrics(self.equity, self.trades, self.daily_pnl, self.initial_capital)
+        multiplier = self.parameters.get("contract", {}).get("multiplier")
+        m = compute_metrics(
+            self.equity,
+            self.trades,
+            self.daily_pnl,
+            self.initial_capital,
+            position=self.position,
+            bars=self.bars,
+            multiplier=multiplier,
+        )
         risk = self.parameters.get("config", {}).get("risk", {})
         m["risk_metrics"] = {
             "risk_per_trade": risk.get("risk_per_trade"),
@@ -128,6 +145,14 @@ class BacktestResult:
             "circuit_breaker_triggered": self.circuit_breaker_triggered,
         }
         return m
+
+    @cached_property
+    def excursions(self) -> pd.DataFrame:
+        """MAE and MFE in dollars of each trade (NaN without the bars); see
+        :mod:`workbench.analysis.excursions`."""
+        multiplier = self.parameters.get("contract", {}).get("multiplier") or 0.0
+        bars = self.bars if self.bars is not None else self.equity.iloc[:0].to_frame()
+        return trade_excursions(self.trades, bars, float(multiplier))
 
     @cached_property
     def drawdowns(self) -> pd.DataFrame:

@@ -2,13 +2,20 @@
 
 The document has exactly the keys of the plan's schema (``run_id``, ``timestamp``,
 ``symbol``, ``strategy``, ``data_range``, ``performance``, ``risk_metrics``,
-``time_analysis``, ``recommendations``) plus three documented extras:
+``time_analysis``, ``recommendations``) plus documented extras:
 
 ``provenance``
     Where the bars came from: ``synthetic`` (True for the embedded sample data, which must
     never be mistaken for market results), ``sources``, ``dataset``, ``product``, ``schema``,
     ``continuous``, ``roll_rule``, ``adjust``, the ``contracts`` traded and the ``rolls``
     of the continuous series (``trade_date``, ``from_symbol``, ``to_symbol``).
+``statistics``
+    Volatility, CAGR, skew, kurtosis, VaR/CVaR, tail ratio, Omega, Ulcer index, recovery
+    factor, best/worst day and month, exposure, expectancy, SQN and MAE/MFE (see
+    :mod:`workbench.analysis.distribution`); absent in runs saved before it existed.
+``benchmark``
+    Buy and hold of the continuous front month over the same bars, and the run's alpha,
+    beta and correlation to it (:mod:`workbench.analysis.benchmark`); null without bars.
 ``annualization``
     How the ratios were annualized (see :mod:`workbench.analysis.metrics`).
 ``config``
@@ -48,6 +55,8 @@ SUMMARY_KEYS = (
     "strategy",
     "data_range",
     "performance",
+    "statistics",
+    "benchmark",
     "risk_metrics",
     "time_analysis",
     "recommendations",
@@ -291,6 +300,8 @@ def build_summary(
         },
         "data_range": {k: result.data_range.get(k) for k in DATA_RANGE_KEYS},
         "performance": {k: metrics["performance"].get(k) for k in PERFORMANCE_KEYS},
+        "statistics": dict(metrics.get("statistics") or {}),
+        "benchmark": None if metrics.get("benchmark") is None else dict(metrics["benchmark"]),
         "risk_metrics": {k: metrics["risk_metrics"].get(k) for k in RISK_METRIC_KEYS},
         "time_analysis": {k: metrics["time_analysis"].get(k) for k in TIME_ANALYSIS_KEYS},
         "recommendations": make_recommendations(result),
