@@ -293,6 +293,14 @@ def test_report_in_headless_chromium(
     assert len(sorted_pnl) == len(result.trades)
 
     _check_layout(browser, result)
+    stats = browser.evaluate(
+        "Array.from(document.querySelectorAll('#statistics-table tr')).map(r => r.innerText)"
+    )
+    assert any(r.startswith("Ulcer index") for r in stats)
+    bench = browser.evaluate(
+        "Array.from(document.querySelectorAll('#benchmark-table tbody tr')).length"
+    )
+    assert bench == 5
     shot = browser.screenshot(tmp_path / "report.png")
     assert shot.stat().st_size > 50_000
     _keep(shot)

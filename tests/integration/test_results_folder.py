@@ -137,8 +137,10 @@ def test_trades_csv_reconciles_with_the_equity(
     for name, run in saved.items():
         r = results[name]
         trades = _csv(run, "trades.csv")
-        assert list(trades.columns) == list(r.trades.columns)
+        assert list(trades.columns) == [*r.trades.columns, "mae_usd", "mfe_usd"]
         assert len(trades) == len(r.trades) > 0
+        np.testing.assert_allclose(trades["mae_usd"], r.excursions["mae_usd"], atol=1e-9)
+        assert (trades["mfe_usd"] >= 0).all()
         assert trades["net_pnl"].sum() == pytest.approx(
             r.final_equity - r.initial_capital, abs=1e-6
         )

@@ -221,6 +221,23 @@ def test_rolling_sharpe_reaching_the_end_has_no_note() -> None:
     assert "ends" not in _title(fig)
 
 
+def test_price_chart_draws_each_trade_at_its_fill_prices(small_result: BacktestResult) -> None:
+    fig = C.build_chart("price_trades", small_result)
+    names = [t.name for t in fig.data]
+    assert names[0] == "Close"
+    entries = [t for t in fig.data if str(t.name).endswith("entry")]
+    assert sum(len(t.x) for t in entries) == len(small_result.trades)
+    drawn = np.sort(np.concatenate([np.asarray(t.y, dtype=float) for t in entries]))
+    np.testing.assert_allclose(drawn, np.sort(small_result.trades["entry_price"].to_numpy()))
+    exits = next(t for t in fig.data if t.name == "Exit")
+    np.testing.assert_allclose(exits.y, small_result.trades["exit_price"].to_numpy())
+    no_bars = dataclasses.replace(small_result, bars=None)
+    assert any(
+        "bars not kept" in str(a.text)
+        for a in C.build_chart("price_trades", no_bars).layout.annotations
+    )
+
+
 def test_usd_ticks_put_the_sign_before_the_dollar() -> None:
     values, labels = C.usd_ticks(-104.3, 480.0)
     assert values[0] >= -104.3

@@ -112,7 +112,8 @@ README = """\
 | parameters.json | Strategy parameters, backtest config, contract specs, full data provenance \
 (rolls) |
 | trades.csv | One row per closed trade; times UTC; net_pnl = gross_pnl - commission; \
-gross_pnl is at fill prices (slippage_cost already taken out) |
+gross_pnl is at fill prices (slippage_cost already taken out); mae_usd/mfe_usd: maximum \
+adverse/favourable excursion in USD over the bars the trade was open |
 | equity_curve.csv | Equity (USD) and signed position (`ts` = bar end, UTC) at the first bar, \
 every bar where the position changes (fills, rolls) or a flat account's equity does, \
 the last bar of each CME trade date and the last bar; `mark` says which. Between two rows \
@@ -208,7 +209,9 @@ def _write_frame(path: Path, frame: pd.DataFrame, *, time_columns: tuple[str, ..
 
 
 def write_trades(result: BacktestResult, path: Path) -> None:
-    """``trades.csv``: the closed trades (columns of ``TRADE_COLUMNS``), times as ISO UTC.
+    """``trades.csv``: the closed trades (columns of ``TRADE_COLUMNS``), times as ISO UTC,
+    then ``mae_usd`` and ``mfe_usd`` (:mod:`workbench.analysis.excursions`) when the result
+    kept its bars.
 
     Parameters
     ----------
@@ -217,7 +220,10 @@ def write_trades(result: BacktestResult, path: Path) -> None:
     path : Path
         The file to write.
     """
-    _write_frame(path, result.trades, time_columns=("entry_time", "exit_time"))
+    trades = result.trades
+    if result.bars is not None:
+        trades = trades.join(result.excursions)
+    _write_frame(path, trades, time_columns=("entry_time", "exit_time"))
 
 
 def equity_marks(result: BacktestResult) -> np.ndarray:

@@ -560,6 +560,117 @@ def equity_curve(
     return fig
 
 
+@register_chart("price_trades", title="Price and trades")
+def price_trades(
+    result: BacktestResult,
+    *,
+    target_points: int = DEFAULT_TARGET_POINTS,
+    max_markers: int = DEFAULT_MAX_MARKERS,
+) -> go.Figure:
+    """The close of the bars traded (continuous front month) with each trade's entry and
+    exit at its fill price, a line joining them (green: net winner, red: loser).
+
+    Parameters
+    ----------
+    result : BacktestResult
+        The backtest; without its bars (``result.bars`` None) the chart says so.
+    target_points : int, default 5000
+        Display points of the (downsampled) price.
+    max_markers : int, default 1500
+        Trades drawn at most (the largest ``|net_pnl|`` over the cap).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    synthetic = is_synthetic(result)
+    title = "Price and trades"
+    fig = go.Figure()
+    bars = result.bars
+    if bars is None or bars.empty:
+        return _empty(style_figure(fig, title, synthetic=synthetic), "bars not kept")
+    close = bars["close"]
+    shown = downsample_minmax(close, target_points)
+    fig.add_trace(
+        go.Scatter(
+            x=time_axis(shown.index),
+            y=shown.to_numpy(dtype=np.float64),
+            mode="lines",
+            name="Close",
+            line={"color": GREY, "width": 1},
+            hovertemplate="%{x|%Y-%m-%d %H:%M} NY<br>close %{y:.2f}<extra></extra>",
+        )
+    )
+    trades, capped = select_trades(result.trades, max_markers)
+    if len(trades):
+        net = trades["net_pnl"].to_numpy(dtype=np.float64)
+        entry_x, exit_x = time_axis(trades["entry_time"]), time_axis(trades["exit_time"])
+        entry_y = trades["entry_price"].to_numpy(dtype=np.float64)
+        exit_y = trades["exit_price"].to_numpy(dtype=np.float64)
+        for won, color, label in ((True, GREEN, "Winning trade"), (False, RED, "Losing trade")):
+            mask = (net > 0) == won
+            if not mask.any():
+                continue
+            # one trace of segments separated by None: entry -> exit of each trade
+            k = int(mask.sum())
+            xs = np.empty(3 * k, dtype=object)
+            ys = np.empty(3 * k, dtype=object)
+            xs[0::3], xs[1::3], xs[2::3] = entry_x[mask], exit_x[mask], None
+            ys[0::3], ys[1::3], ys[2::3] = entry_y[mask], exit_y[mask], None
+            fig.add_trace(
+                go.Scatter(
+                    x=xs.tolist(),
+                    y=ys.tolist(),
+                    mode="lines",
+                    name=label,
+                    line={"color": color, "width": 2},
+                    hoverinfo="skip",
+                )
+            )
+        long = trades["side"].astype(str).to_numpy() == "long"
+        info = np.column_stack([trades["contracts"].to_numpy(), net])
+        for mask, label, symbol, color in (
+            (long, "Long entry", "triangle-up", GREEN),
+            (~long, "Short entry", "triangle-down", RED),
+        ):
+            if mask.any():
+                fig.add_trace(
+                    go.Scatter(
+                        x=entry_x[mask],
+                        y=entry_y[mask],
+                        mode="markers",
+                        name=label,
+                        marker={"symbol": symbol, "size": 8, "color": color},
+                        customdata=info[mask],
+                        hovertemplate=(
+                            "%{x|%Y-%m-%d %H:%M} NY<br>entry %{customdata[0]} @ %{y:.2f}"
+                            "<br>net $%{customdata[1]:,.2f}<extra></extra>"
+                        ),
+                    )
+                )
+        fig.add_trace(
+            go.Scatter(
+                x=exit_x,
+                y=exit_y,
+                mode="markers",
+                name="Exit",
+                marker={"symbol": "x-thin-open", "size": 7, "line": {"width": 1.5}, "color": GREY},
+                hovertemplate="%{x|%Y-%m-%d %H:%M} NY<br>exit @ %{y:.2f}<extra></extra>",
+            )
+        )
+    parts = [
+        f"close of {len(close):,} bars" + (" (min/max kept)" if len(shown) < len(close) else "")
+    ]
+    if capped:
+        parts.append(f"the {len(trades):,} largest of {len(result.trades):,} trades")
+    else:
+        parts.append(f"{len(trades):,} trades at their fill prices")
+    style_figure(fig, title, synthetic=synthetic, subtitle="; ".join(parts), height=460)
+    fig.update_yaxes(title_text="USD per barrel", tickprefix="$")
+    fig.update_xaxes(title_text="New York time")
+    return fig
+
+
 @register_chart("drawdown", title="Drawdown")
 def drawdown(result: BacktestResult, *, target_points: int = DEFAULT_TARGET_POINTS) -> go.Figure:
     """Drawdown from the running equity peak, in percent, with the deepest point marked.

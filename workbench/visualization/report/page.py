@@ -27,6 +27,7 @@ from workbench.visualization.report.sections import (
     drawdown_table,
     provenance_section,
     risk_section,
+    statistics_section,
     time_section,
     trade_table_html,
 )
@@ -42,7 +43,7 @@ REPORT_FILE = "report.html"
 CHARTS_DIR = "charts"
 PLOTLY_JS_FILE = "plotly.min.js"
 #: Charts drawn across the whole page width, in this order (the others go two by two).
-FULL_WIDTH_CHARTS = ("equity_curve", "drawdown", "monthly_returns")
+FULL_WIDTH_CHARTS = ("equity_curve", "price_trades", "drawdown", "monthly_returns")
 
 
 def write_chart_files(divs: Mapping[str, tuple[str, str]], charts_dir: Path) -> list[Path]:
@@ -157,12 +158,15 @@ def render_report(
         f'<header><h1>{esc(title)}</h1><div class="meta">'
         f"{_meta(summary, result, data_range, provenance, strategy)}</div></header>"
         + banner(provenance)
-        + '<nav><a href="#metrics">Metrics</a><a href="#charts">Charts</a>'
+        + '<nav><a href="#metrics">Metrics</a><a href="#statistics">Statistics</a>'
+        '<a href="#charts">Charts</a>'
         '<a href="#recommendations">Recommendations</a><a href="#trades">Trades</a>'
         '<a href="#drawdowns">Drawdowns</a><a href="#risk">Risk</a>'
         '<a href="#parameters">Parameters</a><a href="#provenance">Provenance</a></nav>'
         "<main>"
         f'<section id="metrics"><h2>Headline metrics</h2>{metric_cards(perf)}</section>'
+        f'<section id="statistics"><h2>Statistics and benchmark</h2><div class="panel">'
+        f"{statistics_section(summary, result)}</div></section>"
         f'<section id="recommendations"><h2>Recommendations</h2><div class="panel">'
         f"{recommendations_list(summary.get('recommendations') or [])}</div></section>"
         f'<section id="charts"><h2>Charts</h2>{_charts_html(chart_divs)}</section>'

@@ -226,3 +226,110 @@ def provenance_section(
     else:
         parts.append('<p class="muted">No rolls.</p>')
     return "".join(parts)
+
+
+#: How the report labels and formats each figure of summary.json's ``statistics`` block:
+#: key -> (label, kind); kinds: "pct", "ratio", "usd", "text".
+STATISTIC_LABELS: dict[str, tuple[str, str]] = {
+    "cagr_pct": ("CAGR", "pct"),
+    "volatility_pct": ("Volatility (annualized)", "pct"),
+    "skew": ("Skew", "ratio"),
+    "kurtosis": ("Excess kurtosis", "ratio"),
+    "var_95_pct": ("Daily VaR 95%", "pct"),
+    "cvar_95_pct": ("Daily CVaR 95%", "pct"),
+    "tail_ratio": ("Tail ratio", "ratio"),
+    "omega_ratio": ("Omega ratio", "ratio"),
+    "ulcer_index": ("Ulcer index", "ratio"),
+    "recovery_factor": ("Recovery factor", "ratio"),
+    "best_day_pct": ("Best day", "pct"),
+    "worst_day_pct": ("Worst day", "pct"),
+    "best_month_pct": ("Best month", "pct"),
+    "worst_month_pct": ("Worst month", "pct"),
+    "exposure_pct": ("Exposure (time in market)", "pct"),
+    "expectancy_usd": ("Expectancy per trade", "usd"),
+    "expectancy_r": ("Expectancy (avg losses)", "ratio"),
+    "sqn": ("SQN", "ratio"),
+    "avg_mae_usd": ("Avg MAE per trade", "usd"),
+    "max_mae_usd": ("Worst MAE", "usd"),
+    "avg_mfe_usd": ("Avg MFE per trade", "usd"),
+    "max_mfe_usd": ("Best MFE", "usd"),
+}
+#: Rows of the benchmark table: (label, strategy figure, benchmark key, kind).
+BENCHMARK_ROWS = (
+    ("Total return", ("performance", "total_return_pct"), "total_return_pct", "pct"),
+    ("CAGR", ("statistics", "cagr_pct"), "cagr_pct", "pct"),
+    ("Volatility", ("statistics", "volatility_pct"), "volatility_pct", "pct"),
+    ("Sharpe ratio", ("performance", "sharpe_ratio"), "sharpe_ratio", "ratio"),
+    ("Max drawdown", ("performance", "max_drawdown_pct"), "max_drawdown_pct", "pct"),
+)
+
+
+def _figure(value: Any, kind: str) -> str:
+    if kind == "pct":
+        return pct(value)
+    if kind == "usd":
+        return usd(value)
+    if kind == "ratio":
+        return fmt_num(value, ".2f")
+    return esc(value if value is not None else "-")
+
+
+def statistics_section(summary: Mapping[str, Any], result: BacktestResult) -> str:
+    """The return statistics beside the buy-and-hold benchmark, alpha, beta, correlation.
+
+    Parameters
+    ----------
+    summary : mapping
+        The run's summary.json dict (its ``statistics``, ``benchmark`` and ``performance``).
+    result : BacktestResult
+        The backtest (its metrics when the summary has no statistics).
+
+    Returns
+    -------
+    str
+    """
+    metrics = result.metrics
+    stats = summary.get("statistics") or metrics.get("statistics") or {}
+    bench = summary.get("benchmark") or metrics.get("benchmark")
+    perf = summary.get("performance") or metrics.get("performance") or {}
+    when = {
+        "best_day_pct": stats.get("best_day"),
+        "worst_day_pct": stats.get("worst_day"),
+        "best_month_pct": stats.get("best_month"),
+        "worst_month_pct": stats.get("worst_month"),
+    }
+    rows = "".join(
+        f"<tr><th>{esc(label)}</th><td>{_figure(stats.get(key), kind)}"
+        + (f' <span class="muted">{esc(when[key])}</span>' if when.get(key) else "")
+        + "</td></tr>"
+        for key, (label, kind) in STATISTIC_LABELS.items()
+        if key in stats
+    )
+    left = f'<table class="kv" id="statistics-table"><tbody>{rows}</tbody></table>'
+    if not bench:
+        right = '<p class="muted">No benchmark: the bars were not kept with the result.</p>'
+    else:
+        blocks = {"performance": perf, "statistics": stats}
+        body = "".join(
+            f'<tr><td class="l">{esc(label)}</td><td>{_figure(blocks[b][k], kind)}</td>'
+            f"<td>{_figure(bench.get(key), kind)}</td></tr>"
+            for label, (b, k), key, kind in BENCHMARK_ROWS
+        )
+        right = (
+            f'<p class="muted">{esc(bench.get("name"))}: daily returns by CME trade date.</p>'
+            '<table class="data" id="benchmark-table"><thead><tr><th class="l"></th>'
+            f"<th>Strategy</th><th>Buy &amp; hold</th></tr></thead><tbody>{body}</tbody></table>"
+            + kv_table(
+                [
+                    ("Alpha (annualized)", pct(bench.get("alpha_pct"))),
+                    ("Beta", fmt_num(bench.get("beta"), ".3f")),
+                    ("Correlation of daily returns", fmt_num(bench.get("correlation"), ".3f")),
+                ]
+            )
+        )
+    note = (
+        '<p class="muted">From the daily returns by CME trade date (P&amp;L over the '
+        "start-of-day equity), annualized with 252; VaR/CVaR are historical one-day figures; "
+        "conventions as empyrical (workbench.analysis.distribution).</p>"
+    )
+    return f'<div class="grid2"><div>{left}</div><div>{right}</div></div>{note}'
