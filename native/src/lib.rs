@@ -5,6 +5,7 @@
 
 pub mod backtest;
 pub mod bars;
+pub mod book;
 pub mod filters;
 pub mod stats;
 pub mod ticks;

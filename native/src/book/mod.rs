@@ -1,0 +1,79 @@
+//! Order books from Databento market data: an L3 (market-by-order) book from
+//! MBO records, an L2 book from MBP-10 records, per-instrument containers and a
+//! replay driver that decodes DBN with Databento's own `dbn` crate.
+//!
+//! # Units
+//! Prices are DBN fixed point `i64` (1 unit = 1e-9; MCL's $0.01 tick is
+//! 10_000_000), sizes are contracts (`u32` per order, `u64` per level),
+//! timestamps are `u64` nanoseconds since the UNIX epoch taken from the
+//! records. No float is ever a key and the system clock is never read.
+//!
+//! # MBO semantics ([`L3Book::apply`])
+//! - `A` add: the order joins the back of its price level. With the `F_TOB`
+//!   flag (top-of-book publishers, not CME) the side is replaced by that one level.
+//! - `C` cancel: the order's size is reduced by the record's size, and the
+//!   order leaves the book at zero (Databento's reference books do the same;
+//!   CME cancels carry the full size).
+//! - `M` modify: a price change, or a size increase, sends the order to the
+//!   back of its (new) level; a size decrease keeps its queue position. A
+//!   modify to size zero removes the order.
+//! - `R` clear: the book is emptied.
+//! - `F` fill and `T` trade leave the book unchanged: every fill is followed by
+//!   an `M` (partial) or a `C` (full) of the resting order, so applying the fill
+//!   as well would count it twice. `N` (none) does nothing.
+//! - Records of one venue event share a timestamp and the last carries
+//!   `F_LAST`; the book is consistent only there ([`L3Book::is_consistent`]),
+//!   and the replay driver emits its snapshots there.
+//! - `SNAPSHOT`: records of a snapshot restate the whole book. A snapshot run
+//!   that is not preceded by `R` and finds a non-empty book clears it first
+//!   (counted as `implicit_clears`); after `R` nothing extra happens. Snapshot
+//!   records may lack `F_LAST` (the ESH4 file's 8,725 snapshot records have
+//!   none): the first boundary is then the first `F_LAST` after the snapshot.
+//!
+//! # Integrity policy
+//! Every anomaly is counted in [`IntegrityCounts`] ([`L3Book::integrity`]);
+//! none panics. A record returning `Err` leaves the orders unchanged.
+//! - Feed starting mid-session without a snapshot (the CLX5 file): a cancel of
+//!   an unknown order id is skipped and counted (`unknown_cancels`, returned as
+//!   [`BookError::UnknownOrder`]); a modify of an unknown order id is treated
+//!   as an add (`modify_as_add`, [`Applied::ModifiedUnknownAsAdd`]), as
+//!   Databento's reference books and nautilus_trader do. Such a book is
+//!   incomplete until the orders that were resting before the feed began have
+//!   all been cancelled or modified; it may show crossed levels meanwhile.
+//! - A cancel for more than the order's remaining size removes the order whole
+//!   (`cancel_excess`).
+//! - Crossed books (best bid > best ask, e.g. around the pre-open before the
+//!   auction uncrosses) are kept as they are, reported by
+//!   [`L3Book::cross_state`] / [`L3Book::is_crossed`], and counted at event
+//!   boundaries (`crossed_boundaries`). A negative [`L3Book::spread`] is possible.
+//! - Auction fills and trades with side `N` are ignored like every `F`/`T`
+//!   (counted as `side_none_trades`).
+//! - Refused records ([`BookError`]): unknown action byte, `A`/`C`/`M` with a
+//!   side other than `B`/`A`, add of an id already in the book, add of size
+//!   zero, `UNDEF_PRICE` on an add or modify, a modify that changes the side.
+//!   The replay driver counts and skips them, or stops at the first one in
+//!   strict mode.
+//!
+//! # Data structure
+//! Per side a `BTreeMap<i64, Level>`; a level holds its total size, its order
+//! count and the head and tail of a doubly linked FIFO list threaded through a
+//! slab of order nodes, so cancel and modify are O(1) after the id lookup (a
+//! `HashMap<order_id, slot>` with a multiplicative hasher) plus the level's map
+//! lookup; empty levels are removed at once.
+
+mod error;
+mod l2;
+mod l3;
+mod level;
+mod market;
+mod replay;
+
+pub use error::{BookError, ReplayError};
+pub use l2::L2Book;
+pub use l3::{empty_pair, Applied, CrossState, IntegrityCounts, L3Book};
+pub use level::{LevelView, Order, QueuePosition, Side};
+pub use market::{Books, L2Market, Market};
+pub use replay::{
+    decoder_from_bytes, decoder_from_reader, replay_bytes, replay_file, replay_reader,
+    ActionCounts, BookSnapshot, Every, ReplayOptions, ReplayStats, Replayer,
+};

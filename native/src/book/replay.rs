@@ -1,0 +1,363 @@
+//! Replay driver: decode DBN (plain, zstd or legacy DBZ; from a file, bytes or
+//! any reader such as a socket) with Databento's `dbn` crate, apply every
+//! record to the books, and emit MBP-10-like snapshots.
+
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+use dbn::decode::{DecodeRecordRef, DynDecoder};
+use dbn::{flags, rtype, BidAskPair, MboMsg, Mbp10Msg, RecordRef, VersionUpgradePolicy};
+
+use super::error::{BookError, ReplayError};
+use super::l3::{empty_pair, IntegrityCounts};
+use super::market::{L2Market, Market};
+
+/// When to emit a snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Every {
+    /// At every event boundary (a record with `F_LAST`) of the instrument.
+    #[default]
+    Event,
+    /// After every record of the instrument.
+    Record,
+    /// Never (counts and final books only).
+    Never,
+}
+
+/// Options of a replay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplayOptions {
+    /// When snapshots are emitted.
+    pub every: Every,
+    /// Only this instrument (records of others are counted, not applied); `None` = all.
+    pub instrument_id: Option<u32>,
+    /// Levels per side filled in snapshots (at most 10; deeper ones stay empty).
+    pub depth: usize,
+    /// Stop at the first record a book refuses instead of counting and skipping it.
+    pub strict: bool,
+}
+
+impl Default for ReplayOptions {
+    fn default() -> Self {
+        ReplayOptions {
+            every: Every::Event,
+            instrument_id: None,
+            depth: 10,
+            strict: false,
+        }
+    }
+}
+
+/// A book state in Databento's MBP-10 layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BookSnapshot {
+    /// Instrument of the book.
+    pub instrument_id: u32,
+    /// `ts_event` of the record after which the snapshot was taken (ns, UTC).
+    pub ts_event: u64,
+    /// `ts_recv` of that record.
+    pub ts_recv: u64,
+    /// Venue sequence number of that record.
+    pub sequence: u32,
+    /// Flags of that record.
+    pub flags: u8,
+    /// Best ten levels per side; empty ones have price `UNDEF_PRICE` and size 0.
+    pub levels: [BidAskPair; 10],
+}
+
+impl Default for BookSnapshot {
+    fn default() -> Self {
+        BookSnapshot {
+            instrument_id: 0,
+            ts_event: 0,
+            ts_recv: 0,
+            sequence: 0,
+            flags: 0,
+            levels: [empty_pair(); 10],
+        }
+    }
+}
+
+/// Counts of MBO actions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ActionCounts {
+    /// `A`
+    pub add: u64,
+    /// `C`
+    pub cancel: u64,
+    /// `M`
+    pub modify: u64,
+    /// `R`
+    pub clear: u64,
+    /// `F`
+    pub fill: u64,
+    /// `T`
+    pub trade: u64,
+    /// `N`
+    pub none: u64,
+    /// any other byte
+    pub other: u64,
+}
+
+impl ActionCounts {
+    #[inline]
+    fn count(&mut self, action: u8) {
+        match action {
+            b'A' => self.add += 1,
+            b'C' => self.cancel += 1,
+            b'M' => self.modify += 1,
+            b'R' => self.clear += 1,
+            b'F' => self.fill += 1,
+            b'T' => self.trade += 1,
+            b'N' => self.none += 1,
+            _ => self.other += 1,
+        }
+    }
+}
+
+/// What a replay saw.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReplayStats {
+    /// Every record decoded.
+    pub records: u64,
+    /// MBO records applied to L3 books.
+    pub mbo_records: u64,
+    /// MBP-10 records applied to L2 books.
+    pub mbp10_records: u64,
+    /// Records of other schemas (ignored).
+    pub other_records: u64,
+    /// Records of instruments filtered out by `instrument_id`.
+    pub filtered_out: u64,
+    /// MBO actions of the applied records.
+    pub actions: ActionCounts,
+    /// Applied records with `F_LAST` (event boundaries).
+    pub event_boundaries: u64,
+    /// Applied records with the `SNAPSHOT` flag.
+    pub snapshot_records: u64,
+    /// Snapshots emitted.
+    pub snapshots_emitted: u64,
+    /// Records refused by a book (lenient mode; see [`IntegrityCounts::refused`]).
+    pub refused: u64,
+}
+
+/// Applies records to per-instrument books and emits snapshots.
+///
+/// Feed it from a decoder ([`Replayer::run`]) or one record at a time
+/// ([`Replayer::on_record`], [`Replayer::on_mbo`]) from a stream.
+#[derive(Debug, Clone, Default)]
+pub struct Replayer {
+    opts: ReplayOptions,
+    market: Market,
+    l2: L2Market,
+    stats: ReplayStats,
+    snap: BookSnapshot,
+}
+
+impl Replayer {
+    /// A replayer with empty books.
+    pub fn new(opts: ReplayOptions) -> Self {
+        Replayer {
+            opts,
+            ..Default::default()
+        }
+    }
+
+    /// The L3 books.
+    pub fn market(&self) -> &Market {
+        &self.market
+    }
+
+    /// The L2 books.
+    pub fn l2_market(&self) -> &L2Market {
+        &self.l2
+    }
+
+    /// Counts so far.
+    pub fn stats(&self) -> ReplayStats {
+        self.stats
+    }
+
+    /// Integrity counters summed over the L3 books.
+    pub fn integrity(&self) -> IntegrityCounts {
+        self.market.integrity()
+    }
+
+    /// Applies one decoded record of any schema.
+    #[inline]
+    pub fn on_record<F: FnMut(&BookSnapshot)>(
+        &mut self,
+        rec: RecordRef<'_>,
+        sink: &mut F,
+    ) -> Result<(), BookError> {
+        match rec.header().rtype {
+            rtype::MBO => match rec.get::<MboMsg>() {
+                Some(m) => self.on_mbo(m, sink),
+                None => self.other(),
+            },
+            rtype::MBP_10 => match rec.get::<Mbp10Msg>() {
+                Some(m) => {
+                    self.on_mbp10(m, sink);
+                    Ok(())
+                }
+                None => self.other(),
+            },
+            _ => self.other(),
+        }
+    }
+
+    fn other(&mut self) -> Result<(), BookError> {
+        self.stats.records += 1;
+        self.stats.other_records += 1;
+        Ok(())
+    }
+
+    /// Applies one MBO record.
+    #[inline]
+    pub fn on_mbo<F: FnMut(&BookSnapshot)>(
+        &mut self,
+        msg: &MboMsg,
+        sink: &mut F,
+    ) -> Result<(), BookError> {
+        self.stats.records += 1;
+        let id = msg.hd.instrument_id;
+        if let Some(want) = self.opts.instrument_id {
+            if want != id {
+                self.stats.filtered_out += 1;
+                return Ok(());
+            }
+        }
+        self.stats.mbo_records += 1;
+        self.stats.actions.count(msg.action as u8);
+        let fl = msg.flags.raw();
+        let is_last = fl & flags::LAST != 0;
+        self.stats.event_boundaries += u64::from(is_last);
+        self.stats.snapshot_records += u64::from(fl & flags::SNAPSHOT != 0);
+        let res = self.market.apply(msg);
+        if let Err(e) = res {
+            self.stats.refused += 1;
+            if self.opts.strict {
+                return Err(e);
+            }
+        }
+        let emit = match self.opts.every {
+            Every::Event => is_last,
+            Every::Record => true,
+            Every::Never => false,
+        };
+        if emit {
+            if let Some(book) = self.market.get(id) {
+                let depth = self.opts.depth.min(10);
+                let s = &mut self.snap;
+                s.instrument_id = id;
+                s.ts_event = msg.hd.ts_event;
+                s.ts_recv = msg.ts_recv;
+                s.sequence = msg.sequence;
+                s.flags = fl;
+                book.fill_levels(&mut s.levels[..depth]);
+                self.stats.snapshots_emitted += 1;
+                sink(&self.snap);
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies one MBP-10 record.
+    #[inline]
+    pub fn on_mbp10<F: FnMut(&BookSnapshot)>(&mut self, msg: &Mbp10Msg, sink: &mut F) {
+        self.stats.records += 1;
+        let id = msg.hd.instrument_id;
+        if let Some(want) = self.opts.instrument_id {
+            if want != id {
+                self.stats.filtered_out += 1;
+                return;
+            }
+        }
+        self.stats.mbp10_records += 1;
+        let fl = msg.flags.raw();
+        let is_last = fl & flags::LAST != 0;
+        self.stats.event_boundaries += u64::from(is_last);
+        self.l2.apply(msg);
+        let emit = match self.opts.every {
+            Every::Event => is_last,
+            Every::Record => true,
+            Every::Never => false,
+        };
+        if emit {
+            let depth = self.opts.depth.min(10);
+            let s = &mut self.snap;
+            s.instrument_id = id;
+            s.ts_event = msg.hd.ts_event;
+            s.ts_recv = msg.ts_recv;
+            s.sequence = msg.sequence;
+            s.flags = fl;
+            s.levels = [empty_pair(); 10];
+            s.levels[..depth].copy_from_slice(&msg.levels[..depth]);
+            self.stats.snapshots_emitted += 1;
+            sink(&self.snap);
+        }
+    }
+
+    /// Decodes every record of `decoder` and applies it.
+    pub fn run<D: DecodeRecordRef, F: FnMut(&BookSnapshot)>(
+        &mut self,
+        decoder: &mut D,
+        sink: &mut F,
+    ) -> Result<ReplayStats, ReplayError> {
+        while let Some(rec) = decoder.decode_record_ref()? {
+            let index = self.stats.records;
+            self.on_record(rec, sink)
+                .map_err(|source| ReplayError::Book { index, source })?;
+        }
+        Ok(self.stats)
+    }
+}
+
+/// A decoder over DBN bytes in memory (plain, zstd or DBZ, detected), upgrading
+/// older DBN versions to v3.
+pub fn decoder_from_bytes(bytes: &[u8]) -> Result<DynDecoder<'_, &[u8]>, dbn::Error> {
+    DynDecoder::inferred_with_buffer(bytes, VersionUpgradePolicy::UpgradeToV3)
+}
+
+/// A decoder over any reader, e.g. a file or a TCP socket (compression detected).
+pub fn decoder_from_reader<'a, R: Read>(
+    reader: R,
+) -> Result<DynDecoder<'a, BufReader<R>>, dbn::Error> {
+    DynDecoder::new_inferred(reader, VersionUpgradePolicy::UpgradeToV3)
+}
+
+/// Replays a DBN file (plain `.dbn` or `.dbn.zst`); returns the replayer
+/// (final books and counts).
+pub fn replay_file<F: FnMut(&BookSnapshot)>(
+    path: impl AsRef<Path>,
+    opts: ReplayOptions,
+    mut sink: F,
+) -> Result<Replayer, ReplayError> {
+    let mut dec = DynDecoder::from_file(path, VersionUpgradePolicy::UpgradeToV3)?;
+    let mut r = Replayer::new(opts);
+    r.run(&mut dec, &mut sink)?;
+    Ok(r)
+}
+
+/// Replays DBN bytes held in memory.
+pub fn replay_bytes<F: FnMut(&BookSnapshot)>(
+    bytes: &[u8],
+    opts: ReplayOptions,
+    mut sink: F,
+) -> Result<Replayer, ReplayError> {
+    let mut dec = decoder_from_bytes(bytes)?;
+    let mut r = Replayer::new(opts);
+    r.run(&mut dec, &mut sink)?;
+    Ok(r)
+}
+
+/// Replays a DBN stream from any reader (a socket, a pipe, a file).
+pub fn replay_reader<R: Read, F: FnMut(&BookSnapshot)>(
+    reader: R,
+    opts: ReplayOptions,
+    mut sink: F,
+) -> Result<Replayer, ReplayError> {
+    let mut dec = decoder_from_reader(reader)?;
+    let mut r = Replayer::new(opts);
+    r.run(&mut dec, &mut sink)?;
+    Ok(r)
+}
