@@ -77,3 +77,6 @@ pub use replay::{
     decoder_from_bytes, decoder_from_reader, replay_bytes, replay_file, replay_reader,
     ActionCounts, BookSnapshot, Every, ReplayOptions, ReplayStats, Replayer,
 };
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,115 @@
+//! Replays a DBN MBO file into the L3 books and prints events per second.
+//!
+//! `cargo run --release --example book_replay [PATH] [ROUNDS]`
+//! (default PATH: the real ESH4 file under ../../shared/data/real).
+
+use std::time::{Duration, Instant};
+
+use _native::book::{decoder_from_bytes, replay_bytes, replay_file, Every, Market, ReplayOptions};
+use dbn::decode::DecodeRecordRef;
+use dbn::MboMsg;
+
+fn best<F: FnMut() -> u64>(rounds: usize, mut f: F) -> (Duration, u64) {
+    let mut best = Duration::MAX;
+    let mut out = 0;
+    for _ in 0..rounds {
+        let t = Instant::now();
+        out = std::hint::black_box(f());
+        best = best.min(t.elapsed());
+    }
+    (best, out)
+}
+
+fn line(what: &str, n: u64, d: Duration) {
+    println!(
+        "{what:<58} {:>8.3} ms  {:>7.2} M events/s",
+        d.as_secs_f64() * 1e3,
+        n as f64 / d.as_secs_f64() / 1e6
+    );
+}
+
+fn main() {
+    let default = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/data/real/nautilus/esh4-glbx-mdp3-20231225.mbo.dbn.zst"
+    );
+    let args: Vec<String> = std::env::args().collect();
+    let path = args.get(1).cloned().unwrap_or_else(|| default.to_string());
+    let rounds: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(50);
+    let bytes = std::fs::read(&path).expect("read the DBN file");
+
+    let r = replay_file(&path, ReplayOptions::default(), |_| {}).expect("replay");
+    let s = r.stats();
+    let n = s.records;
+    println!("file: {path}");
+    println!(
+        "records {n}, mbo {}, event boundaries {}, snapshots {}, refused {}, actions {:?}",
+        s.mbo_records, s.event_boundaries, s.snapshots_emitted, s.refused, s.actions
+    );
+    println!("integrity {:?}", r.integrity());
+    println!("best of {rounds} rounds:");
+
+    let ev = |every| ReplayOptions {
+        every,
+        ..Default::default()
+    };
+    let (d, _) = best(rounds, || {
+        let mut acc = 0i64;
+        let r = replay_file(&path, ev(Every::Event), |s| {
+            acc = acc.wrapping_add(s.levels[0].bid_px)
+        })
+        .unwrap();
+        r.stats().records ^ acc as u64
+    });
+    line("file -> decode -> book -> MBP-10 snapshot per event", n, d);
+    let (d, _) = best(rounds, || {
+        replay_file(&path, ev(Every::Never), |_| {})
+            .unwrap()
+            .stats()
+            .records
+    });
+    line("file -> decode -> book (no snapshots)", n, d);
+    let (d, _) = best(rounds, || {
+        let mut acc = 0i64;
+        let r = replay_bytes(&bytes, ev(Every::Event), |s| {
+            acc = acc.wrapping_add(s.levels[0].bid_px)
+        })
+        .unwrap();
+        r.stats().records ^ acc as u64
+    });
+    line("bytes -> decode -> book -> snapshot per event", n, d);
+    let (d, _) = best(rounds, || {
+        let mut acc = 0i64;
+        let r = replay_bytes(&bytes, ev(Every::Record), |s| {
+            acc = acc.wrapping_add(s.levels[0].bid_px)
+        })
+        .unwrap();
+        r.stats().records ^ acc as u64
+    });
+    line("bytes -> decode -> book -> snapshot per record", n, d);
+    let (d, _) = best(rounds, || {
+        let mut dec = decoder_from_bytes(&bytes).unwrap();
+        let mut k = 0u64;
+        while let Some(rec) = dec.decode_record_ref().unwrap() {
+            k += u64::from(rec.header().rtype);
+        }
+        k
+    });
+    line("decode only (zstd + DBN)", n, d);
+
+    let mut msgs: Vec<MboMsg> = Vec::with_capacity(n as usize);
+    let mut dec = decoder_from_bytes(&bytes).unwrap();
+    while let Some(rec) = dec.decode_record_ref().unwrap() {
+        if let Some(m) = rec.get::<MboMsg>() {
+            msgs.push(*m);
+        }
+    }
+    let (d, _) = best(rounds, || {
+        let mut m = Market::new();
+        for msg in &msgs {
+            let _ = m.apply(msg);
+        }
+        m.instrument_ids().len() as u64
+    });
+    line("apply only (records already decoded)", msgs.len() as u64, d);
+}
