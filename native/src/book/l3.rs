@@ -168,11 +168,21 @@ impl L3Book {
             b'A' => {
                 let side = side_of(msg, 'A')?;
                 if fl & flags::TOB != 0 {
-                    self.clear_side(side);
-                    if msg.price == UNDEF_PRICE {
-                        return Ok(Applied::ReplacedTop);
+                    // Validate first so that a refused record leaves the book unchanged.
+                    if msg.price != UNDEF_PRICE {
+                        if msg.size == 0 {
+                            return Err(BookError::ZeroSize(msg.order_id));
+                        }
+                        if let Some(&slot) = self.index.get(&msg.order_id) {
+                            if self.slab.get(slot).side != side {
+                                return Err(BookError::DuplicateOrder(msg.order_id));
+                            }
+                        }
                     }
-                    self.add(side, msg.order_id, msg.price, msg.size)?;
+                    self.clear_side(side);
+                    if msg.price != UNDEF_PRICE {
+                        self.add(side, msg.order_id, msg.price, msg.size)?;
+                    }
                     return Ok(Applied::ReplacedTop);
                 }
                 self.add(side, msg.order_id, msg.price, msg.size)?;
