@@ -35,6 +35,8 @@ fn read_mbo(path: &PathBuf) -> Vec<MboMsg> {
     out
 }
 
+type Levels = Vec<(i64, u64, u32)>;
+
 fn snapshot_levels(s: &BookSnapshot, side: u8) -> Vec<(i64, u64, u32)> {
     s.levels
         .iter()
@@ -81,7 +83,7 @@ fn check_against_reference(path: &PathBuf, full_every: u64) -> (Market, u64) {
     let mut market = Market::new();
     let mut refs: std::collections::HashMap<u32, RefBook> = Default::default();
     let mut boundaries = 0u64;
-    let mut tops: Vec<(u32, u64, Vec<(i64, u64, u32)>, Vec<(i64, u64, u32)>)> = Vec::new();
+    let mut tops: Vec<(u32, u64, Levels, Levels)> = Vec::new();
     for m in &recs {
         let inst = m.hd.instrument_id;
         let ok = market.apply(m).is_ok();
@@ -103,7 +105,7 @@ fn check_against_reference(path: &PathBuf, full_every: u64) -> (Market, u64) {
                 .collect();
             assert_eq!(bids, r.top_fast(b'B', 10), "bids at boundary {boundaries}");
             assert_eq!(asks, r.top_fast(b'A', 10), "asks at boundary {boundaries}");
-            if boundaries % full_every == 0 {
+            if boundaries.is_multiple_of(full_every) {
                 full_compare(&market, r, inst);
             }
             tops.push((inst, m.hd.ts_event, bids, asks));

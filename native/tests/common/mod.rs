@@ -178,9 +178,9 @@ impl RefBook {
             .map(|((_, p), (sz, ct))| (*p, *sz, *ct))
             .collect();
         if side == b'B' {
-            v.sort_by(|a, b| b.0.cmp(&a.0));
+            v.sort_by_key(|b| std::cmp::Reverse(b.0));
         } else {
-            v.sort_by(|a, b| a.0.cmp(&b.0));
+            v.sort_by_key(|a| a.0);
         }
         v.truncate(n);
         v
