@@ -96,6 +96,21 @@ fn main() {
         k
     });
     line("decode only (zstd + DBN)", n, d);
+    let (d, plain) = best(rounds, || {
+        zstd::stream::decode_all(&bytes[..]).unwrap().len() as u64
+    });
+    line("zstd decompress only (decode_all)", n, d);
+    let plain_bytes = zstd::stream::decode_all(&bytes[..]).unwrap();
+    assert_eq!(plain as usize, plain_bytes.len());
+    let (d, _) = best(rounds, || {
+        let mut dec = decoder_from_bytes(&plain_bytes).unwrap();
+        let mut k = 0u64;
+        while let Some(rec) = dec.decode_record_ref().unwrap() {
+            k += u64::from(rec.header().rtype);
+        }
+        k
+    });
+    line("DBN decode only (plain bytes in memory)", n, d);
 
     let mut msgs: Vec<MboMsg> = Vec::with_capacity(n as usize);
     let mut dec = decoder_from_bytes(&bytes).unwrap();

@@ -1,11 +1,13 @@
 //! The L3 (market-by-order) book of one instrument.
 
-use std::collections::{btree_map, BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use dbn::{flags, MboMsg, UNDEF_PRICE};
 
 use super::error::BookError;
-use super::level::{IdBuild, Level, LevelView, Node, Order, QueuePosition, Side, Slab, NIL};
+use super::level::{
+    IdBuild, Ladder, Level, LevelView, Node, Order, QueuePosition, Side, Slab, NIL,
+};
 
 /// What applying one record did to the book.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,8 +93,8 @@ pub enum CrossState {
 #[derive(Debug, Clone)]
 pub struct L3Book {
     instrument_id: u32,
-    bids: BTreeMap<i64, Level>,
-    asks: BTreeMap<i64, Level>,
+    bids: Ladder,
+    asks: Ladder,
     slab: Slab,
     index: HashMap<u64, u32, IdBuild>,
     ts_event: u64,
@@ -114,8 +116,8 @@ impl L3Book {
     pub fn new(instrument_id: u32) -> Self {
         L3Book {
             instrument_id,
-            bids: BTreeMap::new(),
-            asks: BTreeMap::new(),
+            bids: Ladder::new(Side::Bid),
+            asks: Ladder::new(Side::Ask),
             slab: Slab::default(),
             index: HashMap::default(),
             ts_event: 0,
@@ -205,7 +207,7 @@ impl L3Book {
     }
 
     #[inline]
-    fn ladder_mut(&mut self, side: Side) -> &mut BTreeMap<i64, Level> {
+    fn ladder_mut(&mut self, side: Side) -> &mut Ladder {
         match side {
             Side::Bid => &mut self.bids,
             Side::Ask => &mut self.asks,
@@ -213,7 +215,7 @@ impl L3Book {
     }
 
     #[inline]
-    fn ladder(&self, side: Side) -> &BTreeMap<i64, Level> {
+    fn ladder(&self, side: Side) -> &Ladder {
         match side {
             Side::Bid => &self.bids,
             Side::Ask => &self.asks,
@@ -248,7 +250,7 @@ impl L3Book {
             Side::Bid => &mut self.bids,
             Side::Ask => &mut self.asks,
         };
-        let level = ladder.entry(price).or_insert_with(Level::new);
+        let level = ladder.get_or_insert(price);
         self.slab.push_back(level, slot);
         Ok(())
     }
@@ -264,12 +266,7 @@ impl L3Book {
             Side::Bid => &mut self.bids,
             Side::Ask => &mut self.asks,
         };
-        if let btree_map::Entry::Occupied(mut e) = ladder.entry(price) {
-            self.slab.unlink(e.get_mut(), slot);
-            if e.get().count == 0 {
-                e.remove();
-            }
-        }
+        ladder.unlink(&mut self.slab, price, slot);
         self.index.remove(&order_id);
         self.slab.release(slot);
     }
@@ -293,7 +290,7 @@ impl L3Book {
         }
         let remaining = size - msg.size;
         self.slab.get_mut(slot).size = remaining;
-        if let Some(level) = self.ladder_mut(side).get_mut(&price) {
+        if let Some(level) = self.ladder_mut(side).get_mut(price) {
             level.total -= u64::from(msg.size);
         }
         Ok(Applied::Cancelled { remaining })
@@ -328,7 +325,7 @@ impl L3Book {
                 Side::Bid => &mut self.bids,
                 Side::Ask => &mut self.asks,
             };
-            let Some(level) = ladder.get_mut(&old_price) else {
+            let Some(level) = ladder.get_mut(old_price) else {
                 return Err(BookError::Invariant(format!(
                     "order {} indexed at a missing level",
                     msg.order_id
@@ -355,18 +352,13 @@ impl L3Book {
                 Side::Bid => &mut self.bids,
                 Side::Ask => &mut self.asks,
             };
-            if let btree_map::Entry::Occupied(mut e) = ladder.entry(old_price) {
-                self.slab.unlink(e.get_mut(), slot);
-                if e.get().count == 0 {
-                    e.remove();
-                }
-            }
+            ladder.unlink(&mut self.slab, old_price, slot);
             {
                 let n = self.slab.get_mut(slot);
                 n.price = msg.price;
                 n.size = msg.size;
             }
-            let level = ladder.entry(msg.price).or_insert_with(Level::new);
+            let level = ladder.get_or_insert(msg.price);
             self.slab.push_back(level, slot);
         }
         Ok(Applied::Modified {
@@ -383,8 +375,8 @@ impl L3Book {
     }
 
     fn clear_side(&mut self, side: Side) {
-        let ladder = std::mem::take(self.ladder_mut(side));
-        for level in ladder.values() {
+        let ladder = std::mem::replace(self.ladder_mut(side), Ladder::new(side));
+        for (_, level) in ladder.iter_best() {
             let mut cur = level.head;
             while cur != NIL {
                 let n = *self.slab.get(cur);
@@ -459,21 +451,18 @@ impl L3Book {
     /// Best bid level (highest price), if any.
     #[inline]
     pub fn best_bid(&self) -> Option<LevelView> {
-        self.bids.last_key_value().map(|(p, l)| Self::view(*p, l))
+        self.bids.best().map(|(p, l)| Self::view(p, l))
     }
 
     /// Best ask level (lowest price), if any.
     #[inline]
     pub fn best_ask(&self) -> Option<LevelView> {
-        self.asks.first_key_value().map(|(p, l)| Self::view(*p, l))
+        self.asks.best().map(|(p, l)| Self::view(p, l))
     }
 
     /// Levels of `side` from the best outward, as an iterator (no allocation).
     pub fn levels(&self, side: Side) -> Box<dyn Iterator<Item = LevelView> + '_> {
-        match side {
-            Side::Bid => Box::new(self.bids.iter().rev().map(|(p, l)| Self::view(*p, l))),
-            Side::Ask => Box::new(self.asks.iter().map(|(p, l)| Self::view(*p, l))),
-        }
+        Box::new(self.ladder(side).iter_best().map(|(p, l)| Self::view(p, l)))
     }
 
     /// The best `n` levels of `side`, best first.
@@ -489,15 +478,15 @@ impl L3Book {
             *pair = empty_pair();
         }
         let mut nb = 0;
-        for ((p, l), pair) in self.bids.iter().rev().zip(out.iter_mut()) {
-            pair.bid_px = *p;
+        for ((p, l), pair) in self.bids.iter_best().zip(out.iter_mut()) {
+            pair.bid_px = p;
             pair.bid_sz = u32::try_from(l.total).unwrap_or(u32::MAX);
             pair.bid_ct = l.count;
             nb += 1;
         }
         let mut na = 0;
-        for ((p, l), pair) in self.asks.iter().zip(out.iter_mut()) {
-            pair.ask_px = *p;
+        for ((p, l), pair) in self.asks.iter_best().zip(out.iter_mut()) {
+            pair.ask_px = p;
             pair.ask_sz = u32::try_from(l.total).unwrap_or(u32::MAX);
             pair.ask_ct = l.count;
             na += 1;
@@ -507,24 +496,34 @@ impl L3Book {
 
     /// Best ask minus best bid (fixed point); `None` if a side is empty. Negative when crossed.
     pub fn spread(&self) -> Option<i64> {
-        let b = self.bids.last_key_value()?.0;
-        let a = self.asks.first_key_value()?.0;
-        a.checked_sub(*b)
+        let b = self.bids.best()?.0;
+        let a = self.asks.best()?.0;
+        a.checked_sub(b)
     }
 
     /// Mid price (fixed point), rounded toward negative infinity when the
     /// sum of the best prices is odd; `None` if a side is empty.
     pub fn mid(&self) -> Option<i64> {
-        let b = *self.bids.last_key_value()?.0;
-        let a = *self.asks.first_key_value()?.0;
+        let b = self.bids.best()?.0;
+        let a = self.asks.best()?.0;
         Some(((i128::from(a) + i128::from(b)).div_euclid(2)) as i64)
     }
 
     /// Size imbalance over the best `levels` levels per side:
     /// `(bid - ask) / (bid + ask)` in [-1, 1]; `None` when both sides are empty.
     pub fn imbalance(&self, levels: usize) -> Option<f64> {
-        let b: u64 = self.bids.values().rev().take(levels).map(|l| l.total).sum();
-        let a: u64 = self.asks.values().take(levels).map(|l| l.total).sum();
+        let b: u64 = self
+            .bids
+            .iter_best()
+            .take(levels)
+            .map(|(_, l)| l.total)
+            .sum();
+        let a: u64 = self
+            .asks
+            .iter_best()
+            .take(levels)
+            .map(|(_, l)| l.total)
+            .sum();
         if a + b == 0 {
             return None;
         }
@@ -533,7 +532,7 @@ impl L3Book {
 
     /// Whether the inside market is normal, locked or crossed.
     pub fn cross_state(&self) -> CrossState {
-        match (self.bids.last_key_value(), self.asks.first_key_value()) {
+        match (self.bids.best(), self.asks.best()) {
             (Some((b, _)), Some((a, _))) if b > a => CrossState::Crossed,
             (Some((b, _)), Some((a, _))) if b == a => CrossState::Locked,
             _ => CrossState::Normal,
@@ -547,12 +546,12 @@ impl L3Book {
 
     /// The level at `price` on `side`, if any.
     pub fn level(&self, side: Side, price: i64) -> Option<LevelView> {
-        self.ladder(side).get(&price).map(|l| Self::view(price, l))
+        self.ladder(side).get(price).map(|l| Self::view(price, l))
     }
 
     /// The orders resting at `price` on `side`, in priority order (first = next to fill).
     pub fn orders_at(&self, side: Side, price: i64) -> Vec<Order> {
-        match self.ladder(side).get(&price) {
+        match self.ladder(side).get(price) {
             None => Vec::new(),
             Some(l) => self.slab.iter_level(l).map(to_order).collect(),
         }
@@ -569,7 +568,7 @@ impl L3Book {
     pub fn queue_position(&self, order_id: u64) -> Option<QueuePosition> {
         let &slot = self.index.get(&order_id)?;
         let n = self.slab.get(slot);
-        let level = self.ladder(n.side).get(&n.price)?;
+        let level = self.ladder(n.side).get(n.price)?;
         let mut size_ahead = 0u64;
         let mut count_ahead = 0u32;
         for o in self.slab.iter_level(level) {
@@ -590,7 +589,7 @@ impl L3Book {
     /// Every resting order: bids best first then asks best first, each level in priority order.
     pub fn orders(&self) -> Vec<Order> {
         let mut out = Vec::with_capacity(self.index.len());
-        for l in self.bids.values().rev().chain(self.asks.values()) {
+        for (_, l) in self.bids.iter_best().chain(self.asks.iter_best()) {
             out.extend(self.slab.iter_level(l).map(to_order));
         }
         out
@@ -603,7 +602,18 @@ impl L3Book {
         let bad = |s: String| Err(BookError::Invariant(s));
         let mut seen = 0usize;
         for side in [Side::Bid, Side::Ask] {
-            for (&price, level) in self.ladder(side) {
+            let mut last: Option<i64> = None;
+            for (price, level) in self.ladder(side).iter_best() {
+                if let Some(q) = last {
+                    let sorted = match side {
+                        Side::Bid => price < q,
+                        Side::Ask => price > q,
+                    };
+                    if !sorted {
+                        return bad(format!("levels out of order at {price}"));
+                    }
+                }
+                last = Some(price);
                 if level.count == 0 {
                     return bad(format!("empty level kept at {price}"));
                 }

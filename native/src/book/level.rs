@@ -232,3 +232,114 @@ impl std::hash::Hasher for IdHasher {
 }
 
 pub(crate) type IdBuild = std::hash::BuildHasherDefault<IdHasher>;
+
+/// One side's price levels in a sorted vector whose END is the best price, so
+/// that the levels near the touch, where nearly all the activity is, are
+/// inserted and removed with short moves; lookups are binary searches over a
+/// dense `i64` key array. Keys are the price for bids and `!price` (an
+/// order-reversing bijection) for asks, so both sides sort ascending.
+#[derive(Debug, Clone)]
+pub(crate) struct Ladder {
+    ask: bool,
+    keys: Vec<i64>,
+    levels: Vec<Level>,
+}
+
+impl Ladder {
+    pub fn new(side: Side) -> Self {
+        Ladder {
+            ask: side == Side::Ask,
+            keys: Vec::new(),
+            levels: Vec::new(),
+        }
+    }
+
+    #[inline]
+    fn key(&self, price: i64) -> i64 {
+        if self.ask {
+            !price
+        } else {
+            price
+        }
+    }
+
+    #[inline]
+    fn find(&self, price: i64) -> Result<usize, usize> {
+        let key = self.key(price);
+        // Most lookups hit the best level or one next to it.
+        let n = self.keys.len();
+        if n > 0 && self.keys[n - 1] == key {
+            return Ok(n - 1);
+        }
+        self.keys.binary_search(&key)
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn clear(&mut self) {
+        self.keys.clear();
+        self.levels.clear();
+    }
+
+    #[inline]
+    pub fn get(&self, price: i64) -> Option<&Level> {
+        self.find(price).ok().map(|i| &self.levels[i])
+    }
+
+    #[inline]
+    pub fn get_mut(&mut self, price: i64) -> Option<&mut Level> {
+        match self.find(price) {
+            Ok(i) => Some(&mut self.levels[i]),
+            Err(_) => None,
+        }
+    }
+
+    #[inline]
+    pub fn get_or_insert(&mut self, price: i64) -> &mut Level {
+        let i = match self.find(price) {
+            Ok(i) => i,
+            Err(i) => {
+                self.keys.insert(i, self.key(price));
+                self.levels.insert(i, Level::new());
+                i
+            }
+        };
+        &mut self.levels[i]
+    }
+
+    /// Unlinks `slot` from the level at `price` and drops the level if it empties.
+    #[inline]
+    pub fn unlink(&mut self, slab: &mut Slab, price: i64, slot: u32) {
+        if let Ok(i) = self.find(price) {
+            slab.unlink(&mut self.levels[i], slot);
+            if self.levels[i].count == 0 {
+                self.keys.remove(i);
+                self.levels.remove(i);
+            }
+        }
+    }
+
+    /// The best level as `(price, level)`.
+    #[inline]
+    pub fn best(&self) -> Option<(i64, &Level)> {
+        let n = self.keys.len();
+        if n == 0 {
+            None
+        } else {
+            Some((self.key(self.keys[n - 1]), &self.levels[n - 1]))
+        }
+    }
+
+    /// `(price, level)` pairs from the best outward.
+    #[inline]
+    pub fn iter_best(&self) -> impl Iterator<Item = (i64, &Level)> + '_ {
+        let ask = self.ask;
+        self.keys
+            .iter()
+            .rev()
+            .zip(self.levels.iter().rev())
+            .map(move |(&k, l)| (if ask { !k } else { k }, l))
+    }
+}

@@ -126,6 +126,8 @@ pub struct ReplayStats {
     pub mbp10_records: u64,
     /// Records of other schemas (ignored).
     pub other_records: u64,
+    /// MBO or MBP-10 records shorter than their type (corrupt input; skipped).
+    pub malformed_records: u64,
     /// Records of instruments filtered out by `instrument_id`.
     pub filtered_out: u64,
     /// MBO actions of the applied records.
@@ -190,19 +192,26 @@ impl Replayer {
         sink: &mut F,
     ) -> Result<(), BookError> {
         match rec.header().rtype {
-            rtype::MBO => match rec.get::<MboMsg>() {
-                Some(m) => self.on_mbo(m, sink),
-                None => self.other(),
+            // `try_get`, not `get`: `get` panics on a record shorter than its type.
+            rtype::MBO => match rec.try_get::<MboMsg>() {
+                Ok(m) => self.on_mbo(m, sink),
+                Err(_) => self.malformed(),
             },
-            rtype::MBP_10 => match rec.get::<Mbp10Msg>() {
-                Some(m) => {
+            rtype::MBP_10 => match rec.try_get::<Mbp10Msg>() {
+                Ok(m) => {
                     self.on_mbp10(m, sink);
                     Ok(())
                 }
-                None => self.other(),
+                Err(_) => self.malformed(),
             },
             _ => self.other(),
         }
+    }
+
+    fn malformed(&mut self) -> Result<(), BookError> {
+        self.stats.records += 1;
+        self.stats.malformed_records += 1;
+        Ok(())
     }
 
     fn other(&mut self) -> Result<(), BookError> {
