@@ -37,6 +37,19 @@ fn main() {
     let path = args.get(1).cloned().unwrap_or_else(|| default.to_string());
     let rounds: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(50);
     let bytes = std::fs::read(&path).expect("read the DBN file");
+    if std::env::var_os("BOOK_PROFILE").is_some() {
+        // A loop of the end-to-end path alone, for `perf record`.
+        let mut acc = 0i64;
+        for _ in 0..rounds {
+            let r = replay_bytes(&bytes, ReplayOptions::default(), |s| {
+                acc = acc.wrapping_add(s.levels[0].bid_px)
+            })
+            .unwrap();
+            acc ^= r.stats().records as i64;
+        }
+        println!("{acc}");
+        return;
+    }
 
     let r = replay_file(&path, ReplayOptions::default(), |_| {}).expect("replay");
     let s = r.stats();

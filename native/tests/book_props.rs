@@ -111,8 +111,10 @@ proptest! {
     fn corrupted_dbn_never_panics(
         recs in prop::collection::vec(arb_record(), 1..40),
         flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..8),
+        lengths in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..3),
         cut in any::<prop::sample::Index>(),
         zstd in any::<bool>(),
+        threaded in any::<bool>(),
     ) {
         let meta = dbn::Metadata::builder()
             .dataset("GLBX.MDP3")
@@ -122,21 +124,23 @@ proptest! {
             .stype_out(dbn::SType::InstrumentId)
             .build();
         let mut buf = Vec::new();
-        if zstd {
-            let mut enc = DbnEncoder::with_zstd(&mut buf, &meta).unwrap();
-            for r in &recs { enc.encode_record(r).unwrap(); }
-        } else {
-            let mut enc = DbnEncoder::new(&mut buf, &meta).unwrap();
-            for r in &recs { enc.encode_record(r).unwrap(); }
-        }
+        let mut enc = DbnEncoder::new(&mut buf, &meta).unwrap();
+        for r in &recs { enc.encode_record(r).unwrap(); }
+        let opts = ReplayOptions { every: Every::Record, decompress_in_thread: threaded, ..Default::default() };
+        let pack = |plain: &[u8]| if zstd { zstd::stream::encode_all(plain, 1).unwrap() } else { plain.to_vec() };
         // intact: decodes whole
-        let r = replay_bytes(&buf, ReplayOptions { every: Every::Record, ..Default::default() }, |_| {}).unwrap();
+        let r = replay_bytes(&pack(&buf), opts, |_| {}).unwrap();
         prop_assert_eq!(r.stats().records, recs.len() as u64);
+        // record length bytes set to arbitrary values, random bit flips, truncation
+        let first = buf.len() - recs.len() * std::mem::size_of::<MboMsg>();
+        for (i, v) in &lengths {
+            buf[first + i.index(recs.len()) * std::mem::size_of::<MboMsg>()] = *v;
+        }
         for (i, b) in &flips {
             let k = i.index(buf.len());
             buf[k] ^= b | 1;
         }
         buf.truncate(cut.index(buf.len() + 1));
-        let _ = replay_bytes(&buf, ReplayOptions { every: Every::Record, ..Default::default() }, |_| {});
+        let _ = replay_bytes(&pack(&buf), opts, |_| {});
     }
 }

@@ -165,6 +165,18 @@ fn esh4_matches_reference_at_every_event_and_golden_counts() {
     assert_eq!(ic.side_none_trades, 36, "35 F + 1 T with side N (auction)");
     assert_eq!(r.market().instrument_ids(), &[17_077]);
 
+    // The pipelined (decompression thread) and single-thread replays agree.
+    let collect = |threaded: bool| {
+        let mut v = Vec::new();
+        let opts = ReplayOptions {
+            decompress_in_thread: threaded,
+            ..Default::default()
+        };
+        let r = replay_file(&p, opts, |s| v.push(*s)).unwrap();
+        (v, r.stats())
+    };
+    assert_eq!(collect(true), collect(false));
+
     let (market, boundaries) = check_against_reference(&p, 500);
     assert_eq!(boundaries, s.event_boundaries);
     let book = market.get(17_077).unwrap();

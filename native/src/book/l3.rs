@@ -474,23 +474,32 @@ impl L3Book {
     /// MBP layout (empty levels: price `UNDEF_PRICE`, size and count 0;
     /// sizes saturate at `u32::MAX`). Returns the number of bid and ask levels written.
     pub fn fill_levels(&self, out: &mut [dbn::BidAskPair]) -> (usize, usize) {
-        for pair in out.iter_mut() {
-            *pair = empty_pair();
-        }
-        let mut nb = 0;
-        for ((p, l), pair) in self.bids.iter_best().zip(out.iter_mut()) {
-            pair.bid_px = p;
-            pair.bid_sz = u32::try_from(l.total).unwrap_or(u32::MAX);
-            pair.bid_ct = l.count;
-            nb += 1;
-        }
-        let mut na = 0;
-        for ((p, l), pair) in self.asks.iter_best().zip(out.iter_mut()) {
-            pair.ask_px = p;
-            pair.ask_sz = u32::try_from(l.total).unwrap_or(u32::MAX);
-            pair.ask_ct = l.count;
-            na += 1;
-        }
+        let nb = self.bids.fill(
+            out,
+            |p, px, l| {
+                p.bid_px = px;
+                p.bid_sz = u32::try_from(l.total).unwrap_or(u32::MAX);
+                p.bid_ct = l.count;
+            },
+            |p| {
+                p.bid_px = UNDEF_PRICE;
+                p.bid_sz = 0;
+                p.bid_ct = 0;
+            },
+        );
+        let na = self.asks.fill(
+            out,
+            |p, px, l| {
+                p.ask_px = px;
+                p.ask_sz = u32::try_from(l.total).unwrap_or(u32::MAX);
+                p.ask_ct = l.count;
+            },
+            |p| {
+                p.ask_px = UNDEF_PRICE;
+                p.ask_sz = 0;
+                p.ask_ct = 0;
+            },
+        );
         (nb, na)
     }
 

@@ -321,6 +321,30 @@ impl Ladder {
         }
     }
 
+    /// Writes the best `out.len()` levels into one side of MBP pairs through
+    /// `put(pair, price, level)`, and `empty(pair)` past the last level.
+    /// Returns the number of levels written.
+    #[inline]
+    pub fn fill<P>(
+        &self,
+        out: &mut [P],
+        put: impl Fn(&mut P, i64, &Level),
+        empty: impl Fn(&mut P),
+    ) -> usize {
+        let n = self.keys.len().min(out.len());
+        let last = self.keys.len();
+        let keys = &self.keys[last - n..];
+        let levels = &self.levels[last - n..];
+        for (i, pair) in out[..n].iter_mut().enumerate() {
+            let k = keys[n - 1 - i];
+            put(pair, if self.ask { !k } else { k }, &levels[n - 1 - i]);
+        }
+        for pair in out[n..].iter_mut() {
+            empty(pair);
+        }
+        n
+    }
+
     /// The best level as `(price, level)`.
     #[inline]
     pub fn best(&self) -> Option<(i64, &Level)> {

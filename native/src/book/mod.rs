@@ -62,6 +62,7 @@
 //! lookup; empty levels are removed at once.
 
 mod error;
+mod framing;
 mod l2;
 mod l3;
 mod level;
@@ -69,13 +70,15 @@ mod market;
 mod replay;
 
 pub use error::{BookError, ReplayError};
+pub use framing::Framed;
 pub use l2::L2Book;
 pub use l3::{empty_pair, Applied, CrossState, IntegrityCounts, L3Book};
 pub use level::{LevelView, Order, QueuePosition, Side};
 pub use market::{Books, L2Market, Market};
 pub use replay::{
-    decoder_from_bytes, decoder_from_reader, replay_bytes, replay_file, replay_reader,
-    ActionCounts, BookSnapshot, Every, ReplayOptions, ReplayStats, Replayer,
+    decoder_from_bytes, decoder_from_file, decoder_from_reader, replay_bytes, replay_file,
+    replay_reader, ActionCounts, BookDecoder, BookSnapshot, Every, ReplayOptions, ReplayStats,
+    Replayer,
 };
 
 #[cfg(test)]

@@ -1,14 +1,17 @@
-//! Replay driver: decode DBN (plain, zstd or legacy DBZ; from a file, bytes or
-//! any reader such as a socket) with Databento's `dbn` crate, apply every
+//! Replay driver: decode DBN (plain or zstd; from a file, bytes or any reader
+//! such as a socket) with Databento's `dbn` crate, apply every
 //! record to the books, and emit MBP-10-like snapshots.
 
-use std::io::{BufReader, Read};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
-use dbn::decode::{DecodeRecordRef, DynDecoder};
+use dbn::decode::{DbnDecoder, DecodeRecordRef};
 use dbn::{flags, rtype, BidAskPair, MboMsg, Mbp10Msg, RecordRef, VersionUpgradePolicy};
 
 use super::error::{BookError, ReplayError};
+use super::framing::Framed;
 use super::l3::{empty_pair, IntegrityCounts};
 use super::market::{L2Market, Market};
 
@@ -35,6 +38,9 @@ pub struct ReplayOptions {
     pub depth: usize,
     /// Stop at the first record a book refuses instead of counting and skipping it.
     pub strict: bool,
+    /// For zstd input to [`replay_file`] and [`replay_bytes`]: decompress on a
+    /// second thread while this one decodes and applies (a two-stage pipeline).
+    pub decompress_in_thread: bool,
 }
 
 impl Default for ReplayOptions {
@@ -44,6 +50,7 @@ impl Default for ReplayOptions {
             instrument_id: None,
             depth: 10,
             strict: false,
+            decompress_in_thread: true,
         }
     }
 }
@@ -321,17 +328,141 @@ impl Replayer {
     }
 }
 
-/// A decoder over DBN bytes in memory (plain, zstd or DBZ, detected), upgrading
-/// older DBN versions to v3.
-pub fn decoder_from_bytes(bytes: &[u8]) -> Result<DynDecoder<'_, &[u8]>, dbn::Error> {
-    DynDecoder::inferred_with_buffer(bytes, VersionUpgradePolicy::UpgradeToV3)
+/// The DBN decoder used by the replay functions: Databento's own decoder
+/// (`dbn::decode::DbnDecoder`, records upgraded to DBN v3) over a
+/// framing-checked plain byte stream (zstd, when present, is undone first).
+pub type BookDecoder<'a> = DbnDecoder<Framed<Box<dyn Read + 'a>>>;
+
+fn dbn_decoder<'a>(plain: Box<dyn Read + 'a>) -> Result<BookDecoder<'a>, dbn::Error> {
+    DbnDecoder::with_upgrade_policy(Framed::new(plain), VersionUpgradePolicy::UpgradeToV3)
 }
 
-/// A decoder over any reader, e.g. a file or a TCP socket (compression detected).
-pub fn decoder_from_reader<'a, R: Read>(
-    reader: R,
-) -> Result<DynDecoder<'a, BufReader<R>>, dbn::Error> {
-    DynDecoder::new_inferred(reader, VersionUpgradePolicy::UpgradeToV3)
+/// A decoder over DBN bytes in memory, plain or zstd-compressed (detected).
+pub fn decoder_from_bytes(bytes: &[u8]) -> Result<BookDecoder<'_>, dbn::Error> {
+    if bytes.starts_with(&ZSTD_MAGIC) {
+        let z = zstd::stream::read::Decoder::with_buffer(bytes)
+            .map_err(|e| dbn::Error::io(e, "creating zstd decoder"))?;
+        dbn_decoder(Box::new(z))
+    } else {
+        dbn_decoder(Box::new(bytes))
+    }
+}
+
+/// A decoder over any reader, e.g. a file or a TCP socket, plain or
+/// zstd-compressed (detected from the first bytes).
+pub fn decoder_from_reader<'a, R: Read + 'a>(reader: R) -> Result<BookDecoder<'a>, dbn::Error> {
+    let mut buf = BufReader::with_capacity(CHUNK, reader);
+    let head = buf
+        .fill_buf()
+        .map_err(|e| dbn::Error::io(e, "reading the start of the stream"))?;
+    if head.starts_with(&ZSTD_MAGIC) {
+        let z = zstd::stream::read::Decoder::with_buffer(buf)
+            .map_err(|e| dbn::Error::io(e, "creating zstd decoder"))?;
+        dbn_decoder(Box::new(z))
+    } else {
+        dbn_decoder(Box::new(buf))
+    }
+}
+
+/// A decoder over a DBN file (`.dbn` or `.dbn.zst`).
+pub fn decoder_from_file(path: impl AsRef<Path>) -> Result<BookDecoder<'static>, dbn::Error> {
+    let f = File::open(path.as_ref())
+        .map_err(|e| dbn::Error::io(e, format!("opening {}", path.as_ref().display())))?;
+    decoder_from_reader(f)
+}
+
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
+const CHUNK: usize = 256 * 1024;
+
+/// The consumer end of the decompression pipeline: a `Read` over chunks of
+/// decompressed bytes sent by the producer thread (buffers are recycled).
+struct ChunkReader {
+    rx: Receiver<io::Result<Vec<u8>>>,
+    back: SyncSender<Vec<u8>>,
+    cur: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for ChunkReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.cur.len() {
+            match self.rx.recv() {
+                Ok(Ok(chunk)) => {
+                    let old = std::mem::replace(&mut self.cur, chunk);
+                    let _ = self.back.try_send(old);
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.cur.len() - self.pos);
+        buf[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// Decompresses `src` (zstd, any number of frames) into chunks sent to `tx`.
+fn produce<R: io::BufRead>(src: R, tx: SyncSender<io::Result<Vec<u8>>>, back: Receiver<Vec<u8>>) {
+    let mut dec = match zstd::stream::read::Decoder::with_buffer(src) {
+        Ok(d) => d,
+        Err(e) => {
+            let _ = tx.send(Err(e));
+            return;
+        }
+    };
+    loop {
+        let mut chunk = back.try_recv().unwrap_or_default();
+        chunk.resize(CHUNK, 0);
+        let mut filled = 0;
+        while filled < CHUNK {
+            match dec.read(&mut chunk[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            }
+        }
+        if filled == 0 {
+            return;
+        }
+        chunk.truncate(filled);
+        if tx.send(Ok(chunk)).is_err() {
+            return;
+        }
+    }
+}
+
+/// Replays zstd-compressed DBN from `src`, decompressing on a scoped thread.
+fn replay_pipelined<R: io::BufRead + Send, F: FnMut(&BookSnapshot)>(
+    src: R,
+    opts: ReplayOptions,
+    sink: &mut F,
+) -> Result<Replayer, ReplayError> {
+    let (tx, rx) = sync_channel::<io::Result<Vec<u8>>>(4);
+    let (back_tx, back_rx) = sync_channel::<Vec<u8>>(8);
+    std::thread::scope(|scope| {
+        scope.spawn(move || produce(src, tx, back_rx));
+        let reader = ChunkReader {
+            rx,
+            back: back_tx,
+            cur: Vec::new(),
+            pos: 0,
+        };
+        let mut dec = DbnDecoder::with_upgrade_policy(
+            Framed::new(reader),
+            VersionUpgradePolicy::UpgradeToV3,
+        )?;
+        let mut r = Replayer::new(opts);
+        r.run(&mut dec, sink)?;
+        Ok(r)
+        // Leaving the scope drops the receiver (stopping the producer early on
+        // an error) and joins the thread.
+    })
 }
 
 /// Replays a DBN file (plain `.dbn` or `.dbn.zst`); returns the replayer
@@ -341,7 +472,20 @@ pub fn replay_file<F: FnMut(&BookSnapshot)>(
     opts: ReplayOptions,
     mut sink: F,
 ) -> Result<Replayer, ReplayError> {
-    let mut dec = DynDecoder::from_file(path, VersionUpgradePolicy::UpgradeToV3)?;
+    if opts.decompress_in_thread {
+        let mut f = File::open(path.as_ref())
+            .map_err(|e| dbn::Error::io(e, format!("opening {}", path.as_ref().display())))?;
+        let mut magic = [0u8; 4];
+        let n = f
+            .read(&mut magic)
+            .map_err(|e| dbn::Error::io(e, "reading"))?;
+        f.seek(SeekFrom::Start(0))
+            .map_err(|e| dbn::Error::io(e, "seeking"))?;
+        if n == 4 && magic == ZSTD_MAGIC {
+            return replay_pipelined(BufReader::new(f), opts, &mut sink);
+        }
+    }
+    let mut dec = decoder_from_file(path)?;
     let mut r = Replayer::new(opts);
     r.run(&mut dec, &mut sink)?;
     Ok(r)
@@ -353,6 +497,9 @@ pub fn replay_bytes<F: FnMut(&BookSnapshot)>(
     opts: ReplayOptions,
     mut sink: F,
 ) -> Result<Replayer, ReplayError> {
+    if opts.decompress_in_thread && bytes.starts_with(&ZSTD_MAGIC) {
+        return replay_pipelined(bytes, opts, &mut sink);
+    }
     let mut dec = decoder_from_bytes(bytes)?;
     let mut r = Replayer::new(opts);
     r.run(&mut dec, &mut sink)?;

@@ -564,6 +564,7 @@ fn replay_bytes_plain_and_zstd_every_event_and_record() {
             instrument_id: Some(1),
             depth: 1,
             strict: false,
+            decompress_in_thread: false,
         };
         let mut n = 0;
         let r = replay_bytes(&bytes, opts, |s| {
@@ -686,13 +687,101 @@ fn side_helpers() {
 #[test]
 fn short_mbo_record_is_counted_not_a_panic() {
     // dbn's `RecordRef::get` asserts on a record shorter than its type: the
-    // replayer must use `try_get` (found by the decoder fuzz test).
+    // replayer uses `try_get` (found by the decoder fuzz test).
     let mut bytes = encode(&sample_records()[..1], false);
     let off = bytes.len() - std::mem::size_of::<MboMsg>();
-    bytes[off] = 13; // length in 4-byte words: 52 bytes instead of 56
-    bytes.truncate(bytes.len() - 4);
+    bytes[off] = 12; // length in 4-byte words: 48 bytes instead of 56
+    bytes.truncate(bytes.len() - 8);
     let r = replay_bytes(&bytes, ReplayOptions::default(), |_| {}).unwrap();
     assert_eq!(r.stats().records, 1);
     assert_eq!(r.stats().malformed_records, 1);
     assert_eq!(r.stats().mbo_records, 0);
+}
+
+#[test]
+fn misaligned_record_length_is_a_decode_error() {
+    // A length that is not a multiple of 8 bytes would make dbn build a
+    // misaligned record reference: the framing guard refuses it.
+    for z in [false, true] {
+        let mut plain = encode(&sample_records(), false);
+        let off = plain.len() - 6 * std::mem::size_of::<MboMsg>();
+        plain[off] = 13;
+        let bytes = if z {
+            zstd::stream::encode_all(&plain[..], 1).unwrap()
+        } else {
+            plain
+        };
+        for threaded in [false, true] {
+            let opts = ReplayOptions {
+                decompress_in_thread: threaded,
+                ..Default::default()
+            };
+            match replay_bytes(&bytes, opts, |_| {}) {
+                Err(ReplayError::Decode(e)) => {
+                    assert!(e.to_string().contains("multiple of 8"), "{e}")
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn pipelined_and_single_thread_replays_agree() {
+    let mut recs = Vec::new();
+    for i in 0..5_000u64 {
+        let side = if i % 2 == 0 { b'B' } else { b'A' };
+        let px = if side == b'B' {
+            100 * T - (i % 7) as i64 * T
+        } else {
+            101 * T + (i % 5) as i64 * T
+        };
+        recs.push(mbo_at(
+            1,
+            i,
+            b'A',
+            side,
+            i,
+            px,
+            1 + (i % 3) as u32,
+            if i % 3 == 0 { L } else { 0 },
+        ));
+        if i % 4 == 3 {
+            recs.push(mbo_at(1, i, b'C', side, i - 2, px, 9, L));
+        }
+    }
+    let bytes = encode(&recs, true);
+    let run = |threaded: bool| {
+        let mut v = Vec::new();
+        let opts = ReplayOptions {
+            decompress_in_thread: threaded,
+            ..Default::default()
+        };
+        let r = replay_bytes(&bytes, opts, |s| v.push(*s)).unwrap();
+        (v, r.stats())
+    };
+    let (a, sa) = run(true);
+    let (b, sb) = run(false);
+    assert_eq!(sa, sb);
+    assert_eq!(a, b);
+    assert_eq!(sa.records, recs.len() as u64);
+    // strict mode stops the pipeline early without hanging
+    let mut bad = recs.clone();
+    bad.insert(10, mbo_at(1, 3, b'C', b'B', 999_999, T, 1, L));
+    let bytes = encode(&bad, true);
+    let strict = ReplayOptions {
+        strict: true,
+        ..Default::default()
+    };
+    assert!(matches!(
+        replay_bytes(&bytes, strict, |_| {}),
+        Err(ReplayError::Book { index: 10, .. })
+    ));
+    // a corrupt zstd body is a decode error
+    let mut z = encode(&recs, true);
+    let n = z.len();
+    for b in &mut z[20..n / 2] {
+        *b = 0xAA;
+    }
+    assert!(replay_bytes(&z, ReplayOptions::default(), |_| {}).is_err());
 }
