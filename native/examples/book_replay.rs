@@ -37,6 +37,25 @@ fn main() {
     let path = args.get(1).cloned().unwrap_or_else(|| default.to_string());
     let rounds: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(50);
     let bytes = std::fs::read(&path).expect("read the DBN file");
+    if std::env::var_os("BOOK_PROFILE_APPLY").is_some() {
+        let mut msgs: Vec<MboMsg> = Vec::new();
+        let mut dec = decoder_from_bytes(&bytes).unwrap();
+        while let Some(rec) = dec.decode_record_ref().unwrap() {
+            if let Some(m) = rec.get::<MboMsg>() {
+                msgs.push(*m);
+            }
+        }
+        let mut k = 0;
+        for _ in 0..rounds {
+            let mut m = Market::new();
+            for msg in &msgs {
+                let _ = m.apply(msg);
+            }
+            k += m.get(msgs[0].hd.instrument_id).unwrap().order_count();
+        }
+        println!("{k}");
+        return;
+    }
     if std::env::var_os("BOOK_PROFILE").is_some() {
         // A loop of the end-to-end path alone, for `perf record`.
         let mut acc = 0i64;
@@ -66,6 +85,19 @@ fn main() {
         every,
         ..Default::default()
     };
+    let single = ReplayOptions {
+        decompress_in_thread: false,
+        ..Default::default()
+    };
+    let (d, _) = best(rounds, || {
+        let mut acc = 0i64;
+        let r = replay_file(&path, single, |s| {
+            acc = acc.wrapping_add(s.levels[0].bid_px)
+        })
+        .unwrap();
+        r.stats().records ^ acc as u64
+    });
+    line("file -> book -> snapshot per event, one thread", n, d);
     let (d, _) = best(rounds, || {
         let mut acc = 0i64;
         let r = replay_file(&path, ev(Every::Event), |s| {

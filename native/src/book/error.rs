@@ -49,7 +49,7 @@ pub enum BookError {
     },
     /// A broken internal invariant, found by [`L3Book::validate`](super::L3Book::validate).
     #[error("book invariant broken: {0}")]
-    Invariant(String),
+    Invariant(Box<str>),
 }
 
 /// Why a replay stopped.

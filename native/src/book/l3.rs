@@ -326,10 +326,9 @@ impl L3Book {
                 Side::Ask => &mut self.asks,
             };
             let Some(level) = ladder.get_mut(old_price) else {
-                return Err(BookError::Invariant(format!(
-                    "order {} indexed at a missing level",
-                    msg.order_id
-                )));
+                return Err(BookError::Invariant(
+                    format!("order {} indexed at a missing level", msg.order_id).into_boxed_str(),
+                ));
             };
             if msg.size <= old_size {
                 self.slab.get_mut(slot).size = msg.size;
@@ -608,7 +607,7 @@ impl L3Book {
     /// no empty level kept, sizes > 0, level totals and counts equal to their
     /// orders, linked lists well formed, and the id index equal to the orders.
     pub fn validate(&self) -> Result<(), BookError> {
-        let bad = |s: String| Err(BookError::Invariant(s));
+        let bad = |s: String| Err(BookError::Invariant(s.into_boxed_str()));
         let mut seen = 0usize;
         for side in [Side::Bid, Side::Ask] {
             let mut last: Option<i64> = None;

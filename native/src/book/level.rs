@@ -266,12 +266,20 @@ impl Ladder {
     #[inline]
     fn find(&self, price: i64) -> Result<usize, usize> {
         let key = self.key(price);
-        // Most lookups hit the best level or one next to it.
+        // Most lookups hit the best level or one next to it: scan the last
+        // few keys from the end, then binary-search the rest.
         let n = self.keys.len();
-        if n > 0 && self.keys[n - 1] == key {
-            return Ok(n - 1);
+        let lo = n.saturating_sub(4);
+        for i in (lo..n).rev() {
+            let k = self.keys[i];
+            if k == key {
+                return Ok(i);
+            }
+            if k < key {
+                return Err(i + 1);
+            }
         }
-        self.keys.binary_search(&key)
+        self.keys[..lo].binary_search(&key)
     }
 
     pub fn len(&self) -> usize {

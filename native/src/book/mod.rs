@@ -61,6 +61,8 @@
 //! `HashMap<order_id, slot>` with a multiplicative hasher) plus the level's map
 //! lookup; empty levels are removed at once.
 
+#![warn(missing_docs)]
+
 mod error;
 mod framing;
 mod l2;
