@@ -37,6 +37,27 @@ fn main() {
     let path = args.get(1).cloned().unwrap_or_else(|| default.to_string());
     let rounds: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(50);
     let bytes = std::fs::read(&path).expect("read the DBN file");
+    if let Some(out) = std::env::var_os("BOOK_DUMP") {
+        // One CSV row per event boundary: instrument_id, ts_event, then
+        // bid_px,bid_sz,bid_ct,ask_px,ask_sz,ask_ct for levels 0..9
+        // (empty levels: price UNDEF_PRICE, size 0), for cross-checks.
+        use std::io::Write;
+        let mut w = std::io::BufWriter::new(std::fs::File::create(out).unwrap());
+        replay_bytes(&bytes, ReplayOptions::default(), |s| {
+            write!(w, "{},{}", s.instrument_id, s.ts_event).unwrap();
+            for p in &s.levels {
+                write!(
+                    w,
+                    ",{},{},{},{},{},{}",
+                    p.bid_px, p.bid_sz, p.bid_ct, p.ask_px, p.ask_sz, p.ask_ct
+                )
+                .unwrap();
+            }
+            writeln!(w).unwrap();
+        })
+        .unwrap();
+        return;
+    }
     if std::env::var_os("BOOK_PROFILE_APPLY").is_some() {
         let mut msgs: Vec<MboMsg> = Vec::new();
         let mut dec = decoder_from_bytes(&bytes).unwrap();
