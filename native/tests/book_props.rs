@@ -4,7 +4,9 @@
 
 mod common;
 
-use _native::book::{replay_bytes, Every, L3Book, Market, ReplayOptions, Side};
+use _native::book::{
+    empty_pair, replay_bytes, BookSnapshot, Every, L3Book, Market, ReplayOptions, Replayer, Side,
+};
 use common::RefBook;
 use dbn::encode::{DbnEncoder, EncodeRecord};
 use dbn::{flags, rtype, FlagSet, MboMsg, RecordHeader, UNDEF_PRICE};
@@ -99,6 +101,26 @@ proptest! {
             // queries never panic
             let _ = (book.best_bid(), book.best_ask(), book.spread(), book.mid(), book.imbalance(3));
             let _ = (book.cross_state(), book.queue_position(m.order_id), book.order(m.order_id));
+        }
+    }
+
+    #[test]
+    fn replayer_snapshots_equal_a_fresh_fill(
+        recs in prop::collection::vec(arb_record(), 0..300),
+        depth in 1usize..=10,
+    ) {
+        // The replayer skips refilling levels when a book's top 10 did not
+        // change: every snapshot must still equal a fresh fill.
+        let opts = ReplayOptions { every: Every::Record, depth, ..Default::default() };
+        let mut r = Replayer::new(opts);
+        for m in &recs {
+            let mut got: Option<BookSnapshot> = None;
+            r.on_mbo(m, &mut |s: &BookSnapshot| got = Some(*s)).unwrap();
+            let got = got.expect("a snapshot per record");
+            let mut want = [empty_pair(); 10];
+            r.market().get(m.hd.instrument_id).unwrap().fill_levels(&mut want[..depth]);
+            prop_assert_eq!(got.levels, want);
+            prop_assert_eq!(got.instrument_id, m.hd.instrument_id);
         }
     }
 

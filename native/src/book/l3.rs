@@ -1,5 +1,6 @@
 //! The L3 (market-by-order) book of one instrument.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use dbn::{flags, MboMsg, UNDEF_PRICE};
@@ -230,10 +231,8 @@ impl L3Book {
             return Err(BookError::UndefinedPrice(order_id));
         }
         let slot = match self.index.entry(order_id) {
-            std::collections::hash_map::Entry::Occupied(_) => {
-                return Err(BookError::DuplicateOrder(order_id))
-            }
-            std::collections::hash_map::Entry::Vacant(v) => {
+            Entry::Occupied(_) => return Err(BookError::DuplicateOrder(order_id)),
+            Entry::Vacant(v) => {
                 let slot = self.slab.alloc(Node {
                     order_id,
                     price,
@@ -273,24 +272,35 @@ impl L3Book {
 
     fn cancel(&mut self, msg: &MboMsg) -> Result<Applied, BookError> {
         side_of(msg, 'C')?;
-        let Some(&slot) = self.index.get(&msg.order_id) else {
-            self.integrity.unknown_cancels += 1;
-            return Err(BookError::UnknownOrder(msg.order_id));
+        // One hash lookup: the entry is removed in place on a full cancel.
+        let entry = match self.index.entry(msg.order_id) {
+            Entry::Occupied(e) => e,
+            Entry::Vacant(_) => {
+                self.integrity.unknown_cancels += 1;
+                return Err(BookError::UnknownOrder(msg.order_id));
+            }
         };
+        let slot = *entry.get();
         let (side, price, size) = {
             let n = self.slab.get(slot);
             (n.side, n.price, n.size)
+        };
+        let ladder = match side {
+            Side::Bid => &mut self.bids,
+            Side::Ask => &mut self.asks,
         };
         if msg.size >= size {
             if msg.size > size {
                 self.integrity.cancel_excess += 1;
             }
-            self.remove_slot(slot);
+            entry.remove();
+            ladder.unlink(&mut self.slab, price, slot);
+            self.slab.release(slot);
             return Ok(Applied::Cancelled { remaining: 0 });
         }
         let remaining = size - msg.size;
         self.slab.get_mut(slot).size = remaining;
-        if let Some(level) = self.ladder_mut(side).get_mut(price) {
+        if let Some(level) = ladder.get_mut(price) {
             level.total -= u64::from(msg.size);
         }
         Ok(Applied::Cancelled { remaining })
@@ -363,6 +373,15 @@ impl L3Book {
         Ok(Applied::Modified {
             priority_kept: false,
         })
+    }
+
+    /// Whether the best 10 levels of either side may have changed since the
+    /// last call (conservative: `true` can mean unchanged, `false` never
+    /// hides a change). Used by the replayer to skip refilling snapshots.
+    pub fn take_top_changed(&mut self) -> bool {
+        let b = self.bids.take_touched();
+        let a = self.asks.take_touched();
+        b | a
     }
 
     /// Empties the book (orders, levels, index); keeps the counters.

@@ -243,7 +243,13 @@ pub(crate) struct Ladder {
     ask: bool,
     keys: Vec<i64>,
     levels: Vec<Level>,
+    /// Set when a level among the best [`TOP`] was changed, inserted or
+    /// removed; read and reset by [`Ladder::take_touched`].
+    touched: bool,
 }
+
+/// Depth watched by the `touched` flag (MBP-10).
+pub(crate) const TOP: usize = 10;
 
 impl Ladder {
     pub fn new(side: Side) -> Self {
@@ -251,7 +257,23 @@ impl Ladder {
             ask: side == Side::Ask,
             keys: Vec::new(),
             levels: Vec::new(),
+            touched: true,
         }
+    }
+
+    /// Marks the top as changed when index `i` is among the best `TOP`
+    /// (call after an insert, before a removal).
+    #[inline]
+    fn touch(&mut self, i: usize) {
+        if i + TOP >= self.keys.len() {
+            self.touched = true;
+        }
+    }
+
+    /// Whether the best `TOP` levels may have changed since the last call.
+    #[inline]
+    pub fn take_touched(&mut self) -> bool {
+        std::mem::replace(&mut self.touched, false)
     }
 
     #[inline]
@@ -289,6 +311,7 @@ impl Ladder {
     pub fn clear(&mut self) {
         self.keys.clear();
         self.levels.clear();
+        self.touched = true;
     }
 
     #[inline]
@@ -299,7 +322,10 @@ impl Ladder {
     #[inline]
     pub fn get_mut(&mut self, price: i64) -> Option<&mut Level> {
         match self.find(price) {
-            Ok(i) => Some(&mut self.levels[i]),
+            Ok(i) => {
+                self.touch(i);
+                Some(&mut self.levels[i])
+            }
             Err(_) => None,
         }
     }
@@ -314,6 +340,7 @@ impl Ladder {
                 i
             }
         };
+        self.touch(i);
         &mut self.levels[i]
     }
 
@@ -321,6 +348,7 @@ impl Ladder {
     #[inline]
     pub fn unlink(&mut self, slab: &mut Slab, price: i64, slot: u32) {
         if let Ok(i) = self.find(price) {
+            self.touch(i);
             slab.unlink(&mut self.levels[i], slot);
             if self.levels[i].count == 0 {
                 self.keys.remove(i);

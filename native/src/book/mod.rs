@@ -59,7 +59,31 @@
 //! count and the head and tail of a doubly linked FIFO list threaded through a
 //! slab of order nodes, so cancel and modify are O(1) after the id lookup (a
 //! `HashMap<order_id, slot>` with a multiplicative hasher) plus the level's map
-//! lookup; empty levels are removed at once.
+//! lookup; empty levels are removed at once. A side is a sorted vector of
+//! prices whose end is the best price (see `level::Ladder`): activity is near
+//! the touch, so inserts and removals there move little, and lookups scan the
+//! last few levels before a binary search. It measured faster than a
+//! `BTreeMap` on the ESH4 file (apply only: 2.84 ms vs 3.42 ms, 68,792 records).
+//!
+//! # Decoding
+//! Records are decoded by Databento's `dbn` crate (`DbnDecoder`, upgraded to
+//! DBN v3) from a file, bytes or any `Read` (a socket), plain or zstd
+//! (detected from the magic number). Two guards stand in front of it, both
+//! found by the fuzz test: [`Framed`] refuses a record length that is not a
+//! multiple of 8 bytes (on which `dbn` 0.73 builds a misaligned record
+//! reference), and the replayer uses `try_get` (`RecordRef::get` panics on a
+//! record shorter than its type; such records are counted as malformed).
+//! With [`ReplayOptions::decompress_in_thread`] (the default), zstd input is
+//! decompressed on a second thread while the first decodes and applies.
+//!
+//! # Speed (ESH4 MBO, 68,792 records, this project's 2-core machine, best of 50)
+//! `cargo run --release --example book_replay` prints: apply only about
+//! 24 M events/s; decode + book + an MBP-10 snapshot at each of the 47,022
+//! event boundaries about 9.7 M events/s with the decompression thread and
+//! 6.7 M events/s on one thread; zstd decompression alone takes 3.5 ms
+//! (19 M records/s), so 20 M events/s end to end needs the decompression
+//! overlapped with a consumer twice as fast as today's. `cargo bench --bench
+//! book` runs the same cases under criterion.
 
 #![warn(missing_docs)]
 

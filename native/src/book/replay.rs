@@ -160,6 +160,8 @@ pub struct Replayer {
     l2: L2Market,
     stats: ReplayStats,
     snap: BookSnapshot,
+    /// The L3 book whose levels `snap` holds, if any.
+    snap_l3: Option<u32>,
 }
 
 impl Replayer {
@@ -261,15 +263,24 @@ impl Replayer {
             Every::Never => false,
         };
         if emit {
-            if let Some(book) = self.market.get(id) {
+            if let Some(book) = self.market.get_mut(id) {
                 let depth = self.opts.depth.min(10);
                 let s = &mut self.snap;
+                // Refill the levels only when the last snapshot was of
+                // another book (or of MBP-10) or this book's top has changed.
+                let changed = book.take_top_changed();
+                if self.snap_l3 != Some(id) {
+                    s.levels = [empty_pair(); 10];
+                    book.fill_levels(&mut s.levels[..depth]);
+                    self.snap_l3 = Some(id);
+                } else if changed {
+                    book.fill_levels(&mut s.levels[..depth]);
+                }
                 s.instrument_id = id;
                 s.ts_event = msg.hd.ts_event;
                 s.ts_recv = msg.ts_recv;
                 s.sequence = msg.sequence;
                 s.flags = fl;
-                book.fill_levels(&mut s.levels[..depth]);
                 self.stats.snapshots_emitted += 1;
                 sink(&self.snap);
             }
@@ -300,6 +311,7 @@ impl Replayer {
         };
         if emit {
             let depth = self.opts.depth.min(10);
+            self.snap_l3 = None;
             let s = &mut self.snap;
             s.instrument_id = id;
             s.ts_event = msg.hd.ts_event;
