@@ -66,8 +66,9 @@
 //! `BTreeMap` on the ESH4 file (apply only: 2.84 ms vs 3.42 ms, 68,792 records).
 //!
 //! # Decoding
-//! Records are decoded by Databento's `dbn` crate (`DbnDecoder`, upgraded to
-//! DBN v3) from a file, bytes or any `Read` (a socket), plain or zstd
+//! Records are decoded by Databento's `dbn` crate (`DbnDecoder`, DBN 1-3 as
+//! stored; MBO and MBP-10 records are identical across those versions) from
+//! a file, bytes or any `Read` (a socket), plain or zstd
 //! (detected from the magic number). Two guards stand in front of it, both
 //! found by the fuzz test: [`Framed`] refuses a record length that is not a
 //! multiple of 8 bytes (on which `dbn` 0.73 builds a misaligned record
