@@ -78,13 +78,17 @@
 //! decompressed on a second thread while the first decodes and applies.
 //!
 //! # Speed (ESH4 MBO, 68,792 records, this project's 2-core machine, best of 50)
-//! `cargo run --release --example book_replay` prints: apply only about
-//! 24 M events/s; decode + book + an MBP-10 snapshot at each of the 47,022
-//! event boundaries about 9.7 M events/s with the decompression thread and
-//! 6.7 M events/s on one thread; zstd decompression alone takes 3.5 ms
-//! (19 M records/s), so 20 M events/s end to end needs the decompression
-//! overlapped with a consumer twice as fast as today's. `cargo bench --bench
-//! book` runs the same cases under criterion.
+//! `cargo run --release --example book_replay [FILE] [ROUNDS]` prints, for
+//! ESH4: apply only about 24.5 M events/s (2.8 ms); file -> decode -> book
+//! -> an MBP-10 snapshot at each of the 47,022 event boundaries about
+//! 11.4 M events/s (6.0 ms) with the decompression thread, 7.5 M events/s
+//! (9.1 ms) on one thread; zstd decompression alone takes 3.4-3.6 ms
+//! (19-20 M records/s) and DBN decoding of the decompressed bytes 0.9 ms.
+//! So 20 M events/s end to end on a zstd file needs the decompression
+//! overlapped (done) and the book about twice as fast as today. For the
+//! uncompressed CLX5 file (38,212 records): about 12.6 M events/s with a
+//! snapshot at each of its 32,053 boundaries, 18 M events/s without.
+//! `cargo bench --bench book` runs the ESH4 cases under criterion.
 
 #![warn(missing_docs)]
 
