@@ -5,7 +5,10 @@
 
 use std::time::{Duration, Instant};
 
-use _native::book::{decoder_from_bytes, replay_bytes, replay_file, Every, Market, ReplayOptions};
+use _native::book::{
+    decoder_from_bytes, replay_bytes, replay_file, replay_file_columns, replay_file_rows, Every,
+    Market, ReplayOptions,
+};
 use dbn::decode::DecodeRecordRef;
 use dbn::MboMsg;
 
@@ -56,6 +59,15 @@ fn main() {
             writeln!(w).unwrap();
         })
         .unwrap();
+        return;
+    }
+    if std::env::var_os("BOOK_PROFILE_COLUMNS").is_some() {
+        let mut k = 0;
+        for _ in 0..rounds {
+            let (cols, _) = replay_file_columns(&path, ReplayOptions::default()).unwrap();
+            k += cols.len();
+        }
+        println!("{k}");
         return;
     }
     if std::env::var_os("BOOK_PROFILE_APPLY").is_some() {
@@ -128,6 +140,16 @@ fn main() {
         r.stats().records ^ acc as u64
     });
     line("file -> decode -> book -> MBP-10 snapshot per event", n, d);
+    let (d, _) = best(rounds, || {
+        let (cols, _) = replay_file_columns(&path, ev(Every::Event)).unwrap();
+        cols.len() as u64
+    });
+    line("file -> book -> MBP-10 columns (DataFrame shape)", n, d);
+    let (d, _) = best(rounds, || {
+        let (rows, _) = replay_file_rows(&path, ev(Every::Event)).unwrap();
+        rows.len() as u64
+    });
+    line("file -> decode -> book -> Vec<BookSnapshot> rows", n, d);
     let (d, _) = best(rounds, || {
         replay_file(&path, ev(Every::Never), |_| {})
             .unwrap()

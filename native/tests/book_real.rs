@@ -7,7 +7,8 @@ mod common;
 use std::path::PathBuf;
 
 use _native::book::{
-    decoder_from_reader, replay_file, BookSnapshot, Every, Market, ReplayOptions, Side,
+    decoder_from_reader, replay_file, replay_file_columns, BookSnapshot, Every, Market,
+    ReplayOptions, Side,
 };
 use common::RefBook;
 use dbn::decode::DecodeRecordRef;
@@ -179,6 +180,34 @@ fn esh4_matches_reference_at_every_event_and_golden_counts() {
 
     let (market, boundaries) = check_against_reference(&p, 500);
     assert_eq!(boundaries, s.event_boundaries);
+
+    // Columns (the Python DataFrame's shape): one row per event boundary,
+    // the last row equal to the final book.
+    let (cols, _) = replay_file_columns(&p, ReplayOptions::default()).unwrap();
+    assert_eq!(cols.len() as u64, boundaries);
+    let last = cols.len() - 1;
+    let fin = market.get(17_077).unwrap();
+    for (i, l) in fin.depth(Side::Bid, 10).iter().enumerate() {
+        assert_eq!(
+            (
+                cols.bid_px[i][last],
+                u64::from(cols.bid_sz[i][last]),
+                cols.bid_ct[i][last]
+            ),
+            (l.price, l.size, l.count)
+        );
+    }
+    for (i, l) in fin.depth(Side::Ask, 10).iter().enumerate() {
+        assert_eq!(
+            (
+                cols.ask_px[i][last],
+                u64::from(cols.ask_sz[i][last]),
+                cols.ask_ct[i][last]
+            ),
+            (l.price, l.size, l.count)
+        );
+    }
+    assert!(cols.ts_event.windows(2).all(|w| w[0] <= w[1]));
     let book = market.get(17_077).unwrap();
     assert!(book.best_bid().is_some() && book.best_ask().is_some());
 }

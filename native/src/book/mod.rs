@@ -108,8 +108,8 @@ pub use level::{LevelView, Order, QueuePosition, Side};
 pub use market::{Books, L2Market, Market};
 pub use replay::{
     decoder_from_bytes, decoder_from_file, decoder_from_reader, replay_bytes, replay_file,
-    replay_reader, ActionCounts, BookDecoder, BookSnapshot, Every, ReplayOptions, ReplayStats,
-    Replayer,
+    replay_file_columns, replay_file_rows, replay_reader, ActionCounts, BookDecoder, BookSnapshot,
+    Every, ReplayOptions, ReplayStats, Replayer, SnapshotColumns,
 };
 
 #[cfg(test)]

@@ -785,3 +785,33 @@ fn pipelined_and_single_thread_replays_agree() {
     }
     assert!(replay_bytes(&z, ReplayOptions::default(), |_| {}).is_err());
 }
+
+#[test]
+fn snapshot_columns_follow_mbp10_layout() {
+    let dir = std::env::temp_dir().join(format!("book-cols-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join("c.mbo.dbn");
+    std::fs::write(&p, encode(&sample_records(), false)).unwrap();
+    let (cols, r) = replay_file_columns(
+        &p,
+        ReplayOptions {
+            depth: 2,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(cols.len(), 4);
+    assert_eq!(cols.len() as u64, r.stats().snapshots_emitted);
+    assert_eq!(cols.depth, 2);
+    assert_eq!(cols.bid_px.len(), 2);
+    assert_eq!(cols.instrument_id, vec![1, 2, 1, 1]);
+    assert_eq!(cols.ts_event, vec![1, 2, 3, 4]);
+    assert_eq!(cols.bid_px[0], vec![100 * T, 50 * T, 100 * T, 100 * T]);
+    assert_eq!(cols.ask_sz[0], vec![2, 0, 2, 1]);
+    assert_eq!(cols.ask_px[0][1], UNDEF_PRICE);
+    assert_eq!(cols.bid_ct[1], vec![0; 4]);
+    assert!(!cols.is_empty());
+    assert!(SnapshotColumns::new(0).is_empty());
+    assert_eq!(SnapshotColumns::new(99).depth, 10);
+    std::fs::remove_dir_all(&dir).ok();
+}
