@@ -91,3 +91,27 @@ impl<R: Read> Read for Framed<R> {
         Ok(n)
     }
 }
+
+/// Reads the DBN prelude and the whole metadata block from `r` up front and
+/// returns a reader that replays them before the rest of `r`.
+///
+/// Why: `dbn` 0.73's metadata decoder assumes that its reads return every
+/// byte requested and hits an `unreachable!` panic when a reader delivers the
+/// metadata in short pieces, as sockets and pipes do (found by the TCP test).
+/// Input that does not start with `DBN` is passed on as read, for `dbn` to
+/// reject.
+pub fn with_whole_metadata<R: Read>(mut r: R) -> io::Result<io::Chain<io::Cursor<Vec<u8>>, R>> {
+    let mut head = Vec::with_capacity(8);
+    (&mut r).take(8).read_to_end(&mut head)?;
+    if head.len() == 8 && &head[..3] == b"DBN" {
+        let len = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
+        (&mut r).take(u64::from(len)).read_to_end(&mut head)?;
+        if head.len() != 8 + len as usize {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "DBN metadata shorter than its declared length",
+            ));
+        }
+    }
+    Ok(io::Cursor::new(head).chain(r))
+}

@@ -69,11 +69,14 @@
 //! Records are decoded by Databento's `dbn` crate (`DbnDecoder`, DBN 1-3 as
 //! stored; MBO and MBP-10 records are identical across those versions) from
 //! a file, bytes or any `Read` (a socket), plain or zstd
-//! (detected from the magic number). Two guards stand in front of it, both
-//! found by the fuzz test: [`Framed`] refuses a record length that is not a
-//! multiple of 8 bytes (on which `dbn` 0.73 builds a misaligned record
-//! reference), and the replayer uses `try_get` (`RecordRef::get` panics on a
-//! record shorter than its type; such records are counted as malformed).
+//! (detected from the magic number). Three guards stand in front of it, all
+//! found by this module's tests: [`Framed`] refuses a record length that is
+//! not a multiple of 8 bytes (on which `dbn` 0.73 builds a misaligned record
+//! reference); [`with_whole_metadata`] reads the metadata block whole before
+//! `dbn` sees it (its metadata decoder panics when a socket or pipe delivers
+//! it in short reads); and the replayer uses `try_get` (`RecordRef::get`
+//! panics on a record shorter than its type; such records are counted as
+//! malformed).
 //! With [`ReplayOptions::decompress_in_thread`] (the default), zstd input is
 //! decompressed on a second thread while the first decodes and applies.
 //!
@@ -101,7 +104,7 @@ mod market;
 mod replay;
 
 pub use error::{BookError, ReplayError};
-pub use framing::Framed;
+pub use framing::{with_whole_metadata, Framed};
 pub use l2::L2Book;
 pub use l3::{empty_pair, Applied, CrossState, IntegrityCounts, L3Book};
 pub use level::{LevelView, Order, QueuePosition, Side};

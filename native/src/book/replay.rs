@@ -3,7 +3,7 @@
 //! record to the books, and emit MBP-10-like snapshots.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
@@ -11,7 +11,7 @@ use dbn::decode::{DbnDecoder, DecodeRecordRef};
 use dbn::{flags, rtype, BidAskPair, MboMsg, Mbp10Msg, RecordRef, VersionUpgradePolicy};
 
 use super::error::{BookError, ReplayError};
-use super::framing::Framed;
+use super::framing::{with_whole_metadata, Framed};
 use super::l3::{empty_pair, IntegrityCounts};
 use super::market::{L2Market, Market};
 
@@ -464,7 +464,9 @@ impl Replayer {
 pub type BookDecoder<'a> = DbnDecoder<Framed<Box<dyn Read + 'a>>>;
 
 fn dbn_decoder<'a>(plain: Box<dyn Read + 'a>) -> Result<BookDecoder<'a>, dbn::Error> {
-    DbnDecoder::with_upgrade_policy(Framed::new(plain), UPGRADE)
+    let whole =
+        with_whole_metadata(plain).map_err(|e| dbn::Error::io(e, "reading DBN metadata"))?;
+    DbnDecoder::with_upgrade_policy(Framed::new(Box::new(whole)), UPGRADE)
 }
 
 /// A decoder over DBN bytes in memory, plain or zstd-compressed (detected).
@@ -480,17 +482,21 @@ pub fn decoder_from_bytes(bytes: &[u8]) -> Result<BookDecoder<'_>, dbn::Error> {
 
 /// A decoder over any reader, e.g. a file or a TCP socket, plain or
 /// zstd-compressed (detected from the first bytes).
-pub fn decoder_from_reader<'a, R: Read + 'a>(reader: R) -> Result<BookDecoder<'a>, dbn::Error> {
-    let mut buf = BufReader::with_capacity(CHUNK, reader);
-    let head = buf
-        .fill_buf()
+pub fn decoder_from_reader<'a, R: Read + 'a>(mut reader: R) -> Result<BookDecoder<'a>, dbn::Error> {
+    // Peek at 4 bytes even if the reader hands them out one at a time.
+    let mut magic = Vec::with_capacity(4);
+    (&mut reader)
+        .take(4)
+        .read_to_end(&mut magic)
         .map_err(|e| dbn::Error::io(e, "reading the start of the stream"))?;
-    if head.starts_with(&ZSTD_MAGIC) {
-        let z = zstd::stream::read::Decoder::with_buffer(buf)
+    let is_zstd = magic == ZSTD_MAGIC;
+    let src = io::Cursor::new(magic).chain(reader);
+    if is_zstd {
+        let z = zstd::stream::read::Decoder::new(src)
             .map_err(|e| dbn::Error::io(e, "creating zstd decoder"))?;
         dbn_decoder(Box::new(z))
     } else {
-        dbn_decoder(Box::new(buf))
+        dbn_decoder(Box::new(BufReader::with_capacity(CHUNK, src)))
     }
 }
 
@@ -586,7 +592,7 @@ fn replay_pipelined<R: io::BufRead + Send, F: FnMut(&BookSnapshot)>(
             cur: Vec::new(),
             pos: 0,
         };
-        let mut dec = DbnDecoder::with_upgrade_policy(Framed::new(reader), UPGRADE)?;
+        let mut dec = dbn_decoder(Box::new(reader))?;
         let mut r = Replayer::new(opts);
         r.run(&mut dec, sink)?;
         Ok(r)

@@ -815,3 +815,51 @@ fn snapshot_columns_follow_mbp10_layout() {
     assert_eq!(SnapshotColumns::new(99).depth, 10);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn replay_from_a_tcp_socket() {
+    use std::io::Write;
+    use std::net::{TcpListener, TcpStream};
+    for z in [false, true] {
+        let bytes = encode(&sample_records(), z);
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let sender = std::thread::spawn(move || {
+            let mut s = TcpStream::connect(addr).unwrap();
+            // in small pieces, as a network would deliver them
+            for chunk in bytes.chunks(7) {
+                s.write_all(chunk).unwrap();
+            }
+        });
+        let (conn, _) = listener.accept().unwrap();
+        let mut snaps = Vec::new();
+        let r = replay_reader(conn, ReplayOptions::default(), |s| snaps.push(*s)).unwrap();
+        sender.join().unwrap();
+        assert_eq!(r.stats().records, 6);
+        assert_eq!(snaps.len(), 4);
+        assert_eq!(r.market().get(1).unwrap().best_ask().unwrap().size, 1);
+    }
+}
+
+/// A reader that returns one byte per `read`, the worst a stream can do.
+struct OneByte<R>(R);
+
+impl<R: std::io::Read> std::io::Read for OneByte<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(1);
+        self.0.read(&mut buf[..n])
+    }
+}
+
+#[test]
+fn one_byte_reads_decode_whole() {
+    // dbn's metadata decoder panics on short reads; `with_whole_metadata` fixes it.
+    for z in [false, true] {
+        let bytes = encode(&sample_records(), z);
+        let r = replay_reader(OneByte(&bytes[..]), ReplayOptions::default(), |_| {}).unwrap();
+        assert_eq!(r.stats().records, 6);
+        // a stream cut inside the metadata is an error, not a panic
+        let cut = replay_reader(OneByte(&bytes[..20]), ReplayOptions::default(), |_| {});
+        assert!(cut.is_err() || cut.unwrap().stats().records == 0);
+    }
+}
