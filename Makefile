@@ -37,14 +37,15 @@ run: setup ## Main job: sample data if data/ is empty, then a backtest with resu
 	$(VENV)/bin/workbench backtest --data-dir $(DATA_DIR) --strategy ema_crossover \
 		--param fast_period=20 --param slow_period=50
 
-lint: $(VENV)/.deps ## ruff (lint + format check) and the notebook-output check
+lint: $(VENV)/.deps ## ruff (lint + format check), the notebook-output check and the import-layer check
 	$(VENV)/bin/ruff check workbench tests bench
 	$(VENV)/bin/ruff format --check workbench tests bench
 	$(PY) -m workbench.devtools.check_notebooks notebooks
+	$(PY) -m workbench.devtools.check_layers workbench
 
 typecheck: setup ## mypy on the package and stubtest on the native stub
 	$(VENV)/bin/mypy
-	$(PY) -m mypy.stubtest workbench_native._native --ignore-missing-stub
+	$(PY) -m mypy.stubtest workbench_native._native
 
 test-rust: ## cargo test for the native crate
 	cargo test --quiet --manifest-path native/Cargo.toml
@@ -57,14 +58,15 @@ test: setup lint typecheck test-rust test-python ## Everything: ruff, mypy, carg
 bench: setup ## Benchmarks (ratios against peers; not part of the tests)
 	$(PY) bench/run_all.py
 
-lab: setup ## JupyterLab on the project
-	$(VENV)/bin/jupyter lab --notebook-dir=.
+lab: setup ## JupyterLab on the project (as root, e.g. in a container, with --allow-root)
+	$(VENV)/bin/jupyter lab --notebook-dir=. $$(test "$$(id -u)" = 0 && echo --allow-root)
 
 sample: setup ## Write the synthetic sample data set into $(DATA_DIR)
 	$(VENV)/bin/workbench data sample --data-dir $(DATA_DIR)
 
 lock: ## Re-pin requirements.lock from pyproject.toml
-	$(UV) pip compile -q pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+	$(UV) pip compile -q pyproject.toml --extra dev --no-emit-package workbench-native \
+		--python-version 3.11 -o requirements.lock
 
 clean: ## Remove the venv and build outputs (keeps data/ and results/)
 	rm -rf $(VENV) native/target .pytest_cache .ruff_cache .mypy_cache

@@ -45,3 +45,25 @@ class ConfigError(WorkbenchError):
 
 class DownloadError(WorkbenchError):
     """A Databento request that cannot be completed (key, cost, server)."""
+
+
+class UnreadableFileError(DataError):
+    """A catalog file that cannot be read: corrupt, truncated, or not the schema its name says.
+
+    Parameters
+    ----------
+    path : str
+        The file.
+    message, hint, exit_code
+        As for :class:`WorkbenchError`.
+    """
+
+    def __init__(
+        self, path: str, message: str, hint: str | None = None, exit_code: int = 2
+    ) -> None:
+        super().__init__(message, hint, exit_code)
+        self.path = path
+
+
+class DataWarning(UserWarning):
+    """Data that was left out or is too thin for what was asked (the CLI prints it as a line)."""

@@ -8,7 +8,7 @@ fn main() {
     let n = 737_010usize;
     let mut price = 7000.0f64;
     let (mut o, mut h, mut l, mut c, mut d) = (vec![], vec![], vec![], vec![], vec![]);
-    let mut sig = vec![0i8; n];
+    let mut sig = Vec::with_capacity(n);
     let mut seed: u64 = 1;
     for i in 0..n {
         seed = seed
@@ -22,7 +22,7 @@ fn main() {
         h.push(op.max(price) / 100.0 + 0.01);
         l.push(op.min(price) / 100.0 - 0.01);
         d.push(0.1);
-        sig[i] = if (i / 50) % 2 == 0 { 1 } else { -1 };
+        sig.push(if (i / 50) % 2 == 0 { 1i8 } else { -1 });
     }
     let day_starts: Vec<i64> = (1..(n as i64 / 1380)).map(|d| d * 1380).collect();
     let p = Params {
@@ -71,10 +71,6 @@ fn main() {
         };
         let out = simulate(&x, &p);
         let t2 = Instant::now();
-        println!(
-            "simulate {:?}  trades {}",
-            t2 - t1,
-            out.trades.net_pnl.len()
-        );
+        println!("simulate {:?}  trades {}", t2 - t1, out.trades.len());
     }
 }

@@ -1,17 +1,20 @@
-//! Rust kernels for the workbench.
+//! Rust kernels for the workbench, one module per domain.
 //!
-//! The core is plain Rust (tested with `cargo test`, no Python needed); the
-//! `python` feature adds the PyO3 module `workbench_native._native`.
+//! The core is plain Rust (tested with `cargo test`, no Python needed); the `python` feature
+//! adds the PyO3 module `workbench_native._native`, its wrappers in `python/` (one module per
+//! domain).
 
+pub mod analysis;
 pub mod backtest;
-pub mod bars;
 pub mod book;
-pub mod filters;
-pub mod stats;
+pub mod indicators;
+pub mod risk;
+pub mod series;
+pub mod signals;
 pub mod ticks;
-
-/// Crate version, as compiled.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 #[cfg(feature = "python")]
 mod python;
+
+/// Crate version, as compiled.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

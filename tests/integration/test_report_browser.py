@@ -30,6 +30,7 @@ from typing import Any
 import pytest
 
 from workbench.backtest.result import BacktestResult
+from workbench.results import build_summary
 from workbench.visualization import charts as C
 from workbench.visualization import report as R
 
@@ -252,7 +253,7 @@ def _keep(path: Path) -> Path:
 def test_report_in_headless_chromium(
     browser: DevTools, result: BacktestResult, tmp_path: Path
 ) -> None:
-    summary = R.summary_from_result(result, run_id="browser_test_run")
+    summary = build_summary(result, "browser_test_run")
     summary["recommendations"] = ["Consider a time filter: entries after 14:00 lose money"]
     page = R.write_report(result, tmp_path / "run", summary, pdf=False)
     expected = len(C.chart_names(report_only=True))
@@ -291,10 +292,64 @@ def test_report_in_headless_chromium(
     assert sorted_pnl == sorted(sorted_pnl)
     assert len(sorted_pnl) == len(result.trades)
 
+    _check_layout(browser, result)
     shot = browser.screenshot(tmp_path / "report.png")
     assert shot.stat().st_size > 50_000
     _keep(shot)
     assert browser.problems() == []
+
+
+def _boxes_overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    return not (
+        a["right"] <= b["left"]
+        or b["right"] <= a["left"]
+        or a["bottom"] <= b["top"]
+        or b["bottom"] <= a["top"]
+    )
+
+
+def _check_layout(browser: DevTools, result: BacktestResult) -> None:
+    """Rolls table filled in, contracts traded named, no stretched empty panels, and the
+    P&L histogram's tick labels clear of each other."""
+    rolls = browser.evaluate(
+        "Array.from(document.querySelectorAll('#rolls-table tbody td')).map(td => td.innerText)"
+    )
+    assert rolls, "no rolls table"
+    assert "n/a" not in rolls
+    heads = browser.evaluate(
+        "Array.from(document.querySelectorAll('#rolls-table th')).map(th => th.innerText)"
+    )
+    assert "From close" in heads
+
+    traded = browser.evaluate("document.getElementById('contracts-traded').innerText")
+    names = traded.split(":", 1)[1].strip().split(", ")
+    assert sorted(names) == sorted(set(result.trades["symbol"]))
+
+    # Panels side by side keep their own height: none is a large empty card.
+    empty_space = browser.evaluate(
+        """Array.from(document.querySelectorAll('.cols3 > .panel')).map(p => {
+        const last = p.lastElementChild.getBoundingClientRect().bottom;
+        return p.getBoundingClientRect().bottom - last; })"""
+    )
+    assert len(empty_space) == 3
+    assert max(empty_space) < 30, empty_space
+
+    labels = browser.evaluate(
+        """(() => {
+        const gd = document.getElementById('chart-trade_distribution-plot');
+        const box = el => { const r = el.getBoundingClientRect();
+          return {left: r.left, right: r.right, top: r.top, bottom: r.bottom,
+                  text: el.textContent}; };
+        return {x: Array.from(gd.querySelectorAll('.xtick text')).map(box),
+                y: Array.from(gd.querySelectorAll('.ytick text')).map(box)}; })()"""
+    )
+    assert labels["x"]
+    assert labels["y"]
+    assert not any(x["text"].startswith("$-") for x in labels["x"]), labels["x"]
+    clashes = [
+        (x["text"], y["text"]) for x in labels["x"] for y in labels["y"] if _boxes_overlap(x, y)
+    ]
+    assert clashes == []
 
 
 def test_comparison_report_in_headless_chromium(
@@ -303,8 +358,8 @@ def test_comparison_report_in_headless_chromium(
     import dataclasses
 
     other = dataclasses.replace(result, equity=result.equity * 0.9 + 500)
-    s1 = R.summary_from_result(result, run_id="run_one")
-    s2 = R.summary_from_result(other, run_id="run_two")
+    s1 = build_summary(result, "run_one")
+    s2 = build_summary(other, "run_two")
     page = R.write_comparison_report(
         [s1, s2], {"run_one": result.equity, "run_two": other.equity}, tmp_path
     )
@@ -338,7 +393,7 @@ def test_a_page_needing_the_network_is_caught(browser: DevTools, tmp_path: Path)
 
 
 def test_pdf_of_the_report(result: BacktestResult, tmp_path: Path) -> None:
-    summary = R.summary_from_result(result)
+    summary = build_summary(result)
     page = R.write_report(result, tmp_path, summary, pdf=False)
     t0 = time.perf_counter()
     pdf = R.write_pdf(page)

@@ -38,6 +38,8 @@ from workbench.results import (
 from workbench.results import saver as saver_module
 from workbench.results.saver import RUN_FILES
 from workbench.strategies import strategy_class
+from workbench.visualization import compare_with_report, save_with_report
+from workbench.visualization.report import report_writer
 
 NO_CHROMIUM = "/nonexistent/chromium-for-tests"
 REPORT_CHARTS = ("equity_curve", "drawdown", "trade_distribution", "monthly_returns")
@@ -74,7 +76,7 @@ def saved(
     root = tmp_path_factory.mktemp("runs")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("WORKBENCH_CHROMIUM", NO_CHROMIUM)
-        return {name: save_results(r, root) for name, r in results.items()}
+        return {name: save_with_report(r, root) for name, r in results.items()}
 
 
 def _csv(run: Path, name: str) -> pd.DataFrame:
@@ -163,18 +165,49 @@ def test_daily_pnl_csv_sums_to_the_total(
         assert daily["trade_date"].is_monotonic_increasing
 
 
-def test_equity_curve_csv_is_full_resolution_and_exact(
+def test_equity_curve_parquet_is_full_resolution_and_exact(
     saved: dict[str, Path], results: dict[str, BacktestResult]
 ) -> None:
     run, r = saved["ema_crossover"], results["ema_crossover"]
-    eq = _csv(run, "equity_curve.csv")
+    eq = pd.read_parquet(run / "equity_curve.parquet")
     assert list(eq.columns) == ["ts", "equity", "position"]
     assert len(eq) == len(r.equity)
-    assert eq["equity"].iloc[-1] == r.final_equity
     np.testing.assert_array_equal(eq["equity"].to_numpy(), r.equity.to_numpy())
     np.testing.assert_array_equal(eq["position"].to_numpy(), r.position.to_numpy())
-    assert (_utc(eq["ts"]) == r.equity.index).all()
+    assert (pd.DatetimeIndex(eq["ts"]) == r.equity.index).all()
+
+
+def test_equity_curve_csv_keeps_changes_and_daily_marks(
+    saved: dict[str, Path], results: dict[str, BacktestResult]
+) -> None:
+    """The CSV is a small fraction of the bars, yet exact at every position change, at every
+    trade date's close and wherever a flat account's equity changes."""
+    run, r = saved["ema_crossover"], results["ema_crossover"]
+    eq = _csv(run, "equity_curve.csv")
+    assert list(eq.columns) == ["ts", "equity", "position", "mark"]
+    assert len(eq) < len(r.equity) / 4
     assert eq["ts"].iloc[0].endswith("Z")
+    assert eq["mark"].iloc[0] == "start"
+    assert eq["mark"].iloc[-1] == "end"
+    assert eq["equity"].iloc[-1] == r.final_equity
+    ts = _utc(eq["ts"])
+    full = r.equity.loc[ts]
+    np.testing.assert_array_equal(eq["equity"].to_numpy(), full.to_numpy())
+    np.testing.assert_array_equal(eq["position"].to_numpy(), r.position.loc[ts].to_numpy())
+    # every position change is a row
+    pos = r.position.to_numpy()
+    changed = r.position.index[1:][pos[1:] != pos[:-1]]
+    assert changed.isin(ts).all()
+    # each trade date's closing equity is a row, and matches daily_pnl.csv
+    closes = eq.loc[eq["mark"].isin(["day_close", "end"]), "equity"].to_numpy()
+    daily = _csv(run, "daily_pnl.csv")
+    n = min(len(closes), len(daily))
+    assert n >= len(daily) - 1
+    np.testing.assert_allclose(closes[-n:], daily["equity"].to_numpy()[-n:], atol=1e-6)
+    # stepping the CSV forward is exact wherever the account is flat
+    stepped = pd.Series(eq["equity"].to_numpy(), index=ts).reindex(r.equity.index, method="ffill")
+    flat = np.r_[True, pos[:-1] == 0] & (pos == 0)
+    np.testing.assert_array_equal(stepped.to_numpy()[flat], r.equity.to_numpy()[flat])
 
 
 def test_signals_csv_holds_only_changes_and_reconstructs_the_series(
@@ -240,7 +273,7 @@ def test_no_secret_from_the_environment_is_written(
     }
     for k, v in secrets.items():
         monkeypatch.setenv(k, v)
-    run = save_results(results["donchian_breakout"], tmp_path)
+    run = save_with_report(results["donchian_breakout"], tmp_path)
     files = [p for p in run.rglob("*") if p.is_file()]
     assert len(files) > len(RUN_FILES)
     for f in files:
@@ -263,7 +296,7 @@ def test_saves_in_the_same_second_get_different_ids(
 
     def save() -> None:
         try:
-            out.append(save_results(r, tmp_path, report=False))
+            out.append(save_results(r, tmp_path))
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -285,13 +318,13 @@ def test_explicit_run_id_and_result_saver(
     results: dict[str, BacktestResult], tmp_path: Path
 ) -> None:
     r = results["ema_crossover"]
-    a = ResultSaver(report=False).save_all(r, tmp_path, run_id="baseline")
-    b = save_results(r, tmp_path, run_id="baseline", report=False)
+    a = ResultSaver().save_all(r, tmp_path, run_id="baseline")
+    b = save_results(r, tmp_path, run_id="baseline")
     assert (a.name, b.name) == ("baseline", "baseline_2")
     assert r.extra["run_dir"] == str(b)
     assert not (a / "report.html").exists()
     with pytest.raises(WorkbenchError, match="invalid run id"):
-        save_results(r, tmp_path, run_id="../outside", report=False)
+        save_results(r, tmp_path, run_id="../outside")
 
 
 def test_results_dir_that_is_a_file_fails_clearly(
@@ -300,19 +333,53 @@ def test_results_dir_that_is_a_file_fails_clearly(
     blocker = tmp_path / "results"
     blocker.write_text("not a folder")
     with pytest.raises(WorkbenchError, match="is a file, not a folder"):
-        save_results(results["ema_crossover"], blocker, report=False)
+        save_results(results["ema_crossover"], blocker)
     with pytest.raises(WorkbenchError, match="part of that path is a file"):
-        save_results(results["ema_crossover"], blocker / "backtests", report=False)
+        save_results(results["ema_crossover"], blocker / "backtests")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]
 
 
-def test_missing_visualization_fails_before_writing_anything(
-    results: dict[str, BacktestResult], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_results_alone_write_no_pages(results: dict[str, BacktestResult], tmp_path: Path) -> None:
+    """Without writers a run folder holds the data files (and a README listing exactly them);
+    the report comes only from a writer handed in."""
+    run = save_results(results["ema_crossover"], tmp_path)
+    assert sorted(p.name for p in run.iterdir()) == sorted(RUN_FILES)
+    readme = (run / "README.md").read_text()
+    assert "report.html" not in readme
+    with_report = ResultSaver([report_writer()]).save_all(results["ema_crossover"], tmp_path)
+    assert {"report.html", "charts"} <= {p.name for p in with_report.iterdir()}
+    readme = (with_report / "README.md").read_text()
+    assert "| report.html | Human-readable report" in readme
+    assert "| charts/ | Interactive charts" in readme
+
+
+def test_a_failing_writer_leaves_no_run_folder(
+    results: dict[str, BacktestResult], tmp_path: Path
+) -> None:
+    seen: list[dict[str, Any]] = []
+
+    def failing(result: BacktestResult, folder: Path, summary: dict[str, Any]) -> None:
+        seen.append(summary)
+        (folder / "half.html").write_text("<html>")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        save_results(results["ema_crossover"], tmp_path / "runs", writers=[failing])
+    assert len(seen) == 1
+    assert seen[0]["run_id"].endswith("_ema_MCL_FUT")
+    assert list((tmp_path / "runs").iterdir()) == []
+
+
+def test_cli_without_the_report_module_fails_before_writing_anything(
+    cli_runner: CliRunner, small_sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, "workbench.visualization.report", None)
-    with pytest.raises(WorkbenchError, match=r"workbench\.visualization\.report"):
-        save_results(results["ema_crossover"], tmp_path / "runs")
-    assert not (tmp_path / "runs").exists()
+    out = tmp_path / "runs"
+    with pytest.raises(WorkbenchError, match=r"workbench\.visualization\.report") as info:
+        _invoke(cli_runner, "backtest", "--data-dir", str(small_sample), "--results-dir", str(out))
+    assert info.value.hint is not None
+    assert "--no-save-results" in info.value.hint
+    assert not out.exists()
 
 
 CRASH_SCRIPT = textwrap.dedent(
@@ -327,11 +394,11 @@ CRASH_SCRIPT = textwrap.dedent(
     result = run_backtest(
         load_bars("MCL_FUT", data_dir=data_dir), MomentumStrategy(fast_period=10, slow_period=40)
     )
-    # the small files fit, equity_curve.csv (megabytes) does not
-    resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, resource.RLIM_INFINITY))
+    # summary.json and parameters.json fit, the CSVs of 10 weeks of trades do not
+    resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, resource.RLIM_INFINITY))
     if mode == "kill":
         signal.signal(signal.SIGXFSZ, signal.SIG_DFL)  # the kernel kills us mid-write
-    save_results(result, out, report=False)
+    save_results(result, out)
     print("saved")
     """
 )
@@ -365,15 +432,15 @@ def test_a_crash_mid_save_leaves_no_complete_looking_folder(
     # the crash came in the middle: the first files were already written
     written = {p.name for p in tmp_dirs[0].iterdir()}
     assert {"summary.json", "parameters.json", "trades.csv"} <= written
-    assert "signals.csv" not in written
+    assert "README.md" not in written  # written last
     # comparing the leftover is refused with an explanation
     with pytest.raises(NotARunError, match="unfinished"):
-        compare_runs([tmp_dirs[0], tmp_dirs[0]], tmp_path / "cmp", report=False)
+        compare_runs([tmp_dirs[0], tmp_dirs[0]], tmp_path / "cmp")
     # an hour later, the next save cleans the leftovers up
     old = time.time() - 7200
     for p in left:
         os.utime(p, (old, old))
-    run = save_results(results["ema_crossover"], out, report=False)
+    run = save_results(results["ema_crossover"], out)
     assert sorted(out.iterdir()) == [run]
 
 
@@ -390,7 +457,7 @@ def test_a_failed_write_removes_the_temporary_folder(small_sample: Path, tmp_pat
 
 def test_compare_two_runs(saved: dict[str, Path], tmp_path: Path) -> None:
     a, b = saved["ema_crossover"], saved["donchian_breakout"]
-    folder = compare_runs([a, b], tmp_path / "comparisons")
+    folder = compare_with_report([a, b], tmp_path / "comparisons")
     assert folder.parent == tmp_path / "comparisons"
     assert sorted(p.name for p in folder.iterdir()) == [
         "comparison_report.html",
@@ -407,7 +474,7 @@ def test_compare_two_runs(saved: dict[str, Path], tmp_path: Path) -> None:
     html = (folder / "comparison_report.html").read_text()
     assert a.name in html
     assert b.name in html
-    again = compare_runs([b, a], tmp_path / "comparisons", report=False)
+    again = compare_runs([b, a], tmp_path / "comparisons")
     assert again != folder
 
 
@@ -447,7 +514,7 @@ def test_compare_explains_folders_that_are_not_runs(
         **_make_bad_runs(saved, tmp_path),
     }[which]
     with pytest.raises(NotARunError) as info:
-        compare_runs([good, bad], tmp_path / "cmp", report=False)
+        compare_runs([good, bad], tmp_path / "cmp")
     assert message in info.value.message
     assert str(bad) in info.value.message
     assert info.value.hint is not None
@@ -460,7 +527,7 @@ def test_compare_needs_two_distinct_runs(saved: dict[str, Path], tmp_path: Path)
     with pytest.raises(WorkbenchError, match="at least two"):
         compare_runs([run], tmp_path / "cmp")
     with pytest.raises(WorkbenchError, match="given twice"):
-        compare_runs([run, run], tmp_path / "cmp", report=False)
+        compare_runs([run, run], tmp_path / "cmp")
 
 
 # --- command line ---------------------------------------------------------------------------------

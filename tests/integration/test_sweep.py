@@ -12,6 +12,13 @@ import pandas as pd
 import pytest
 
 from tests.integration.subprocesses import EXE, child_env
+from workbench.analysis import daily_returns
+from workbench.analysis.overfitting import (
+    deflated_sharpe_ratio,
+    probability_of_backtest_overfitting,
+    psr_of_returns,
+    return_moments,
+)
 from workbench.backtest import run_backtest
 from workbench.data import load_bars
 from workbench.errors import ConfigError
@@ -72,11 +79,18 @@ def test_bad_grids_are_explained(ranges: dict, message: str) -> None:
 def test_each_row_is_the_backtest_of_its_combination(bars: pd.DataFrame, swept) -> None:
     table = swept.table
     assert len(table) == 6
-    assert list(table.columns) == [*GRID, *METRIC_COLUMNS]
-    for row in table.to_dict("records"):
+    assert list(table.columns) == [*GRID, *METRIC_COLUMNS, "psr"]
+    assert swept.returns.shape[1] == 6
+    for i, row in enumerate(table.to_dict("records")):
         params = {k: row[k] for k in GRID}
         r = run_backtest(bars, MomentumStrategy(**params))
         perf = r.metrics["performance"]
+        # the returns kept for row i are that backtest's daily returns, by trade date
+        want = daily_returns(r.daily_pnl, r.initial_capital).fillna(0.0)
+        got = swept.returns[i]
+        np.testing.assert_array_equal(got.loc[want.index].to_numpy(), want.to_numpy())
+        assert (got.drop(want.index) == 0).all()
+        assert row["psr"] == pytest.approx(psr_of_returns(want), abs=0)
         for k in ("total_return_usd", "sharpe_ratio", "max_drawdown_pct", "total_trades"):
             assert (
                 row[k] == perf[k]
@@ -127,6 +141,8 @@ def test_a_dask_cluster_gives_the_same_table(bars: pd.DataFrame, swept) -> None:
             bars, ParameterGrid(MomentumStrategy, GRID), client=client, chunk_size=2
         )
     pd.testing.assert_frame_equal(distributed.table, swept.table)
+    pd.testing.assert_frame_equal(distributed.returns, swept.returns)
+    assert distributed.diagnostics() == swept.diagnostics()
 
 
 def test_saved_folder_and_analysis(tmp_path: Path, swept) -> None:
@@ -134,10 +150,25 @@ def test_saved_folder_and_analysis(tmp_path: Path, swept) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == [folder.name]  # no temporary leftovers
     assert sorted(p.name for p in folder.iterdir()) == [
         "best_params.json",
+        "cscv_splits.csv",
+        "daily_returns.parquet",
+        "overfitting.html",
         "parameter_sweep.csv",
         "sensitivity.csv",
     ]
     meta = json.loads((folder / "best_params.json").read_text())
+    assert meta["diagnostics"] == swept.diagnostics()
+    assert meta["trials"] == 9  # the 3 combinations the strategy refused count as tried
+    kept = pd.read_parquet(folder / "daily_returns.parquet")
+    np.testing.assert_array_equal(kept.to_numpy(), swept.returns.to_numpy())
+    splits = pd.read_csv(folder / "cscv_splits.csv")
+    assert len(splits) == meta["diagnostics"]["pbo"]["splits"]
+    assert (splits["logit"] <= 0).mean() == pytest.approx(
+        meta["diagnostics"]["pbo"]["pbo"], abs=1e-4
+    )
+    page = (folder / "overfitting.html").read_text()
+    assert page.count("plotly.js v") == 1  # embedded once: the page opens offline
+    assert page.count("Plotly.newPlot") == 2  # the logit histogram and the IS/OOS scatter
     assert meta["best_params"] == swept.best
     assert meta["combinations"] == 6
     assert len(meta["skipped"]) == 3
@@ -154,6 +185,70 @@ def test_saved_folder_and_analysis(tmp_path: Path, swept) -> None:
     spread = {p: by_hand.max() - by_hand.min() for p in ["fast_period"]}
     assert loaded["sensitivity"]["fast_period"]["spread"] == pytest.approx(spread["fast_period"])
     assert loaded["most_sensitive"] in GRID
+    assert loaded["diagnostics"] == fresh["diagnostics"] == swept.diagnostics()
+    assert loaded["recommendations"] == fresh["recommendations"]
+    assert fresh["recommendations"] == swept.diagnostics()["recommendations"]
+
+
+def test_diagnostics_are_the_statistics_of_the_sweep(swept) -> None:
+    """DSR of the best row with every combination tried (refused ones too) and the variance
+    of the rows' per-day Sharpe ratios; PBO of the kept returns; recommendations that cite
+    the numbers."""
+    d = swept.diagnostics()
+    assert d["available"]
+    assert d["trials"] == 9
+    assert d["combinations_run"] == 6
+    best = swept.table[swept.table["sharpe_ratio"].notna()].index[0]
+    moments = [return_moments(swept.returns[c]) for c in swept.returns.columns]
+    sharpes = np.array([m.sharpe for m in moments if m is not None])
+    want = deflated_sharpe_ratio(moments[best], 9, float(sharpes.var(ddof=1)))
+    dsr = d["deflated_sharpe"]
+    assert dsr["dsr"] == pytest.approx(want.dsr, abs=1e-4)
+    assert dsr["expected_max_sharpe"] == pytest.approx(want.expected_max_sharpe, abs=1e-4)
+    assert dsr["sharpe"] == pytest.approx(want.sharpe, abs=1e-4)
+    # per day in the statistics; the annualized figure is the annualized sharpe_ratio column
+    assert dsr["sharpe_annualized"] == pytest.approx(swept.table["sharpe_ratio"][best], abs=1e-3)
+    assert dsr["kurtosis"] == pytest.approx(want.kurtosis, abs=1e-4)
+    assert d["selected"]["params"] == swept.best
+    pbo = probability_of_backtest_overfitting(swept.returns.to_numpy(), 16)
+    assert d["pbo"]["pbo"] == pytest.approx(pbo.pbo, abs=1e-4)
+    assert d["pbo"]["splits"] == 12870
+    assert d["pbo"]["prob_loss"] == pytest.approx(pbo.prob_loss, abs=1e-4)
+    text = " ".join(d["recommendations"])
+    assert f"Deflated Sharpe ratio {dsr['dsr']:.2f}" in text
+    assert f"Probability of backtest overfitting {d['pbo']['pbo']:.2f}" in text
+    if dsr["dsr"] < 0.95:
+        assert "below 0.95" in text
+        assert "unproven" in text
+
+
+def test_diagnostics_when_the_period_is_too_short_for_the_blocks(
+    bars: pd.DataFrame, small_sample: Path, tmp_path: Path
+) -> None:
+    grid = ParameterGrid(MomentumStrategy, GRID)
+    short = load_bars("MCL_FUT", data_dir=small_sample, start="2024-01-08", end="2024-02-02")
+    r = sweep(short, grid)  # 16 blocks need 32 trade dates
+    assert r.returns is not None
+    n_days = len(r.returns)
+    assert n_days < 32
+    d = r.diagnostics()
+    assert d["pbo"]["pbo"] is None
+    assert (
+        f"CSCV with 16 blocks needs at least 32 returns (2 per block), got {n_days}"
+        in (d["pbo"]["reason"])
+    )
+    assert d["deflated_sharpe"]["dsr"] is not None  # the rest is still there
+    assert any("No probability of backtest overfitting" in x for x in d["recommendations"])
+    folder = r.save(tmp_path)  # the folder is still written, without the CSCV splits
+    assert not (folder / "cscv_splits.csv").exists()
+    assert (folder / "overfitting.html").is_file()
+    one = sweep(bars, ParameterGrid(MomentumStrategy, {"fast_period": [10], "slow_period": [40]}))
+    assert one.diagnostics()["deflated_sharpe"]["expected_max_sharpe"] == 0.0  # 1 trial
+    assert "one combination ran" in one.diagnostics()["pbo"]["reason"]
+    with pytest.raises(ConfigError, match="even number"):
+        sweep(bars, grid, blocks=7)
+    with pytest.raises(ConfigError, match="at most 22 blocks"):
+        sweep(bars, grid, blocks=40)
 
 
 def test_next_experiments_are_new_valid_and_near_the_best(swept) -> None:
@@ -199,6 +294,43 @@ def test_cli_sweep(small_sample: Path, tmp_path: Path) -> None:
     doc = json.loads(out.stdout)
     assert doc["combinations"] == 4
     assert Path(doc["folder"]).parent == tmp_path
+    assert doc["diagnostics"]["trials"] == 4
+    assert doc["diagnostics"]["pbo"]["blocks"] == 16
+    assert doc["recommendations"] == doc["diagnostics"]["recommendations"]
+    text = subprocess.run(
+        [
+            EXE,
+            "sweep",
+            "--data-dir",
+            str(small_sample),
+            "--grid",
+            "fast_period=5,10",
+            "--grid",
+            "slow_period=40",
+            "--blocks",
+            "8",
+            "--no-save",
+        ],
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert text.returncode == 0, text.stderr
+    line = next(x for x in text.stdout.splitlines() if x.startswith("  overfitting:"))
+    assert "deflated Sharpe" in line
+    assert "over 2 trials" in line
+    assert "PBO" in line
+    assert "(8 blocks, 70 splits" in line
+    odd = subprocess.run(
+        [EXE, "sweep", "--data-dir", str(small_sample), "--blocks", "5", "--no-save"],
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert odd.returncode == 2
+    assert odd.stderr.startswith("error: CSCV blocks must be an even number >= 2, got 5")
     bad = subprocess.run(
         [EXE, "sweep", "--data-dir", str(small_sample), "--grid", "fast_period=1:x:2"],
         env=child_env(),
@@ -214,7 +346,9 @@ def test_cli_sweep(small_sample: Path, tmp_path: Path) -> None:
 def test_heatmap_is_the_objective_by_two_parameters(swept) -> None:
     from workbench.visualization import sweep_heatmap
 
-    fig = sweep_heatmap(swept)
+    fig = sweep_heatmap(
+        swept.table, swept.objective, "fast_period", "slow_period", values=swept.grid.ranges
+    )
     z = np.asarray(fig.data[0].z, dtype=float)
     assert list(fig.data[0].x) == ["5", "10", "20"]  # fast_period
     assert list(fig.data[0].y) == ["10", "20", "60"]  # slow_period
@@ -223,8 +357,8 @@ def test_heatmap_is_the_objective_by_two_parameters(swept) -> None:
         j = [5, 10, 20].index(row["fast_period"])
         assert z[i, j] == pytest.approx(row["sharpe_ratio"])
     assert np.isnan(z[0, 1])  # fast 10 >= slow 10: refused, an empty cell
-    with pytest.raises(ConfigError, match="was not swept"):
-        sweep_heatmap(swept, x="atr_period")
+    with pytest.raises(ConfigError, match="'atr_period' is not a column of the sweep table"):
+        sweep_heatmap(swept.table, swept.objective, "atr_period")
 
 
 def test_papermill_batch_on_dask_matches_the_in_process_sweep(
@@ -251,6 +385,9 @@ def test_papermill_batch_on_dask_matches_the_in_process_sweep(
     bars = load_bars("MCL_FUT", data_dir=small_sample, **window)
     in_process = sweep(bars, grid)
     pd.testing.assert_frame_equal(result.table, in_process.table, check_dtype=False)
+    # the daily returns read back from the runs' daily_pnl.csv are the in-process ones
+    pd.testing.assert_frame_equal(result.returns, in_process.returns, check_exact=True)
+    assert (folder / "cscv_splits.csv").is_file() or result.diagnostics()["pbo"]["reason"]
     assert sorted(p.name for p in (folder / "notebooks").iterdir()) == ["0000.ipynb", "0001.ipynb"]
     assert len(list(folder.glob("runs/*/*/report.html"))) == 2
     assert (folder / "parameter_sweep.csv").is_file()
@@ -264,6 +401,8 @@ def test_papermill_batch_on_dask_matches_the_in_process_sweep(
         results_dir=tmp_path,
     )
     assert failed.table.empty
+    assert failed.diagnostics()["available"] is False
+    assert failed.diagnostics()["reason"] == "no combination ran"
     assert "notebook 0000 failed" in failed.skipped[0][1]
     assert folder2.is_dir()
     with pytest.raises(ConfigError, match="set per run"):

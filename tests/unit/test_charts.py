@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import html
 import logging
 import math
 import time
@@ -15,9 +16,11 @@ import pytest
 
 from workbench.backtest.result import BacktestResult
 from workbench.model import TRADE_COLUMNS
+from workbench.results import build_summary
 from workbench.visualization import charts as C
 from workbench.visualization import report as R
 from workbench.visualization import viewer as V
+from workbench.visualization.html_parts import fmt_num, usd
 
 PLOTLY_JS_MARKER = "plotly.js v"  # the bundle's banner comment, once per copy
 MB = 1_000_000
@@ -199,6 +202,44 @@ def test_charts_when_equity_goes_below_zero() -> None:
         C.build_chart(name, broke).to_json()
 
 
+def test_rolling_sharpe_says_why_it_ends_when_trading_stops() -> None:
+    """An account that stops trading has flat days: the chart says where and why the
+    rolling Sharpe ends instead of just stopping."""
+    result = fake_result(200_000, 300)
+    daily = result.daily_pnl.copy()
+    daily.iloc[-80:] = 0.0  # no P&L over the last 80 trade dates (more than a window)
+    result = dataclasses.replace(result, daily_pnl=daily)
+    fig = C.build_chart("rolling_sharpe", result, window=20)
+    quiet = pd.Timestamp(daily.index[-81]).strftime("%Y-%m-%d")
+    assert f"no P&L after {quiet} (no trades)" in html.unescape(_title(fig))
+    assert any("no trades" in str(a.text) for a in fig.layout.annotations)
+    assert fig.layout.shapes[-1].x0 == quiet
+
+
+def test_rolling_sharpe_reaching_the_end_has_no_note() -> None:
+    fig = C.build_chart("rolling_sharpe", fake_result(200_000, 300), window=20)
+    assert "ends" not in _title(fig)
+
+
+def test_usd_ticks_put_the_sign_before_the_dollar() -> None:
+    values, labels = C.usd_ticks(-104.3, 480.0)
+    assert values[0] >= -104.3
+    assert values[-1] <= 480.0
+    assert labels[values.index(-100.0)] == "-$100"
+    assert labels[values.index(0.0)] == "$0"
+    assert all(not t.startswith("$-") for t in labels)
+    assert C.usd_ticks(-0.3, 0.45)[1] == ["-$0.20", "$0.00", "$0.20", "$0.40"]
+
+
+def test_trade_distribution_labels_dollars_with_the_sign_first(
+    small_result: BacktestResult,
+) -> None:
+    axis = C.build_chart("trade_distribution", small_result).layout.xaxis
+    assert axis.ticktext
+    assert not any(t.startswith("$-") for t in axis.ticktext)
+    assert axis.range[0] < small_result.trades["net_pnl"].min()
+
+
 # --------------------------------------------------------------------------- downsampling
 
 
@@ -329,7 +370,7 @@ def test_time_of_day_and_weekday_bars_add_up_to_the_net_pnl(small_result: Backte
 
 
 def test_streak_chart_matches_trade_streaks(small_result: BacktestResult) -> None:
-    from workbench.backtest.metrics import trade_streaks
+    from workbench.analysis import trade_streaks
 
     fig = C.build_chart("streaks", small_result)
     wins, losses = fig.data[0], fig.data[1]
@@ -354,7 +395,7 @@ def test_trade_table_caps_rows(small_result: BacktestResult) -> None:
 
 
 def _summary(result: BacktestResult) -> dict:
-    s = R.summary_from_result(result, run_id="2024-01-01_000000_test_MCL_FUT")
+    s = build_summary(result, "2024-01-01_000000_test_MCL_FUT")
     s["recommendations"] = ["Tighten the stops <now>", "Trade less on Fridays"]
     return s
 
@@ -383,14 +424,14 @@ def test_write_report_files(small_result: BacktestResult, tmp_path: Path) -> Non
 
 def test_real_data_report_says_real(small_result: BacktestResult, tmp_path: Path) -> None:
     real = real_copy(small_result)
-    page = R.write_report(real, tmp_path, R.summary_from_result(real), pdf=False).read_text()
+    page = R.write_report(real, tmp_path, build_summary(real), pdf=False).read_text()
     assert "SYNTHETIC" not in page
     assert "Real market data" in page
 
 
 def test_report_of_a_full_sample_curve_is_small_and_fast(tmp_path: Path) -> None:
     big = fake_result(740_000, 3_000)
-    summary = R.summary_from_result(big)
+    summary = build_summary(big)
     t0 = time.perf_counter()
     path = R.write_report(big, tmp_path, summary, pdf=False)
     elapsed = time.perf_counter() - t0
@@ -419,8 +460,8 @@ def test_write_pdf_without_chromium_returns_none(
 
 def test_comparison_report(small_result: BacktestResult, tmp_path: Path) -> None:
     big = fake_result(200_000, 500, synthetic=False)
-    s1 = R.summary_from_result(small_result, run_id="run_a")
-    s2 = R.summary_from_result(big, run_id="run_b")
+    s1 = build_summary(small_result, "run_a")
+    s2 = build_summary(big, "run_b")
     path = R.write_comparison_report(
         [s1, s2], {"run_a": small_result.equity, "run_b": big.equity}, tmp_path
     )
@@ -436,7 +477,7 @@ def test_comparison_report(small_result: BacktestResult, tmp_path: Path) -> None
     # the better Sharpe is marked best
     sharpes = [s["performance"]["sharpe_ratio"] for s in (s1, s2)]
     table = R.comparison_table_html([s1, s2])
-    best = R.fmt_num(max(sharpes), ".2f")
+    best = fmt_num(max(sharpes), ".2f")
     assert f'<td class="best">{best}</td>' in table
 
 
@@ -466,11 +507,11 @@ def test_dashboard_trade_table_sorts_all_trades(small_result: BacktestResult) ->
     column, direction = box.children[0].children
     table = box.children[1]
     net = small_result.trades["net_pnl"]
-    assert R._usd(net.max()) in table.value
-    assert R._usd(net.min()) not in table.value
+    assert usd(net.max()) in table.value
+    assert usd(net.min()) not in table.value
     direction.value = "ascending"
-    assert R._usd(net.min()) in table.value
-    assert R._usd(net.max()) not in table.value
+    assert usd(net.min()) in table.value
+    assert usd(net.max()) not in table.value
     column.value = "Entry (NY)"
     first = C.ny_naive(small_result.trades["entry_time"]).min().strftime("%Y-%m-%d %H:%M")
     assert first in table.value

@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 
 from workbench.backtest.simulate import (
+    EVENT_FIELDS,
+    TRADE_FIELDS,
     SimInputs,
     SimOutputs,
     SimParams,
@@ -23,6 +25,7 @@ from workbench.backtest.simulate import (
     simulate_python,
 )
 from workbench.model import codes as D
+from workbench.native import RISK_EVENT_DTYPE, TRADE_DTYPE
 from workbench.risk.config import RiskConfig, SizingConfig, StopConfig
 
 
@@ -91,13 +94,11 @@ def _params(rng: np.random.Generator, tick: float) -> SimParams:
 
 
 def _assert_same(ref: SimOutputs, got: SimOutputs, n: int) -> None:
-    for k in ref.trades:
-        np.testing.assert_array_equal(
-            np.asarray(got.trades[k], dtype=np.float64),
-            np.asarray(ref.trades[k], dtype=np.float64),
-            err_msg=f"trades.{k}",
-        )
-    for k in ref.events:
+    assert ref.trades.dtype == got.trades.dtype == TRADE_DTYPE
+    assert ref.events.dtype == got.events.dtype == RISK_EVENT_DTYPE
+    for k in TRADE_FIELDS:
+        np.testing.assert_array_equal(got.trades[k], ref.trades[k], err_msg=f"trades.{k}")
+    for k in EVENT_FIELDS:
         np.testing.assert_array_equal(got.events[k], ref.events[k], err_msg=f"events.{k}")
     np.testing.assert_array_equal(got.equity, ref.equity, err_msg="equity")
     assert got.trades_rejected == ref.trades_rejected

@@ -9,14 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench.backtest.metrics import (
-    TRADE_COLUMNS,
+from workbench.analysis import (
     compute_metrics,
     daily_returns,
     drawdown_periods,
     rolling_sharpe,
     trade_streaks,
 )
+from workbench.model import TRADE_COLUMNS
 
 T0 = pd.Timestamp("2024-03-04 15:00", tz="UTC")
 

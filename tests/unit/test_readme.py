@@ -47,3 +47,6 @@ def test_backtest_example_runs(small_sample: Path) -> None:
     namespace: dict[str, object] = {"bars": bars}
     exec(compile(block, "README.md", "exec"), namespace)
     assert namespace["result"].parameters["strategy"]["class"] == "MomentumStrategy"  # type: ignore[attr-defined]
+    # the README's to_vectorbt() line gives the same account
+    pf = namespace["pf"]
+    assert round(float(pf.final_value()), 2) == round(namespace["result"].final_equity, 2)  # type: ignore[attr-defined]

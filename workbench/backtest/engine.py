@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from workbench.backtest.config import BacktestConfig
 from workbench.backtest.result import BacktestResult, Deferred
@@ -26,15 +27,14 @@ from workbench.backtest.simulate import (
     simulate_python,
 )
 from workbench.concurrency import worker
+from workbench.data.schemas import SCHEMAS
 from workbench.errors import ConfigError, DataError
+from workbench.market.calendar import session_schedule, trade_dates
 from workbench.market.contracts import ContractSpec, contract_spec
 from workbench.model import codes as D
 from workbench.model.records import TRADE_COLUMNS
-
-if TYPE_CHECKING:
-    import pandas as pd
-
-    from workbench.strategies.base import Strategy
+from workbench.native import first_not_finite, first_not_increasing, run_starts
+from workbench.strategies.base import Strategy, TimeFilter
 
 _NS_PER_HOUR = 3_600_000_000_000
 _RISK_SHORTCUTS = ("risk_per_trade", "daily_loss_limit", "max_position_contracts")
@@ -67,8 +67,6 @@ def build_config(config: BacktestConfig | None = None, **overrides: Any) -> Back
 
 
 def _check_bars(data: Any) -> pd.DataFrame:
-    import pandas as pd
-
     if not isinstance(data, pd.DataFrame):
         raise DataError(
             f"data must be a DataFrame of bars, got {type(data).__name__}",
@@ -84,8 +82,6 @@ def _check_bars(data: Any) -> pd.DataFrame:
         raise DataError("data has no bars", hint="check the symbol and the date range")
     if not isinstance(data.index, pd.DatetimeIndex) or data.index.tz is None:
         raise DataError("data must be indexed by a tz-aware DatetimeIndex (UTC bar start)")
-    from workbench_native import first_not_finite, first_not_increasing
-
     ts = _ts_ns(data.index)
     k = first_not_increasing(ts)
     if k is not None:
@@ -117,8 +113,6 @@ def _ts_ns(index: pd.DatetimeIndex) -> np.ndarray:
 
 
 def _interval_ns(data: pd.DataFrame) -> int:
-    from workbench.data.schemas import SCHEMAS
-
     schema = data.attrs.get("schema")
     if schema in SCHEMAS and SCHEMAS[schema].interval_ns:
         return SCHEMAS[schema].interval_ns
@@ -132,10 +126,6 @@ def _trade_days(ts_ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     Time zones change on the hour, so the trade date is computed once per distinct hour.
     """
-    from workbench_native import run_starts
-
-    from workbench.market.calendar import trade_dates
-
     starts = run_starts(ts_ns, _NS_PER_HOUR)
     per_hour = trade_dates(ts_ns[starts] // _NS_PER_HOUR * _NS_PER_HOUR)
     new_day = np.r_[False, per_hour[1:] != per_hour[:-1]]
@@ -144,10 +134,6 @@ def _trade_days(ts_ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _window_mask(ts_ns: np.ndarray, window: str) -> np.ndarray:
-    import pandas as pd
-
-    from workbench.strategies.base import TimeFilter
-
     try:
         start, end = (s.strip() for s in window.split("-"))
     except ValueError:
@@ -159,10 +145,6 @@ def _before_halt(
     ts_ns: np.ndarray, dates: np.ndarray, day_starts: np.ndarray, minutes: int, spec: ContractSpec
 ) -> np.ndarray:
     """Bars starting within ``minutes`` of their session's close (daily halt, early closes)."""
-    import pandas as pd
-
-    from workbench.market.calendar import session_schedule
-
     sched = session_schedule(dates[0].item(), dates[-1].item(), spec.calendar)
     close_by_date = dict(
         zip(
@@ -179,8 +161,6 @@ def _before_halt(
 
 def _symbol_codes(data: pd.DataFrame) -> tuple[list[str] | None, np.ndarray]:
     """Contract names and each bar's code (None, zeros without a symbol column)."""
-    import pandas as pd
-
     if "symbol" not in data:
         return None, np.zeros(len(data), dtype=np.int8)
     sym = data["symbol"]
@@ -299,8 +279,6 @@ def run_backtest(
         slippage_ticks=slippage_ticks,
         **options,
     )
-    import pandas as pd
-
     if not isinstance(data, pd.DataFrame):
         raise DataError(
             f"data must be a DataFrame of bars, got {type(data).__name__}",
@@ -339,8 +317,6 @@ def run_backtest(
 
 def _names(table: dict[int, str], codes: np.ndarray) -> pd.Categorical:
     """Codes to their names as a categorical (no string per row: 14k events stay cheap)."""
-    import pandas as pd
-
     names = [table.get(i, "?") for i in range(max(table) + 1)]
     return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int64), categories=names)
 
@@ -359,8 +335,6 @@ def build_result(
     The tables are :class:`~workbench.backtest.result.Deferred`: pandas objects over every bar
     are built when first read, not for a sweep that only wants the metrics.
     """
-    import pandas as pd
-
     start_idx = data.index
     iv_ns = _interval_ns(data)
     ts_ns = _ts_ns(start_idx)

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, fields
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
+from workbench.analysis import compute_metrics, drawdown_periods
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -117,8 +119,6 @@ class BacktestResult:
     @cached_property
     def metrics(self) -> dict[str, Any]:
         """Performance, risk and time analysis (computed on first use)."""
-        from workbench.backtest.metrics import compute_metrics
-
         m = compute_metrics(self.equity, self.trades, self.daily_pnl, self.initial_capital)
         risk = self.parameters.get("config", {}).get("risk", {})
         m["risk_metrics"] = {
@@ -132,8 +132,6 @@ class BacktestResult:
     @cached_property
     def drawdowns(self) -> pd.DataFrame:
         """Drawdown periods of the equity curve, deepest first."""
-        from workbench.backtest.metrics import drawdown_periods
-
         return drawdown_periods(self.equity, initial_capital=self.initial_capital)
 
     def summary(self) -> str:
@@ -161,3 +159,24 @@ class BacktestResult:
                 f"{self.circuit_breaker_triggered} circuit breakers",
             ]
         )
+
+    def to_vectorbt(self, **kwargs: Any) -> Any:
+        """The same fills as a ``vectorbt.Portfolio``, for vectorbt's stats, plots and accessors.
+
+        Built by ``Portfolio.from_orders`` with our fill prices, sizes times the contract
+        multiplier, and commissions; ``init_cash`` is :attr:`initial_capital`. Its final value
+        and trade count equal ours; see :mod:`workbench.backtest.vectorbt` for how it marks.
+
+        Parameters
+        ----------
+        **kwargs
+            ``freq`` (for vectorbt's annualised statistics) or ``column`` (its column name).
+
+        Returns
+        -------
+        vectorbt.Portfolio
+        """
+        # imported on call: the vectorbt bridge is for notebooks, off the CLI's start-up path
+        from workbench.backtest.vectorbt import result_to_portfolio
+
+        return result_to_portfolio(self, **kwargs)

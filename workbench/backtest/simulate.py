@@ -5,6 +5,8 @@
 :class:`~workbench.risk.StopLossManager`): it is the reference, and what the paper-trading
 engine does live. :func:`simulate_native` runs the same rules compiled in Rust
 (``workbench_native``); a test holds the two to the same trades, equity and risk events.
+Both return the trades and risk events as NumPy record arrays of the kernel's dtypes
+(:data:`TRADE_DTYPE`, :data:`RISK_EVENT_DTYPE`, mirrors of ``#[repr(C)]`` Rust structs).
 
 Execution rules (a bar is known at its end):
 
@@ -31,26 +33,28 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from workbench.model import codes as D
+from workbench.native import (
+    RISK_EVENT_DTYPE,
+    TRADE_DTYPE,
+    BacktestParams,
+    Sizing,
+    StopMode,
+    native_members,
+)
+from workbench.native import simulate as native_simulate
 from workbench.risk.config import RiskConfig, SizingConfig, StopConfig
 from workbench.risk.position_sizer import PositionSizer
 from workbench.risk.risk_manager import RiskManager
 from workbench.risk.stop_loss import StopLossManager
 
-TRADE_FIELDS = (
-    "entry_bar",
-    "exit_bar",
-    "side",
-    "contracts",
-    "entry_px",
-    "exit_px",
-    "gross_pnl",
-    "commission",
-    "slippage_cost",
-    "net_pnl",
-    "exit_reason",
-    "exit_at_close",
-)
-EVENT_FIELDS = ("bar", "action", "reason", "requested", "approved")
+TRADE_FIELDS: tuple[str, ...] = TRADE_DTYPE.names or ()
+"""The fields of a trade record (the kernel's ``Trade`` struct)."""
+EVENT_FIELDS: tuple[str, ...] = RISK_EVENT_DTYPE.names or ()
+"""The fields of a risk-event record (the kernel's ``RiskEvent`` struct)."""
+
+# The kernel's enums by the names the configs use ("fixed_pct", "kelly", ...).
+_STOP_MODES = {k.lower(): v for k, v in native_members(StopMode).items()}
+_SIZINGS = {k.lower(): v for k, v in native_members(Sizing).items()}
 
 
 @dataclass
@@ -103,8 +107,8 @@ class SimOutputs:
 
     equity: np.ndarray  # float64, at each bar's close
     position: np.ndarray | None  # signed contracts at each close (None: from the trades)
-    trades: dict[str, np.ndarray]
-    events: dict[str, np.ndarray]
+    trades: np.ndarray  # TRADE_DTYPE records, in the order closed
+    events: np.ndarray  # RISK_EVENT_DTYPE records, in the order taken
     trades_rejected: int
     circuit_breaker_triggered: int
 
@@ -240,29 +244,24 @@ def simulate_python(x: SimInputs, p: SimParams) -> SimOutputs:
         close_trade(c[n - 1] - side * slip, n - 1, D.EXIT_END, True, slip)
         equity[n - 1] = cash
         position[n - 1] = 0
-    events = {
-        k: np.array([getattr(e, k) for e in risk.events], dtype=np.int64) for k in EVENT_FIELDS
-    }
+    trade_records = np.zeros(len(trades["entry_bar"]), dtype=TRADE_DTYPE)
+    for k, v in trades.items():
+        trade_records[k] = v
+    events = np.zeros(len(risk.events), dtype=RISK_EVENT_DTYPE)
+    for k in EVENT_FIELDS:
+        events[k] = [getattr(e, k) for e in risk.events]
     return SimOutputs(
         equity=equity,
         position=position,
-        trades={
-            k: np.asarray(
-                v,
-                dtype=np.float64
-                if k in ("gross_pnl", "commission", "slippage_cost", "net_pnl")
-                else np.int64,
-            )
-            for k, v in trades.items()
-        },
+        trades=trade_records,
         events=events,
         trades_rejected=risk.trades_rejected,
         circuit_breaker_triggered=risk.circuit_breaker_triggered,
     )
 
 
-def positions_from_trades(n: int, trades: dict[str, np.ndarray]) -> np.ndarray:
-    """Signed contracts held at each bar's close (int64), from the trade list.
+def positions_from_trades(n: int, trades: np.ndarray) -> np.ndarray:
+    """Signed contracts held at each bar's close (int64), from the trades (``TRADE_DTYPE``).
 
     A trade holds ``side x contracts`` from its entry bar (fills at the open) up to, not
     including, its exit bar (exits at the open or intrabar), except a roll exit, made at the
@@ -285,45 +284,41 @@ def positions_from_trades(n: int, trades: dict[str, np.ndarray]) -> np.ndarray:
     return np.cumsum(steps[:n])
 
 
-def native_params(p: SimParams) -> dict[str, object]:
-    """The kernel's parameter dict for ``p``."""
-    from workbench.risk.config import SIZING_METHODS, STOP_MODES
-
-    return {
-        "initial_capital": float(p.initial_capital),
-        "commission": float(p.commission),
-        "slippage_ticks": int(p.slippage_ticks),
-        "tick_value": float(p.tick_value),
-        "tick_size": float(p.tick_size),
-        "multiplier": float(p.multiplier),
-        "use_risk": bool(p.use_risk),
-        "roll": bool(p.roll),
-        "fixed_contracts": int(p.fixed_contracts),
-        "stop_mode": STOP_MODES.index(p.stop.mode),
-        "stop_pct": float(p.stop.pct),
-        "stop_usd": float(p.stop.usd),
-        "target_r": None if p.stop.target_r is None else float(p.stop.target_r),
-        "sizing": SIZING_METHODS.index(p.sizing.method),
-        "sizing_contracts": int(p.sizing.contracts),
-        "kelly_fraction": float(p.sizing.kelly_fraction),
-        "kelly_cap": float(p.sizing.kelly_cap),
-        "kelly_min_trades": int(p.sizing.kelly_min_trades),
-        "risk_per_trade": float(p.risk.risk_per_trade),
-        "daily_loss_limit": float(p.risk.daily_loss_limit),
-        "max_position": int(p.risk.max_position_contracts),
-        "max_exposure": float(p.risk.max_exposure),
-        "max_consecutive_losses": int(p.risk.max_consecutive_losses),
-        "intraday_drawdown_limit": float(p.risk.intraday_drawdown_limit),
-        "max_drawdown_limit": float(p.risk.max_drawdown_limit),
-        "cooloff_days": int(p.risk.cooloff_days),
-    }
+def native_params(p: SimParams) -> BacktestParams:
+    """The kernel's typed parameters for ``p``."""
+    return BacktestParams(
+        initial_capital=float(p.initial_capital),
+        commission=float(p.commission),
+        slippage_ticks=int(p.slippage_ticks),
+        tick_value=float(p.tick_value),
+        tick_size=float(p.tick_size),
+        multiplier=float(p.multiplier),
+        use_risk=bool(p.use_risk),
+        roll=bool(p.roll),
+        fixed_contracts=int(p.fixed_contracts),
+        stop_mode=_STOP_MODES[p.stop.mode],
+        stop_pct=float(p.stop.pct),
+        stop_usd=float(p.stop.usd),
+        target_r=None if p.stop.target_r is None else float(p.stop.target_r),
+        sizing=_SIZINGS[p.sizing.method],
+        sizing_contracts=int(p.sizing.contracts),
+        kelly_fraction=float(p.sizing.kelly_fraction),
+        kelly_cap=float(p.sizing.kelly_cap),
+        kelly_min_trades=int(p.sizing.kelly_min_trades),
+        risk_per_trade=float(p.risk.risk_per_trade),
+        daily_loss_limit=float(p.risk.daily_loss_limit),
+        max_position=int(p.risk.max_position_contracts),
+        max_exposure=float(p.risk.max_exposure),
+        max_consecutive_losses=int(p.risk.max_consecutive_losses),
+        intraday_drawdown_limit=float(p.risk.intraday_drawdown_limit),
+        max_drawdown_limit=float(p.risk.max_drawdown_limit),
+        cooloff_days=int(p.risk.cooloff_days),
+    )
 
 
 def simulate_native(x: SimInputs, p: SimParams) -> SimOutputs:
     """The compiled simulation (same rules as :func:`simulate_python`)."""
-    from workbench_native import simulate
-
-    out = simulate(
+    out = native_simulate(
         np.ascontiguousarray(x.open, dtype=np.float64),
         np.ascontiguousarray(x.high, dtype=np.float64),
         np.ascontiguousarray(x.low, dtype=np.float64),
@@ -337,10 +332,10 @@ def simulate_native(x: SimInputs, p: SimParams) -> SimOutputs:
         native_params(p),
     )
     return SimOutputs(
-        equity=out["equity"],
+        equity=out.equity,
         position=None,
-        trades=dict(out["trades"]),
-        events=dict(out["events"]),
-        trades_rejected=int(out["trades_rejected"]),
-        circuit_breaker_triggered=int(out["circuit_breaker_triggered"]),
+        trades=out.trades,
+        events=out.events,
+        trades_rejected=out.trades_rejected,
+        circuit_breaker_triggered=out.circuit_breaker_triggered,
     )

@@ -4,12 +4,26 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import sys
 import time
+import warnings
+import webbrowser
+from pathlib import Path
 from typing import Any
 
 import click
 
 from workbench.cli.options import data_dir_option
+
+#: Fewer trade dates than this and annualised statistics (Sharpe, Sortino, Calmar, CAGR,
+#: volatility) rest on too few daily returns to mean anything: they are marked unreliable.
+MIN_TRADE_DATES = 20
+#: Fewer closed trades than this and per-trade statistics (win rate, profit factor, average
+#: trade) are marked as resting on few trades.
+MIN_TRADES = 10
+#: Substrings naming the annualised figures among ``result.metrics["performance"]``.
+ANNUALISED = ("sharpe", "sortino", "calmar", "cagr", "annual", "volatility")
 
 
 def _parse_params(items: tuple[str, ...], cls: Any) -> dict[str, Any]:
@@ -138,9 +152,11 @@ def backtest(
     show: bool,
     pdf: bool,
 ) -> None:
-    """Backtest a strategy on the catalog (the sample data by default) and print a summary."""
-    from pathlib import Path
+    """Backtest a strategy on the catalog (the sample data by default) and print a summary.
 
+    A run shorter than 20 trade dates gets a warning, and its annualised figures (Sharpe,
+    Sortino, Calmar, ...) are marked unreliable; fewer than 10 trades gets a warning too.
+    """
     from workbench.backtest import BacktestConfig, run_backtest
     from workbench.data import load_bars
     from workbench.strategies import strategy_class
@@ -149,7 +165,11 @@ def backtest(
     cls = strategy_class(strategy_name)
     strategy = cls.from_parameters(_parse_params(params, cls))
     config = BacktestConfig.from_json(Path(config_file).read_text()) if config_file else None
-    bars = load_bars(symbol, schema, start=start, end=end, data_dir=data_dir)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        bars = load_bars(symbol, schema, start=start, end=end, data_dir=data_dir)
+    for w in caught:  # e.g. an unreadable file of other days, left out
+        click.secho(f"warning: {w.message}", fg="yellow", err=True)
     options: dict[str, Any] = {}
     if stop_mode:
         options["stop"] = {"mode": stop_mode}
@@ -166,31 +186,134 @@ def backtest(
         slippage_ticks=slippage_ticks,
         **options,
     )
+    notes = period_warnings(result)
+    if notes:
+        result.extra["warnings"] = [n["message"] for n in notes]
+        result.extra["unreliable_metrics"] = sorted({m for n in notes for m in n["metrics"]})
     run_dir = None
     if save_results:
-        from workbench.results import save_results as save
-
-        run_dir = save(result, results_dir, pdf=pdf)
+        run_dir = _report_saver()(result, results_dir, pdf=pdf)
     if as_json:
         doc: dict[str, Any] = {
             "parameters": result.parameters,
             "data_range": result.data_range,
             **result.metrics,
         }
+        if notes:
+            doc["warnings"] = result.extra["warnings"]
+            doc["unreliable_metrics"] = result.extra["unreliable_metrics"]
         if run_dir is not None:
             doc["run_dir"] = str(run_dir)
         click.echo(json.dumps(doc, indent=2, default=str))
     else:
         click.echo(result.summary())
+        for n in notes:
+            click.secho(f"  unreliable: {', '.join(n['metrics'])} ({n['why']})", fg="yellow")
         if run_dir is not None:
             click.echo(f"  results: {run_dir}")
         click.echo(f"  ({time.perf_counter() - t0:.2f} s)")
+    for n in notes:
+        click.secho(f"warning: {n['message']}", fg="yellow", err=True)
+    if pdf and run_dir is not None:
+        _say_where_the_pdf_went(Path(run_dir), as_json)
+    elif pdf:
+        click.secho("warning: --pdf needs the saved run (drop --no-save-results)", err=True)
     if show:
         _show(result)
 
 
+def period_warnings(result: Any) -> list[dict[str, Any]]:
+    """Warnings for a run too short for its statistics.
+
+    Too short means fewer than :data:`MIN_TRADE_DATES` trade dates in the data (the
+    annualised figures then rest on a handful of daily returns: a few days of 1-second bars
+    can show a Sharpe of -95) or fewer than :data:`MIN_TRADES` closed trades.
+
+    Returns
+    -------
+    list of dict
+        Each with ``message`` (one line), ``why`` (short) and ``metrics`` (the names in
+        ``result.metrics["performance"]`` it makes unreliable).
+    """
+    perf = result.metrics.get("performance", {})
+    days = int(result.data_range.get("trading_days") or 0)
+    trades = int(perf.get("total_trades") or 0)
+    out: list[dict[str, Any]] = []
+    if days < MIN_TRADE_DATES:
+        annualised = [k for k in perf if any(a in k for a in ANNUALISED)]
+        out.append(
+            {
+                "message": f"only {days} trade date{'s' if days != 1 else ''} "
+                f"({result.data_range.get('start')} to {result.data_range.get('end')}): "
+                f"annualised figures ({', '.join(annualised) or 'none'}) are unreliable "
+                f"below {MIN_TRADE_DATES} trade dates",
+                "why": f"{days} trade date{'s' if days != 1 else ''} < {MIN_TRADE_DATES}",
+                "metrics": annualised,
+            }
+        )
+    if trades < MIN_TRADES:
+        per_trade = [
+            k for k in ("win_rate", "profit_factor", "avg_trade_pnl") if perf.get(k) is not None
+        ]
+        out.append(
+            {
+                "message": f"only {trades} closed trade{'s' if trades != 1 else ''}: "
+                f"per-trade statistics ({', '.join(per_trade) or 'none'}) rest on too few "
+                f"trades (fewer than {MIN_TRADES})",
+                "why": f"{trades} trade{'s' if trades != 1 else ''} < {MIN_TRADES}",
+                "metrics": per_trade,
+            }
+        )
+    return [n for n in out if n["metrics"]]
+
+
+def _say_where_the_pdf_went(run_dir: Path, as_json: bool) -> None:
+    """Print report.pdf's path, or why it was not written."""
+    pdf = run_dir / "report.pdf"
+    if pdf.is_file():
+        click.echo(f"  pdf: {pdf}", err=as_json)
+    else:
+        click.secho(
+            f"warning: report.pdf was not written to {run_dir}: no headless Chromium found "
+            "(install the chromium package or set WORKBENCH_CHROMIUM to a Chrome binary)",
+            fg="yellow",
+            err=True,
+        )
+
+
+def _report_saver() -> Any:
+    """``workbench.visualization.save_with_report``: the run folder with report.html."""
+    from workbench.errors import WorkbenchError
+
+    try:  # imported here, not at the top: Plotly is slow to import (CLI start-up)
+        from workbench.visualization.report import save_with_report
+    except ImportError as exc:
+        raise WorkbenchError(
+            f"cannot write report.html: workbench.visualization.report is not importable ({exc})",
+            hint="update the workbench installation, or run with --no-save-results",
+        ) from exc
+    return save_with_report
+
+
+def browser_available() -> bool:
+    """Whether ``webbrowser`` can open a page here: a graphical browser on a desktop.
+
+    False on a headless machine: no controller at all, or on Linux/BSD no ``$DISPLAY`` or
+    ``$WAYLAND_DISPLAY`` (``webbrowser`` would start a console browser in the terminal, or
+    nothing) unless ``$BROWSER`` names one.
+    """
+    try:
+        webbrowser.get()
+    except webbrowser.Error:
+        return False
+    if sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        return any(os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER"))
+    return True
+
+
 def _show(result: Any) -> None:
-    """Open the results viewer (``workbench.visualization.viewer``)."""
+    """Open the results viewer (``workbench.visualization.viewer``) on the run's report, or,
+    without a browser, say so and print the report's file:// URL."""
     from workbench.errors import WorkbenchError
 
     try:
@@ -200,9 +323,21 @@ def _show(result: Any) -> None:
             f"--show needs workbench.visualization.viewer, which is not importable ({exc})",
             hint="update the workbench installation, or open report.html of the saved run",
         ) from exc
-    opened = BacktestViewer().show(result)  # the saved run's report.html, when there is one
-    if opened is not None:
-        click.echo(f"  report: {opened}")
+    viewer = BacktestViewer()
+    headless = not browser_available()
+    if headless:
+        viewer.open_browser = False
+    opened = viewer.show(result)  # the saved run's report.html (result.extra["run_dir"])
+    if opened is None:
+        return
+    url = Path(opened).resolve().as_uri()
+    if headless:
+        click.secho(
+            "  no web browser available here (headless: no $DISPLAY, or no browser found); "
+            "open the report yourself:",
+            fg="yellow",
+        )
+    click.echo(f"  report: {url}")
 
 
 @click.command()

@@ -19,9 +19,10 @@ def compare(run_dirs: tuple[str, ...], out_dir: str) -> None:
     strategy_comparison.csv and comparison_report.html, and prints the key figures."""
     from pathlib import Path
 
-    from workbench.results.compare import COMPARISON_CSV, compare_runs
+    from workbench.results.compare import COMPARISON_CSV
+    from workbench.visualization.report import compare_with_report  # Plotly: slow import
 
-    folder = compare_runs([Path(d) for d in run_dirs], out_dir)
+    folder = compare_with_report([Path(d) for d in run_dirs], out_dir)
     import pandas as pd
 
     table = pd.read_csv(folder / COMPARISON_CSV)

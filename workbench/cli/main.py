@@ -16,7 +16,9 @@ from workbench import __version__
 from workbench.cli.backtest import backtest, strategies
 from workbench.cli.compare import compare
 from workbench.cli.data import data
+from workbench.cli.ib import ib_gateway_sim
 from workbench.cli.sweep import sweep
+from workbench.cli.walkforward import walkforward
 from workbench.errors import WorkbenchError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -33,6 +35,8 @@ cli.add_command(backtest)
 cli.add_command(strategies)
 cli.add_command(compare)
 cli.add_command(sweep)
+cli.add_command(walkforward)
+cli.add_command(ib_gateway_sim)
 
 
 def main(argv: list[str] | None = None) -> Any:

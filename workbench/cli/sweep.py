@@ -83,6 +83,13 @@ def _parse_grid(items: tuple[str, ...], cls: Any) -> dict[str, Any]:
     help="Run each combination as a papermill execution of notebooks/02_backtest.ipynb "
     "(an executed notebook and a results folder per run, inside the sweep folder).",
 )
+@click.option(
+    "--blocks",
+    type=click.IntRange(min=2),
+    default=16,
+    show_default=True,
+    help="CSCV blocks (even) for the probability of backtest overfitting.",
+)
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--save/--no-save", default=True, show_default=True)
 @click.option(
@@ -105,18 +112,21 @@ def sweep(
     objective: str,
     workers: int,
     notebooks: bool,
+    blocks: int,
     top: int,
     save: bool,
     results_dir: str,
     as_json: bool,
 ) -> None:
     """Backtest every combination of a parameter grid and rank them."""
+    from workbench.analysis.overfitting import check_blocks
     from workbench.data import load_bars
     from workbench.optimize import ParameterGrid, StrategyOptimizer
     from workbench.optimize import sweep as run_sweep
     from workbench.strategies import strategy_class
 
     t0 = time.perf_counter()
+    check_blocks(blocks, n_rows=2 * blocks)  # an odd count fails before any backtest runs
     cls = strategy_class(strategy_name)
     ranges: dict[str, Any] = dict(cls.param_space) if not grid_items else {}
     ranges.update(_parse_grid(grid_items, cls))
@@ -146,11 +156,17 @@ def sweep(
                 objective=objective,
                 results_dir=results_dir,
                 client=client,
+                blocks=blocks,
             )
         else:
             bars = load_bars(symbol, schema, start=start, end=end, data_dir=data_dir)
             result = run_sweep(
-                bars, grid, objective=objective, client=client, use_risk_manager=use_risk
+                bars,
+                grid,
+                objective=objective,
+                client=client,
+                blocks=blocks,
+                use_risk_manager=use_risk,
             )
             folder = result.save(results_dir) if save else None
     analysis = StrategyOptimizer(result).analyze_results()
@@ -171,6 +187,34 @@ def sweep(
         click.echo(f"  most sensitive: {analysis['most_sensitive']}")
     if analysis["next_experiments"]:
         click.echo(f"  next: {json.dumps(analysis['next_experiments'])}")
+    click.echo(f"  overfitting: {_overfitting_line(analysis['diagnostics'])}")
+    for line in analysis["recommendations"]:
+        click.echo(f"    - {line}")
     if folder is not None:
         click.echo(f"  results: {folder}")
     click.echo(f"  ({time.perf_counter() - t0:.2f} s)")
+
+
+def _overfitting_line(d: dict[str, Any] | None) -> str:
+    """One line of the sweep's diagnostics: DSR, PSR and PBO with what they rest on."""
+    if not d or not d.get("available"):
+        return "no diagnostics (no daily returns kept)"
+    dsr, pbo = d["deflated_sharpe"], d["pbo"]
+    parts = []
+    if dsr.get("dsr") is not None:
+        luck, psr = dsr["expected_max_sharpe_annualized"], dsr.get("psr")
+        parts.append(
+            f"deflated Sharpe {dsr['dsr']:.2f} over {d['trials']} trials (Sharpe "
+            f"{dsr['sharpe_annualized']:.2f} vs {luck:.2f} expected of the best by luck, "
+            f"annualized; PSR {'n/a' if psr is None else f'{psr:.2f}'})"
+        )
+    else:
+        parts.append("no deflated Sharpe")
+    if pbo.get("pbo") is not None:
+        parts.append(
+            f"PBO {pbo['pbo']:.2f} ({pbo['blocks']} blocks, {pbo['splits']} splits; "
+            f"probability of loss {pbo['prob_loss']:.2f})"
+        )
+    else:
+        parts.append("no PBO")
+    return "; ".join(parts)

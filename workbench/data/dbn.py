@@ -13,17 +13,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pyarrow as pa
 
 from workbench.data.schemas import NS_PER_DAY, PRICE_SCALE, SchemaInfo, schema_info
+from workbench.data.zstd_frames import file_frame_problem, starts_like_zstd
 from workbench.errors import DataError, TruncatedDataError
 from workbench.market.contracts import is_spread, parse_symbol
 
 if TYPE_CHECKING:
     import databento
-    import pyarrow as pa
 
 _BAR_PRICE_FIELDS = ("open", "high", "low", "close")
 _DROP_FIELDS = {"length", "_reserved", "_dummy"}
+_AGAIN = "download or copy the file again; nothing was written"
+_NOT_DBN_HINT = "pass a .dbn or .dbn.zst file as written by Databento (with its metadata header)"
 
 
 @dataclass
@@ -60,11 +63,43 @@ def open_dbn(source: str | Path | databento.DBNStore) -> databento.DBNStore:
     DataError
         When the file is missing, truncated, corrupt or not DBN at all.
     """
+    # start-up: databento takes ~2 s to import; only decoding needs it
     import databento as db
 
     if isinstance(source, db.DBNStore):
         return source
     path = Path(source)
+    check_dbn_file(path)
+    try:
+        store = db.DBNStore.from_file(path)
+        _ = store.metadata  # forces the header to be read
+    except Exception as exc:
+        if "UnexpectedEof" in str(exc):
+            raise TruncatedDataError(
+                f"{path} is truncated: it ends inside its DBN metadata header",
+                hint=_AGAIN,
+            ) from None
+        raise DataError(
+            f"{path} is not a readable DBN file ({_short(exc)})", hint=_NOT_DBN_HINT
+        ) from None
+    return store
+
+
+def check_dbn_file(path: Path) -> None:
+    """Refuse what is not a whole DBN file, reading only headers (milliseconds per file).
+
+    Refused: a folder, a missing or unreadable file, an empty file, a file that is neither
+    zstd nor plain DBN, and a zstd stream cut short or followed by stray bytes. The zstd
+    decoder stops quietly where a cut stream ends, so without this check the records decoded
+    before the cut (often none) would be stored as if they were the whole file. Only the
+    frame and block headers are read (see :mod:`workbench.data.zstd_frames`); a record cut
+    short in plain DBN and a corrupt zstd block are reported by the decoder.
+
+    Raises
+    ------
+    DataError
+        Naming the file and what is wrong with it (:class:`TruncatedDataError` for a cut).
+    """
     if path.is_dir():
         raise DataError(
             f"{path} is a folder, not a DBN file", hint=f"pass the files: {path}/*.dbn.zst"
@@ -72,14 +107,23 @@ def open_dbn(source: str | Path | databento.DBNStore) -> databento.DBNStore:
     if not path.is_file():
         raise DataError(f"no such DBN file: {path}", hint="check the path")
     try:
-        store = db.DBNStore.from_file(path)
-        _ = store.metadata  # forces the header to be read
-    except Exception as exc:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+        problem = file_frame_problem(path) if starts_like_zstd(head) else None
+    except OSError as exc:
         raise DataError(
-            f"{path} is not a readable DBN file ({_short(exc)})",
-            hint="pass a .dbn or .dbn.zst file as written by Databento (with its metadata header)",
+            f"cannot read {path}: {exc.strerror or exc}", hint="check the file's permissions"
         ) from None
-    return store
+    if not head:
+        raise DataError(f"{path} is empty (0 bytes)", hint=_AGAIN)
+    if problem is not None:
+        raise TruncatedDataError(f"{path} is truncated or corrupt ({problem})", hint=_AGAIN)
+    if not starts_like_zstd(head) and not head.startswith(b"DBN"):
+        raise DataError(
+            f"{path} is not a readable DBN file: it is neither zstd-compressed nor plain DBN "
+            f"(it starts with bytes {head.hex(' ')})",
+            hint=_NOT_DBN_HINT,
+        )
 
 
 def _short(exc: BaseException) -> str:
@@ -114,6 +158,7 @@ def decode(
         info = schema_info(str(meta.schema))
     except KeyError as exc:
         raise DataError(f"{name}: {exc.args[0]}") from None
+    # start-up: databento takes ~2 s to import; only decoding needs it
     from databento.common.error import BentoWarning
 
     try:
@@ -124,7 +169,7 @@ def decode(
     except Exception as exc:
         raise TruncatedDataError(
             f"{name} is truncated or corrupt ({_short(exc)})",
-            hint="download or copy the file again; nothing was written",
+            hint=_AGAIN,
         ) from None
     if not isinstance(records, np.ndarray):  # pragma: no cover - defensive
         records = np.concatenate(list(records))
@@ -249,7 +294,6 @@ def _symbols_for(records: np.ndarray, meta: Any, info: SchemaInfo) -> tuple[np.n
 
 def to_arrow(decoded: DecodedDBN, sel: slice | np.ndarray | None = None) -> pa.Table:
     """Arrow table of (a selection of) decoded records in the catalog's column layout."""
-    import pyarrow as pa
 
     rec = decoded.records if sel is None else decoded.records[sel]
     codes = decoded.sym_codes if sel is None else decoded.sym_codes[sel]

@@ -24,6 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import requests
+from dotenv import dotenv_values
+
 from workbench.data.dbn import decode
 from workbench.data.ingest import IngestReport, write_decoded
 from workbench.data.schemas import SCHEMAS
@@ -85,8 +88,6 @@ def find_api_key(explicit: str | None = None, env_file: str | Path = ".env") -> 
     """
     key = explicit or os.environ.get(KEY_ENV)
     if not key and Path(env_file).is_file():
-        from dotenv import dotenv_values
-
         key = dotenv_values(env_file).get(KEY_ENV) or None
     if not key:
         raise DownloadError(
@@ -176,7 +177,7 @@ def _retry_after(exc: BaseException, attempt: int, base: float) -> float:
 
 def _is_retryable(exc: BaseException) -> bool:
     """429/5xx answers, network errors, dropped or truncated streams."""
-    import requests
+    # start-up: databento takes ~2 s to import; only a download needs it
     from databento.common.error import BentoError, BentoHttpError
 
     if isinstance(exc, BentoHttpError):
@@ -263,6 +264,7 @@ def download(
     DownloadError
         Missing or refused key, cost above the limit, or a request that keeps failing.
     """
+    # start-up: databento takes ~2 s to import; only a download needs it
     import databento as db
 
     api_key = find_api_key(key)

@@ -10,14 +10,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from workbench.data.dbn import DecodedDBN, decode, to_arrow
+from workbench.data.dbn import DecodedDBN, check_dbn_file, decode, to_arrow
+from workbench.data.partition_reader import read_partition
 from workbench.data.schemas import NS_PER_DAY, SchemaInfo
-from workbench.data.store import DataRoot, file_metadata
+from workbench.data.store import DataRoot, Partition, file_metadata
+from workbench.errors import UnreadableFileError
 
 if TYPE_CHECKING:
     import databento
-    import pyarrow as pa
 
 
 @dataclass
@@ -29,6 +32,8 @@ class IngestReport:
     spreads_dropped: int = 0
     other_products_dropped: int = 0
     files_written: list[str] = field(default_factory=list)
+    #: Stored files that could not be read (corrupt, truncated) and were replaced.
+    replaced_unreadable: list[str] = field(default_factory=list)
     schemas: set[str] = field(default_factory=set)
     products: set[str] = field(default_factory=set)
     first_date: dt.date | None = None
@@ -46,6 +51,7 @@ class IngestReport:
         self.spreads_dropped += other.spreads_dropped
         self.other_products_dropped += other.other_products_dropped
         self.files_written += other.files_written
+        self.replaced_unreadable += other.replaced_unreadable
         self.schemas |= other.schemas
         self.products |= other.products
         for d in (other.first_date, other.last_date):
@@ -53,18 +59,29 @@ class IngestReport:
                 self.add_day(d)
 
 
-def _merge_existing(root: DataRoot, path: str, new: pa.Table, is_bars: bool) -> pa.Table:
+def _merge_existing(
+    root: DataRoot, path: str, new: pa.Table, is_bars: bool
+) -> tuple[pa.Table, bool]:
     """Combine a new partition with what is already stored for that day.
 
     Bars are keyed by (ts_event, instrument_id): the new bar wins. For tick and book data the
     new records replace the stored ones of the same instruments inside the new time span.
+    A stored file that cannot be read (corrupt, truncated, wrong schema) is replaced by the
+    new records; the flag returned says so.
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
 
-    with root.fs.open(path, "rb") if not root.is_local else open(path, "rb") as fh:
-        old = pq.read_table(fh)
+    stored = Partition.from_path(path)
+    if stored is None:  # pragma: no cover - partition_path always follows the layout
+        raise ValueError(f"not a catalog path: {path}")
+    try:
+        old = read_partition(root, stored)
+    except UnreadableFileError:
+        return new, True
+    return _merged(old, new, is_bars), False
+
+
+def _merged(old: pa.Table, new: pa.Table, is_bars: bool) -> pa.Table:
+    """``new`` records over ``old`` (see :func:`_merge_existing`)."""
     if old.num_rows == 0:
         return new
     old = old.cast(new.schema) if old.schema != new.schema else old
@@ -107,7 +124,6 @@ def write_partitions(
     A partition that already exists is merged with the new records (see
     :func:`_merge_existing`); each file is written atomically.
     """
-    import pyarrow.compute as pc
 
     report = IngestReport()
     if table.num_rows == 0:
@@ -118,13 +134,14 @@ def write_partitions(
         raise ValueError("write_partitions needs records sorted by ts_event")
     bounds = np.r_[0, np.flatnonzero(np.diff(days)) + 1, len(days)]
 
-    def one(k: int) -> tuple[str, dt.date, int]:
+    def one(k: int) -> tuple[str, dt.date, int, bool]:
         lo, hi = int(bounds[k]), int(bounds[k + 1])
         day = dt.date(1970, 1, 1) + dt.timedelta(days=int(days[lo]))
         part = table.slice(lo, hi - lo)
         path = root.partition_path(product, schema.name, day)
+        replaced = False
         if root.exists(path):
-            part = _merge_existing(root, path, part, schema.is_bars)
+            part, replaced = _merge_existing(root, path, part, schema.is_bars)
         meta = file_metadata(
             product=product,
             schema=schema.name,
@@ -135,11 +152,13 @@ def write_partitions(
             synthetic=synthetic,
         )
         root.write_parquet(path, part.replace_schema_metadata(meta))
-        return path, day, hi - lo
+        return path, day, hi - lo, replaced
 
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        for path, day, rows in pool.map(one, range(len(bounds) - 1)):
+        for path, day, rows, replaced in pool.map(one, range(len(bounds) - 1)):
             report.files_written.append(path)
+            if replaced:
+                report.replaced_unreadable.append(path)
             report.records_written += rows
             report.add_day(day)
             if progress:
@@ -158,7 +177,6 @@ def write_decoded(
     progress: Callable[[int], None] | None = None,
 ) -> IngestReport:
     """Write decoded DBN records into the catalog, one file per product and UTC date."""
-    import pyarrow as pa
 
     report = IngestReport(
         records_read=len(decoded.records) + decoded.spreads_dropped + decoded.unknown_dropped,
@@ -207,8 +225,13 @@ def ingest_files(
     """Decode DBN files (``.dbn`` or ``.dbn.zst``) and store them in the catalog.
 
     Every file is decoded completely before anything is written, so a corrupt or truncated
-    file writes nothing.
+    file writes nothing. The files' headers and zstd framing are checked first (milliseconds
+    per file), so a file cut short is reported before the others are decoded.
     """
+    paths = list(paths)
+    for p in paths:
+        if isinstance(p, (str, Path)):
+            check_dbn_file(Path(p))
     total = IngestReport()
 
     def dec(p: str | Path | databento.DBNStore) -> DecodedDBN:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import os
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from workbench.data.continuous import (
     Roll,
@@ -19,24 +23,22 @@ from workbench.data.continuous import (
     front_contracts,
     validate_roll_options,
 )
+from workbench.data.partition_reader import read_partitions
 from workbench.data.schemas import NS_PER_DAY, schema_info
 from workbench.data.store import DataRoot, Partition, read_file_metadata
-from workbench.errors import ConfigError, DataError
+from workbench.errors import ConfigError, DataError, DataWarning, UnreadableFileError
 from workbench.market.calendar import trade_dates
 from workbench.market.contracts import contract_spec, is_spread, parse_symbol
 
-if TYPE_CHECKING:
-    import pandas as pd
-    import pyarrow as pa
-
 _NS_PER_HOUR = 3_600_000_000_000
+#: Arrow schema metadata key of the column cache: fingerprint, row count, file metadata.
+_CACHE_META = b"workbench_cache"
 
 
 def _parse_bound(value: Any, name: str, *, is_end: bool) -> int | None:
     """A start/end bound as UTC ns. A bare date as ``end`` includes that whole day."""
     if value is None:
         return None
-    import pandas as pd
 
     try:
         ts = pd.Timestamp(value)
@@ -55,34 +57,37 @@ def _parse_bound(value: Any, name: str, *, is_end: bool) -> int | None:
 
 
 def _read_partitions(
-    root: DataRoot, parts: list[Partition]
-) -> tuple[pa.Table, list[dict[str, Any]]]:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    root: DataRoot, parts: list[Partition], needed: list[Partition]
+) -> tuple[pa.Table, list[dict[str, Any]], list[UnreadableFileError]]:
+    """The readable ``parts`` as one table, their metadata, and the unreadable files.
 
-    def one(p: Partition) -> tuple[pa.Table, dict[str, Any]]:
-        if root.is_local:
-            t = pq.read_table(p.path, use_threads=False)
-        else:
-            with root.fs.open(p.path, "rb") as fh:
-                t = pq.read_table(fh, use_threads=False)
-        meta = read_file_metadata(t.schema.metadata)
-        return t.replace_schema_metadata(None), meta
-
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        results = list(pool.map(one, parts))
-    tables = [t for t, _ in results]
-    metas = [m for _, m in results]
+    Raises
+    ------
+    UnreadableFileError
+        When a file of ``needed`` cannot be read (naming the first one).
+    """
+    good, bad = read_partitions(root, parts)
+    needed_paths = {p.path for p in needed}
+    bad_needed = [e for e in bad if e.path in needed_paths]
+    if bad_needed:
+        first = Partition.from_path(bad_needed[0].path)
+        if first is None:  # pragma: no cover - every catalog path follows the layout
+            raise bad_needed[0]
+        reason = bad_needed[0].message.removeprefix(f"cannot read {first.path}: ")
+        raise first.unreadable(reason, others=len(bad_needed) - 1)
+    tables = [t.replace_schema_metadata(None) for _, t in good]
+    metas = [read_file_metadata(t.schema.metadata) for _, t in good]
+    if not tables:
+        raise DataError("no readable files")  # pragma: no cover - callers pass needed files
     try:
         table = pa.concat_tables(tables, promote_options="permissive")
     except pa.ArrowInvalid as exc:
         raise DataError(f"stored files disagree on their columns: {exc}") from None
-    return table, metas
+    return table, metas, bad
 
 
-def _cache_paths(root: DataRoot, product: str, schema: str) -> tuple[str, str]:
-    base = root.join("cache", product, schema)
-    return base + ".arrow", base + ".json"
+def _cache_path(root: DataRoot, product: str, schema: str) -> str:
+    return root.join("cache", product, f"{schema}.arrow")
 
 
 def _fingerprint(parts: list[Partition]) -> str:
@@ -93,46 +98,66 @@ def _fingerprint(parts: list[Partition]) -> str:
     return h.hexdigest()
 
 
-def _read_catalog(
-    root: DataRoot, product: str, schema: str, parts: list[Partition]
-) -> tuple[pa.Table, list[dict[str, Any]]]:
-    """All bars of ``product``/``schema`` as one table, through a local column cache.
-
-    The cache (``{root}/cache/{product}/{schema}.arrow``, Arrow IPC, memory-mapped) is
-    keyed by the name, size and mtime of every partition, so any new or rewritten file
-    invalidates it. Object-store roots read the partitions directly.
-    """
-    import pyarrow as pa
-
-    if not root.is_local:
-        return _read_partitions(root, parts)
-    arrow_path, meta_path = _cache_paths(root, product, schema)
-    key = _fingerprint(parts)
+def _read_cache(path: str, key: str) -> tuple[pa.Table, list[dict[str, Any]]] | None:
+    """The cached table when its fingerprint is ``key`` and it is whole, else None."""
     try:
-        with open(meta_path, encoding="utf-8") as fh:
-            cached = json.load(fh)
-        if cached.get("fingerprint") == key:
-            with pa.memory_map(arrow_path, "r") as source:
-                table = pa.ipc.open_file(source).read_all()
-            return table, cached["metas"]
-    except (OSError, ValueError, KeyError, pa.ArrowInvalid):
-        pass
-    table, metas = _read_partitions(root, parts)
-    table = table.combine_chunks()
+        with pa.memory_map(path, "r") as source:
+            reader = pa.ipc.open_file(source)
+            info = json.loads((reader.schema.metadata or {})[_CACHE_META])
+            if info["fingerprint"] != key:
+                return None
+            table = reader.read_all()
+        if table.num_rows != info["rows"]:
+            return None
+        return table.replace_schema_metadata(None), info["metas"]
+    except (OSError, ValueError, KeyError, TypeError, pa.ArrowException):
+        return None  # absent, stale, cut short or rewritten by hand: read the partitions
+
+
+def _write_cache(path: str, key: str, table: pa.Table, metas: list[dict[str, Any]]) -> None:
+    """Write the column cache atomically; the fingerprint travels inside the file."""
+    unique = {json.dumps(m, sort_keys=True) for m in metas}
+    info = {"fingerprint": key, "rows": table.num_rows, "metas": [json.loads(m) for m in unique]}
+    table = table.replace_schema_metadata({_CACHE_META: json.dumps(info).encode()})
+    tmp = f"{path}.{uuid.uuid4().hex}.tmp"
     try:
-        os.makedirs(os.path.dirname(arrow_path), exist_ok=True)
-        tmp = f"{arrow_path}.{uuid.uuid4().hex}.tmp"
+        os.makedirs(os.path.dirname(path), exist_ok=True)
         with pa.OSFile(tmp, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
             writer.write_table(table)
-        os.replace(tmp, arrow_path)
-        unique_metas = [
-            dict(t)
-            for t in {tuple(sorted((k, json.dumps(v)) for k, v in m.items())) for m in metas}
-        ]
-        unique_metas = [{k: json.loads(v) for k, v in m.items()} for m in unique_metas]
-        root.write_text(meta_path, json.dumps({"fingerprint": key, "metas": unique_metas}))
+        os.replace(tmp, path)
     except OSError:
-        pass  # a read-only data root still loads, just without the cache
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)  # a read-only data root still loads, just without the cache
+
+
+def _read_catalog(
+    root: DataRoot, product: str, schema: str, parts: list[Partition], needed: list[Partition]
+) -> tuple[pa.Table, list[dict[str, Any]]]:
+    """Bars of ``parts`` as one table, through a local column cache; every file of ``needed``
+    (a subset of ``parts``) must be readable.
+
+    The cache (``{root}/cache/{product}/{schema}.arrow``, Arrow IPC, memory-mapped) holds
+    the name, size and mtime of every partition in its own metadata, so any new, deleted or
+    rewritten file invalidates it. It is written only when every partition could be read: an
+    unreadable file never enters it, and a file corrupted since is read again (its size or
+    mtime changed). An unreadable file outside ``needed`` is left out with a
+    :class:`~workbench.errors.DataWarning`. Object-store roots read the partitions directly.
+    """
+
+    if not root.is_local:
+        table, metas, bad = _read_partitions(root, parts, needed)
+    else:
+        path = _cache_path(root, product, schema)
+        key = _fingerprint(parts)
+        hit = _read_cache(path, key)
+        if hit is not None:
+            return hit
+        table, metas, bad = _read_partitions(root, parts, needed)
+        table = table.combine_chunks()
+        if not bad:
+            _write_cache(path, key, table, metas)
+    for err in bad:
+        warnings.warn(f"{err.message} (not needed here, left out)", DataWarning, stacklevel=3)
     return table, metas
 
 
@@ -195,7 +220,6 @@ def load_bars(
     ConfigError
         Unknown product, schema, roll rule, or bad dates.
     """
-    import pandas as pd
 
     info = _bar_schema(schema)
     validate_roll_options(roll, adjust, roll_days)
@@ -211,20 +235,11 @@ def load_bars(
     d_hi = None if hi is None else (np.datetime64(hi - 1, "ns").astype("datetime64[D]").item())
     parts = root.partitions(product, info.name, d_lo, d_hi)
     if not parts:
-        have = sorted({p.schema for p in root.partitions(product)})
-        raise DataError(
-            f"no {info.name} data for {product} in {root.path}"
-            + (f" between {start} and {end}" if start or end else ""),
-            hint=(
-                f"stored schemas for {product}: {', '.join(have)}"
-                if have
-                else "run `workbench data sample` (synthetic) or `workbench data download`"
-            ),
-        )
+        raise _no_data(root, product, info.name, start, end)
     # Locally the whole product goes through the column cache; remotely only the needed days.
     whole = d_lo is None and d_hi is None
     all_parts = parts if (whole or not root.is_local) else root.partitions(product, info.name)
-    table, metas = _read_catalog(root, product, info.name, all_parts)
+    table, metas = _read_catalog(root, product, info.name, all_parts, parts)
     ts = table["ts_event"].cast("int64").to_numpy()
     keep = np.ones(len(ts), dtype=bool)
     if lo is not None:
@@ -236,8 +251,6 @@ def load_bars(
         names = [str(s) for s in sym_col.dictionary.to_pylist()]
         codes = sym_col.indices.to_numpy(zero_copy_only=False).astype(np.int64)
     else:
-        import pyarrow.compute as pc
-
         enc = pc.dictionary_encode(sym_col).combine_chunks()
         names = [str(s) for s in enc.dictionary.to_pylist()]
         codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
@@ -281,6 +294,34 @@ def load_bars(
         dataset=next((m.get("dataset") for m in metas if m.get("dataset")), None),
     )
     return df
+
+
+def _requested_range(start: Any, end: Any) -> str:
+    """``from 2030-01-01``, ``until 2020-01-01`` or ``between A and B``."""
+    if start is not None and end is not None:
+        return f"between {start} and {end}"
+    return f"from {start}" if start is not None else f"until {end}"
+
+
+def _no_data(root: DataRoot, product: str, schema: str, start: Any, end: Any) -> DataError:
+    """The error for a request that matches no partition: what is stored instead."""
+    stored = root.partitions(product, schema)
+    if stored and (start is not None or end is not None):
+        return DataError(
+            f"no {schema} data for {product} {_requested_range(start, end)}: the catalog "
+            f"holds {stored[0].date} to {stored[-1].date}",
+            hint=f"choose dates within {stored[0].date} to {stored[-1].date}, or download "
+            "the missing days with `workbench data download`",
+        )
+    have = sorted({p.schema for p in root.partitions(product)})
+    return DataError(
+        f"no {schema} data for {product} in {root.path}",
+        hint=(
+            f"stored schemas for {product}: {', '.join(have)}"
+            if have
+            else "run `workbench data sample` (synthetic) or `workbench data download`"
+        ),
+    )
 
 
 def _bar_schema(schema: str) -> Any:

@@ -9,13 +9,26 @@ than ``max_gap`` that are not explained by the daily halt, weekends or CME holid
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from workbench.data.store import DataRoot
+from workbench.data.loader import load_bars
+from workbench.data.partition_reader import read_partition
+from workbench.data.schemas import BAR_SCHEMAS, SCHEMAS
+from workbench.data.store import DataRoot, Partition
+from workbench.errors import (
+    ConfigError,
+    DataError,
+    DataWarning,
+    UnreadableFileError,
+    WorkbenchError,
+)
+from workbench.market.calendar import session_schedule
 from workbench.market.contracts import contract_spec
 
 _NS_PER_MIN = 60_000_000_000
@@ -39,6 +52,8 @@ class ValidationReport:
     files: int = 0
     rows: int = 0
     issues: list[Issue] = field(default_factory=list)
+    #: Files that could not be read (also listed in ``issues`` as "unreadable file").
+    unreadable: list[UnreadableFileError] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -61,9 +76,6 @@ class ValidationReport:
 
 
 def _session_open_ns(start: dt.date, end: dt.date, calendar: str) -> tuple[np.ndarray, np.ndarray]:
-    import pandas as pd
-
-    from workbench.market.calendar import session_schedule
 
     sched = session_schedule(start - dt.timedelta(days=3), end + dt.timedelta(days=3), calendar)
     return (
@@ -91,6 +103,71 @@ def open_time_between(
     return open_until(t1) - open_until(t0)
 
 
+def _selection(
+    root: DataRoot,
+    product: str | None,
+    schema: str | None,
+    start: dt.date | None,
+    end: dt.date | None,
+) -> list[Partition]:
+    """The bar partitions to check; an unknown name or an empty selection is an error that
+    says what the catalog holds."""
+    if schema is not None and schema not in SCHEMAS:
+        raise ConfigError(
+            f"unknown schema {schema!r}; known schemas: {', '.join(SCHEMAS)}",
+            hint=f"validate checks bar schemas: {', '.join(BAR_SCHEMAS)}",
+        )
+    if schema is not None and not SCHEMAS[schema].is_bars:
+        raise ConfigError(
+            f"validate checks bar schemas, not {schema!r}",
+            hint=f"use one of {', '.join(BAR_SCHEMAS)}",
+        )
+    products = root.products()
+    if not products:
+        raise DataError(
+            f"no data in {root.url}",
+            hint="run `workbench data sample` (synthetic) or `workbench data download`, "
+            "or point --data-dir at your catalog",
+        )
+    if product is not None and product not in products:
+        raise ConfigError(
+            f"no product {product!r} in {root.url}; the catalog holds: {', '.join(products)}",
+            hint="pass one of those to --product, e.g. --product " + products[0],
+        )
+    if start is not None and end is not None and end < start:
+        raise ConfigError(f"empty date range: --start {start} is after --end {end}")
+    parts = [
+        p for p in root.partitions(product, schema, start, end) if p.schema.startswith("ohlcv-")
+    ]
+    if parts:
+        return parts
+    stored = [p for p in root.partitions(product, schema) if p.schema.startswith("ohlcv-")]
+    what = " ".join(x for x in (product, schema) if x) or "bar"
+    if not stored:
+        raise DataError(
+            f"no {what} files in {root.url} to check",
+            hint="stored: " + _describe(root.partitions(product)),
+        )
+    span = "between {} and {}".format(start or "the first day", end or "the last day")
+    raise DataError(
+        f"no {what} files {span} in {root.url}",
+        hint="stored: " + _describe(stored),
+    )
+
+
+def _describe(parts: list[Partition]) -> str:
+    """``MCL_FUT ohlcv-1m 2024-01-02 to 2024-03-15 (52 files); ...``"""
+    groups: dict[tuple[str, str], list[dt.date]] = {}
+    for p in parts:
+        groups.setdefault((p.product, p.schema), []).append(p.date)
+    if not groups:
+        return "nothing"
+    return "; ".join(
+        f"{prod} {sch} {min(ds)} to {max(ds)} ({len(ds)} file{'s' if len(ds) > 1 else ''})"
+        for (prod, sch), ds in sorted(groups.items())
+    )
+
+
 def validate(
     data_dir: str | None = None,
     product: str | None = None,
@@ -102,23 +179,33 @@ def validate(
 ) -> ValidationReport:
     """Check stored bar data; see the module docstring for the checks.
 
-    ``storage_options`` are fsspec options for a remote data root.
-    """
-    import pyarrow.parquet as pq
+    A file that cannot be read (corrupt, truncated, not the schema its name says) is a
+    finding ("unreadable file", also in ``report.unreadable``); the other files are checked,
+    and gaps are looked for between the unreadable days. Files are always read from disk,
+    never from the column cache. ``storage_options`` are fsspec options for a remote root.
 
-    from workbench.data.loader import load_bars
+    Raises
+    ------
+    ConfigError
+        An unknown or non-bar ``schema``, a ``product`` the catalog does not hold, or
+        ``end`` before ``start``.
+    DataError
+        Nothing stored matches the selection (the message says what is stored).
+    """
 
     root = DataRoot(data_dir, storage_options)
     report = ValidationReport()
-    parts = [
-        p for p in root.partitions(product, schema, start, end) if p.schema.startswith("ohlcv-")
-    ]
+    parts = _selection(root, product, schema, start, end)
+    bad_dates: dict[tuple[str, str], list[dt.date]] = {}
     for p in parts:
-        if root.is_local:
-            t = pq.read_table(p.path)
-        else:
-            with root.fs.open(p.path, "rb") as fh:
-                t = pq.read_table(fh)
+        try:
+            t = read_partition(root, p, use_threads=True)
+        except UnreadableFileError as exc:
+            report.files += 1
+            report.unreadable.append(exc)
+            report.issues.append(Issue("unreadable file", p.product, p.schema, 1, [exc.message]))
+            bad_dates.setdefault((p.product, p.schema), []).append(p.date)
+            continue
         report.files += 1
         report.rows += t.num_rows
         if t.num_rows == 0:
@@ -162,27 +249,65 @@ def validate(
         for sch in sorted({p.schema for p in parts if p.product == prod}):
             if sch == "ohlcv-1d":
                 continue
-            try:
-                df = load_bars(prod, sch, start, end, data_dir=data_dir)
-            except Exception:
-                continue
-            ts = df.index.as_unit("ns").asi8
-            if len(ts) < 2:
-                continue
-            interval = {"ohlcv-1s": 1, "ohlcv-1m": 60, "ohlcv-1h": 3600}[sch] * 1_000_000_000
-            cal = contract_spec(prod).calendar
-            opens, closes = _session_open_ns(df.index[0].date(), df.index[-1].date(), cal)
-            gap = open_time_between(ts[:-1] + interval, ts[1:], opens, closes)
-            flag = gap > max(max_gap_minutes * _NS_PER_MIN, interval)
-
-            def gap_label(i: int, idx: Any = df.index, gap: np.ndarray = gap) -> str:
-                return f"{idx[i]} -> {idx[i + 1]} ({gap[i] / _NS_PER_MIN:.0f} min open)"
-
-            report.add(
-                f"gap > {max_gap_minutes} min of trading time",
-                prod,
-                sch,
-                np.asarray(flag),
-                gap_label,
-            )
+            for seg_start, seg_end in _readable_spans(
+                [p.date for p in parts if (p.product, p.schema) == (prod, sch)],
+                bad_dates.get((prod, sch), []),
+            ):
+                _check_gaps(
+                    report, root, storage_options, prod, sch, seg_start, seg_end, max_gap_minutes
+                )
     return report
+
+
+def _readable_spans(dates: list[dt.date], bad: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    """Runs of consecutive stored ``dates`` (sorted) between the unreadable ones."""
+    spans: list[tuple[dt.date, dt.date]] = []
+    run: list[dt.date] = []
+    for d in [*dates, None]:
+        if d is None or d in bad:
+            if run:
+                spans.append((run[0], run[-1]))
+            run = []
+        else:
+            run.append(d)
+    return spans
+
+
+def _check_gaps(
+    report: ValidationReport,
+    root: DataRoot,
+    storage_options: dict[str, Any] | None,
+    prod: str,
+    sch: str,
+    start: dt.date,
+    end: dt.date,
+    max_gap_minutes: int,
+) -> None:
+    """Gaps in the continuous front month of ``prod``/``sch`` from ``start`` to ``end``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)  # unreadable files are findings already
+        try:
+            df = load_bars(
+                prod, sch, start, end, data_dir=root.url, storage_options=storage_options
+            )
+        except WorkbenchError:
+            return  # only spreads on those days, or a product without a contract spec
+    ts = df.index.as_unit("ns").asi8
+    if len(ts) < 2:
+        return
+    interval = {"ohlcv-1s": 1, "ohlcv-1m": 60, "ohlcv-1h": 3600}[sch] * 1_000_000_000
+    cal = contract_spec(prod).calendar
+    opens, closes = _session_open_ns(df.index[0].date(), df.index[-1].date(), cal)
+    gap = open_time_between(ts[:-1] + interval, ts[1:], opens, closes)
+    flag = gap > max(max_gap_minutes * _NS_PER_MIN, interval)
+
+    def gap_label(i: int, idx: Any = df.index, gap: np.ndarray = gap) -> str:
+        return f"{idx[i]} -> {idx[i + 1]} ({gap[i] / _NS_PER_MIN:.0f} min open)"
+
+    report.add(
+        f"gap > {max_gap_minutes} min of trading time",
+        prod,
+        sch,
+        np.asarray(flag),
+        gap_label,
+    )

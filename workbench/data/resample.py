@@ -12,15 +12,13 @@ labelled by its trade date.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
 from workbench.data.schemas import NS_PER_DAY, schema_info
 from workbench.errors import ConfigError
-
-if TYPE_CHECKING:
-    import pandas as pd
+from workbench.market.calendar import trade_dates
 
 _RULES = {"1s": "ohlcv-1s", "1m": "ohlcv-1m", "1h": "ohlcv-1h", "1d": "ohlcv-1d"}
 
@@ -86,9 +84,6 @@ def resample_bars(df: pd.DataFrame, rule: str) -> pd.DataFrame:
     pandas.DataFrame
         Same columns; only intervals with at least one bar appear.
     """
-    import pandas as pd
-
-    from workbench.market.calendar import trade_dates
 
     if rule not in (*_RULES, "trade_date"):
         raise ConfigError(

@@ -24,19 +24,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+import pandas as pd
+import pyarrow as pa
 
 from workbench.data.ingest import IngestReport, write_partitions
 from workbench.data.resample import BarArrays, resample_arrays
 from workbench.data.schemas import NS_PER_DAY, NS_PER_SECOND, schema_info
 from workbench.data.store import DataRoot
-from workbench.market.calendar import session_schedule
+from workbench.market.calendar import business_days, session_schedule
 from workbench.market.contracts import contract_spec
-
-if TYPE_CHECKING:
-    import pyarrow as pa
 
 SAMPLE_START = dt.date(2023, 12, 11)  # first trade date: session opens Sun 2023-12-10 18:00 NY
 SAMPLE_END = dt.date(2026, 1, 8)
@@ -79,7 +78,6 @@ def _intraday_profile(minute_of_day_ny: np.ndarray) -> np.ndarray:
 
 def _session_minutes(cfg: SampleConfig) -> tuple[np.ndarray, np.ndarray, list[dt.date]]:
     """UTC ns start of every trading minute, its session index, and the trade dates."""
-    import pandas as pd
 
     sched = session_schedule(cfg.start, cfg.end)
     opens = pd.DatetimeIndex(sched["market_open"]).as_unit("ns").asi8
@@ -111,7 +109,6 @@ def _contracts(cfg: SampleConfig, dates: list[dt.date]) -> tuple[list[str], np.n
 
 def generate_minutes(cfg: SampleConfig) -> tuple[BarArrays, list[str], dict[str, np.ndarray]]:
     """All 1-minute bars of every contract (before the 1-second splice)."""
-    import pandas as pd
 
     rng = np.random.default_rng(cfg.seed)
     ts, session, dates = _session_minutes(cfg)
@@ -155,8 +152,6 @@ def generate_minutes(cfg: SampleConfig) -> tuple[BarArrays, list[str], dict[str,
     # Excursions beyond open/close inside each minute (shared by all contracts).
     ext_hi = np.abs(rng.normal(0, 0.6, n)) * vol * spot * _TICKS
     ext_lo = np.abs(rng.normal(0, 0.6, n)) * vol * spot * _TICKS
-
-    from workbench.market.calendar import business_days
 
     bday_list = np.array(
         business_days(dates[0], dt.date.fromisoformat(str(exps.max()))), dtype="datetime64[D]"
@@ -277,7 +272,6 @@ def _seconds_from_minutes(bars: BarArrays, rng: np.random.Generator, day_lo: int
 
 
 def _to_table(bars: BarArrays, syms: list[str], base_id: int) -> pa.Table:
-    import pyarrow as pa
 
     return pa.table(
         {

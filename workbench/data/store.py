@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workbench.errors import DataError
+from workbench.errors import DataError, UnreadableFileError
 
 if TYPE_CHECKING:
     import fsspec
@@ -44,6 +44,53 @@ class Partition:
     schema: str
     date: dt.date
     path: str
+
+    @classmethod
+    def from_path(cls, path: str) -> Partition | None:
+        """The partition stored at ``path`` (``.../{PRODUCT}/{year}/{date}_{schema}.parquet``),
+        None when the name does not follow the layout."""
+        parts = path.replace("\\", "/").rsplit("/", 3)
+        m = _PARTITION_RE.match(parts[-1])
+        if m is None or len(parts) < 3:
+            return None
+        return cls(parts[-3], m[2], dt.date.fromisoformat(m[1]), path)
+
+    def repair_hint(self) -> str:
+        """What to do about this file when it cannot be read."""
+        day = self.date.isoformat()
+        symbols = self.product.replace("_FUT", ".FUT")
+        return (
+            f"delete it and download the day again (`workbench data download --symbols "
+            f"{symbols} --schema {self.schema} --start {day} --end {day}`), or re-ingest its DBN "
+            "file with `workbench data ingest` (synthetic data: `workbench data sample`)"
+        )
+
+    def unreadable(self, reason: str, *, others: int = 0) -> UnreadableFileError:
+        """The error for this file when it cannot be read: ``reason`` says why;
+        ``others`` counts further unreadable files in the same request."""
+        more = (
+            f" (and {others} more unreadable file{'s' if others > 1 else ''}: "
+            "`workbench data validate` lists them)"
+            if others
+            else ""
+        )
+        return UnreadableFileError(
+            self.path, f"cannot read {self.path}: {reason}{more}", hint=self.repair_hint()
+        )
+
+
+def read_error_reason(exc: BaseException) -> str:
+    """A short description of why Parquet could not read a file (from pyarrow's error)."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if "magic bytes not found" in text or "file size of 0" in text:
+        return "truncated or not a Parquet file (no Parquet footer)"
+    if "deserialize thrift" in text or "Thrift" in text:
+        return "corrupt Parquet file (unreadable page or footer metadata)"
+    if "decompression failed" in text or "Corrupt" in text or "corrupt" in text:
+        return f"corrupt Parquet file ({text})"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return f"unreadable Parquet file ({text[:200]})"
 
 
 def project_root(start: str | Path | None = None) -> Path | None:
@@ -88,6 +135,7 @@ class DataRoot:
             self.path = str(Path(url.removeprefix("file://")).expanduser().resolve())
             self._fs: fsspec.AbstractFileSystem | None = None
         else:
+            # start-up: fsspec only for remote roots; keeps `workbench data info` light
             import fsspec
 
             fs, path = fsspec.core.url_to_fs(url, **self._storage_options)
@@ -102,6 +150,7 @@ class DataRoot:
     def fs(self) -> fsspec.AbstractFileSystem:
         """The fsspec filesystem (a local one for local roots)."""
         if self._fs is None:
+            # start-up: fsspec only when a filesystem is needed (`workbench data info` stays light)
             from fsspec.implementations.local import LocalFileSystem
 
             self._fs = LocalFileSystem()
@@ -201,6 +250,7 @@ class DataRoot:
         DataError
             If the data root cannot be written (read-only, permission denied, disk full).
         """
+        # start-up: pyarrow only when writing; keeps `workbench data info` light
         import pyarrow.parquet as pq
 
         kwargs: dict[str, Any] = {"compression": "zstd", "compression_level": 1}

@@ -1,11 +1,14 @@
 """Keep ``environment.yml`` (conda users) in step with ``pyproject.toml``.
 
 ``python -m workbench.devtools.sync_env`` rewrites environment.yml from pyproject's runtime
-and ``dev`` dependencies; ``--check`` exits 1 when the file is out of date (a test runs it).
+and ``dev`` dependencies (``dev`` names other extras of workbench: they are spelled out);
+``--check`` exits 1 when the file is out of date (a test runs it). ``workbench-native`` is
+installed from ``./native``, not by name (it is not on PyPI).
 """
 
 from __future__ import annotations
 
+import re
 import sys
 import tomllib
 from pathlib import Path
@@ -26,10 +29,28 @@ dependencies:
 """
 
 
+_SELF_EXTRAS = re.compile(r"^workbench\[(?P<extras>[^\]]+)\]$")
+_FROM_FOLDER = ("workbench-native",)  # installed from ./native (last line of the file)
+
+
+def _expand(extras: dict[str, list[str]], name: str) -> list[str]:
+    """The requirements of extra ``name``, with ``workbench[a,b]`` replaced by a's and b's."""
+    out: list[str] = []
+    for req in extras[name]:
+        own = _SELF_EXTRAS.match(req.replace(" ", ""))
+        if own is None:
+            out.append(req)
+            continue
+        for extra in own["extras"].split(","):
+            out += [r for r in _expand(extras, extra) if r not in out]
+    return out
+
+
 def render(pyproject: Path = ROOT / "pyproject.toml") -> str:
     """environment.yml text for the dependencies declared in ``pyproject``."""
     meta = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
-    deps = list(meta["dependencies"]) + list(meta["optional-dependencies"]["dev"])
+    deps = list(meta["dependencies"]) + _expand(meta["optional-dependencies"], "dev")
+    deps = [d for d in deps if not d.startswith(_FROM_FOLDER)]
     lines = [f'      - "{d}"' for d in deps]
     lines.append("      - -e .")
     lines.append("      - ./native")

@@ -15,13 +15,11 @@ import datetime as dt
 import json
 import os
 from functools import lru_cache
+from importlib.metadata import version
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
-
-if TYPE_CHECKING:
-    import pandas as pd
+import pandas as pd
 
 #: pandas_market_calendars name of the NYMEX crude oil Globex calendar (CL and MCL): sessions.
 CME_CALENDAR = "CMEGlobex_Crude"
@@ -43,7 +41,6 @@ _CAL_END = "2040-12-31"
 
 
 def _cache_file() -> Path:
-    from importlib.metadata import version
 
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "workbench"
     tag = f"{TRADE_DATE_CALENDAR}-{version('pandas_market_calendars')}-{_CAL_START}-{_CAL_END}"
@@ -62,6 +59,7 @@ def _holidays() -> frozenset[dt.date]:
         return frozenset(dt.date.fromisoformat(d) for d in json.loads(cache.read_text()))
     except (OSError, ValueError):
         pass
+    # start-up: pandas_market_calendars takes ~2 s to import; the cached schedule avoids it
     import pandas_market_calendars as mcal
 
     cal = mcal.get_calendar(TRADE_DATE_CALENDAR)
@@ -130,7 +128,6 @@ def trade_dates(ts_ns: np.ndarray) -> np.ndarray:
     A timestamp at or after 18:00 New York belongs to the next calendar day's trade date
     (Sunday evening trades on Monday's date).
     """
-    import pandas as pd
 
     local = pd.DatetimeIndex(np.asarray(ts_ns, dtype="datetime64[ns]"), tz="UTC").tz_convert(
         EXCHANGE_TZ
@@ -145,6 +142,7 @@ def session_schedule(start: dt.date, end: dt.date, calendar: str = CME_CALENDAR)
     Early closes (e.g. Martin Luther King Jr. Day) and holidays follow the calendar library;
     ``calendar`` is a pandas_market_calendars name (each :class:`ContractSpec` names its own).
     """
+    # start-up: pandas_market_calendars takes ~2 s to import; the cached schedule avoids it
     import pandas_market_calendars as mcal
 
     cal = mcal.get_calendar(calendar)

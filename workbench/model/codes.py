@@ -3,20 +3,27 @@
 The Rust backtest kernel reports what happened as small integers; these enums give them names
 and words. Every layer that records a decision or an exit (backtest, risk, execution, results)
 reads them from here.
+
+The values are defined once, by the Rust enums (``native/src/backtest/codes.rs``): each member
+below takes its value from the compiled module, and at import the members are checked to be
+exactly the compiled enum's (same names, same values), so a variant added on one side only
+fails at once.
 """
 
 from __future__ import annotations
 
 from enum import IntEnum
 
+from workbench import native
+
 
 class Action(IntEnum):
     """What happened to an entry request."""
 
-    ACCEPTED = 0
-    RESIZED = 1
-    REJECTED = 2
-    CIRCUIT_BREAKER = 3
+    ACCEPTED = int(native.Action.ACCEPTED)
+    RESIZED = int(native.Action.RESIZED)
+    REJECTED = int(native.Action.REJECTED)
+    CIRCUIT_BREAKER = int(native.Action.CIRCUIT_BREAKER)
 
     @property
     def label(self) -> str:
@@ -27,16 +34,18 @@ class Action(IntEnum):
 class Reason(IntEnum):
     """Why a risk decision was taken."""
 
-    OK = 0
-    MAX_POSITION = 1
-    MAX_EXPOSURE = 2
-    SIZE_BELOW_ONE = 3
-    DAILY_LOSS_LIMIT = 4
-    OUTSIDE_TRADING_HOURS = 5
-    HALT_CONSECUTIVE_LOSSES = 6
-    HALT_INTRADAY_DRAWDOWN = 7
-    HALT_MAX_DRAWDOWN = 8
-    NO_STOP_DISTANCE = 9
+    OK = int(native.Reason.OK)
+    MAX_POSITION = int(native.Reason.MAX_POSITION)
+    MAX_EXPOSURE = int(native.Reason.MAX_EXPOSURE)
+    SIZE_BELOW_ONE = int(native.Reason.SIZE_BELOW_ONE)
+    DAILY_LOSS_LIMIT = int(native.Reason.DAILY_LOSS_LIMIT)
+    OUTSIDE_TRADING_HOURS = int(native.Reason.OUTSIDE_TRADING_HOURS)
+    HALT_CONSECUTIVE_LOSSES = int(native.Reason.HALT_CONSECUTIVE_LOSSES)
+    HALT_INTRADAY_DRAWDOWN = int(native.Reason.HALT_INTRADAY_DRAWDOWN)
+    HALT_MAX_DRAWDOWN = int(native.Reason.HALT_MAX_DRAWDOWN)
+    NO_STOP_DISTANCE = int(native.Reason.NO_STOP_DISTANCE)
+    ORDER_RATE = int(native.Reason.ORDER_RATE)
+    KILL_SWITCH = int(native.Reason.KILL_SWITCH)
 
     @property
     def label(self) -> str:
@@ -55,24 +64,48 @@ _REASON_LABELS = {
     Reason.HALT_INTRADAY_DRAWDOWN: "halted: intraday drawdown",
     Reason.HALT_MAX_DRAWDOWN: "halted: max drawdown cool-off",
     Reason.NO_STOP_DISTANCE: "no stop distance to size from",
+    Reason.ORDER_RATE: "order rate limit",
+    Reason.KILL_SWITCH: "kill switch",
 }
 
 
 class ExitReason(IntEnum):
     """Why a trade was closed."""
 
-    SIGNAL = 0
-    STOP = 1
-    TARGET = 2
-    ROLL = 3
-    SESSION = 4
-    END = 5
+    SIGNAL = int(native.ExitReason.SIGNAL)
+    STOP = int(native.ExitReason.STOP)
+    TARGET = int(native.ExitReason.TARGET)
+    ROLL = int(native.ExitReason.ROLL)
+    SESSION = int(native.ExitReason.SESSION)
+    END = int(native.ExitReason.END)
 
     @property
     def label(self) -> str:
         """The word written in trade tables."""
         return "end_of_data" if self is ExitReason.END else self.name.lower()
 
+
+def _check_same(
+    ours: type[IntEnum], native_enum: type[native.Action | native.Reason | native.ExitReason]
+) -> None:
+    """Refuse to import when ``ours`` is not exactly the compiled enum (names and values)."""
+    mine = {m.name: int(m) for m in ours}
+    theirs = {k: int(v) for k, v in native.native_members(native_enum).items()}
+    if mine != theirs:
+        raise native.NativeModuleError(
+            f"workbench.model.codes.{ours.__name__} {mine} differs from the compiled "
+            f"{native_enum.__name__} {theirs}",
+            hint="name every variant of native/src/backtest/codes.rs here, and rebuild the "
+            "native module (make setup)",
+        )
+
+
+for _ours, _theirs in (
+    (Action, native.Action),
+    (Reason, native.Reason),
+    (ExitReason, native.ExitReason),
+):
+    _check_same(_ours, _theirs)
 
 # Flat names, for the kernels' integer arrays and the tables that turn them into words.
 ACCEPTED, RESIZED, REJECTED, CIRCUIT_BREAKER = (int(a) for a in Action)
@@ -87,6 +120,8 @@ HALT_CONSECUTIVE_LOSSES = int(Reason.HALT_CONSECUTIVE_LOSSES)
 HALT_INTRADAY_DRAWDOWN = int(Reason.HALT_INTRADAY_DRAWDOWN)
 HALT_MAX_DRAWDOWN = int(Reason.HALT_MAX_DRAWDOWN)
 NO_STOP_DISTANCE = int(Reason.NO_STOP_DISTANCE)
+ORDER_RATE = int(Reason.ORDER_RATE)
+KILL_SWITCH = int(Reason.KILL_SWITCH)
 REASONS = {int(r): r.label for r in Reason}
 EXIT_SIGNAL, EXIT_STOP, EXIT_TARGET, EXIT_ROLL, EXIT_SESSION, EXIT_END = (
     int(e) for e in ExitReason

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    import pandas as pd
+import numpy as np
+import pandas as pd
 
 
 class Side(IntEnum):
@@ -178,8 +177,6 @@ def trade_fills(trades: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         :data:`FILL_COLUMNS`, sorted by time (entries before exits at the same time).
     """
-    import numpy as np
-    import pandas as pd
 
     direction = np.where(np.asarray(trades["side"]).astype(str) == "long", 1, -1)
     half_fee = trades["commission"].to_numpy(dtype=float) / 2

@@ -6,20 +6,41 @@
   by an objective; :meth:`SweepResult.save` writes ``results/optimizations/...``.
 - :func:`run_notebook_sweep`: the same as a batch of papermill runs of the backtest notebook
   (one executed notebook and results folder per combination), optionally on Dask.
-- :class:`StrategyOptimizer`: sensitivity of the objective to each parameter, and the next
-  combinations worth testing.
+- :meth:`SweepResult.diagnostics`: is the best row luck? The probabilistic Sharpe ratio of
+  each row, the deflated Sharpe ratio of the best over every combination tried, and the
+  probability of backtest overfitting by CSCV, with recommendations in plain words
+  (:mod:`workbench.optimize.diagnostics`; the statistics are in
+  :mod:`workbench.analysis.overfitting`).
+- :func:`walk_forward`: per window, sweep in sample, trade the best out of sample (after a
+  purge gap), stitch the out-of-sample windows into one run with its report, and the
+  walk-forward efficiency.
+- :class:`StrategyOptimizer`: sensitivity of the objective to each parameter, the diagnostics,
+  and the next combinations worth testing.
 """
 
+from workbench.optimize.diagnostics import OverfittingReport
 from workbench.optimize.grid import ParameterGrid
 from workbench.optimize.notebooks import run_notebook_sweep
 from workbench.optimize.optimizer import StrategyOptimizer
-from workbench.optimize.sweep import METRIC_COLUMNS, SweepResult, sweep
+from workbench.optimize.sweep import METRIC_COLUMNS, PSR_COLUMN, SweepResult, sweep
+from workbench.optimize.walkforward import (
+    WalkForwardResult,
+    Window,
+    walk_forward,
+    walk_forward_windows,
+)
 
 __all__ = [
     "METRIC_COLUMNS",
+    "PSR_COLUMN",
+    "OverfittingReport",
     "ParameterGrid",
     "StrategyOptimizer",
     "SweepResult",
+    "WalkForwardResult",
+    "Window",
     "run_notebook_sweep",
     "sweep",
+    "walk_forward",
+    "walk_forward_windows",
 ]

@@ -9,7 +9,7 @@ summary.json files. On a Dask cluster the notebooks run on its workers' processe
 The sweep folder::
 
     results/optimizations/{time}_{strategy}/
-      parameter_sweep.csv  best_params.json  sensitivity.csv   (as sweep() writes them)
+      parameter_sweep.csv  best_params.json  sensitivity.csv ... (as sweep() writes them)
       notebooks/0000.ipynb ...                                   executed notebooks
       runs/0000/{run id}/summary.json ...                        each run's results folder
 """
@@ -21,6 +21,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
+from workbench.analysis import daily_returns
+from workbench.analysis.overfitting import DEFAULT_BLOCKS, check_blocks
+from workbench.data.store import project_root
 from workbench.errors import ConfigError, WorkbenchError
 from workbench.optimize.grid import ParameterGrid
 from workbench.optimize.sweep import (
@@ -30,6 +35,7 @@ from workbench.optimize.sweep import (
     ranked,
     sweep_folder,
 )
+from workbench.results.folders import atomic_folder
 
 #: The notebook a batch sweep runs by default (relative to the project root).
 BACKTEST_NOTEBOOK = Path("notebooks") / "02_backtest.ipynb"
@@ -39,6 +45,8 @@ def _execute(
     notebook: str, output: str, parameters: dict[str, Any], kernel_name: str, cwd: str
 ) -> str | None:
     """Run one notebook; None when it ran, else why it failed (one line)."""
+    # start-up: papermill (with nbclient and jupyter_client) takes about 1.5 s to import, and
+    # only batch sweeps need it; `workbench sweep` without --notebooks should not pay for it.
     import papermill as pm
 
     try:
@@ -55,8 +63,9 @@ def _execute(
     return None
 
 
-def _summary_row(params: dict[str, Any], runs: Path) -> dict[str, Any]:
-    """The sweep row of one combination, from the summary.json its notebook saved."""
+def _summary_row(params: dict[str, Any], runs: Path) -> tuple[dict[str, Any], pd.Series]:
+    """The sweep row of one combination and its daily returns, from the summary.json and
+    daily_pnl.csv its notebook saved."""
     found = sorted(runs.glob("*/summary.json"))
     if len(found) != 1:
         raise WorkbenchError(f"expected one run folder in {runs}, found {len(found)}")
@@ -64,7 +73,9 @@ def _summary_row(params: dict[str, Any], runs: Path) -> dict[str, Any]:
     row = dict(params)
     for k in METRIC_COLUMNS:
         row[k] = doc["performance"].get(k, doc.get("risk_metrics", {}).get(k))
-    return row
+    pnl = pd.read_csv(found[0].parent / "daily_pnl.csv", parse_dates=["trade_date"])
+    series = pd.Series(pnl["net_pnl"].to_numpy(dtype="float64"), index=pd.Index(pnl["trade_date"]))
+    return row, daily_returns(series, doc["config"]["initial_capital"])
 
 
 def run_notebook_sweep(
@@ -76,6 +87,7 @@ def run_notebook_sweep(
     results_dir: str | Path = "results/optimizations",
     client: Any = None,
     kernel_name: str = "python3",
+    blocks: int = DEFAULT_BLOCKS,
 ) -> tuple[SweepResult, Path]:
     """Execute the backtest notebook once per valid combination of ``grid`` with papermill.
 
@@ -97,6 +109,8 @@ def run_notebook_sweep(
     client : dask.distributed.Client, optional
         Run the notebooks on this cluster's workers (they must see the same files).
     kernel_name : str, default "python3"
+    blocks : int, default 16
+        CSCV blocks (even) for the probability of backtest overfitting.
 
     Returns
     -------
@@ -104,10 +118,9 @@ def run_notebook_sweep(
         The table of every run that completed (best first), and the sweep folder. Runs whose
         notebook raised are listed in ``skipped`` with the error.
     """
-    from workbench.data.store import project_root
-    from workbench.results.folders import atomic_folder
 
     check_objective(objective)
+    check_blocks(blocks, n_rows=2 * blocks)  # even and >= 2; the length is checked later
     root = project_root() or Path.cwd()
     nb = Path(notebook) if notebook is not None else root / BACKTEST_NOTEBOOK
     if not nb.is_file():
@@ -137,18 +150,21 @@ def run_notebook_sweep(
                 client.submit(_execute, *job, kernel_name, str(root), pure=False) for job in jobs
             ]
             errors = client.gather(futures)
-        rows = []
+        done = []
         for i, (combo, error) in enumerate(zip(combos, errors, strict=True)):
             if error is None:
-                rows.append(_summary_row(combo, tmp / "runs" / f"{i:04d}"))
+                done.append(_summary_row(combo, tmp / "runs" / f"{i:04d}"))
             else:
                 skipped.append((combo, f"notebook {i:04d} failed: {error}"))
+        table, returns = ranked([r for r, _ in done], grid, objective, [d for _, d in done])
         result = SweepResult(
-            table=ranked(rows, grid, objective),
+            table=table,
             objective=objective,
             grid=grid,
             skipped=skipped,
             options={"notebook": str(nb), "parameters": json.loads(json.dumps(fixed, default=str))},
+            returns=returns,
+            blocks=blocks,
         )
         result.write_into(tmp)
     return result, parent / name

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+
 from workbench.errors import ConfigError, WorkbenchError
 from workbench.optimize.sweep import (
     MINIMIZE,
@@ -15,10 +17,9 @@ from workbench.optimize.sweep import (
     records,
     sensitivity_table,
 )
+from workbench.strategies import strategy_class
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from workbench.strategies.base import Strategy
 
 
@@ -37,6 +38,8 @@ class StrategyOptimizer:
         self._params: list[str] = []
         self._strategy: type[Strategy] | None = None
         self._values: dict[str, list[Any]] = {}
+        self._result = result
+        self._diagnostics: dict[str, Any] | None = None
         if result is not None:
             self._use(result.table, result.objective, result.params, result.grid.strategy)
             self._values = {k: list(v) for k, v in result.grid.ranges.items()}
@@ -68,12 +71,19 @@ class StrategyOptimizer:
         dict
             ``strategy``, ``objective``, ``combinations``, ``best_params``, ``best`` (the
             best row's figures), ``sensitivity`` (per parameter: the spread of the mean
-            objective across its values, and the value with the best mean) and
-            ``most_sensitive`` (the parameter with the largest spread).
+            objective across its values, and the value with the best mean),
+            ``most_sensitive`` (the parameter with the largest spread), ``diagnostics`` (the
+            deflated Sharpe ratio, PBO and their figures, see
+            :meth:`SweepResult.diagnostics`; None for a saved sweep without them) and
+            ``recommendations`` (plain words, when the evidence for the best row is weak or
+            strong, citing the numbers).
         """
         if results_dir is not None:
             self._load(Path(results_dir))
         table = self._need()
+        diagnostics = self._diagnostics
+        if diagnostics is None and self._result is not None:
+            diagnostics = self._result.diagnostics()
         defined = table[table[self._objective].notna()]
         sens = {}
         for p in self._params:
@@ -90,13 +100,11 @@ class StrategyOptimizer:
             "best": first_record(defined, list(defined.columns)) or None,
             "sensitivity": sens,
             "most_sensitive": max(sens, key=lambda k: sens[k]["spread"] or 0.0) if sens else None,
+            "diagnostics": diagnostics,
+            "recommendations": list(diagnostics["recommendations"]) if diagnostics else [],
         }
 
     def _load(self, folder: Path) -> None:
-        import pandas as pd
-
-        from workbench.strategies import strategy_class
-
         sweep_csv, meta_json = folder / "parameter_sweep.csv", folder / "best_params.json"
         if not (sweep_csv.is_file() and meta_json.is_file()):
             raise WorkbenchError(
@@ -105,6 +113,8 @@ class StrategyOptimizer:
             )
         meta = json.loads(meta_json.read_text(encoding="utf-8"))
         self._values = {k: list(v) for k, v in meta["grid"]["ranges"].items()}
+        self._result = None
+        self._diagnostics = meta.get("diagnostics")
         self._use(
             pd.read_csv(sweep_csv),
             meta["objective"],

@@ -4,6 +4,7 @@
 >>> grid = ParameterGrid(MomentumStrategy, {"fast_period": [10, 20], "slow_period": [50, 100]})
 >>> result = sweep(bars, grid, objective="sharpe_ratio")
 >>> result.table.head()          # one row per combination, best first
+>>> result.diagnostics()         # deflated Sharpe ratio, PBO, plain-words warnings
 >>> result.save()                # results/optimizations/{time}_{strategy}/
 """
 
@@ -16,12 +17,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import pandas as pd
+
+from workbench.analysis import daily_returns
+from workbench.analysis.overfitting import DEFAULT_BLOCKS, check_blocks, psr_of_returns
+from workbench.backtest import run_backtest
+from workbench.backtest.engine import build_config
 from workbench.errors import ConfigError
+from workbench.optimize.diagnostics import (
+    OverfittingReport,
+    overfitting_report,
+    write_overfitting_files,
+)
 from workbench.optimize.grid import ParameterGrid
+from workbench.results.folders import atomic_folder, prepare_parent
+from workbench.results.saver import utc_now
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from workbench.strategies.base import Strategy
 
 #: The figures a sweep records per combination (summary.json "performance" keys), and the
@@ -42,6 +55,9 @@ METRIC_COLUMNS = (
 )
 #: Objectives where smaller is better.
 MINIMIZE = frozenset({"max_drawdown_pct", "trades_rejected", "circuit_breaker_triggered"})
+#: The column after :data:`METRIC_COLUMNS`: the probabilistic Sharpe ratio of the row's daily
+#: returns against 0 (:func:`workbench.analysis.overfitting.psr_of_returns`).
+PSR_COLUMN = "psr"
 
 
 def _row(
@@ -49,9 +65,9 @@ def _row(
     strategy_cls: type[Strategy],
     params: dict[str, Any],
     options: dict[str, Any],
-) -> dict[str, Any]:
-    from workbench.backtest import run_backtest
-
+) -> tuple[dict[str, Any], pd.Series]:
+    """One combination's sweep row and its daily returns (by CME trade date); the backtest
+    result itself is dropped here, so a sweep holds a few hundred numbers per combination."""
     result = run_backtest(bars, strategy_cls.from_parameters(params), **options)
     perf = result.metrics["performance"]
     row = dict(params)
@@ -59,7 +75,7 @@ def _row(
         row[k] = perf.get(k)
     row["trades_rejected"] = result.trades_rejected
     row["circuit_breaker_triggered"] = result.circuit_breaker_triggered
-    return row
+    return row, daily_returns(result.daily_pnl, result.initial_capital)
 
 
 def _rows(
@@ -67,7 +83,7 @@ def _rows(
     strategy_cls: type[Strategy],
     chunk: list[dict[str, Any]],
     options: dict[str, Any],
-) -> list[dict[str, Any]]:
+) -> list[tuple[dict[str, Any], pd.Series]]:
     """One task of a distributed sweep: a few combinations (fewer round trips)."""
     return [_row(bars, strategy_cls, p, options) for p in chunk]
 
@@ -79,8 +95,8 @@ class SweepResult:
     Attributes
     ----------
     table : pandas.DataFrame
-        One row per valid combination: its parameters then :data:`METRIC_COLUMNS`, best
-        first by ``objective`` (undefined figures last).
+        One row per valid combination: its parameters, :data:`METRIC_COLUMNS` and
+        :data:`PSR_COLUMN`, best first by ``objective`` (undefined figures last).
     objective : str
         The figure the rows are ranked by.
     grid : ParameterGrid
@@ -89,6 +105,14 @@ class SweepResult:
         Combinations the strategy refused (e.g. ``fast_period >= slow_period``), with why.
     options : dict
         The backtest options every combination ran with.
+    returns : pandas.DataFrame, optional
+        Daily returns by CME trade date, one column per row of ``table`` (column ``i`` is row
+        ``i``), on the union of the rows' dates with 0 where a row has none.
+    trials : int, optional
+        Combinations tried, for the deflated Sharpe ratio: by default every combination of
+        the grid, including those refused or failed.
+    blocks : int, default 16
+        CSCV blocks for the probability of backtest overfitting.
     """
 
     table: pd.DataFrame
@@ -96,6 +120,10 @@ class SweepResult:
     grid: ParameterGrid
     skipped: list[tuple[dict[str, Any], str]] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)
+    returns: pd.DataFrame | None = None
+    trials: int | None = None
+    blocks: int = DEFAULT_BLOCKS
+    _report: OverfittingReport | None = field(default=None, init=False, repr=False)
 
     @property
     def params(self) -> list[str]:
@@ -108,15 +136,36 @@ class SweepResult:
         top = self.table[self.table[self.objective].notna()]
         return first_record(top, self.params)
 
+    @property
+    def n_trials(self) -> int:
+        """Combinations tried (``trials``, or every combination of the grid)."""
+        return self.trials if self.trials is not None else len(self.grid)
+
+    def overfitting(self) -> OverfittingReport:
+        """The diagnostics of :meth:`diagnostics` with the CSCV splits (computed once)."""
+        if self._report is None:
+            self._report = overfitting_report(
+                self.table, self.returns, self.objective, self.params, self.n_trials, self.blocks
+            )
+        return self._report
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Overfitting diagnostics of choosing the best row: its probabilistic and deflated
+        Sharpe ratios, the probability of backtest overfitting by CSCV, and recommendations in
+        plain words (best_params.json's ``diagnostics`` block; see
+        :mod:`workbench.optimize.diagnostics` for the conventions)."""
+        return self.overfitting().summary
+
     def sensitivity(self, param: str) -> pd.DataFrame:
         """How the objective moves with one parameter, the others varying: per value, the
         mean, median, best and worst objective and the number of combinations."""
         return sensitivity_table(self.table, param, self.params, self.objective)
 
     def save(self, results_dir: str | Path = "results/optimizations") -> Path:
-        """Write ``parameter_sweep.csv``, ``best_params.json`` and ``sensitivity.csv`` into
-        a new folder ``{UTC time}_{strategy}`` (complete or not at all)."""
-        from workbench.results.folders import atomic_folder
+        """Write ``parameter_sweep.csv``, ``best_params.json`` (with a ``diagnostics``
+        block), ``sensitivity.csv``, ``daily_returns.parquet``, ``cscv_splits.csv`` and
+        ``overfitting.html`` into a new folder ``{UTC time}_{strategy}`` (complete or not at
+        all)."""
 
         parent, base = sweep_folder(results_dir, self.grid)
         with atomic_folder(parent, base) as (name, tmp):
@@ -124,9 +173,7 @@ class SweepResult:
         return parent / name
 
     def write_into(self, folder: Path) -> None:
-        """Write the three files of :meth:`save` into an existing ``folder``."""
-        import pandas as pd
-
+        """Write the files of :meth:`save` into an existing ``folder``."""
         self.table.to_csv(folder / "parameter_sweep.csv", index=False)
         frames = []
         for p in self.params:
@@ -143,15 +190,16 @@ class SweepResult:
             "combinations": len(self.table),
             "skipped": [{"params": p, "reason": why} for p, why in self.skipped],
             "options": self.options,
+            "trials": self.n_trials,
+            "diagnostics": self.diagnostics(),
         }
         text = json.dumps(doc, indent=2, allow_nan=False, default=str)
         (folder / "best_params.json").write_text(text + "\n", encoding="utf-8")
+        write_overfitting_files(folder, self.returns, self.overfitting())
 
 
 def sweep_folder(results_dir: str | Path, grid: ParameterGrid) -> tuple[Path, str]:
     """(the created parent folder, the wanted name ``{UTC time}_{strategy}``) of a sweep."""
-    from workbench.results.folders import prepare_parent
-    from workbench.results.saver import utc_now
 
     return prepare_parent(results_dir), f"{utc_now():%Y-%m-%d_%H%M%S}_{grid.strategy.name}"
 
@@ -164,15 +212,44 @@ def check_objective(objective: str) -> None:
         )
 
 
-def ranked(rows: list[dict[str, Any]], grid: ParameterGrid, objective: str) -> pd.DataFrame:
-    """The sweep table of ``rows``: parameters then :data:`METRIC_COLUMNS`, best first by
-    ``objective`` (smallest first for :data:`MINIMIZE`), undefined figures last."""
-    import pandas as pd
+def ranked(
+    rows: list[dict[str, Any]],
+    grid: ParameterGrid,
+    objective: str,
+    returns: list[pd.Series] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The sweep table of ``rows`` and their returns matrix, in the same order.
 
+    The table has the parameters, :data:`METRIC_COLUMNS` and :data:`PSR_COLUMN` (None
+    without ``returns``), best first by ``objective`` (smallest first for :data:`MINIMIZE`),
+    undefined figures last. The matrix (see :func:`returns_matrix`) has column ``i`` for row
+    ``i``.
+    """
     table = pd.DataFrame(rows, columns=[*grid.ranges, *METRIC_COLUMNS])
-    return table.sort_values(
+    psr = [psr_of_returns(r) for r in returns] if returns is not None else [None] * len(rows)
+    table[PSR_COLUMN] = pd.Series(psr, index=table.index, dtype="float64")
+    order = table.sort_values(
         objective, ascending=objective in MINIMIZE, na_position="last", kind="stable"
-    ).reset_index(drop=True)
+    ).index.to_numpy()
+    table = table.loc[order].reset_index(drop=True)
+    if returns is None:
+        return table, None
+    return table, returns_matrix([returns[i] for i in order])
+
+
+def returns_matrix(returns: list[pd.Series]) -> pd.DataFrame:
+    """Daily returns side by side: column ``i`` is ``returns[i]``, on the union of their
+    dates (sorted), 0 where a series has no date and where a return is undefined (an
+    account at or below 0 has nothing left to earn or lose)."""
+    if not returns:
+        return pd.DataFrame(dtype=np.float64)
+    frame = pd.concat(
+        [r.astype(np.float64) for r in returns], axis=1, keys=range(len(returns)), sort=True
+    )
+    if isinstance(frame.index, pd.DatetimeIndex):  # one resolution, whatever the source
+        frame.index = frame.index.as_unit("ns")
+    frame.index.name = "trade_date"
+    return frame.fillna(0.0)
 
 
 def sensitivity_table(
@@ -223,6 +300,7 @@ def sweep(
     objective: str = "sharpe_ratio",
     client: Any = None,
     chunk_size: int = 4,
+    blocks: int = DEFAULT_BLOCKS,
     **options: Any,
 ) -> SweepResult:
     """Backtest every valid combination of ``grid`` on ``bars``.
@@ -241,6 +319,9 @@ def sweep(
         process, one combination after another.
     chunk_size : int, default 4
         Combinations per Dask task.
+    blocks : int, default 16
+        CSCV blocks (even) for the probability of backtest overfitting in
+        :meth:`SweepResult.diagnostics`.
     **options
         Passed to :func:`workbench.backtest.run_backtest` for every combination
         (``use_risk_manager``, ``risk_per_trade``, ``config`` ...).
@@ -252,7 +333,7 @@ def sweep(
     check_objective(objective)
     if chunk_size < 1:
         raise ConfigError(f"chunk_size must be >= 1, got {chunk_size}")
-    from workbench.backtest.engine import build_config
+    check_blocks(blocks, n_rows=2 * blocks)  # even and >= 2; the length is checked later
 
     # Bad options fail here, once, not in every task.
     build_config(options.get("config"), **{k: v for k, v in options.items() if k != "config"})
@@ -264,18 +345,21 @@ def sweep(
             hint=skipped[0][1] if skipped else None,
         )
     if client is None:
-        rows = [_row(bars, grid.strategy, p, options) for p in combos]
+        done = [_row(bars, grid.strategy, p, options) for p in combos]
     else:
         [shared] = client.scatter([bars], broadcast=True)
         chunks = [combos[i : i + chunk_size] for i in range(0, len(combos), chunk_size)]
         futures = [
             client.submit(_rows, shared, grid.strategy, c, options, pure=False) for c in chunks
         ]
-        rows = [r for part in client.gather(futures) for r in part]
+        done = [r for part in client.gather(futures) for r in part]
+    table, returns = ranked([r for r, _ in done], grid, objective, [d for _, d in done])
     return SweepResult(
-        table=ranked(rows, grid, objective),
+        table=table,
         objective=objective,
         grid=grid,
         skipped=skipped,
         options=_options_dict(options),
+        returns=returns,
+        blocks=blocks,
     )

@@ -5,21 +5,41 @@
 >>> compare_runs([run_a, run_b])  # results/comparisons/2026-01-10_150000/
 
 See :mod:`workbench.results.saver` for the folder layout, :mod:`workbench.results.summary`
-for summary.json and its JSON Schema, :mod:`workbench.results.recommendations` for the
-rules, and :mod:`workbench.results.folders` for how folders appear atomically.
+for summary.json (:func:`build_summary`, its one builder) and its JSON Schema,
+:mod:`workbench.results.recommendations` for the rules, and :mod:`workbench.results.folders`
+for how folders appear atomically.
+
+This layer writes data, not pages: report.html and comparison_report.html come from writers
+handed in (``save_results(..., writers=[...])``, ``compare_runs(..., writers=[...])``), which
+:mod:`workbench.visualization` provides (``save_with_report``, ``compare_with_report``).
+Nothing here imports :mod:`workbench.visualization`.
 """
 
 from __future__ import annotations
 
-from workbench.results.compare import NotARunError, compare_runs, load_equity, load_summary
+from workbench.results.compare import (
+    ComparisonWriter,
+    NotARunError,
+    compare_runs,
+    load_equity,
+    load_summary,
+)
 from workbench.results.folders import is_run_dir, list_runs
 from workbench.results.recommendations import make_recommendations
-from workbench.results.saver import ResultSaver, make_run_id, save_results
-from workbench.results.summary import build_summary, summary_schema, validate_summary
+from workbench.results.saver import ResultSaver, RunWriter, save_results
+from workbench.results.summary import (
+    build_summary,
+    make_run_id,
+    summary_schema,
+    utc_now,
+    validate_summary,
+)
 
 __all__ = [
+    "ComparisonWriter",
     "NotARunError",
     "ResultSaver",
+    "RunWriter",
     "build_summary",
     "compare_runs",
     "is_run_dir",
@@ -30,5 +50,6 @@ __all__ = [
     "make_run_id",
     "save_results",
     "summary_schema",
+    "utc_now",
     "validate_summary",
 ]

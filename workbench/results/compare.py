@@ -4,9 +4,10 @@
 writes ``{out_root}/{UTC timestamp}/``::
 
     strategy_comparison.csv   one row per run: identity, data range, parameters, metrics
-    comparison_report.html    equity curves and metrics (workbench.visualization)
 
-The comparison folder is published atomically like a run folder
+plus the files of the page writers handed in (``writers=[...]``):
+``workbench.visualization.compare_with_report`` (and ``workbench compare``) add
+comparison_report.html. The comparison folder is published atomically like a run folder
 (:mod:`workbench.results.folders`).
 """
 
@@ -14,8 +15,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
 
 from workbench.errors import WorkbenchError
 from workbench.results.folders import (
@@ -33,14 +38,17 @@ from workbench.results.summary import (
     validate_summary,
 )
 
-if TYPE_CHECKING:
-    import pandas as pd
-
 #: Default folder of the comparisons.
 DEFAULT_COMPARISONS_DIR = "results/comparisons"
 COMPARISON_CSV = "strategy_comparison.csv"
-COMPARISON_REPORT = "comparison_report.html"
 EQUITY_FILE = "equity_curve.csv"
+#: The full-resolution equity curve; runs saved before it existed have only the CSV.
+EQUITY_PARQUET = "equity_curve.parquet"
+
+#: A writer of pages about a comparison, handed to :func:`compare_runs`: called as
+#: ``writer(summaries, equity, folder)`` with the runs' summary.json dicts (in the order
+#: given), their equity curves keyed by run_id, and the comparison folder being written.
+ComparisonWriter = Callable[[list[dict[str, Any]], dict[str, pd.Series], Path], object]
 
 
 class NotARunError(WorkbenchError):
@@ -97,7 +105,7 @@ def load_summary(run_dir: str | Path) -> dict[str, Any]:
         If ``run_dir`` is not a complete run folder, or its summary.json is not valid JSON
         or does not match the schema.
     """
-    import jsonschema
+    import jsonschema  # here for start-up time: its import takes seconds
 
     path = Path(run_dir)
     if not is_run_dir(path):
@@ -122,7 +130,8 @@ def load_summary(run_dir: str | Path) -> dict[str, Any]:
 
 
 def load_equity(run_dir: str | Path) -> pd.Series:
-    """A run's equity curve from equity_curve.csv.
+    """A run's equity curve: every bar from equity_curve.parquet, or equity_curve.csv in a
+    run saved before the Parquet file existed.
 
     Parameters
     ----------
@@ -137,20 +146,24 @@ def load_equity(run_dir: str | Path) -> pd.Series:
     Raises
     ------
     NotARunError
-        If the file is missing or lacks the ``ts``/``equity`` columns.
+        If both files are missing, unreadable or lack the ``ts``/``equity`` columns.
     """
-    import pandas as pd
-
-    file = Path(run_dir) / EQUITY_FILE
+    parquet = Path(run_dir) / EQUITY_PARQUET
+    file = parquet if parquet.is_file() else Path(run_dir) / EQUITY_FILE
     if not file.is_file():
         raise NotARunError(
-            f"{Path(run_dir)} has no {EQUITY_FILE}", hint="the run is damaged; run it again"
+            f"{Path(run_dir)} has no {EQUITY_PARQUET} or {EQUITY_FILE}",
+            hint="the run is damaged; run it again",
         )
     try:
-        frame = pd.read_csv(file, usecols=["ts", "equity"], engine="pyarrow")
-    except ValueError as exc:
+        if file == parquet:
+            frame = pd.read_parquet(file, columns=["ts", "equity"])
+        else:
+            frame = pd.read_csv(file, usecols=["ts", "equity"], engine="pyarrow")
+    except (ValueError, OSError, pa.ArrowException) as exc:
         raise NotARunError(
-            f"{file} lacks the ts/equity columns ({exc})", hint="the run is damaged; run it again"
+            f"{file} cannot be read or lacks the ts/equity columns ({exc})",
+            hint="the run is damaged; run it again",
         ) from None
     index = pd.DatetimeIndex(pd.to_datetime(frame["ts"], utc=True), name="ts")
     return pd.Series(frame["equity"].to_numpy(dtype="float64"), index=index, name="equity")
@@ -196,24 +209,11 @@ def comparison_row(summary: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _comparison_writer() -> Any:
-    try:
-        from workbench.visualization.report import write_comparison_report
-    except ImportError as exc:
-        raise WorkbenchError(
-            "cannot write comparison_report.html: workbench.visualization.report is not "
-            f"importable ({exc})",
-            hint="update the workbench installation, or compare without the report "
-            "(compare_runs(..., report=False))",
-        ) from exc
-    return write_comparison_report
-
-
 def compare_runs(
     run_dirs: list[Path] | list[str] | list[str | Path],
     out_root: str | Path = DEFAULT_COMPARISONS_DIR,
     *,
-    report: bool = True,
+    writers: Sequence[ComparisonWriter] = (),
 ) -> Path:
     """Write a side-by-side comparison of saved runs.
 
@@ -224,9 +224,10 @@ def compare_runs(
     out_root : str or Path, default "results/comparisons"
         Where the comparison folder ``{YYYY-MM-DD_HHMMSS}`` (UTC; ``_2`` ... on a collision)
         is created.
-    report : bool, default True
-        Also write comparison_report.html with
-        ``workbench.visualization.report.write_comparison_report``.
+    writers : sequence of ComparisonWriter, default ()
+        Writers of pages about the comparison (see :data:`ComparisonWriter`), called inside
+        the atomic save; ``workbench.visualization.report.write_comparison_report`` writes
+        comparison_report.html.
 
     Returns
     -------
@@ -238,18 +239,14 @@ def compare_runs(
     NotARunError
         If a folder is not a complete, valid run (the message says which and why).
     WorkbenchError
-        With fewer than two runs, the same run twice, an unwritable ``out_root``, or the
-        report wanted without ``workbench.visualization``.
+        With fewer than two runs, the same run twice, or an unwritable ``out_root``.
     """
-    import pandas as pd
-
     dirs = [Path(d) for d in run_dirs]
     if len(dirs) < 2:
         raise WorkbenchError(
             f"compare needs at least two run folders, got {len(dirs)}",
             hint="e.g. workbench compare results/backtests/RUN_A results/backtests/RUN_B",
         )
-    write_comparison_report = _comparison_writer() if report else None
     summaries = [load_summary(d) for d in dirs]
     seen: dict[str, Path] = {}
     for d, s in zip(dirs, summaries, strict=True):
@@ -267,6 +264,6 @@ def compare_runs(
     base = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d_%H%M%S")
     with atomic_folder(parent, base) as (name, tmp):
         table.to_csv(tmp / COMPARISON_CSV, index=False)
-        if write_comparison_report is not None:
-            write_comparison_report(summaries, equity, tmp)
+        for write in writers:
+            write(summaries, equity, tmp)
     return parent / name

@@ -37,10 +37,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
+
+from workbench.analysis import DAY_NAMES
+from workbench.market.calendar import EXCHANGE_TZ
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from workbench.backtest.result import BacktestResult
 
 #: Below this many trades the metrics are not statistically meaningful.
@@ -98,8 +100,6 @@ def _net(result: BacktestResult) -> np.ndarray:
 
 def _equity_before(result: BacktestResult, times: pd.Series) -> np.ndarray:
     """Equity at the close of the last bar ending at or before each time."""
-    import pandas as pd
-
     eq = result.equity
     if len(eq) == 0:
         return np.full(len(times), result.initial_capital)
@@ -171,10 +171,6 @@ def _group_flag(
 
 
 def _entry_local(result: BacktestResult) -> pd.DatetimeIndex:
-    import pandas as pd
-
-    from workbench.market.calendar import EXCHANGE_TZ
-
     entry = pd.DatetimeIndex(result.trades["entry_time"])
     if entry.tz is None:
         entry = entry.tz_localize("UTC")
@@ -235,8 +231,6 @@ def day_of_week_filter(result: BacktestResult) -> str | None:
     str or None
         The recommendation, or None (see "Time groups" in the module docstring).
     """
-    from workbench.backtest.metrics import DAY_NAMES
-
     if len(result.trades) < MIN_GROUP_TRADES + 2:
         return None
     net = _net(result)

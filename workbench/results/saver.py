@@ -6,14 +6,18 @@ Layout (the plan's, plus ``risk_events.csv`` and ``README.md``)::
         summary.json        key metrics, recommendations, provenance (summary.schema.json)
         parameters.json     strategy, backtest config, contract, full data provenance
         trades.csv          one row per closed trade
-        equity_curve.csv    equity and position at every bar close (full resolution)
+        equity_curve.csv    equity and position at the first bar, every position change,
+                            each trade date's last bar and the last bar (compact)
+        equity_curve.parquet  equity and position at every bar close (full resolution, zstd)
         daily_pnl.csv       net P&L and closing equity per CME trade date
         drawdowns.csv       drawdown periods, deepest first
         signals.csv         the strategy signal, only at the bars where it changes
         risk_events.csv     every risk decision and circuit breaker
         README.md           what each file holds
-        report.html         the human-readable report (workbench.visualization)
-        charts/             one HTML file per chart, sharing charts/plotly.min.js
+
+Pages about the run (``report.html``, ``charts/``, ``report.pdf``) come from writers handed in
+(``writers=[...]``): this package does not draw. :mod:`workbench.visualization` hands in its
+report writer (``workbench.visualization.save_with_report``, and ``workbench backtest``).
 
 Run ids are ``{UTC date}_{HHMMSS}_{strategy short key}_{symbol}``; the short key is the
 strategy's registry name up to its first underscore (``ema_crossover`` -> ``ema``). A name
@@ -28,46 +32,70 @@ cells for missing values.
 ``signals.csv`` holds the first bar and every bar whose signal differs from the previous
 bar's: ``ts`` is the bar's START time (the signal is known at that bar's end). The signal of
 any bar is the value of the last row with ``ts`` at or before the bar's start, e.g.
-``pd.merge_asof(bars, signals, on="ts")``. Bar starts are the ``equity_curve.csv`` times
+``pd.merge_asof(bars, signals, on="ts")``. Bar starts are the ``equity_curve.parquet`` times
 minus the bar interval (``data_range`` in parameters.json has the schema).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import re
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
 
-from workbench.errors import WorkbenchError
+from workbench.market.calendar import trade_dates
 from workbench.results.folders import atomic_folder, check_name, clean_stale, prepare_parent
-from workbench.results.summary import build_summary, run_symbol, to_jsonable
+from workbench.results.summary import build_summary, make_run_id, to_jsonable, utc_now
 
 if TYPE_CHECKING:
-    import pandas as pd
-    import pyarrow as pa
-
     from workbench.backtest.result import BacktestResult
+
+__all__ = [
+    "DEFAULT_RESULTS_DIR",
+    "RUN_FILES",
+    "ResultSaver",
+    "RunWriter",
+    "build_parameters",
+    "equity_marks",
+    "make_run_id",
+    "save_results",
+    "signal_changes",
+    "utc_now",
+    "write_daily_pnl",
+    "write_drawdowns",
+    "write_equity_curve",
+    "write_equity_parquet",
+    "write_risk_events",
+    "write_signals",
+    "write_trades",
+]
+
+#: A writer of pages about a run, handed to :func:`save_results`: called as
+#: ``writer(result, folder, summary)`` inside the save, with the run folder being written
+#: (under its temporary name) and the run's summary.json dict; it adds its files to the folder.
+RunWriter = Callable[["BacktestResult", Path, dict[str, Any]], object]
 
 #: Default folder of the runs.
 DEFAULT_RESULTS_DIR = "results/backtests"
-#: Files every run folder holds (the report files come on top with ``report=True``).
+#: Files every run folder holds (the writers' files come on top).
 RUN_FILES = (
     "summary.json",
     "parameters.json",
     "trades.csv",
     "equity_curve.csv",
+    "equity_curve.parquet",
     "daily_pnl.csv",
     "drawdowns.csv",
     "signals.csv",
     "risk_events.csv",
     "README.md",
 )
-REPORT_FILE = "report.html"
-
 _NS_PER_S = 1_000_000_000
 _S_PER_DAY = 86_400
 _ISO_LEN = 20  # YYYY-MM-DDTHH:MM:SSZ
@@ -85,7 +113,12 @@ README = """\
 (rolls) |
 | trades.csv | One row per closed trade; times UTC; net_pnl = gross_pnl - commission; \
 gross_pnl is at fill prices (slippage_cost already taken out) |
-| equity_curve.csv | Equity (USD) and signed position at every bar close (`ts` = bar end, UTC) |
+| equity_curve.csv | Equity (USD) and signed position (`ts` = bar end, UTC) at the first bar, \
+every bar where the position changes (fills, rolls) or a flat account's equity does, \
+the last bar of each CME trade date and the last bar; `mark` says which. Between two rows \
+a flat account's equity does not change |
+| equity_curve.parquet | The same columns at EVERY bar close (full resolution, zstd): \
+`pd.read_parquet("equity_curve.parquet")` |
 | daily_pnl.csv | Net P&L and closing equity per CME trade date |
 | drawdowns.csv | Drawdown periods, deepest first (`end` empty: not recovered) |
 | signals.csv | Strategy signal (-1/0/+1) ONLY at the first bar and the bars where it \
@@ -93,8 +126,7 @@ changes; `ts` = bar START, UTC. A bar's signal is the last row at or before its 
 (`pd.merge_asof`) |
 | risk_events.csv | Every risk decision (accepted, resized, rejected + reason) and circuit \
 breaker; one entry attempt per bar with an entry signal |
-| report.html, charts/ | Human-readable report and interactive charts |
-
+{pages}
 Timestamps are `YYYY-MM-DDTHH:MM:SSZ` (UTC); money is USD at full precision.
 """
 
@@ -102,8 +134,6 @@ Timestamps are `YYYY-MM-DDTHH:MM:SSZ` (UTC); money is USD at full precision.
 def _iso_utc(ts_ns: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
     """UTC nanosecond timestamps as ``YYYY-MM-DDTHH:MM:SSZ`` strings (null where not
     ``valid``), built with array arithmetic: ~30x faster than strftime on 700k rows."""
-    import pyarrow as pa
-
     ts_ns = np.asarray(ts_ns, dtype=np.int64)
     n = len(ts_ns)
     if valid is None:
@@ -143,8 +173,6 @@ def _iso_utc(ts_ns: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
 
 def _time_column(values: Any) -> pa.Array:
     """A datetime-like column (tz-aware or naive UTC, may hold NaT) as ISO strings."""
-    import pandas as pd
-
     idx = pd.DatetimeIndex(values)
     if idx.tz is None:
         idx = idx.tz_localize("UTC")
@@ -155,17 +183,12 @@ def _time_column(values: Any) -> pa.Array:
 
 def _write_csv(path: Path, columns: dict[str, Any]) -> None:
     """Write named columns (Arrow arrays or numpy/pandas data) as CSV with Arrow."""
-    import pyarrow as pa
-    import pyarrow.csv as pcsv
-
     arrays = [c if isinstance(c, pa.Array) else pa.array(np.asarray(c)) for c in columns.values()]
     table = pa.table(arrays, names=list(columns))
     pcsv.write_csv(table, str(path), pcsv.WriteOptions(batch_size=65_536))
 
 
 def _strings(values: Any) -> pa.Array:
-    import pyarrow as pa
-
     return pa.array([None if v is None else str(v) for v in values], pa.string())
 
 
@@ -197,9 +220,49 @@ def write_trades(result: BacktestResult, path: Path) -> None:
     _write_frame(path, result.trades, time_columns=("entry_time", "exit_time"))
 
 
+def equity_marks(result: BacktestResult) -> np.ndarray:
+    """Which bars equity_curve.csv keeps: a label per bar, "" for the bars left out.
+
+    Parameters
+    ----------
+    result : BacktestResult
+        The backtest.
+
+    Returns
+    -------
+    numpy.ndarray of str
+        Per bar of ``result.equity``: ``"start"`` (first bar), ``"fill"`` (the position
+        differs from the previous bar's, or the equity does while the account was flat: a
+        trade within one bar), ``"day_close"`` (last bar of a CME trade date),
+        ``"end"`` (last bar) or ``""``. A bar that is several of these gets the first.
+    """
+    eq = result.equity
+    n = len(eq)
+    marks = np.full(n, "", dtype=object)
+    if n == 0:
+        return marks
+    ns = pd.DatetimeIndex(eq.index).as_unit("ns").asi8
+    dates = trade_dates(ns)
+    day_close = np.ones(n, dtype=bool)
+    day_close[:-1] = dates[1:] != dates[:-1]
+    marks[day_close] = "day_close"
+    if len(result.position) == n:
+        pos = result.position.to_numpy()
+        values = eq.to_numpy(dtype=np.float64)
+        fill = np.zeros(n, dtype=bool)
+        # the position changed, or a flat account's equity moved (a trade opened and closed
+        # within the bar)
+        fill[1:] = (pos[1:] != pos[:-1]) | ((pos[:-1] == 0) & (values[1:] != values[:-1]))
+        marks[fill] = "fill"
+    marks[-1] = "end"
+    marks[0] = "start"
+    return marks
+
+
 def write_equity_curve(result: BacktestResult, path: Path) -> None:
-    """``equity_curve.csv``: ``ts`` (bar end, UTC), ``equity`` (USD), ``position``
-    (signed contracts) at every bar.
+    """``equity_curve.csv``: ``ts`` (bar end, UTC), ``equity`` (USD), ``position`` (signed
+    contracts) and ``mark`` at the bars :func:`equity_marks` keeps (the full series is in
+    equity_curve.parquet, :func:`write_equity_parquet`).
 
     Parameters
     ----------
@@ -209,13 +272,53 @@ def write_equity_curve(result: BacktestResult, path: Path) -> None:
         The file to write.
     """
     eq = result.equity
+    marks = equity_marks(result)
+    keep = marks != ""
     cols: dict[str, Any] = {
-        "ts": _time_column(eq.index),
-        "equity": eq.to_numpy(dtype=np.float64),
+        "ts": _time_column(eq.index[keep]),
+        "equity": eq.to_numpy(dtype=np.float64)[keep],
     }
     if len(result.position) == len(eq):
-        cols["position"] = result.position.to_numpy()
+        cols["position"] = result.position.to_numpy()[keep]
+    cols["mark"] = pa.array(marks[keep].astype(str), pa.string())
     _write_csv(path, cols)
+
+
+def write_equity_parquet(result: BacktestResult, path: Path) -> None:
+    """``equity_curve.parquet``: ``ts`` (bar end, UTC timestamp), ``equity`` (USD) and
+    ``position`` at every bar, zstd-compressed.
+
+    Parameters
+    ----------
+    result : BacktestResult
+        The backtest.
+    path : Path
+        The file to write.
+    """
+    eq = result.equity
+    index = pd.DatetimeIndex(eq.index)
+    if index.tz is None:
+        index = index.tz_localize("UTC")
+    arrays = [
+        pa.array(index.as_unit("ns").asi8, pa.timestamp("ns", tz="UTC")),
+        pa.array(eq.to_numpy(dtype=np.float64)),
+    ]
+    names = ["ts", "equity"]
+    if len(result.position) == len(eq):
+        arrays.append(pa.array(result.position.to_numpy()))
+        names.append("position")
+    # Delta-encoded times (bars are evenly spaced) and byte-split floats: ~40 kB for two
+    # years of 1-minute bars, where dictionary encoding of the times alone takes 5 MB.
+    encoding = {"ts": "DELTA_BINARY_PACKED", "equity": "BYTE_STREAM_SPLIT"}
+    if "position" in names:
+        encoding["position"] = "DELTA_BINARY_PACKED"
+    pq.write_table(
+        pa.table(arrays, names=names),
+        str(path),
+        compression="zstd",
+        use_dictionary=False,
+        column_encoding=encoding,
+    )
 
 
 def write_daily_pnl(result: BacktestResult, path: Path) -> None:
@@ -228,8 +331,6 @@ def write_daily_pnl(result: BacktestResult, path: Path) -> None:
     path : Path
         The file to write.
     """
-    import pandas as pd
-
     pnl = result.daily_pnl.to_numpy(dtype=np.float64)
     dates = pd.DatetimeIndex(np.asarray(result.daily_pnl.index, dtype="datetime64[ns]"))
     _write_csv(
@@ -243,8 +344,6 @@ def write_daily_pnl(result: BacktestResult, path: Path) -> None:
 
 
 def _minutes(values: pd.Series) -> np.ndarray:
-    import pandas as pd
-
     td = pd.TimedeltaIndex(values)
     return np.where(td.isna(), np.nan, td.as_unit("ns").asi8 / 60e9)
 
@@ -260,8 +359,6 @@ def write_drawdowns(result: BacktestResult, path: Path) -> None:
     path : Path
         The file to write.
     """
-    import pyarrow as pa
-
     d = result.drawdowns
     duration, recovery = _minutes(d["duration"]), _minutes(d["recovery"])
     _write_csv(
@@ -365,53 +462,25 @@ def _dump_json(doc: Any, path: Path) -> None:
     path.write_text(text + "\n", encoding="utf-8")
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9-]+", "-", text).strip("-") or "x"
+#: README.md notes of the files page writers usually add; other added files are listed bare.
+PAGE_FILE_NOTES = {
+    "report.html": "Human-readable report (one self-contained page)",
+    "charts": "Interactive charts, one page each",
+    "report.pdf": "The report, printed",
+}
 
 
-def make_run_id(result: BacktestResult, when: dt.datetime) -> str:
-    """``{UTC date}_{HHMMSS}_{strategy short key}_{symbol}``, e.g.
-    ``2026-01-10_143052_ema_MCL_FUT``.
-
-    Parameters
-    ----------
-    result : BacktestResult
-        The backtest (strategy key and symbol).
-    when : datetime
-        The save time (naive is taken as UTC).
-
-    Returns
-    -------
-    str
-        The base run id (before any ``_2`` collision suffix).
-    """
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    strategy = result.parameters.get("strategy", {})
-    key = str(strategy.get("key") or strategy.get("name") or "strategy")
-    short = _slug(key.split("_", 1)[0].lower())
-    symbol = re.sub(r"[^A-Za-z0-9_-]+", "-", run_symbol(result)).strip("-") or "x"
-    return f"{when.astimezone(dt.UTC):%Y-%m-%d_%H%M%S}_{short}_{symbol}"
+def _page_rows(folder: Path) -> str:
+    """README rows of the files the writers added to ``folder``."""
+    known = {*RUN_FILES}
+    added = sorted(p.name for p in folder.iterdir() if p.name not in known)
+    return "".join(
+        f"| {name}{'/' if (folder / name).is_dir() else ''} | {PAGE_FILE_NOTES.get(name, '')} |\n"
+        for name in added
+    )
 
 
-def utc_now() -> dt.datetime:
-    """The current UTC time to the second: the run's timestamp and run-id time."""
-    return dt.datetime.now(dt.UTC).replace(microsecond=0)
-
-
-def _report_writer() -> Any:
-    try:
-        from workbench.visualization.report import write_report
-    except ImportError as exc:
-        raise WorkbenchError(
-            f"cannot write report.html: workbench.visualization.report is not importable ({exc})",
-            hint="update the workbench installation, or save without the report "
-            "(save_results(..., report=False))",
-        ) from exc
-    return write_report
-
-
-def _readme(summary: dict[str, Any]) -> str:
+def _readme(summary: dict[str, Any], pages: str) -> str:
     dr = summary["data_range"]
     return README.format(
         run_id=summary["run_id"],
@@ -423,6 +492,7 @@ def _readme(summary: dict[str, Any]) -> str:
         synthetic=" - SYNTHETIC sample data, not market prices"
         if summary["provenance"]["synthetic"]
         else "",
+        pages=pages,
     )
 
 
@@ -431,8 +501,7 @@ def save_results(
     results_dir: str | Path = DEFAULT_RESULTS_DIR,
     *,
     run_id: str | None = None,
-    report: bool = True,
-    pdf: bool = False,
+    writers: Sequence[RunWriter] = (),
 ) -> Path:
     """Save a backtest into a new run folder under ``results_dir``.
 
@@ -445,12 +514,11 @@ def save_results(
     run_id : str, optional
         The folder name; by default :func:`make_run_id` of the current UTC time. Either way,
         a name already taken gets ``_2``, ``_3`` ...
-    report : bool, default True
-        Also write ``report.html`` and ``charts/`` with
-        ``workbench.visualization.report.write_report``.
-    pdf : bool, default False
-        Also print ``report.pdf`` with headless Chromium (a few seconds more; off by default
-        so that saving stays fast).
+    writers : sequence of RunWriter, default ()
+        Writers of pages about the run (see :data:`RunWriter`), called in order once the
+        data files are written, inside the atomic save: a writer that raises leaves no run
+        folder. ``workbench.visualization.report.report_writer()`` writes report.html and
+        charts/; ``workbench.visualization.save_with_report`` saves with it.
 
     Returns
     -------
@@ -462,11 +530,9 @@ def save_results(
     Raises
     ------
     WorkbenchError
-        If ``results_dir`` is a file or not writable, ``run_id`` is not a plain folder name,
-        or the report is wanted but ``workbench.visualization`` is not available (checked
-        before anything is written).
+        If ``results_dir`` is a file or not writable, or ``run_id`` is not a plain folder
+        name.
     """
-    write_report = _report_writer() if report else None
     if run_id is not None:
         check_name(run_id)
     parent = prepare_parent(results_dir)
@@ -479,13 +545,14 @@ def save_results(
         _dump_json(build_parameters(result, name), tmp / "parameters.json")
         write_trades(result, tmp / "trades.csv")
         write_equity_curve(result, tmp / "equity_curve.csv")
+        write_equity_parquet(result, tmp / "equity_curve.parquet")
         write_daily_pnl(result, tmp / "daily_pnl.csv")
         write_drawdowns(result, tmp / "drawdowns.csv")
         write_signals(result, tmp / "signals.csv")
         write_risk_events(result, tmp / "risk_events.csv")
-        (tmp / "README.md").write_text(_readme(summary), encoding="utf-8")
-        if write_report is not None:
-            write_report(result, tmp, summary, pdf=pdf)
+        for write in writers:
+            write(result, tmp, summary)
+        (tmp / "README.md").write_text(_readme(summary, _page_rows(tmp)), encoding="utf-8")
     run_dir = parent / name
     result.extra["run_dir"] = str(run_dir)
     return run_dir
@@ -496,15 +563,13 @@ class ResultSaver:
 
     Parameters
     ----------
-    report : bool, default True
-        Write report.html and charts/ too.
-    pdf : bool, default False
-        Print report.pdf as well.
+    writers : sequence of RunWriter, default ()
+        Writers of pages about each run (see :func:`save_results`), e.g.
+        ``[workbench.visualization.report.report_writer()]`` for report.html and charts/.
     """
 
-    def __init__(self, report: bool = True, pdf: bool = False) -> None:
-        self.report = report
-        self.pdf = pdf
+    def __init__(self, writers: Sequence[RunWriter] = ()) -> None:
+        self.writers = tuple(writers)
 
     def save_all(
         self,
@@ -528,4 +593,4 @@ class ResultSaver:
         Path
             The run folder.
         """
-        return save_results(result, results_dir, run_id=run_id, report=self.report, pdf=self.pdf)
+        return save_results(result, results_dir, run_id=run_id, writers=self.writers)

@@ -10,7 +10,7 @@ The document has exactly the keys of the plan's schema (``run_id``, ``timestamp`
     ``continuous``, ``roll_rule``, ``adjust``, the ``contracts`` traded and the ``rolls``
     of the continuous series (``trade_date``, ``from_symbol``, ``to_symbol``).
 ``annualization``
-    How the ratios were annualized (see :mod:`workbench.backtest.metrics`).
+    How the ratios were annualized (see :mod:`workbench.analysis.metrics`).
 ``config``
     The complete :class:`~workbench.backtest.config.BacktestConfig` of the run.
 
@@ -25,9 +25,15 @@ import datetime as dt
 import functools
 import json
 import math
+import re
 from importlib import resources
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from workbench.results.recommendations import make_recommendations
 
 if TYPE_CHECKING:
     from workbench.backtest.result import BacktestResult
@@ -129,8 +135,6 @@ def to_jsonable(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, PurePath):
         return str(value)
-    import numpy as np
-
     if isinstance(value, np.bool_):
         return bool(value)
     if isinstance(value, np.integer):
@@ -140,10 +144,12 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         return [to_jsonable(v) for v in value.tolist()]
     if isinstance(value, np.datetime64):
-        import pandas as pd
-
         return None if np.isnat(value) else pd.Timestamp(value).isoformat()
     return str(value)
+
+
+def _parse_time(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def format_timestamp(when: dt.datetime | str) -> str:
@@ -160,7 +166,7 @@ def format_timestamp(when: dt.datetime | str) -> str:
         The UTC time to the second with a ``Z`` suffix.
     """
     if isinstance(when, str):
-        when = dt.datetime.fromisoformat(when.replace("Z", "+00:00"))
+        when = _parse_time(when)
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.UTC)
     return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -200,19 +206,66 @@ def _provenance(result: BacktestResult) -> dict[str, Any]:
     return out
 
 
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9-]+", "-", text).strip("-") or "x"
+
+
+def utc_now() -> dt.datetime:
+    """The current UTC time to the second: a run's timestamp and run-id time.
+
+    Returns
+    -------
+    datetime
+        Timezone-aware (UTC), microseconds dropped.
+    """
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def make_run_id(result: BacktestResult, when: dt.datetime) -> str:
+    """``{UTC date}_{HHMMSS}_{strategy short key}_{symbol}``, e.g.
+    ``2026-01-10_143052_ema_MCL_FUT``.
+
+    Parameters
+    ----------
+    result : BacktestResult
+        The backtest (strategy key and symbol).
+    when : datetime
+        The save time (naive is taken as UTC).
+
+    Returns
+    -------
+    str
+        The base run id (before any ``_2`` collision suffix).
+    """
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    strategy = result.parameters.get("strategy", {})
+    key = str(strategy.get("key") or strategy.get("name") or "strategy")
+    short = _slug(key.split("_", 1)[0].lower())
+    symbol = re.sub(r"[^A-Za-z0-9_-]+", "-", run_symbol(result)).strip("-") or "x"
+    return f"{when.astimezone(dt.UTC):%Y-%m-%d_%H%M%S}_{short}_{symbol}"
+
+
 def build_summary(
-    result: BacktestResult, run_id: str, timestamp: dt.datetime | str
+    result: BacktestResult,
+    run_id: str | None = None,
+    timestamp: dt.datetime | str | None = None,
 ) -> dict[str, Any]:
-    """The summary.json document of a backtest run.
+    """The summary.json document of a backtest run: the one builder of that document.
+
+    Saved runs (:func:`workbench.results.save_results`), the report and the dashboard
+    (:mod:`workbench.visualization`) all take their summary from here.
 
     Parameters
     ----------
     result : BacktestResult
         What :func:`~workbench.backtest.run_backtest` returned.
-    run_id : str
-        The run's identifier (its folder name, e.g. ``2026-01-10_143052_ema_MCL_FUT``).
-    timestamp : datetime or str
-        When the run was saved (written as ``YYYY-MM-DDTHH:MM:SSZ``, UTC).
+    run_id : str, optional
+        The run's identifier (its folder name, e.g. ``2026-01-10_143052_ema_MCL_FUT``);
+        by default :func:`make_run_id` of ``timestamp``, as a saved run would be named.
+    timestamp : datetime or str, optional
+        When the run was saved (written as ``YYYY-MM-DDTHH:MM:SSZ``, UTC); by default
+        :func:`utc_now`.
 
     Returns
     -------
@@ -220,8 +273,11 @@ def build_summary(
         The keys of :data:`SUMMARY_KEYS`, JSON-safe (see the module docstring); it passes
         :func:`validate_summary`.
     """
-    from workbench.results.recommendations import make_recommendations
-
+    if timestamp is None:
+        timestamp = utc_now()
+    if run_id is None:
+        when = timestamp if isinstance(timestamp, dt.datetime) else _parse_time(timestamp)
+        run_id = make_run_id(result, when)
     metrics = result.metrics
     strategy = result.parameters.get("strategy", {})
     summary: dict[str, Any] = {
@@ -274,7 +330,7 @@ def validate_summary(summary: dict[str, Any]) -> None:
         The first problem found (``.path`` is where, ``.message`` what); the message of
         the exception names the offending key.
     """
-    import jsonschema
+    import jsonschema  # here for start-up time: its import takes seconds
 
     validator = jsonschema.Draft202012Validator(summary_schema())
     error = jsonschema.exceptions.best_match(validator.iter_errors(summary))

@@ -1,7 +1,7 @@
 """Pre-trade validation, the daily loss limit and circuit breakers, bar by bar.
 
 The same rules run in three places: this class (bar by bar, the reference and the
-paper-trading engine), and the compiled backtest kernel (``native/src/backtest.rs``), which a
+paper-trading engine), and the compiled backtest kernel (``native/src/backtest/``), which a
 test holds to this class trade for trade and rejection for rejection.
 
 Call order per bar: :meth:`start_bar` (trade-date boundary), :meth:`check_entry` for each

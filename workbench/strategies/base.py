@@ -29,14 +29,14 @@ import dataclasses
 import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
+import pandas as pd
 
+from workbench.data.schemas import SCHEMAS
 from workbench.errors import ConfigError
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 
 def bar_interval(bars: pd.DataFrame) -> pd.Timedelta:
@@ -55,9 +55,6 @@ def bar_interval(bars: pd.DataFrame) -> pd.Timedelta:
         The interval; ``Timedelta(0)`` when it cannot be known (no bar schema and fewer than
         two bars), which makes the bar end equal to its start.
     """
-    import pandas as pd
-
-    from workbench.data.schemas import SCHEMAS
 
     schema = bars.attrs.get("schema")
     info = SCHEMAS.get(schema) if isinstance(schema, str) else None
@@ -113,7 +110,6 @@ class TimeFilter:
                 f"time filter {self.start}-{self.end} is empty",
                 hint="end is exclusive; give a window such as 09:00-14:30",
             )
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
         try:
             ZoneInfo(self.tz)
@@ -316,7 +312,6 @@ def _local_minute_of_day(index: pd.DatetimeIndex, tz: str) -> np.ndarray:
     faster on a year of minute bars). The few hours containing an offset change are converted
     time by time.
     """
-    import pandas as pd
 
     if getattr(index, "tz", None) is None:
         raise ConfigError(

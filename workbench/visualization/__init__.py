@@ -1,10 +1,15 @@
 """Charts, HTML/PDF reports and the notebook dashboard of a backtest.
 
->>> from workbench.visualization import BacktestViewer, write_report
->>> write_report(result, run_dir, summary)  # doctest: +SKIP
+>>> from workbench.visualization import BacktestViewer, save_with_report
+>>> run_dir = save_with_report(result)  # doctest: +SKIP  (results folder + report.html)
 >>> BacktestViewer().show(result)  # doctest: +SKIP
 
-Names are imported on first use (Plotly and ipywidgets take a while to import).
+Layering: this package draws; :mod:`workbench.results` writes data. The report writers are
+handed to the results layer (``save_results(..., writers=[report_writer()])``), never looked
+up by it. Summaries come from :func:`workbench.results.build_summary`.
+
+Names are imported on first use (Plotly and ipywidgets take a while to import: this keeps
+``import workbench.visualization`` cheap for the CLI).
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
         register_chart,
     )
     from workbench.visualization.report import (  # noqa: F401
-        summary_from_result,
+        compare_with_report,
+        report_writer,
+        save_with_report,
         write_comparison_report,
         write_pdf,
         write_report,
@@ -35,7 +42,9 @@ _EXPORTS = {
     "chart_names": "charts",
     "downsample_minmax": "charts",
     "register_chart": "charts",
-    "summary_from_result": "report",
+    "compare_with_report": "report",
+    "report_writer": "report",
+    "save_with_report": "report",
     "write_comparison_report": "report",
     "write_pdf": "report",
     "write_report": "report",

@@ -13,7 +13,7 @@ Conventions
 Time
     Times are shown on the New York wall clock (the exchange's), as naive timestamps, so a
     chart reads like the CME session. The time-of-day and day-of-week charts group trades by
-    the New York hour and weekday of their entry (as :mod:`workbench.backtest.metrics` does).
+    the New York hour and weekday of their entry (as :mod:`workbench.analysis` does).
 Long curves
     The equity curve of two years of 1-minute bars has ~740k points. Curves are downsampled
     for display only with :func:`downsample_minmax` (per bucket the first, last, lowest and
@@ -31,6 +31,7 @@ Many trades
 from __future__ import annotations
 
 import html
+import inspect
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from workbench.backtest.metrics import DAY_NAMES, daily_returns, rolling_sharpe, trade_streaks
+from workbench.analysis import DAY_NAMES, daily_returns, rolling_sharpe, trade_streaks
 from workbench.market.calendar import EXCHANGE_TZ
 
 if TYPE_CHECKING:
@@ -174,8 +175,6 @@ def build_charts(
 
     Options a chart function does not take are not passed to it.
     """
-    import inspect
-
     out: dict[str, go.Figure] = {}
     for name in names if names is not None else chart_names():
         fn = _REGISTRY[name].build
@@ -410,6 +409,38 @@ def yearly_returns(result: BacktestResult) -> pd.Series:
 
 def _fmt_usd(v: float) -> str:
     return f"-${-v:,.2f}" if v < 0 else f"${v:,.2f}"
+
+
+def usd_ticks(lo: float, hi: float, count: int = 6) -> tuple[list[float], list[str]]:
+    """Round tick values over ``[lo, hi]`` and their labels with the sign before the dollar
+    (``-$100``, not Plotly's ``$-100``).
+
+    Parameters
+    ----------
+    lo, hi : float
+        The axis range.
+    count : int, default 6
+        About how many ticks.
+
+    Returns
+    -------
+    (list of float, list of str)
+        Tick values (multiples of 1, 2, 2.5 or 5 times a power of ten) and labels.
+    """
+    span = hi - lo
+    if not (math.isfinite(span) and span > 0):
+        return [lo], [_fmt_usd(lo).removesuffix(".00")]
+    raw = span / max(count, 1)
+    power = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    values = np.arange(math.ceil(lo / step), math.floor(hi / step) + 1) * step
+    decimals = 0 if step >= 1 else max(0, -math.floor(math.log10(step)) + 1)
+
+    def label(v: float) -> str:
+        text = f"{abs(v):,.{decimals}f}"
+        return ("-$" if v < 0 else "$") + text
+
+    return [float(v) for v in values], [label(float(v)) for v in values]
 
 
 # --------------------------------------------------------------------------- charts
@@ -690,8 +721,17 @@ def trade_distribution(result: BacktestResult, *, nbins: int = 50) -> go.Figure:
         height=360,
     )
     fig.update_layout(barmode="stack", bargap=0)
-    fig.update_xaxes(title_text="net P&L per trade (USD)", tickprefix="$")
-    fig.update_yaxes(title_text="trades")
+    # Half a bin of room at each end, and labels written here: Plotly's tickprefix gives
+    # "$-100", and a label at the very left edge runs into the y axis' "0".
+    pad = width / 2 + (hi - lo) * 0.02
+    ticks, labels = usd_ticks(lo - pad, hi + pad)
+    fig.update_xaxes(
+        title_text="net P&L per trade (USD)",
+        range=[lo - pad, hi + pad],
+        tickvals=ticks,
+        ticktext=labels,
+    )
+    fig.update_yaxes(title_text="trades", ticklabelstandoff=6)
     return fig
 
 
@@ -742,12 +782,47 @@ def rolling_sharpe_chart(
     note = f"{used} trade dates per window, annualized with 252"
     if rets.isna().any():
         note += "; undefined after equity fell to zero or below"
+    else:
+        tail, quiet = _flat_tail_note(roll, rets)
+        note += tail
+        if quiet is not None:
+            fig.add_vrect(
+                x0=quiet,
+                x1=x[-1],
+                fillcolor=GREY,
+                opacity=0.12,
+                line_width=0,
+                annotation_text="no trades: Sharpe undefined",
+                annotation_position="top left",
+            )
     if used != window:
         note += f" (fewer than {2 * window} trade dates: window shortened from {window})"
     style_figure(fig, title, synthetic=synthetic, subtitle=note, height=320)
     fig.update_xaxes(title_text="CME trade date")
     fig.update_yaxes(title_text="Sharpe (annualized)")
     return fig
+
+
+def _flat_tail_note(roll: pd.Series, rets: pd.Series) -> tuple[str, str | None]:
+    """Why the rolling Sharpe ends before the last trade date, if it does: the windows
+    there hold no P&L at all (no trade) or no variation, so the ratio is undefined.
+
+    Returns the subtitle's note ("" when the ratio reaches the end) and the last trade date
+    with P&L when the series ends on days without any (else None).
+    """
+    defined = roll.notna().to_numpy()
+    if defined[-1]:
+        return "", None
+    last = int(np.flatnonzero(defined)[-1])
+    moving = np.flatnonzero(rets.to_numpy(dtype=np.float64) != 0.0)
+    ends = pd.Timestamp(roll.index[last]).strftime("%Y-%m-%d")
+    if len(moving) and moving[-1] < len(rets) - 1:
+        quiet = pd.Timestamp(rets.index[moving[-1]]).strftime("%Y-%m-%d")
+        return (
+            f"; ends {ends}: no P&L after {quiet} (no trades), so later windows have no "
+            "volatility and no Sharpe ratio"
+        ), quiet
+    return f"; ends {ends}: later windows have no volatility, so no Sharpe ratio", None
 
 
 def streak_lengths(trades: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

@@ -1,51 +1,79 @@
-"""Charts of a parameter sweep (:class:`~workbench.optimize.SweepResult`)."""
+"""Charts of a parameter sweep, drawn from its table (one row per combination).
+
+The charts take the table and the names of its columns, not the sweep object, so that any
+table of the same shape (``SweepResult.table``, a ``parameter_sweep.csv`` read back, a
+papermill batch) draws the same way.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Mapping
+
+import pandas as pd
+import plotly.graph_objects as go
 
 from workbench.errors import ConfigError
-from workbench.optimize.sweep import MINIMIZE
-
-if TYPE_CHECKING:
-    import plotly.graph_objects as go
-
-    from workbench.optimize import SweepResult
 
 
-def sweep_heatmap(result: SweepResult, x: str | None = None, y: str | None = None) -> go.Figure:
-    """The objective over two swept parameters (mean over any others), as a heatmap.
+def sweep_heatmap(
+    table: pd.DataFrame,
+    objective: str,
+    x: str,
+    y: str | None = None,
+    *,
+    minimize: bool = False,
+    values: Mapping[str, Iterable[object]] | None = None,
+    title: str | None = None,
+) -> go.Figure:
+    """The objective over one or two swept parameters (mean over any others), as a heatmap.
 
     Parameters
     ----------
-    result : SweepResult
-        A finished sweep.
-    x, y : str, optional
-        The two parameters; default the first two swept. Combinations the strategy refused
-        (or with an undefined objective) are empty cells.
+    table : pandas.DataFrame
+        One row per combination: the parameters' columns and the ``objective`` column
+        (e.g. ``SweepResult.table`` or ``parameter_sweep.csv``).
+    objective : str
+        The column coloured.
+    x, y : str
+        The parameters on the horizontal and vertical axes; without ``y`` the heatmap has
+        one row.
+    minimize : bool, default False
+        Smaller objective values are better (e.g. ``max_drawdown_pct``): green stays good.
+    values : mapping of str to iterable, optional
+        Every value swept per parameter (``SweepResult.grid.ranges``): the axes then show
+        them all, and combinations missing from the table (refused by the strategy) are
+        empty cells. By default the axes show the values present in the table.
+    title : str, optional
+        The figure title; by default ``{objective} by {x} and {y}``.
 
     Returns
     -------
     plotly.graph_objects.Figure
-    """
-    import plotly.graph_objects as go
 
-    params = result.params
-    x = x or params[0]
-    y = y or (params[1] if len(params) > 1 else None)
-    for name in (x, y):
-        if name is not None and name not in params:
-            raise ConfigError(f"{name!r} was not swept", hint=f"swept: {', '.join(params)}")
-    table = result.table
+    Raises
+    ------
+    ConfigError
+        If ``x``, ``y`` or ``objective`` is not a column of ``table``.
+    """
+    for name in (x, y, objective):
+        if name is not None and name not in table.columns:
+            raise ConfigError(
+                f"{name!r} is not a column of the sweep table",
+                hint=f"columns: {', '.join(map(str, table.columns))}",
+            )
+    values = values or {}
     if y is None:
-        series = table.groupby(x, sort=True)[result.objective].mean()
-        grid = series.to_frame().T
-        y_labels = [result.objective]
+        grid = table.groupby(x, sort=True)[objective].mean().to_frame().T
+        if x in values:
+            grid = grid.reindex(columns=sorted(values[x]))  # type: ignore[type-var]
+        y_labels = [objective]
     else:
-        grid = table.pivot_table(index=y, columns=x, values=result.objective, aggfunc="mean")
-        grid = grid.reindex(
-            index=sorted(result.grid.ranges[y]), columns=sorted(result.grid.ranges[x])
-        )
+        grid = table.pivot_table(index=y, columns=x, values=objective, aggfunc="mean")
+        if x in values or y in values:
+            grid = grid.reindex(
+                index=sorted(values[y]) if y in values else grid.index,  # type: ignore[type-var]
+                columns=sorted(values[x]) if x in values else grid.columns,  # type: ignore[type-var]
+            )
         y_labels = [str(v) for v in grid.index]
     fig = go.Figure(
         go.Heatmap(
@@ -53,16 +81,13 @@ def sweep_heatmap(result: SweepResult, x: str | None = None, y: str | None = Non
             x=[str(v) for v in grid.columns],
             y=y_labels,
             # green is good: reversed for the figures where smaller is better
-            colorscale="RdYlGn_r" if result.objective in MINIMIZE else "RdYlGn",
-            colorbar={"title": result.objective},
-            hovertemplate=(
-                f"{x}=%{{x}}<br>{y or ''}=%{{y}}<br>{result.objective}=%{{z}}<extra></extra>"
-            ),
+            colorscale="RdYlGn_r" if minimize else "RdYlGn",
+            colorbar={"title": objective},
+            hovertemplate=f"{x}=%{{x}}<br>{y or ''}=%{{y}}<br>{objective}=%{{z}}<extra></extra>",
         )
     )
     fig.update_layout(
-        title=f"{result.grid.strategy.name}: {result.objective} by {x}"
-        + (f" and {y}" if y else ""),
+        title=title or f"{objective} by {x}" + (f" and {y}" if y else ""),
         xaxis_title=x,
         yaxis_title=y or "",
         height=420,

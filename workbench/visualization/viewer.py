@@ -27,13 +27,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import plotly.graph_objects as go
 
+from workbench.results import build_summary, is_run_dir, load_summary
 from workbench.visualization import charts as C
-from workbench.visualization import report as R
+from workbench.visualization.assets import asset
+from workbench.visualization.html_parts import (
+    banner,
+    esc,
+    fmt_num,
+    kv_table,
+    metric_cards,
+    plain,
+    tone,
+    usd,
+)
+from workbench.visualization.report import REPORT_FILE, write_report
 
 if TYPE_CHECKING:
     import ipywidgets
-    import plotly.graph_objects as go
 
     from workbench.backtest.result import BacktestResult
 
@@ -54,32 +66,16 @@ TAB_TITLES = (
     "Statistics",
 )
 
-_DASH_CSS = """
-<style>
-.wb-dash{font-family:'DejaVu Sans',Helvetica,Arial,sans-serif;color:#111827}
-.wb-dash .banner{padding:8px 12px;font-weight:700;border-radius:6px;margin:0 0 10px}
-.wb-dash .banner.synthetic{background:#b91c1c;color:#fff}
-.wb-dash .banner.real{background:#dcfce7;color:#14532d}
-.wb-dash .banner small{font-weight:400;margin-left:8px}
-.wb-dash .cards{display:grid;grid-template-columns:repeat(5,minmax(0,1fr));gap:8px}
-.wb-dash .card{border:1px solid #e5e7eb;border-radius:8px;padding:8px 12px;background:#fff}
-.wb-dash .label{color:#6b7280;font-size:11px;text-transform:uppercase}
-.wb-dash .value{font-size:21px;font-weight:600}
-.wb-dash .sub{color:#6b7280;font-size:11px}
-.wb-dash .pos{color:#15803d}.wb-dash .neg{color:#b91c1c}
-.wb-dash table{border-collapse:collapse;font-size:12px}
-.wb-dash td,.wb-dash th{padding:3px 8px;border-bottom:1px solid #e5e7eb;text-align:right;
-white-space:nowrap}
-.wb-dash td.l,.wb-dash th.l{text-align:left}
-.wb-dash ul{margin:4px 0 0;padding-left:18px}
-</style>
-"""
+
+def dashboard_css() -> str:
+    """The ``<style>`` of the dashboard's HTML parts (``templates/dashboard.css``)."""
+    return f"\n<style>\n{asset('dashboard.css')}</style>\n"
 
 
 def in_notebook() -> bool:
     """Whether code runs in a Jupyter kernel (an IPython shell with a kernel)."""
     try:
-        from IPython import get_ipython
+        from IPython import get_ipython  # optional: absent outside Jupyter installs
     except ImportError:
         return False
     shell = get_ipython()
@@ -105,15 +101,14 @@ def figure_widget(fig: go.Figure, *, use_figurewidget: bool | None = None) -> ip
     -------
     ipywidgets.Widget
     """
-    import ipywidgets as W
-    import plotly.graph_objects as go
+    import ipywidgets as W  # here for start-up time: slow, and only needed in a kernel
 
     use = figurewidget_available() if use_figurewidget is None else use_figurewidget
     if use:
         return go.FigureWidget(fig)
     out = W.Output(layout={"width": "100%"})
     with out:
-        from IPython.display import display
+        from IPython.display import display  # optional package; in a kernel it is there
 
         display(fig)
     return out
@@ -124,17 +119,17 @@ def _overview_html(result: BacktestResult, summary: dict[str, Any]) -> str:
     strategy = summary.get("strategy") or {}
     dr = summary.get("data_range") or result.data_range
     head = (
-        f"<h3 style='margin:4px 0'>{R._esc(strategy.get('name'))} on "
-        f"{R._esc(summary.get('symbol'))}"
+        f"<h3 style='margin:4px 0'>{esc(strategy.get('name'))} on "
+        f"{esc(summary.get('symbol'))}"
         f"{' - SYNTHETIC DATA' if provenance.get('synthetic') else ''}</h3>"
-        f"<div class='sub' style='margin-bottom:8px'>{R._esc(dr.get('start'))} to "
-        f"{R._esc(dr.get('end'))}, {R.fmt_num(dr.get('trading_days'), ',.0f')} trade dates, "
-        f"{R.fmt_num(dr.get('total_bars'), ',.0f')} bars; parameters "
-        f"{R._esc(R._plain(strategy.get('parameters') or {}))}</div>"
+        f"<div class='sub' style='margin-bottom:8px'>{esc(dr.get('start'))} to "
+        f"{esc(dr.get('end'))}, {fmt_num(dr.get('trading_days'), ',.0f')} trade dates, "
+        f"{fmt_num(dr.get('total_bars'), ',.0f')} bars; parameters "
+        f"{esc(plain(strategy.get('parameters') or {}))}</div>"
     )
     recs = summary.get("recommendations") or []
     rec_html = (
-        "<ul>" + "".join(f"<li>{R._esc(r)}</li>" for r in recs) + "</ul>"
+        "<ul>" + "".join(f"<li>{esc(r)}</li>" for r in recs) + "</ul>"
         if recs
         else "<p class='sub'>No recommendations.</p>"
     )
@@ -143,38 +138,38 @@ def _overview_html(result: BacktestResult, summary: dict[str, Any]) -> str:
     side = (
         "<div style='display:flex;gap:28px;margin-top:12px'>"
         f"<div><b>Recommendations</b>{rec_html}</div>"
-        f"<div><b>Risk</b>{R._kv_table(risk.items())}</div>"
-        f"<div><b>Time analysis</b>{R._kv_table(ta.items())}</div></div>"
+        f"<div><b>Risk</b>{kv_table(risk.items())}</div>"
+        f"<div><b>Time analysis</b>{kv_table(ta.items())}</div></div>"
     )
     return (
-        f"{_DASH_CSS}<div class='wb-dash'>{R._banner(provenance)}{head}"
-        f"{R.metric_cards(summary.get('performance') or {})}{side}</div>"
+        f"{dashboard_css()}<div class='wb-dash'>{banner(provenance)}{head}"
+        f"{metric_cards(summary.get('performance') or {})}{side}</div>"
     )
 
 
 def _trade_table_html(rows: Any, total: int, sort_by: str, ascending: bool) -> str:
-    heads = "".join(f"<th class='l'>{R._esc(h)}</th>" for h in rows.columns)
+    heads = "".join(f"<th class='l'>{esc(h)}</th>" for h in rows.columns)
     body = []
     for rec in rows.itertuples(index=False):
         cells = []
         for h, v in zip(rows.columns, rec, strict=True):
             if h in ("Net P&L", "Commission"):
-                tone = R._tone(v) if h == "Net P&L" else ""
-                cells.append(f"<td class='{tone}'>{R._usd(v)}</td>")
+                cls = tone(v) if h == "Net P&L" else ""
+                cells.append(f"<td class='{cls}'>{usd(v)}</td>")
             elif h in ("Entry px", "Exit px"):
-                cells.append(f"<td>{R.fmt_num(v, '.2f')}</td>")
+                cells.append(f"<td>{fmt_num(v, '.2f')}</td>")
             elif isinstance(v, (int, float, np.integer, np.floating)):
-                cells.append(f"<td>{R._esc(v)}</td>")
+                cells.append(f"<td>{esc(v)}</td>")
             else:
-                cells.append(f"<td class='l'>{R._esc(v)}</td>")
+                cells.append(f"<td class='l'>{esc(v)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     order = "ascending" if ascending else "descending"
     note = (
-        f"<p class='sub'>{len(rows):,} of {total:,} trades, sorted by {R._esc(sort_by)} "
+        f"<p class='sub'>{len(rows):,} of {total:,} trades, sorted by {esc(sort_by)} "
         f"({order}); times New York.</p>"
     )
     return (
-        f"{_DASH_CSS}<div class='wb-dash'>{note}<div style='max-height:460px;overflow:auto'>"
+        f"{dashboard_css()}<div class='wb-dash'>{note}<div style='max-height:460px;overflow:auto'>"
         f"<table><thead><tr>{heads}</tr></thead><tbody>{''.join(body)}</tbody></table></div></div>"
     )
 
@@ -187,7 +182,7 @@ def trade_table_widget(result: BacktestResult, page_rows: int = TABLE_PAGE_ROWS)
     ipywidgets.VBox
         A column chooser, a direction toggle and the table (the first ``page_rows`` rows).
     """
-    import ipywidgets as W
+    import ipywidgets as W  # here for start-up time: slow, and only needed in a kernel
 
     rows = C.trade_rows(result.trades)
     sort_key = {h: rows[h] for h in rows.columns}
@@ -198,7 +193,9 @@ def trade_table_widget(result: BacktestResult, page_rows: int = TABLE_PAGE_ROWS)
 
     def render(*_: Any) -> None:
         if rows.empty:
-            table.value = f"{_DASH_CSS}<div class='wb-dash'><p class='sub'>No trades.</p></div>"
+            table.value = (
+                f"{dashboard_css()}<div class='wb-dash'><p class='sub'>No trades.</p></div>"
+            )
             return
         asc = direction.value == "ascending"
         order = sort_key[column.value].sort_values(ascending=asc, kind="stable").index
@@ -223,8 +220,8 @@ def create_dashboard(
     result : BacktestResult
         The backtest.
     summary : dict, optional
-        The run's summary.json dict (for its recommendations); built from ``result`` when
-        not given.
+        The run's summary.json dict (for its recommendations); by default
+        :func:`workbench.results.build_summary` of ``result``.
     use_figurewidget : bool, optional
         Draw charts as ``FigureWidget`` (default when anywidget is installed) or through
         ``Output`` areas.
@@ -237,9 +234,9 @@ def create_dashboard(
         and weekday), Statistics (trade P&L distribution, rolling Sharpe, streaks, exit
         reasons).
     """
-    import ipywidgets as W
+    import ipywidgets as W  # here for start-up time: slow, and only needed in a kernel
 
-    summary = summary or R.summary_from_result(result)
+    summary = summary or build_summary(result)
     figs = C.build_charts(result)
 
     def fw(name: str) -> Any:
@@ -300,7 +297,7 @@ class BacktestViewer:
             The report opened (outside a kernel); None when the dashboard was displayed.
         """
         if in_notebook():
-            from IPython.display import display
+            from IPython.display import display  # optional package; in a kernel it is there
 
             display(create_dashboard(result))
             return None
@@ -312,13 +309,18 @@ class BacktestViewer:
         return path
 
     def write_report(self, result: BacktestResult, run_dir: str | Path | None = None) -> Path:
-        """report.html of ``result``: the run folder's (written if missing) or a new one."""
+        """report.html of ``result``: the run folder's (written if missing) or a new one.
+
+        The summary is the run folder's summary.json when there is one, else
+        :func:`workbench.results.build_summary` of ``result``.
+        """
         known = run_dir or (result.extra or {}).get("run_dir")
         if known:
             folder = Path(known)
-            existing = folder / R.REPORT_FILE
+            existing = folder / REPORT_FILE
             if existing.exists():
                 return existing
         else:
             folder = Path(tempfile.mkdtemp(prefix="workbench-report-"))
-        return R.write_report(result, folder, R.summary_from_result(result), pdf=False)
+        summary = load_summary(folder) if is_run_dir(folder) else build_summary(result)
+        return write_report(result, folder, summary, pdf=False)

@@ -1,12 +1,33 @@
-"""Rust execution and order-book kernels for the workbench.
+"""Rust kernels for the workbench: backtest simulation, indicators, series scans, statistics.
 
-The compiled module ``workbench_native._native`` is private; import from here.
+The compiled module ``workbench_native._native`` is private; import from here (the workbench
+itself imports through ``workbench.native``).
 """
 
 from __future__ import annotations
 
 from workbench_native._native import (
     FIXED_PRICE_SCALE,
+    RISK_EVENT_DTYPE,
+    TRADE_DTYPE,
+    Action,
+    BacktestOutputs,
+    BacktestParams,
+    BollingerReversionSignal,
+    DonchianBreakoutSignal,
+    EmaCrossoverSignal,
+    ExitReason,
+    IncrementalAtr,
+    IncrementalDonchian,
+    IncrementalEma,
+    IncrementalMax,
+    IncrementalMeanStd,
+    IncrementalMin,
+    PreTradeDecision,
+    PreTradeRisk,
+    Reason,
+    Sizing,
+    StopMode,
     __version__,
     atr_wilder,
     ema_cross,
@@ -22,6 +43,26 @@ from workbench_native._native import (
 
 __all__ = [
     "FIXED_PRICE_SCALE",
+    "RISK_EVENT_DTYPE",
+    "TRADE_DTYPE",
+    "Action",
+    "BacktestOutputs",
+    "BacktestParams",
+    "BollingerReversionSignal",
+    "DonchianBreakoutSignal",
+    "EmaCrossoverSignal",
+    "ExitReason",
+    "IncrementalAtr",
+    "IncrementalDonchian",
+    "IncrementalEma",
+    "IncrementalMax",
+    "IncrementalMeanStd",
+    "IncrementalMin",
+    "PreTradeDecision",
+    "PreTradeRisk",
+    "Reason",
+    "Sizing",
+    "StopMode",
     "__version__",
     "atr_wilder",
     "ema_cross",

@@ -1,12 +1,314 @@
-"""Typed stub for the compiled module (kept in step by ``mypy.stubtest`` in ``make test``)."""
+"""Typed stub for the compiled module ``workbench_native._native``.
 
-from typing import Any
+``mypy.stubtest`` holds it to the binary (``make typecheck``): every name the module exports
+is here, with its type and what it does.
+"""
+
+from typing import Final, final
 
 import numpy as np
 import numpy.typing as npt
 
+__all__ = [
+    "Action",
+    "BacktestOutputs",
+    "BacktestParams",
+    "BollingerReversionSignal",
+    "DonchianBreakoutSignal",
+    "EmaCrossoverSignal",
+    "ExitReason",
+    "FIXED_PRICE_SCALE",
+    "IncrementalAtr",
+    "IncrementalDonchian",
+    "IncrementalEma",
+    "IncrementalMax",
+    "IncrementalMeanStd",
+    "IncrementalMin",
+    "PreTradeDecision",
+    "PreTradeRisk",
+    "RISK_EVENT_DTYPE",
+    "Reason",
+    "Sizing",
+    "StopMode",
+    "TRADE_DTYPE",
+    "__version__",
+    "atr_wilder",
+    "ema_cross",
+    "ema_filter",
+    "first_not_finite",
+    "first_not_increasing",
+    "fixed_to_ticks",
+    "max_drawdown",
+    "run_starts",
+    "simulate",
+    "ticks_to_fixed",
+]
+
 __version__: str
+"""The crate version, as compiled (``native/Cargo.toml``)."""
+
 FIXED_PRICE_SCALE: int
+"""Databento fixed-point scale: 1 price unit = 1e-9."""
+
+TRADE_DTYPE: np.dtype[np.void]
+"""The record dtype of the trades ``simulate`` returns, mirroring the ``#[repr(C)]`` Rust
+struct ``Trade`` (96 bytes): ``entry_bar``, ``exit_bar``, ``side`` (+1/-1), ``contracts``,
+``entry_px``, ``exit_px`` (whole ticks, slippage included) as int64; ``gross_pnl``,
+``commission``, ``slippage_cost``, ``net_pnl`` (money, both sides) as float64;
+``exit_reason`` (an :class:`ExitReason` value) and ``exit_at_close`` (1 when the exit was at
+the bar's close: roll, end of data) as int64."""
+
+RISK_EVENT_DTYPE: np.dtype[np.void]
+"""The record dtype of the risk events ``simulate`` returns, mirroring the ``#[repr(C)]``
+Rust struct ``RiskEvent`` (40 bytes, all int64): ``bar``, ``action`` (an :class:`Action`
+value), ``reason`` (a :class:`Reason` value), ``requested`` (contracts asked for; 0 for a
+breaker, -1 with no stop distance to size from) and ``approved`` (contracts allowed)."""
+
+@final
+class StopMode:
+    """How the stop distance is set (``workbench.risk.config.STOP_MODES``, upper case)."""
+
+    NONE: Final[StopMode]
+    """No stop."""
+    FIXED_PCT: Final[StopMode]
+    """A fraction of the entry reference price (``stop_pct``)."""
+    FIXED_USD: Final[StopMode]
+    """Money per contract (``stop_usd``)."""
+    ATR: Final[StopMode]
+    """The strategy's stop distance (a multiple of the ATR)."""
+    TRAILING_ATR: Final[StopMode]
+    """As ``ATR``, then trailing the high (long) or low (short) at each close."""
+    TRAILING_PCT: Final[StopMode]
+    """As ``FIXED_PCT``, then trailing."""
+    def __int__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class Sizing:
+    """How an entry is sized (``workbench.risk.config.SIZING_METHODS``, upper case)."""
+
+    FIXED: Final[Sizing]
+    """``sizing_contracts`` contracts."""
+    FIXED_FRACTIONAL: Final[Sizing]
+    """Risk ``risk_per_trade`` of equity over the stop distance."""
+    VOLATILITY: Final[Sizing]
+    """Risk ``risk_per_trade`` of equity over the strategy's volatility distance."""
+    KELLY: Final[Sizing]
+    """Fractional Kelly from the closed trades (``risk_per_trade`` until enough trades)."""
+    def __int__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class Action:
+    """What happened to an entry request (``RISK_EVENT_DTYPE["action"]``)."""
+
+    ACCEPTED: Final[Action]
+    """Allowed as requested."""
+    RESIZED: Final[Action]
+    """Allowed with fewer contracts."""
+    REJECTED: Final[Action]
+    """Refused."""
+    CIRCUIT_BREAKER: Final[Action]
+    """A breaker tripped (not an entry request)."""
+    def __int__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class Reason:
+    """Why a risk decision was taken (``RISK_EVENT_DTYPE["reason"]``)."""
+
+    OK: Final[Reason]
+    """Nothing limited the request."""
+    MAX_POSITION: Final[Reason]
+    """Resized to ``max_position``."""
+    MAX_EXPOSURE: Final[Reason]
+    """Resized or refused: notional above ``max_exposure`` x equity."""
+    SIZE_BELOW_ONE: Final[Reason]
+    """The sizing gave less than one contract."""
+    DAILY_LOSS_LIMIT: Final[Reason]
+    """The day's realized loss reached ``daily_loss_limit``."""
+    OUTSIDE_TRADING_HOURS: Final[Reason]
+    """Outside the entry window, or within the pre-halt flat period."""
+    HALT_CONSECUTIVE_LOSSES: Final[Reason]
+    """Halted for the day after ``max_consecutive_losses`` losing trades."""
+    HALT_INTRADAY_DRAWDOWN: Final[Reason]
+    """Halted for the day: drawdown from the day's peak above ``intraday_drawdown_limit``."""
+    HALT_MAX_DRAWDOWN: Final[Reason]
+    """Halted for ``cooloff_days``: drawdown from the peak above ``max_drawdown_limit``."""
+    NO_STOP_DISTANCE: Final[Reason]
+    """No stop distance to size from."""
+    ORDER_RATE: Final[Reason]
+    """Pre-trade check only: ``max_orders_per_minute`` orders went out in the last 60 s."""
+    KILL_SWITCH: Final[Reason]
+    """Pre-trade check only: the kill switch is on."""
+    def __int__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class ExitReason:
+    """Why a trade was closed (``TRADE_DTYPE["exit_reason"]``)."""
+
+    SIGNAL: Final[ExitReason]
+    """The signal no longer wants the position (exit at the next open)."""
+    STOP: Final[ExitReason]
+    """The stop was hit or gapped through."""
+    TARGET: Final[ExitReason]
+    """The profit target was reached."""
+    ROLL: Final[ExitReason]
+    """The continuous series changed contract (exit at the last bar's close)."""
+    SESSION: Final[ExitReason]
+    """Flat before the daily halt."""
+    END: Final[ExitReason]
+    """The data ended (exit at the last close)."""
+    def __int__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class BacktestParams:
+    """The scalars of a simulation (``workbench.backtest.simulate.SimParams``, flattened),
+    immutable. Built with keyword arguments only; every one is required.
+
+    Raises ``ValueError`` when ``tick_size`` is not a positive number.
+    """
+
+    def __new__(
+        cls,
+        *,
+        initial_capital: float,
+        commission: float,
+        slippage_ticks: int,
+        tick_value: float,
+        tick_size: float,
+        multiplier: float,
+        use_risk: bool,
+        roll: bool,
+        fixed_contracts: int,
+        stop_mode: StopMode,
+        stop_pct: float,
+        stop_usd: float,
+        target_r: float | None,
+        sizing: Sizing,
+        sizing_contracts: int,
+        kelly_fraction: float,
+        kelly_cap: float,
+        kelly_min_trades: int,
+        risk_per_trade: float,
+        daily_loss_limit: float,
+        max_position: int,
+        max_exposure: float,
+        max_consecutive_losses: int,
+        intraday_drawdown_limit: float,
+        max_drawdown_limit: float,
+        cooloff_days: int,
+    ) -> BacktestParams: ...
+    @property
+    def initial_capital(self) -> float:
+        """Starting equity."""
+    @property
+    def commission(self) -> float:
+        """Per contract per side."""
+    @property
+    def slippage_ticks(self) -> int:
+        """Ticks paid per side on market fills (entries, signal exits, stops)."""
+    @property
+    def tick_value(self) -> float:
+        """Money per tick per contract."""
+    @property
+    def tick_size(self) -> float:
+        """Price units per tick (positive)."""
+    @property
+    def multiplier(self) -> float:
+        """Contract multiplier (exposure = price x multiplier x contracts)."""
+    @property
+    def use_risk(self) -> bool:
+        """Sizing, stops, limits and breakers on; off: ``fixed_contracts``, no stops."""
+    @property
+    def roll(self) -> bool:
+        """Re-open a position at a contract roll (else only close it)."""
+    @property
+    def fixed_contracts(self) -> int:
+        """Contracts per entry with risk management off."""
+    @property
+    def stop_mode(self) -> StopMode:
+        """How the stop distance is set."""
+    @property
+    def stop_pct(self) -> float:
+        """Stop distance as a fraction of the price (``FIXED_PCT``, ``TRAILING_PCT``)."""
+    @property
+    def stop_usd(self) -> float:
+        """Stop distance in money per contract (``FIXED_USD``)."""
+    @property
+    def target_r(self) -> float | None:
+        """Profit target at this multiple of the stop distance; None: no target."""
+    @property
+    def sizing(self) -> Sizing:
+        """How entries are sized."""
+    @property
+    def sizing_contracts(self) -> int:
+        """Contracts per entry with ``Sizing.FIXED``."""
+    @property
+    def kelly_fraction(self) -> float:
+        """Fraction of the Kelly bet (``Sizing.KELLY``)."""
+    @property
+    def kelly_cap(self) -> float:
+        """Largest fraction of equity risked under Kelly."""
+    @property
+    def kelly_min_trades(self) -> int:
+        """Closed trades needed before Kelly replaces ``risk_per_trade``."""
+    @property
+    def risk_per_trade(self) -> float:
+        """Fraction of equity risked per entry."""
+    @property
+    def daily_loss_limit(self) -> float:
+        """No entries once the day's realized loss reaches this fraction of its start."""
+    @property
+    def max_position(self) -> int:
+        """Largest position, in contracts."""
+    @property
+    def max_exposure(self) -> float:
+        """Largest notional as a multiple of equity."""
+    @property
+    def max_consecutive_losses(self) -> int:
+        """Losing trades in a row that halt entries for the day."""
+    @property
+    def intraday_drawdown_limit(self) -> float:
+        """Drawdown from the day's peak equity that halts entries for the day."""
+    @property
+    def max_drawdown_limit(self) -> float:
+        """Drawdown from the peak equity that halts entries for a cool-off."""
+    @property
+    def cooloff_days(self) -> int:
+        """Trade dates without entries after the max-drawdown breaker."""
+
+@final
+class BacktestOutputs:
+    """What :func:`simulate` returns (immutable)."""
+
+    @property
+    def equity(self) -> npt.NDArray[np.float64]:
+        """Equity at each bar's close."""
+    @property
+    def trades(self) -> npt.NDArray[np.void]:
+        """Closed trades, ``TRADE_DTYPE`` records in the order closed."""
+    @property
+    def events(self) -> npt.NDArray[np.void]:
+        """Risk decisions and breakers, ``RISK_EVENT_DTYPE`` records in the order taken."""
+    @property
+    def trades_rejected(self) -> int:
+        """Entry requests refused."""
+    @property
+    def circuit_breaker_triggered(self) -> int:
+        """Circuit breakers tripped."""
 
 def fixed_to_ticks(price: int, tick_fixed: int) -> int | None:
     """Convert a Databento fixed-point price (1e-9) to whole ticks; None when off the grid."""
@@ -56,12 +358,283 @@ def simulate(
     rolls: npt.NDArray[np.int64],
     entry_ok: npt.NDArray[np.bool_] | None,
     force_flat: npt.NDArray[np.bool_] | None,
-    params: dict[str, Any],
-) -> dict[str, Any]:
+    params: BacktestParams,
+) -> BacktestOutputs:
     """Run the backtest state machine over per-bar arrays (see ``workbench.backtest.simulate``).
 
     Prices and stop distances are in price units; they are converted to whole ticks with
-    ``params["tick_size"]`` (prices: ``rint``; distances: rounded up, NaN = no stop).
+    ``params.tick_size`` (prices: ``rint``; distances: rounded up, NaN = no stop).
     ``day_starts`` and ``rolls`` are the bars where a trade date starts and where the contract
     changes; ``entry_ok``/``force_flat`` may be None (always allowed / never forced).
+    Raises ``ValueError`` when the lengths differ or a boundary list is not ascending bar
+    indices in ``1..len(open)``.
     """
+
+# -- incremental indicators (one bar at a time; the vectorized values of
+# workbench.strategies.indicators, bit for bit) -------------------------------------------
+
+@final
+class IncrementalEma:
+    """``ema(x, span, min_periods=...)`` one value at a time, bit for bit.
+
+    Leading NaNs give NaN (the average starts at the first non-NaN value); a NaN after the
+    start raises ``ValueError`` and leaves the state unchanged.
+    """
+
+    def __new__(cls, span: int, *, min_periods: int | None = None) -> IncrementalEma: ...
+    def update(self, x: float) -> float:
+        """Take the next value; the average after it (NaN during the warm-up)."""
+    @property
+    def value(self) -> float:
+        """The current average (NaN during the warm-up)."""
+    def run(self, x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Every value of ``x`` through :meth:`update`; the outputs."""
+
+@final
+class IncrementalAtr:
+    """``atr(high, low, close, period, scale=...)`` (Wilder) one bar at a time, bit for bit.
+
+    A bar with a non-finite price raises ``ValueError`` and leaves the state unchanged.
+    """
+
+    def __new__(cls, period: int = 14, *, scale: float = 1.0) -> IncrementalAtr: ...
+    def update(self, high: float, low: float, close: float) -> float:
+        """Take the next bar; ``scale x ATR`` after it (NaN before bar ``period - 1``)."""
+    @property
+    def value(self) -> float:
+        """The current ``scale x ATR``."""
+    def run(
+        self,
+        high: npt.NDArray[np.float64],
+        low: npt.NDArray[np.float64],
+        close: npt.NDArray[np.float64],
+    ) -> npt.NDArray[np.float64]:
+        """Every bar through :meth:`update`; the outputs."""
+
+@final
+class IncrementalMeanStd:
+    """``rolling_mean_std(x, period, ddof=...)`` (SMA, Bollinger) one value at a time, bit for
+    bit (the same pairwise window sums, O(log period) per value)."""
+
+    def __new__(cls, period: int, *, ddof: int = 0) -> IncrementalMeanStd: ...
+    def update(self, x: float) -> tuple[float, float]:
+        """Take the next value; ``(mean, std)`` of the last ``period`` (NaN while warming up)."""
+    @property
+    def mean(self) -> float:
+        """The current mean."""
+    @property
+    def std(self) -> float:
+        """The current standard deviation."""
+    def run(
+        self, x: npt.NDArray[np.float64]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Every value of ``x`` through :meth:`update`; the means and deviations."""
+
+@final
+class IncrementalMax:
+    """``rolling_max(x, period)`` one value at a time (monotonic deque, amortized O(1))."""
+
+    def __new__(cls, period: int) -> IncrementalMax: ...
+    def update(self, x: float) -> float:
+        """Take the next value; the maximum of the last ``period`` (NaN while warming up or
+        when the window holds a NaN)."""
+    def run(self, x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Every value of ``x`` through :meth:`update`; the outputs."""
+
+@final
+class IncrementalMin:
+    """``rolling_min(x, period)`` one value at a time (monotonic deque, amortized O(1))."""
+
+    def __new__(cls, period: int) -> IncrementalMin: ...
+    def update(self, x: float) -> float:
+        """Take the next value; the minimum of the last ``period``."""
+    def run(self, x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Every value of ``x`` through :meth:`update`; the outputs."""
+
+@final
+class IncrementalDonchian:
+    """``donchian(high, low, period)`` one bar at a time: the channel of the ``period`` bars
+    before the current one."""
+
+    def __new__(cls, period: int) -> IncrementalDonchian: ...
+    def update(self, high: float, low: float) -> tuple[float, float]:
+        """Take bar ``t``; ``(upper, lower)`` of bars ``t - period .. t - 1``."""
+    def run(
+        self, high: npt.NDArray[np.float64], low: npt.NDArray[np.float64]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Every bar through :meth:`update`; the uppers and lowers."""
+
+# -- strategy signals one bar at a time (Strategy.compute_signals, bar by bar) --------------
+
+@final
+class EmaCrossoverSignal:
+    """``MomentumStrategy`` (``ema_crossover``) one bar at a time: ``sign(EMA(fast) -
+    EMA(slow))`` of the closes, floored at 0 without shorts; the ATR stop distance beside it.
+    A bar with a non-finite price raises ``ValueError`` (state unchanged)."""
+
+    def __new__(
+        cls,
+        *,
+        fast_period: int,
+        slow_period: int,
+        atr_period: int,
+        atr_stop_mult: float,
+        allow_short: bool,
+    ) -> EmaCrossoverSignal: ...
+    def update(self, high: float, low: float, close: float) -> int:
+        """Take a bar; the position wanted after it (-1, 0, +1)."""
+    @property
+    def stop_distance(self) -> float:
+        """``atr_stop_mult x ATR(atr_period)`` after the last bar (NaN while warming up)."""
+    def run(
+        self,
+        high: npt.NDArray[np.float64],
+        low: npt.NDArray[np.float64],
+        close: npt.NDArray[np.float64],
+    ) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.float64]]:
+        """Every bar through :meth:`update`; the signals and stop distances."""
+
+@final
+class BollingerReversionSignal:
+    """``MeanReversionStrategy`` (``bollinger_reversion``) one bar at a time: entries outside
+    the bands, exits at ``exit_z``, held as ``hold_positions`` holds them; the ATR stop distance
+    beside it. A bar with a non-finite price raises ``ValueError`` (state unchanged)."""
+
+    def __new__(
+        cls,
+        *,
+        period: int,
+        num_std: float,
+        exit_z: float,
+        atr_period: int,
+        atr_stop_mult: float,
+        allow_short: bool,
+    ) -> BollingerReversionSignal: ...
+    def update(self, high: float, low: float, close: float) -> int:
+        """Take a bar; the position wanted after it (-1, 0, +1)."""
+    @property
+    def stop_distance(self) -> float:
+        """``atr_stop_mult x ATR(atr_period)`` after the last bar (NaN while warming up)."""
+    def run(
+        self,
+        high: npt.NDArray[np.float64],
+        low: npt.NDArray[np.float64],
+        close: npt.NDArray[np.float64],
+    ) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.float64]]:
+        """Every bar through :meth:`update`; the signals and stop distances."""
+
+@final
+class DonchianBreakoutSignal:
+    """``BreakoutStrategy`` (``donchian_breakout``) one bar at a time: breakouts of the entry
+    channel, exits through the exit channel, held as ``hold_positions`` holds them; the ATR
+    stop distance beside it. A bar with a non-finite price raises ``ValueError``."""
+
+    def __new__(
+        cls,
+        *,
+        entry_period: int,
+        exit_period: int,
+        atr_period: int,
+        atr_stop_mult: float,
+        allow_short: bool,
+    ) -> DonchianBreakoutSignal: ...
+    def update(self, high: float, low: float, close: float) -> int:
+        """Take a bar; the position wanted after it (-1, 0, +1)."""
+    @property
+    def stop_distance(self) -> float:
+        """``atr_stop_mult x ATR(atr_period)`` after the last bar (NaN while warming up)."""
+    def run(
+        self,
+        high: npt.NDArray[np.float64],
+        low: npt.NDArray[np.float64],
+        close: npt.NDArray[np.float64],
+    ) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.float64]]:
+        """Every bar through :meth:`update`; the signals and stop distances."""
+
+# -- pre-trade risk -------------------------------------------------------------------------
+
+@final
+class PreTradeDecision:
+    """The answer to one entry request (``workbench.risk.Decision``), immutable."""
+
+    @property
+    def action(self) -> Action:
+        """Accepted, resized or rejected."""
+    @property
+    def reason(self) -> Reason:
+        """Why."""
+    @property
+    def requested(self) -> int:
+        """Contracts asked for (-1: no stop distance to size from)."""
+    @property
+    def approved(self) -> int:
+        """Contracts allowed (0 when rejected)."""
+    @property
+    def ok(self) -> bool:
+        """Whether at least one contract may be traded."""
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+
+@final
+class PreTradeRisk:
+    """The pre-trade risk check: ``workbench.risk.RiskManager``'s rules and decisions, plus
+    a kill switch (checked first) and an order-rate limit on the caller's i64 ns timestamps
+    (checked last). See ``workbench.risk.pretrade``.
+
+    Raises ``ValueError`` for ``max_orders_per_minute=0`` or a non-positive tick or multiplier.
+    """
+
+    def __new__(
+        cls,
+        *,
+        daily_loss_limit: float,
+        max_position: int,
+        max_exposure: float,
+        max_consecutive_losses: int,
+        intraday_drawdown_limit: float,
+        max_drawdown_limit: float,
+        cooloff_days: int,
+        tick_size: float,
+        multiplier: float,
+        max_orders_per_minute: int | None = None,
+    ) -> PreTradeRisk: ...
+    def start_bar(self, bar: int, day: int, equity: float) -> None:
+        """Begin bar ``bar`` of trade date ``day`` (an integer that changes with the CME trade
+        date); ``equity`` as of the last close."""
+    def check_entry(
+        self, requested: int, price_ticks: int, equity: float, in_trading_hours: bool, ts_ns: int
+    ) -> PreTradeDecision:
+        """Validate an entry of ``requested`` contracts at about ``price_ticks`` at feed time
+        ``ts_ns``; ``ValueError`` when ``ts_ns`` is before a timestamp already seen."""
+    def record_order(self, ts_ns: int) -> None:
+        """Count an order the check does not gate (exit, cancel) against the order rate."""
+    def on_trade_closed(self, net_pnl: float) -> None:
+        """Record a closed trade: the day's realised P&L and the losing streak."""
+    def end_bar(self, equity: float) -> None:
+        """Bar close: update the peaks and trip the drawdown breakers."""
+    def kill(self) -> None:
+        """Turn the kill switch on (logged as a circuit breaker with reason KILL_SWITCH)."""
+    def reset_kill(self) -> None:
+        """Turn the kill switch off."""
+    @property
+    def killed(self) -> bool:
+        """Whether the kill switch is on."""
+    @property
+    def halted(self) -> bool:
+        """Whether a circuit breaker blocks entries (``RiskManager.halted``)."""
+    @property
+    def day(self) -> int:
+        """The current trade date (-1 before the first bar)."""
+    @property
+    def trades_rejected(self) -> int:
+        """Entry requests rejected so far."""
+    @property
+    def circuit_breaker_triggered(self) -> int:
+        """Circuit breakers tripped so far (the kill switch included)."""
+    @property
+    def max_orders_per_minute(self) -> int | None:
+        """The order-rate limit (None: none)."""
+    def events(self) -> npt.NDArray[np.void]:
+        """The logged decisions and breakers, ``RISK_EVENT_DTYPE`` records (a copy)."""
+    def take_events(self) -> npt.NDArray[np.void]:
+        """The logged events, and a fresh log."""

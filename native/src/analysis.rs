@@ -1,4 +1,5 @@
-//! Statistics of whole series in one pass (no intermediate arrays).
+//! Statistics of whole equity series in one pass (no intermediate arrays), for
+//! `workbench.analysis`.
 
 /// The largest drawdown of `values` below their running peak, the peak starting at `floor`:
 /// `(max(peak - v), max((peak - v) / peak) over bars with peak > 0)`, the second `None` when

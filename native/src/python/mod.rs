@@ -1,0 +1,27 @@
+//! PyO3 bindings: the private module `workbench_native._native`, one file per domain of the
+//! crate. Each adds its names to the one flat module (the Python package re-exports them).
+
+use pyo3::prelude::*;
+
+mod analysis;
+mod backtest;
+mod incremental;
+mod indicators;
+mod risk;
+mod series;
+mod signals;
+mod ticks;
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", crate::VERSION)?;
+    analysis::register(m)?;
+    backtest::register(m)?;
+    incremental::register(m)?;
+    indicators::register(m)?;
+    risk::register(m)?;
+    series::register(m)?;
+    signals::register(m)?;
+    ticks::register(m)?;
+    Ok(())
+}

@@ -1,0 +1,32 @@
+"""Statistics on any run's record: equity curve, closed trades and P&L per trade date.
+
+Backtests, paper sessions, sweeps, reports and comparisons compute their figures here, from the
+same code, so that a paper session and the backtest it came from are measured alike. Nothing
+here knows about an engine: the inputs are pandas objects (see :mod:`workbench.model` for the
+trade table's columns).
+"""
+
+from __future__ import annotations
+
+from workbench.analysis.drawdowns import DRAWDOWN_COLUMNS, drawdown_periods, max_drawdown
+from workbench.analysis.metrics import compute_metrics
+from workbench.analysis.returns import (
+    ANNUALIZATION_BASIS,
+    PERIODS_PER_YEAR,
+    daily_returns,
+    rolling_sharpe,
+)
+from workbench.analysis.trades import DAY_NAMES, trade_streaks
+
+__all__ = [
+    "ANNUALIZATION_BASIS",
+    "DAY_NAMES",
+    "DRAWDOWN_COLUMNS",
+    "PERIODS_PER_YEAR",
+    "compute_metrics",
+    "daily_returns",
+    "drawdown_periods",
+    "max_drawdown",
+    "rolling_sharpe",
+    "trade_streaks",
+]

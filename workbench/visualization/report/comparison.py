@@ -1,0 +1,240 @@
+"""comparison_report.html: saved runs' metrics side by side, their equity curves overlaid."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from workbench.visualization import charts as C
+from workbench.visualization.assets import asset
+from workbench.visualization.html_parts import esc, fmt_num, pct, plain, usd
+from workbench.visualization.report.document import figure_div, page, plotly_head
+
+#: File name written by :func:`write_comparison_report`.
+COMPARISON_FILE = "comparison_report.html"
+#: Rows of the comparison table: (performance key, label, format, higher is better).
+COMPARISON_ROWS: tuple[tuple[str, str, str, bool | None], ...] = (
+    ("total_return_pct", "Total return", "pct", True),
+    ("total_return_usd", "Total return USD", "usd", True),
+    ("sharpe_ratio", "Sharpe", "ratio", True),
+    ("sortino_ratio", "Sortino", "ratio", True),
+    ("max_drawdown_pct", "Max drawdown", "pct", False),
+    ("max_drawdown_usd", "Max drawdown USD", "usd", False),
+    ("calmar_ratio", "Calmar", "ratio", True),
+    ("win_rate", "Win rate", "rate", True),
+    ("profit_factor", "Profit factor", "ratio", True),
+    ("avg_trade_pnl", "Avg trade", "usd", True),
+    ("avg_winner", "Avg winner", "usd", True),
+    ("avg_loser", "Avg loser", "usd", True),
+    ("largest_winner", "Largest winner", "usd", None),
+    ("largest_loser", "Largest loser", "usd", None),
+    ("total_trades", "Trades", "int", None),
+    ("winning_trades", "Winners", "int", None),
+    ("losing_trades", "Losers", "int", None),
+)
+
+
+def _fmt_kind(v: Any, kind: str) -> str:
+    if kind == "pct":
+        return pct(v)
+    if kind == "usd":
+        return usd(v)
+    if kind == "rate":
+        return fmt_num(None if v is None else float(v) * 100, ".1f", suffix="%")
+    if kind == "int":
+        return fmt_num(v, ",.0f")
+    return fmt_num(v, ".2f")
+
+
+def _params_text(params: Mapping[str, Any]) -> str:
+    """``name=value, ...`` of the parameters that are set."""
+    return ", ".join(f"{k}={plain(v)}" for k, v in params.items() if v is not None) or "-"
+
+
+def _best_class(value: Any, best: float | None) -> str:
+    if best is None or not isinstance(value, (int, float)):
+        return ""
+    return "best" if float(value) == best else ""
+
+
+def _run_label(summary: Mapping[str, Any]) -> str:
+    strategy = summary.get("strategy") or {}
+    return str(summary.get("run_id") or strategy.get("name") or "run")
+
+
+def comparison_figures(
+    summaries: list[dict[str, Any]],
+    equity: Mapping[str, pd.Series],
+    *,
+    target_points: int = C.DEFAULT_TARGET_POINTS,
+) -> dict[str, go.Figure]:
+    """Overlaid equity curves and drawdowns (percent) of several runs.
+
+    ``equity`` is keyed by run_id; runs without a curve are left out of the charts.
+    """
+    synthetic = any((s.get("provenance") or {}).get("synthetic") for s in summaries)
+    labels = {_run_label(s): s for s in summaries}
+    eq_fig, dd_fig = go.Figure(), go.Figure()
+    palette = (
+        "#2c5aa0",
+        "#d95f02",
+        "#1b9e77",
+        "#7570b3",
+        "#e7298a",
+        "#66a61e",
+        "#a6761d",
+        "#e6ab02",
+        "#666666",
+        "#1f78b4",
+    )
+    per_run = max(400, target_points // max(1, len(equity)))
+    for i, (run_id, curve) in enumerate(equity.items()):
+        if curve is None or len(curve) == 0:
+            continue
+        s = labels.get(run_id, {})
+        name = f"{(s.get('strategy') or {}).get('name') or ''} {run_id}".strip()
+        color = palette[i % len(palette)]
+        shown = C.downsample_minmax(curve.astype(np.float64), per_run)
+        eq_fig.add_trace(
+            go.Scatter(
+                x=C.time_axis(shown.index),
+                y=shown.to_numpy(dtype=np.float64),
+                mode="lines",
+                name=name,
+                line={"color": color, "width": 1.5},
+                hovertemplate="%{x|%Y-%m-%d %H:%M} NY<br>$%{y:,.2f}<extra>"
+                + esc(run_id)
+                + "</extra>",
+            )
+        )
+        capital = ((s.get("config") or {}).get("initial_capital")) or None
+        dd = C.downsample_minmax(C.drawdown_pct(curve.astype(np.float64), capital), per_run)
+        dd_fig.add_trace(
+            go.Scatter(
+                x=C.time_axis(dd.index),
+                y=dd.to_numpy(dtype=np.float64),
+                mode="lines",
+                name=name,
+                line={"color": color, "width": 1},
+                hovertemplate="%{x|%Y-%m-%d %H:%M} NY<br>%{y:.2f}%<extra>"
+                + esc(run_id)
+                + "</extra>",
+            )
+        )
+    C.style_figure(
+        eq_fig,
+        "Equity curves",
+        synthetic=synthetic,
+        subtitle=f"{len(eq_fig.data)} runs, downsampled for display",
+        height=480,
+    )
+    eq_fig.update_yaxes(title_text="USD", tickprefix="$", tickformat=",.0f")
+    eq_fig.update_xaxes(title_text="New York time")
+    C.style_figure(
+        dd_fig,
+        "Drawdowns",
+        synthetic=synthetic,
+        subtitle="% below each run's running peak",
+        height=340,
+    )
+    dd_fig.update_yaxes(title_text="% of peak", ticksuffix="%")
+    dd_fig.update_xaxes(title_text="New York time")
+    return {"equity_overlay": eq_fig, "drawdown_overlay": dd_fig}
+
+
+def comparison_table_html(summaries: list[dict[str, Any]]) -> str:
+    """Metrics of several runs side by side; the best value of each row is marked."""
+    labels = [_run_label(s) for s in summaries]
+    head = "".join(
+        f'<th>{esc(lab)}<br><span class="muted" style="font-weight:400">'
+        f"{esc((s.get('strategy') or {}).get('name'))}"
+        f"{' &middot; SYNTHETIC' if (s.get('provenance') or {}).get('synthetic') else ''}"
+        "</span></th>"
+        for lab, s in zip(labels, summaries, strict=True)
+    )
+    rows = []
+    for key, label, kind, higher in COMPARISON_ROWS:
+        values = [(s.get("performance") or {}).get(key) for s in summaries]
+        finite = [float(v) for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
+        best = None
+        if higher is not None and len(set(finite)) > 1:  # ties everywhere: no best
+            best = max(finite) if higher else min(finite)
+        cells = "".join(
+            f'<td class="{_best_class(v, best)}">{_fmt_kind(v, kind)}</td>' for v in values
+        )
+        rows.append(f'<tr><th class="l">{esc(label)}</th>{cells}</tr>')
+    extra = [
+        ("Strategy class", lambda s: (s.get("strategy") or {}).get("class")),
+        ("Parameters", lambda s: _params_text((s.get("strategy") or {}).get("parameters") or {})),
+        (
+            "Data",
+            lambda s: (
+                f"{(s.get('data_range') or {}).get('start')} to "
+                f"{(s.get('data_range') or {}).get('end')}"
+            ),
+        ),
+        ("Synthetic", lambda s: "yes" if (s.get("provenance") or {}).get("synthetic") else "no"),
+    ]
+    for label, get in extra:
+        cells = "".join(f'<td class="l small">{esc(get(s))}</td>' for s in summaries)
+        rows.append(f'<tr><th class="l">{esc(label)}</th>{cells}</tr>')
+    return (
+        '<div class="scroll" style="max-height:none"><table class="data" id="comparison-table">'
+        f'<thead><tr><th class="l">Metric</th>{head}</tr></thead><tbody>{"".join(rows)}</tbody>'
+        "</table></div>"
+    )
+
+
+def write_comparison_report(
+    summaries: list[dict[str, Any]], equity: dict[str, pd.Series], out_dir: Path
+) -> Path:
+    """Write ``out_dir/comparison_report.html``: metrics side by side, equity overlaid.
+
+    Parameters
+    ----------
+    summaries : list of dict
+        summary.json dicts of the runs, in display order.
+    equity : dict of str to pandas.Series
+        Equity curve of each run, keyed by ``run_id`` (bar end times, UTC).
+    out_dir : pathlib.Path
+        Folder to write into (created if missing).
+
+    Returns
+    -------
+    pathlib.Path
+        The page written. Like report.html it embeds plotly.js once and works offline.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    synthetic = any((s.get("provenance") or {}).get("synthetic") for s in summaries)
+    figs = comparison_figures(summaries, equity)
+    charts_html = "".join(
+        f'<div class="chart" id="chart-{n}">{figure_div(f, f"chart-{n}-plot")}</div>'
+        for n, f in figs.items()
+    )
+    banner = (
+        '<div class="banner synthetic" id="synthetic-banner">SYNTHETIC DATA'
+        "<small>at least one run used generated sample bars, not market prices</small></div>"
+        if synthetic
+        else '<div class="banner real">Real market data</div>'
+    )
+    title = f"Comparison of {len(summaries)} backtests" + (" - SYNTHETIC DATA" if synthetic else "")
+    body = (
+        f'<header><h1>{esc(title)}</h1><div class="meta"><span>generated '
+        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC</span></div></header>{banner}<main>"
+        f'<section id="metrics"><h2>Metrics side by side</h2><div class="panel">'
+        f"{comparison_table_html(summaries)}"
+        '<p class="muted">Best value of each row in bold.</p></div></section>'
+        f'<section id="charts"><h2>Charts</h2>{charts_html}</section></main>'
+    )
+    extra_css = f"<style>{asset('comparison.css')}</style>"
+    path = out_dir / COMPARISON_FILE
+    path.write_text(page(title, extra_css + plotly_head(), body), encoding="utf-8")
+    return path
