@@ -80,18 +80,21 @@
 //! With [`ReplayOptions::decompress_in_thread`] (the default), zstd input is
 //! decompressed on a second thread while the first decodes and applies.
 //!
-//! # Speed (ESH4 MBO, 68,792 records, this project's 2-core machine, best of 50)
+//! # Speed (ESH4 MBO, 68,792 records, this project's 2-core machine, best of 100)
 //! `cargo run --release --example book_replay [FILE] [ROUNDS]` prints, for
-//! ESH4: apply only about 24.5 M events/s (2.8 ms); file -> decode -> book
-//! -> an MBP-10 snapshot at each of the 47,022 event boundaries about
-//! 11.4 M events/s (6.0 ms) with the decompression thread, 7.5 M events/s
-//! (9.1 ms) on one thread; zstd decompression alone takes 3.4-3.6 ms
-//! (19-20 M records/s) and DBN decoding of the decompressed bytes 0.9 ms.
-//! So 20 M events/s end to end on a zstd file needs the decompression
-//! overlapped (done) and the book about twice as fast as today. For the
-//! uncompressed CLX5 file (38,212 records): about 12.6 M events/s with a
-//! snapshot at each of its 32,053 boundaries, 18 M events/s without.
-//! `cargo bench --bench book` runs the ESH4 cases under criterion.
+//! ESH4: apply only 2.8 ms (24.7 M events/s); file -> decode -> book -> an
+//! MBP-10 snapshot at each of the 47,022 event boundaries 5.9 ms
+//! (11.6 M events/s) with the decompression thread, 9.2 ms (7.5 M events/s)
+//! on one thread; without snapshots 4.4 ms (15.6 M events/s); snapshots
+//! gathered as rows 6.9 ms, as MBP-10 columns 12.4 ms. zstd decompression
+//! alone takes 3.8 ms (18.3 M records/s) and DBN decoding of the
+//! decompressed bytes 0.86 ms. The 20 M events/s end to end is
+//! therefore out of reach on this machine for a zstd file: the work is about
+//! 3.8 ms of zstd plus 4.4 ms of decode and book, at least 4.1 ms on two cores
+//! in a perfect pipeline. On the uncompressed CLX5 file (38,212 records):
+//! about 12.6 M events/s with a snapshot at each of its 32,053 boundaries,
+//! 18 M events/s without. `cargo bench --bench book` runs the ESH4 cases
+//! under criterion.
 
 #![warn(missing_docs)]
 
