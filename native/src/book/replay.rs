@@ -150,7 +150,11 @@ impl SnapshotColumns {
         self.instrument_id.push(s.instrument_id);
         self.sequence.push(s.sequence);
         self.flags.push(s.flags);
-        for (i, p) in s.levels[..self.depth].iter().enumerate() {
+        // `take` keeps this panic-free even if the public fields were edited.
+        let depth = self.depth.min(self.bid_px.len()).min(self.ask_px.len());
+        let depth = depth.min(self.bid_sz.len()).min(self.ask_sz.len());
+        let depth = depth.min(self.bid_ct.len()).min(self.ask_ct.len());
+        for (i, p) in s.levels.iter().enumerate().take(depth) {
             self.bid_px[i].push(p.bid_px);
             self.ask_px[i].push(p.ask_px);
             self.bid_sz[i].push(p.bid_sz);
