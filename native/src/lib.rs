@@ -6,6 +6,7 @@
 
 pub mod analysis;
 pub mod backtest;
+pub mod book;
 pub mod indicators;
 pub mod risk;
 pub mod series;
