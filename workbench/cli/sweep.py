@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -265,76 +266,86 @@ def sweep(
             "--search optuna), or narrow them with --grid",
         )
     folder: Path | None = None
-    with contextlib.ExitStack() as stack:
-        client = None
-        if scheduler:
-            # start-up: dask.distributed only for a distributed sweep
-            from dask.distributed import Client
+    try:
+        with contextlib.ExitStack() as stack:
+            client = None
+            if scheduler:
+                # start-up: dask.distributed only for a distributed sweep
+                from dask.distributed import Client
 
-            try:
-                client = stack.enter_context(Client(scheduler, timeout="10s"))
-            except OSError as exc:
-                raise ConfigError(
-                    f"cannot reach the Dask scheduler at {scheduler}: {exc}",
-                    hint="start it with `dask scheduler` and workers with `dask worker ADDRESS`",
-                ) from None
-        elif workers > 1:
-            # start-up: dask.distributed only for a distributed sweep
-            from dask.distributed import Client, LocalCluster
+                try:
+                    client = stack.enter_context(Client(scheduler, timeout="10s"))
+                except OSError as exc:
+                    raise ConfigError(
+                        f"cannot reach the Dask scheduler at {scheduler}: {exc}",
+                        hint="start it with `dask scheduler`, workers with `dask worker ADDRESS`",
+                    ) from None
+            elif workers > 1:
+                # start-up: dask.distributed only for a distributed sweep
+                from dask.distributed import Client, LocalCluster
 
-            cluster = stack.enter_context(
-                LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)
-            )
-            client = stack.enter_context(Client(cluster))
-        if notebooks:
-            from workbench.optimize import run_notebook_sweep
+                cluster = stack.enter_context(
+                    LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)
+                )
+                client = stack.enter_context(Client(cluster))
+            if notebooks:
+                from workbench.optimize import run_notebook_sweep
 
-            parameters = {
-                "symbol": symbol,
-                "schema": schema,
-                "use_risk_manager": use_risk,
-                "start": f"{first:%Y-%m-%d}",
-                "end": f"{last:%Y-%m-%d}",
-            }
-            parameters["data_dir"] = (
-                str(Path(data_dir).resolve()) if "://" not in data_dir else data_dir
-            )
-            result, folder = run_notebook_sweep(
-                grid,
-                parameters=parameters,
-                objective=objective,
-                results_dir=results_dir,
-                client=client,
-                blocks=blocks,
-                combinations=combos,
-                progress=progress and not as_json,
-            )
-        else:
-            kwargs: dict[str, Any] = {"objective": objective, "blocks": blocks}
-            kwargs["use_risk_manager"] = use_risk
-            if method != "optuna":
-                kwargs["client"] = client
-                if save:
-                    identity = sweep_identity(bars, grid, {"use_risk_manager": use_risk})
-                    folder = Path(out) if out else _resumable(results_dir, identity)
-                    if folder is None:
-                        parent, base = sweep_folder(results_dir, grid)
-                        folder = parent / base
-                    elif not as_json:
-                        click.echo(f"  resuming {folder}", err=True)
-                    kwargs["folder"] = folder
-            result = search(
-                bars,
-                grid,
-                method=method,
-                trials=trials,
-                seed=seed,
-                prune=prune,
-                progress=progress and not as_json,
-                **kwargs,
-            )
-            if method == "optuna" and save:
-                folder = result.save(results_dir)
+                parameters = {
+                    "symbol": symbol,
+                    "schema": schema,
+                    "use_risk_manager": use_risk,
+                    "start": f"{first:%Y-%m-%d}",
+                    "end": f"{last:%Y-%m-%d}",
+                }
+                parameters["data_dir"] = (
+                    str(Path(data_dir).resolve()) if "://" not in data_dir else data_dir
+                )
+                result, folder = run_notebook_sweep(
+                    grid,
+                    parameters=parameters,
+                    objective=objective,
+                    results_dir=results_dir,
+                    client=client,
+                    blocks=blocks,
+                    combinations=combos,
+                    progress=progress,
+                )
+            else:
+                kwargs: dict[str, Any] = {"objective": objective, "blocks": blocks}
+                kwargs["use_risk_manager"] = use_risk
+                if method != "optuna":
+                    kwargs["client"] = client
+                    if save:
+                        identity = sweep_identity(bars, grid, {"use_risk_manager": use_risk})
+                        folder = Path(out) if out else _resumable(results_dir, identity)
+                        if folder is None:
+                            parent, base = sweep_folder(results_dir, grid)
+                            folder = parent / base
+                        else:
+                            click.echo(f"  resuming {folder}", err=True)
+                        kwargs["folder"] = folder
+                result = search(
+                    bars,
+                    grid,
+                    method=method,
+                    trials=trials,
+                    seed=seed,
+                    prune=prune,
+                    progress=progress,
+                    **kwargs,
+                )
+                if method == "optuna" and save:
+                    folder = result.save(results_dir)
+    except KeyboardInterrupt:
+        # Ctrl-C: every finished combination is in the ledger; the same command resumes.
+        where = f" ({folder / 'ledger.jsonl'})" if folder is not None else ""
+        click.echo(
+            f"interrupted: the finished combinations are kept{where}; run the same command "
+            "to resume",
+            err=True,
+        )
+        sys.exit(130)
     analysis = StrategyOptimizer(result).analyze_results()
     analysis["next_experiments"] = StrategyOptimizer(result).generate_next_experiments()
     analysis["data"] = {"start": str(first), "end": str(last), "bars": len(bars)}
