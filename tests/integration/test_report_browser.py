@@ -368,20 +368,36 @@ def test_comparison_report_in_headless_chromium(
     other = dataclasses.replace(result, equity=result.equity * 0.9 + 500)
     s1 = build_summary(result, "run_one")
     s2 = build_summary(other, "run_two")
+    s2["strategy"]["parameters"]["fast_period"] = 7
+    s2["config"]["commission_per_contract"] = 2.5
     page = R.write_comparison_report(
         [s1, s2], {"run_one": result.equity, "run_two": other.equity}, tmp_path
     )
     seconds = _load(browser, page)
-    assert browser.poll(f"({DRAWN}) >= 2"), browser.evaluate(DRAWN)
+    assert browser.poll(f"({DRAWN}) >= 3"), browser.evaluate(DRAWN)
     print(f"comparison_report.html loaded in {seconds:.2f} s")
-    assert browser.evaluate(DRAWN) == 2
+    assert browser.evaluate(DRAWN) == 3
     traces = browser.evaluate(
         "Array.from(document.querySelectorAll('.js-plotly-plot')).map(gd => gd._fullData.length)"
     )
-    assert traces == [2, 2]
+    assert traces == [2, 2, 2]  # equity, drawdown %, drawdown $
     text = browser.evaluate("document.getElementById('comparison-table').innerText")
     assert "run_one" in text
     assert "run_two" in text
+    drawdown_row = next(r for r in text.splitlines() if r.startswith("Max drawdown"))
+    assert "%" in drawdown_row
+    assert "$" in drawdown_row  # dollars next to percent
+    diffs = browser.evaluate(
+        "Array.from(document.querySelectorAll('#config-differences tbody tr'))"
+        ".map(r => r.innerText.split('\\t'))"
+    )
+    assert ["parameters.fast_period", "20", "7"] in diffs
+    assert ["config.commission_per_contract", "1.25", "2.5"] in diffs
+    corr = browser.evaluate(
+        "Array.from(document.querySelectorAll('#return-correlation tbody td'))"
+        ".map(td => td.innerText)"
+    )
+    assert corr[0] == corr[3] == "+1.00"
     assert "SYNTHETIC" in browser.evaluate("document.getElementById('synthetic-banner').innerText")
     _keep(browser.screenshot(tmp_path / "comparison_report.png"))
     assert browser.problems() == []

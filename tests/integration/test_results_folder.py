@@ -463,8 +463,20 @@ def test_compare_two_runs(saved: dict[str, Path], tmp_path: Path) -> None:
     assert folder.parent == tmp_path / "comparisons"
     assert sorted(p.name for p in folder.iterdir()) == [
         "comparison_report.html",
+        "daily_return_correlation.csv",
         "strategy_comparison.csv",
     ]
+    corr = pd.read_csv(folder / "daily_return_correlation.csv", index_col=0)
+    assert list(corr.columns) == [a.name, b.name]
+    np.testing.assert_allclose(np.diag(corr.to_numpy()), 1.0)
+    # independent: the same correlation from each run's daily_pnl.csv
+    rets = {}
+    for run in (a, b):
+        daily = _csv(run, "daily_pnl.csv")
+        start = daily["equity"].shift(1, fill_value=5000.0)
+        rets[run.name] = pd.Series((daily["net_pnl"] / start).to_numpy(), index=daily["trade_date"])
+    expected = pd.Series(rets[a.name]).corr(pd.Series(rets[b.name]))
+    assert corr.loc[a.name, b.name] == pytest.approx(expected, abs=1e-9)
     table = pd.read_csv(folder / "strategy_comparison.csv")
     assert table["run_id"].tolist() == [a.name, b.name]
     for run, row in zip((a, b), table.itertuples(index=False), strict=True):

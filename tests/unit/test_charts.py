@@ -489,7 +489,12 @@ def test_comparison_report(small_result: BacktestResult, tmp_path: Path) -> None
     assert "run_b" in page
     assert "SYNTHETIC DATA" in page  # one of the runs is synthetic
     figs = R.comparison_figures([s1, s2], {"run_a": small_result.equity, "run_b": big.equity})
-    assert [len(f.data) for f in figs.values()] == [2, 2]
+    assert [len(f.data) for f in figs.values()] == [2, 2, 2]
+    # dollars and percent of the same drawdown point at the same moments
+    pct_trace, usd_trace = figs["drawdown_overlay"].data[1], figs["drawdown_usd_overlay"].data[1]
+    assert list(pct_trace.x) == list(usd_trace.x)
+    assert min(usd_trace.y) < 0
+    np.testing.assert_allclose(pct_trace.customdata, usd_trace.y)
     assert max(figs["equity_overlay"].data[1].y) == big.equity.max()
     # the better Sharpe is marked best
     sharpes = [s["performance"]["sharpe_ratio"] for s in (s1, s2)]

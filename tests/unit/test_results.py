@@ -599,3 +599,25 @@ def test_signal_changes_reconstruct_the_series() -> None:
     assert list(ch.index) == [idx[0], idx[2], idx[5], idx[7], idx[10]]
     back = ch.reindex(idx, method="ffill")
     pd.testing.assert_series_equal(back, sig)
+
+
+def test_config_differences_lists_only_what_differs() -> None:
+    from workbench.results import config_differences
+
+    a = {
+        "strategy": {"name": "EMA", "class": "M", "parameters": {"fast": 20, "slow": 50}},
+        "symbol": "MCL_FUT",
+        "data_range": {"start": "2024-01-01", "end": "2024-03-01"},
+        "provenance": {"synthetic": True},
+        "config": {"initial_capital": 5000.0, "risk": {"risk_per_trade": 0.02}},
+    }
+    b = copy.deepcopy(a)
+    b["strategy"]["parameters"]["fast"] = 10
+    b["config"]["risk"]["risk_per_trade"] = 0.01
+    del b["config"]["initial_capital"]
+    assert config_differences([a, b]) == [
+        ("parameters.fast", [20, 10]),
+        ("config.initial_capital", [5000.0, None]),
+        ("config.risk.risk_per_trade", [0.02, 0.01]),
+    ]
+    assert config_differences([a, copy.deepcopy(a)]) == []

@@ -17,6 +17,7 @@ from workbench.analysis.returns import (
     ANNUALIZATION_BASIS,
     PERIODS_PER_YEAR,
     daily_returns,
+    equity_daily_returns,
     rolling_sharpe,
 )
 from workbench.analysis.trades import DAY_NAMES, trade_streaks
@@ -31,6 +32,7 @@ __all__ = [
     "compute_metrics",
     "daily_returns",
     "drawdown_periods",
+    "equity_daily_returns",
     "front_month_returns",
     "max_drawdown",
     "rolling_sharpe",

@@ -10,6 +10,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from workbench.market.calendar import trade_dates
+
 #: Trading sessions per year used to annualize daily figures.
 PERIODS_PER_YEAR = 252
 #: What one period of the annualization is.
@@ -151,3 +153,42 @@ def rolling_sharpe(
     mean, std = roll.mean(), roll.std(ddof=1)
     out = (mean / std * math.sqrt(periods_per_year)).where(std > ZERO_STD)
     return out.rename("rolling_sharpe")
+
+
+def equity_daily_returns(equity: pd.Series, initial_capital: float) -> pd.Series:
+    """Daily returns by CME trade date from an equity curve: each trade date's last equity
+    over the previous date's (the first date's over ``initial_capital``).
+
+    The same returns as :func:`daily_returns` of the run's daily P&L, for when only the
+    equity curve is at hand (a saved run's equity_curve.parquet).
+
+    Parameters
+    ----------
+    equity : pandas.Series
+        Equity in USD on a UTC DatetimeIndex of bar END times, sorted.
+    initial_capital : float
+        Equity before the first bar (positive).
+
+    Returns
+    -------
+    pandas.Series
+        Named ``"daily_return"``, indexed by trade date (naive midnight timestamps); NaN
+        where the previous close is at or below zero.
+    """
+    capital = check_capital(initial_capital)
+    if equity.empty:
+        return pd.Series(dtype=np.float64, name="daily_return")
+    index = pd.DatetimeIndex(equity.index)
+    if index.tz is None:
+        index = index.tz_localize("UTC")
+    # A bar ending exactly at 18:00 New York closes the old session, so the date of its
+    # last nanosecond (end - 1 ns) is the one it belongs to.
+    dates = trade_dates(index.as_unit("ns").asi8 - 1)
+    last = np.r_[np.flatnonzero(dates[1:] != dates[:-1]), len(dates) - 1]
+    closes = equity.to_numpy(dtype=np.float64)[last]
+    previous = np.r_[capital, closes[:-1]]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ret = np.where(previous > 0, closes / previous - 1.0, np.nan)
+    return pd.Series(
+        ret, index=pd.DatetimeIndex(dates[last].astype("datetime64[ns]")), name="daily_return"
+    )

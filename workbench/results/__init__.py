@@ -21,6 +21,8 @@ from workbench.results.compare import (
     ComparisonWriter,
     NotARunError,
     compare_runs,
+    config_differences,
+    daily_return_correlation,
     load_equity,
     load_summary,
 )
@@ -42,6 +44,8 @@ __all__ = [
     "RunWriter",
     "build_summary",
     "compare_runs",
+    "config_differences",
+    "daily_return_correlation",
     "is_run_dir",
     "list_runs",
     "load_equity",

@@ -1,9 +1,11 @@
 """Compare saved backtest runs side by side.
 
-:func:`compare_runs` reads each run folder's ``summary.json`` and ``equity_curve.csv`` and
-writes ``{out_root}/{UTC timestamp}/``::
+:func:`compare_runs` reads each run folder's ``summary.json`` and equity curve
+(``equity_curve.parquet``, or ``equity_curve.csv`` of older runs) and writes
+``{out_root}/{UTC timestamp}/``::
 
-    strategy_comparison.csv   one row per run: identity, data range, parameters, metrics
+    strategy_comparison.csv        one row per run: identity, data range, parameters, metrics
+    daily_return_correlation.csv   correlation of the runs' daily returns, run by run
 
 plus the files of the page writers handed in (``writers=[...]``):
 ``workbench.visualization.compare_with_report`` (and ``workbench compare``) add
@@ -22,6 +24,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from workbench.analysis import equity_daily_returns
 from workbench.errors import WorkbenchError
 from workbench.results.folders import (
     SUMMARY_FILE,
@@ -41,6 +44,8 @@ from workbench.results.summary import (
 #: Default folder of the comparisons.
 DEFAULT_COMPARISONS_DIR = "results/comparisons"
 COMPARISON_CSV = "strategy_comparison.csv"
+#: Correlation of the runs' daily returns (run_id by run_id).
+CORRELATION_CSV = "daily_return_correlation.csv"
 EQUITY_FILE = "equity_curve.csv"
 #: The full-resolution equity curve; runs saved before it existed have only the CSV.
 EQUITY_PARQUET = "equity_curve.parquet"
@@ -209,6 +214,87 @@ def comparison_row(summary: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def _flat(d: Any, prefix: str) -> dict[str, Any]:
+    if isinstance(d, dict) and d:
+        out: dict[str, Any] = {}
+        for k, v in d.items():
+            out.update(_flat(v, f"{prefix}.{k}" if prefix else str(k)))
+        return out
+    return {prefix: d}
+
+
+def config_differences(summaries: Sequence[dict[str, Any]]) -> list[tuple[str, list[Any]]]:
+    """The settings in which the runs differ: strategy, its parameters, the data range and
+    symbol, and every field of the backtest configuration.
+
+    Parameters
+    ----------
+    summaries : sequence of dict
+        The runs' summary.json dicts.
+
+    Returns
+    -------
+    list of (str, list)
+        ``(dotted key, value of each run)`` for each key whose values are not all equal (a
+        key a run lacks counts as None), in the order strategy, parameters, data, config.
+    """
+    flats = []
+    for s in summaries:
+        strategy = s.get("strategy") or {}
+        flat = {
+            "strategy": strategy.get("name"),
+            "strategy.class": strategy.get("class"),
+            **_flat(strategy.get("parameters") or {}, "parameters"),
+            "symbol": s.get("symbol"),
+            "data.start": (s.get("data_range") or {}).get("start"),
+            "data.end": (s.get("data_range") or {}).get("end"),
+            "data.synthetic": (s.get("provenance") or {}).get("synthetic"),
+            **_flat(s.get("config") or {}, "config"),
+        }
+        flats.append(flat)
+    keys: list[str] = []
+    for flat in flats:
+        keys.extend(k for k in flat if k not in keys)
+    out = []
+    for key in keys:
+        values = [f.get(key) for f in flats]
+        texts = {json.dumps(v, sort_keys=True, default=str) for v in values}
+        if len(texts) > 1:
+            out.append((key, values))
+    return out
+
+
+def daily_return_correlation(
+    summaries: Sequence[dict[str, Any]], equity: dict[str, pd.Series]
+) -> pd.DataFrame:
+    """Pearson correlation of the runs' daily returns by CME trade date, pairwise over the
+    dates both runs have.
+
+    Parameters
+    ----------
+    summaries : sequence of dict
+        The runs' summary.json dicts (their ``config.initial_capital``).
+    equity : dict of str to pandas.Series
+        Each run's equity curve, keyed by run_id.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Square, indexed and labelled by run_id; NaN for a pair without two common dates or
+        with a run whose returns do not vary.
+    """
+    columns = {}
+    for s in summaries:
+        run_id = s["run_id"]
+        curve = equity.get(run_id)
+        capital = (s.get("config") or {}).get("initial_capital")
+        if curve is None or not capital:
+            continue
+        columns[run_id] = equity_daily_returns(curve, float(capital))
+    frame = pd.DataFrame(columns)
+    return frame.corr(min_periods=2)
+
+
 def compare_runs(
     run_dirs: list[Path] | list[str] | list[str | Path],
     out_root: str | Path = DEFAULT_COMPARISONS_DIR,
@@ -264,6 +350,7 @@ def compare_runs(
     base = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d_%H%M%S")
     with atomic_folder(parent, base) as (name, tmp):
         table.to_csv(tmp / COMPARISON_CSV, index=False)
+        daily_return_correlation(summaries, equity).to_csv(tmp / CORRELATION_CSV)
         for write in writers:
             write(summaries, equity, tmp)
     return parent / name

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from workbench.results import config_differences, daily_return_correlation
 from workbench.visualization import charts as C
 from workbench.visualization.assets import asset
 from workbench.visualization.html_parts import esc, fmt_num, pct, plain, usd
@@ -25,8 +26,7 @@ COMPARISON_ROWS: tuple[tuple[str, str, str, bool | None], ...] = (
     ("total_return_usd", "Total return USD", "usd", True),
     ("sharpe_ratio", "Sharpe", "ratio", True),
     ("sortino_ratio", "Sortino", "ratio", True),
-    ("max_drawdown_pct", "Max drawdown", "pct", False),
-    ("max_drawdown_usd", "Max drawdown USD", "usd", False),
+    ("max_drawdown_pct", "Max drawdown", "dd", False),
     ("calmar_ratio", "Calmar", "ratio", True),
     ("win_rate", "Win rate", "rate", True),
     ("profit_factor", "Profit factor", "ratio", True),
@@ -41,7 +41,10 @@ COMPARISON_ROWS: tuple[tuple[str, str, str, bool | None], ...] = (
 )
 
 
-def _fmt_kind(v: Any, kind: str) -> str:
+def _fmt_kind(v: Any, kind: str, performance: Mapping[str, Any] | None = None) -> str:
+    if kind == "dd":  # percent with the dollars beside it
+        dollars = (performance or {}).get("max_drawdown_usd")
+        return f'{pct(v)} <span class="muted">({usd(dollars)})</span>'
     if kind == "pct":
         return pct(v)
     if kind == "usd":
@@ -75,13 +78,13 @@ def comparison_figures(
     *,
     target_points: int = C.DEFAULT_TARGET_POINTS,
 ) -> dict[str, go.Figure]:
-    """Overlaid equity curves and drawdowns (percent) of several runs.
+    """Overlaid equity curves and drawdowns (percent, and dollars) of several runs.
 
     ``equity`` is keyed by run_id; runs without a curve are left out of the charts.
     """
     synthetic = any((s.get("provenance") or {}).get("synthetic") for s in summaries)
     labels = {_run_label(s): s for s in summaries}
-    eq_fig, dd_fig = go.Figure(), go.Figure()
+    eq_fig, dd_fig, usd_fig = go.Figure(), go.Figure(), go.Figure()
     palette = (
         "#2c5aa0",
         "#d95f02",
@@ -115,15 +118,37 @@ def comparison_figures(
             )
         )
         capital = ((s.get("config") or {}).get("initial_capital")) or None
-        dd = C.downsample_minmax(C.drawdown_pct(curve.astype(np.float64), capital), per_run)
+        values = curve.astype(np.float64)
+        peak = values.cummax()
+        if capital:
+            peak = peak.clip(lower=capital)
+        dd_usd = values - peak
+        dd = C.drawdown_pct(values, capital)
+        # one selection of points for both units, so each hover shows the same moment
+        keep = C.downsample_minmax(dd.reset_index(drop=True), per_run).index
+        dd_shown, usd_shown = dd.iloc[keep], dd_usd.iloc[keep]
         dd_fig.add_trace(
             go.Scatter(
-                x=C.time_axis(dd.index),
-                y=dd.to_numpy(dtype=np.float64),
+                x=C.time_axis(dd_shown.index),
+                y=dd_shown.to_numpy(dtype=np.float64),
                 mode="lines",
                 name=name,
                 line={"color": color, "width": 1},
-                hovertemplate="%{x|%Y-%m-%d %H:%M} NY<br>%{y:.2f}%<extra>"
+                customdata=usd_shown.to_numpy(dtype=np.float64),
+                hovertemplate="%{x|%Y-%m-%d %H:%M} NY<br>%{y:.2f}% ($%{customdata:,.2f})<extra>"
+                + esc(run_id)
+                + "</extra>",
+            )
+        )
+        usd_fig.add_trace(
+            go.Scatter(
+                x=C.time_axis(usd_shown.index),
+                y=usd_shown.to_numpy(dtype=np.float64),
+                mode="lines",
+                name=name,
+                line={"color": color, "width": 1},
+                customdata=dd_shown.to_numpy(dtype=np.float64),
+                hovertemplate="%{x|%Y-%m-%d %H:%M} NY<br>$%{y:,.2f} (%{customdata:.2f}%)<extra>"
                 + esc(run_id)
                 + "</extra>",
             )
@@ -146,7 +171,17 @@ def comparison_figures(
     )
     dd_fig.update_yaxes(title_text="% of peak", ticksuffix="%")
     dd_fig.update_xaxes(title_text="New York time")
-    return {"equity_overlay": eq_fig, "drawdown_overlay": dd_fig}
+    C.style_figure(
+        usd_fig,
+        "Drawdowns in dollars",
+        synthetic=synthetic,
+        subtitle="USD below each run's running peak (the same drop is a larger share of a "
+        "smaller account)",
+        height=340,
+    )
+    usd_fig.update_yaxes(title_text="USD below peak", tickprefix="$", tickformat=",.0f")
+    usd_fig.update_xaxes(title_text="New York time")
+    return {"equity_overlay": eq_fig, "drawdown_overlay": dd_fig, "drawdown_usd_overlay": usd_fig}
 
 
 def comparison_table_html(summaries: list[dict[str, Any]]) -> str:
@@ -161,13 +196,15 @@ def comparison_table_html(summaries: list[dict[str, Any]]) -> str:
     )
     rows = []
     for key, label, kind, higher in COMPARISON_ROWS:
-        values = [(s.get("performance") or {}).get(key) for s in summaries]
+        perfs = [s.get("performance") or {} for s in summaries]
+        values = [p.get(key) for p in perfs]
         finite = [float(v) for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
         best = None
         if higher is not None and len(set(finite)) > 1:  # ties everywhere: no best
             best = max(finite) if higher else min(finite)
         cells = "".join(
-            f'<td class="{_best_class(v, best)}">{_fmt_kind(v, kind)}</td>' for v in values
+            f'<td class="{_best_class(v, best)}">{_fmt_kind(v, kind, p)}</td>'
+            for v, p in zip(values, perfs, strict=True)
         )
         rows.append(f'<tr><th class="l">{esc(label)}</th>{cells}</tr>')
     extra = [
@@ -189,6 +226,55 @@ def comparison_table_html(summaries: list[dict[str, Any]]) -> str:
         '<div class="scroll" style="max-height:none"><table class="data" id="comparison-table">'
         f'<thead><tr><th class="l">Metric</th>{head}</tr></thead><tbody>{"".join(rows)}</tbody>'
         "</table></div>"
+    )
+
+
+def differences_html(summaries: list[dict[str, Any]]) -> str:
+    """The settings in which the runs differ, one row per setting, a column per run."""
+    diffs = config_differences(summaries)
+    if not diffs:
+        return '<p class="muted" id="config-differences">The runs have the same settings.</p>'
+    head = "".join(f"<th>{esc(_run_label(s))}</th>" for s in summaries)
+    rows = "".join(
+        f'<tr><th class="l">{esc(key)}</th>'
+        + "".join(f'<td class="l small">{esc(plain(v))}</td>' for v in values)
+        + "</tr>"
+        for key, values in diffs
+    )
+    return (
+        '<div class="scroll" style="max-height:none"><table class="data" id="config-differences">'
+        f'<thead><tr><th class="l">Setting</th>{head}</tr></thead><tbody>{rows}</tbody>'
+        "</table></div>"
+    )
+
+
+def correlation_html(summaries: list[dict[str, Any]], equity: Mapping[str, pd.Series]) -> str:
+    """The correlation matrix of the runs' daily returns as a table."""
+    corr = daily_return_correlation(summaries, dict(equity))
+    if corr.empty:
+        return '<p class="muted">No daily returns to correlate.</p>'
+    ids = list(corr.columns)
+    head = "".join(f"<th>{esc(i)}</th>" for i in ids)
+
+    def cell(v: float) -> str:
+        if not math.isfinite(v):
+            return '<td class="muted">-</td>'
+        alpha = min(abs(v), 1.0) * 0.45
+        color = f"rgba(44,90,160,{alpha:.2f})" if v >= 0 else f"rgba(215,48,39,{alpha:.2f})"
+        return f'<td style="background:{color}">{v:+.2f}</td>'
+
+    rows = "".join(
+        f'<tr><th class="l">{esc(i)}</th>'
+        + "".join(cell(float(corr.loc[i, j])) for j in ids)
+        + "</tr>"
+        for i in ids
+    )
+    return (
+        '<div class="scroll" style="max-height:none"><table class="data" id="return-correlation">'
+        f'<thead><tr><th class="l"></th>{head}</tr></thead><tbody>{rows}</tbody></table></div>'
+        '<p class="muted">Pearson correlation of daily returns by CME trade date, over the '
+        "dates both runs have (also in daily_return_correlation.csv). Near +1: the runs win "
+        "and lose together, so running both adds little diversification.</p>"
     )
 
 
@@ -232,6 +318,10 @@ def write_comparison_report(
         f'<section id="metrics"><h2>Metrics side by side</h2><div class="panel">'
         f"{comparison_table_html(summaries)}"
         '<p class="muted">Best value of each row in bold.</p></div></section>'
+        '<section id="differences"><h2>How the runs differ</h2><div class="panel">'
+        f"{differences_html(summaries)}</div></section>"
+        '<section id="correlation"><h2>Correlation of daily returns</h2><div class="panel">'
+        f"{correlation_html(summaries, equity)}</div></section>"
         f'<section id="charts"><h2>Charts</h2>{charts_html}</section></main>'
     )
     extra_css = f"<style>{asset('comparison.css')}</style>"
