@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from pathlib import Path
 
 import nbformat
 import papermill as pm
+import pytest
 
 from workbench.data.sample import SampleConfig, build_sample
 
@@ -52,7 +54,44 @@ def test_data_notebook_with_parameters(tmp_path: Path) -> None:
     assert "ohlcv-1h" in injected[0].source
 
 
-def test_sweep_notebook_on_a_dask_cluster(tmp_path: Path) -> None:
+#: What `workbench sweep --notebooks` passes to the backtest notebook (workbench.cli.sweep
+#: and workbench.optimize.notebooks).
+SWEEP_PASSES = {
+    "strategy",
+    "params",
+    "results_dir",
+    "symbol",
+    "schema",
+    "use_risk_manager",
+    "start",
+    "end",
+    "data_dir",
+}
+
+
+def _papermill_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name.startswith("papermill") and r.levelno >= logging.WARNING
+    ]
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb")))
+def test_parameters_cells_parse_without_warnings(
+    name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """papermill reads every line of every parameters cell (no "Unable to parse line")."""
+    caplog.set_level(logging.WARNING, logger="papermill")
+    params = pm.inspect_notebook(str(ROOT / "notebooks" / name))
+    assert params
+    assert _papermill_warnings(caplog) == []
+    if name == "02_backtest.ipynb":
+        assert set(params) >= SWEEP_PASSES  # no "Passed unknown parameter" from a sweep
+
+
+def test_sweep_notebook_on_a_dask_cluster(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="papermill")
     data = tmp_path / "data"
     build_sample(str(data), SampleConfig(start=dt.date(2024, 1, 2), end=dt.date(2024, 2, 28)))
     out = tmp_path / "03_sweep.out.ipynb"
@@ -73,9 +112,10 @@ def test_sweep_notebook_on_a_dask_cluster(tmp_path: Path) -> None:
         kernel_name="python3",
         cwd=str(ROOT),
     )
+    assert _papermill_warnings(caplog) == []
     nb = nbformat.read(out, as_version=4)
     text = _printed(nb)
-    assert "3 combinations, 0 refused" in text
+    assert "3 combinations, 0 refused; 3 trials" in text
     assert "most sensitive: entry_period" in text
     [folder] = list(results.iterdir())
     assert folder.name.endswith("_donchian_breakout")
@@ -88,3 +128,42 @@ def test_sweep_notebook_on_a_dask_cluster(tmp_path: Path) -> None:
         if "application/vnd.plotly.v1+json" in o.get("data", {})
     ]
     assert len(heatmaps) == 1
+
+
+def test_sweep_notebook_with_an_lhs_search(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="papermill")
+    data = tmp_path / "data"
+    build_sample(str(data), SampleConfig(start=dt.date(2024, 1, 2), end=dt.date(2024, 2, 9)))
+    out = tmp_path / "03_sweep.out.ipynb"
+    pm.execute_notebook(
+        str(ROOT / "notebooks" / "03_sweep.ipynb"),
+        str(out),
+        parameters={
+            "data_dir": str(data),
+            "results_dir": str(tmp_path / "optimizations"),
+            "strategy": "bollinger_reversion",
+            "grid": {},
+            "method": "lhs",
+            "trials": 5,
+            "seed": 3,
+            "start": "2024-01-08",
+            "end": "2024-02-02",
+        },
+        kernel_name="python3",
+        cwd=str(ROOT),
+    )
+    assert _papermill_warnings(caplog) == []
+    text = _printed(nb := nbformat.read(out, as_version=4))
+    assert "5 trials" in text
+    [folder] = list((tmp_path / "optimizations").iterdir())
+    assert (folder / "parameter_sweep.csv").read_text().count("\n") <= 6
+    bars = [  # the progress bar: a widget in the kernel (tqdm.auto), or text on stderr
+        o
+        for c in nb.cells
+        for o in c.get("outputs", [])
+        if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+        or "combinations" in (o.get("text", "") if o.get("name") == "stderr" else "")
+    ]
+    assert bars

@@ -407,3 +407,48 @@ def test_papermill_batch_on_dask_matches_the_in_process_sweep(
     assert folder2.is_dir()
     with pytest.raises(ConfigError, match="set per run"):
         run_notebook_sweep(grid, parameters={"strategy": "x"}, results_dir=tmp_path)
+
+
+def test_a_large_sweep_says_what_it_will_do_and_asks_for_yes(small_sample: Path) -> None:
+    out = subprocess.run(
+        [EXE, "sweep", "--data-dir", str(small_sample), "--strategy", "bollinger_reversion"],
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 2
+    assert "Bollinger Mean Reversion: 12,600 combinations, grid search, data 2024-01-01" in (
+        out.stderr
+    )
+    assert "estimated" in out.stderr
+    assert "error: 12,600 combinations, about" in out.stderr
+    assert "pass --yes" in out.stderr
+    assert "--search random --trials" in out.stderr  # the way to sample instead
+    assert "Traceback" not in out.stderr
+    assert out.stdout == ""
+
+
+def test_notebook_and_in_process_sweeps_run_on_the_same_data(
+    small_sample: Path, tmp_path: Path
+) -> None:
+    """Same flags, same answer: without --start/--end both modes use the whole catalog and
+    both print it (the notebook's own default dates do not leak in)."""
+    args = [EXE, "sweep", "--data-dir", str(small_sample), "--grid", "fast_period=10"]
+    args += ["--grid", "slow_period=40", "--results-dir", str(tmp_path), "--json"]
+    runs = {}
+    for mode in ([], ["--notebooks"]):
+        out = subprocess.run(
+            args + mode, env=child_env(), capture_output=True, text=True, timeout=600
+        )
+        assert out.returncode == 0, out.stderr
+        assert "data 2024-01-01 23:00 to 2024-03-15 20:59 UTC (74,220 ohlcv-1m bars)" in out.stderr
+        assert "Passed unknown parameter" not in out.stderr
+        assert "Unable to parse" not in out.stderr
+        runs[bool(mode)] = json.loads(out.stdout)
+    assert runs[True]["data"] == runs[False]["data"]
+    assert runs[True]["best"]["sharpe_ratio"] == runs[False]["best"]["sharpe_ratio"]
+    assert runs[True]["best"]["total_trades"] == runs[False]["best"]["total_trades"]
+    [summary] = Path(runs[True]["folder"]).glob("runs/0000/*/summary.json")
+    data = json.loads(summary.read_text())["data_range"]
+    assert (data["start"], data["end"]) == ("2024-01-01", "2024-03-15")
