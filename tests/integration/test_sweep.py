@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -371,7 +372,7 @@ def test_papermill_batch_on_dask_matches_the_in_process_sweep(
     from workbench.optimize import run_notebook_sweep
 
     grid = ParameterGrid(MomentumStrategy, {"fast_period": [10, 20], "slow_period": [40]})
-    window = {"start": "2024-01-08", "end": "2024-02-09"}
+    window: dict[str, Any] = {"start": "2024-01-08", "end": "2024-02-09"}
     with (
         LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster,
         Client(cluster) as client,
