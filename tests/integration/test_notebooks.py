@@ -167,3 +167,87 @@ def test_sweep_notebook_with_an_lhs_search(
         or "combinations" in (o.get("text", "") if o.get("name") == "stderr" else "")
     ]
     assert bars
+
+
+def test_walkforward_notebook_with_parameters(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="papermill")
+    data = tmp_path / "data"
+    build_sample(str(data), SampleConfig(start=dt.date(2024, 1, 2), end=dt.date(2024, 2, 28)))
+    out = tmp_path / "05_walkforward.out.ipynb"
+    results = tmp_path / "walkforward"
+    pm.execute_notebook(
+        str(ROOT / "notebooks" / "05_walkforward.ipynb"),
+        str(out),
+        parameters={
+            "data_dir": str(data),
+            "results_dir": str(results),
+            "strategy": "donchian_breakout",
+            "grid": {"entry_period": [20, 40]},
+            "objective": "total_return_pct",
+            "in_sample": 12000,
+            "out_of_sample": 8000,
+            "step": 10000,
+            "gap": 30,
+            "anchored": True,
+            "start": "2024-01-03",
+            "end": "2024-02-27",
+        },
+        kernel_name="python3",
+        cwd=str(ROOT),
+    )
+    assert _papermill_warnings(caplog) == []
+    nb = nbformat.read(out, as_version=4)
+    text = _printed(nb)
+    assert "windows, walk-forward efficiency" in text
+    [folder] = list(results.iterdir())
+    doc = (folder / "walkforward.json").read_text()
+    assert '"anchored": true' in doc
+    assert '"step_bars": 10000' in doc
+    assert (folder / "stitched_oos" / "report.html").is_file()
+    figures = [
+        o
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if "application/vnd.plotly.v1+json" in o.get("data", {})
+    ]
+    assert len(figures) == 2
+
+
+def test_strategy_comparison_notebook_with_parameters(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="papermill")
+    data = tmp_path / "data"
+    build_sample(str(data), SampleConfig(start=dt.date(2024, 1, 2), end=dt.date(2024, 2, 9)))
+    out = tmp_path / "04.out.ipynb"
+    pm.execute_notebook(
+        str(ROOT / "notebooks" / "04_strategy_comparison.ipynb"),
+        str(out),
+        parameters={
+            "data_dir": str(data),
+            "results_dir": str(tmp_path / "results"),
+            "strategies": {"ema_crossover": {"fast_period": 10}, "donchian_breakout": {}},
+            "start": "2024-01-08",
+            "end": "2024-02-07",
+            "initial_capital": 20000.0,
+            "use_risk_manager": False,
+        },
+        kernel_name="python3",
+        cwd=str(ROOT),
+    )
+    assert _papermill_warnings(caplog) == []
+    text = _printed(nb := nbformat.read(out, as_version=4))
+    assert "ema_crossover: saved" in text
+    assert "donchian_breakout: saved" in text
+    runs = sorted((tmp_path / "results" / "backtests").iterdir())
+    assert len(runs) == 2
+    [comparison] = list((tmp_path / "results" / "comparisons").iterdir())
+    assert (comparison / "comparison_report.html").is_file()
+    assert any(
+        "application/vnd.plotly.v1+json" in o.get("data", {})
+        for c in nb.cells
+        for o in c.get("outputs", [])
+    )
