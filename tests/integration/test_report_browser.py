@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import fcntl
+import itertools
 import json
 import os
 import queue
@@ -427,3 +428,41 @@ def test_pdf_of_the_report(result: BacktestResult, tmp_path: Path) -> None:
     assert data.startswith(b"%PDF")
     assert data.count(b"/Type /Page") >= 3  # /Type /Pages counts too: several pages
     assert len(data) > 100_000  # charts are in it, not an empty page
+
+
+def test_dashboard_heatmap_labels_do_not_run_together(
+    browser: DevTools, result: BacktestResult, tmp_path: Path
+) -> None:
+    """The monthly heatmap as the dashboard's tab draws it: each cell's label inside its
+    cell, none touching another, at the width the dashboard gives the chart."""
+    from workbench.visualization.report.document import figure_div, page, plotly_head
+    from workbench.visualization.viewer import MONTHLY_HEATMAP_WIDTH, dashboard_figures
+
+    fig = dashboard_figures(result)["monthly_returns"]
+    assert fig.layout.width == MONTHLY_HEATMAP_WIDTH
+    path = tmp_path / "heatmap.html"
+    path.write_text(page("heatmap", plotly_head(), figure_div(fig, "hm")), encoding="utf-8")
+    _load(browser, path)
+    assert browser.poll("document.querySelector('#hm .main-svg') !== null")
+    labels = browser.evaluate(
+        """Array.from(document.querySelectorAll('#hm .heatmap-label')).map(t => {
+        const r = t.getBoundingClientRect();
+        return {left: r.left, right: r.right, top: r.top, bottom: r.bottom,
+                text: t.textContent}; })"""
+    )
+    columns = browser.evaluate(
+        "Array.from(document.querySelectorAll('#hm .xtick text')).map(t => "
+        "t.getBoundingClientRect().left + t.getBoundingClientRect().width / 2)"
+    )
+    assert len(columns) == 12
+    pitch = min(b - a for a, b in itertools.pairwise(columns))
+    assert labels
+    assert all(lab["right"] - lab["left"] < pitch - 4 for lab in labels), (pitch, labels)
+    clashes = [
+        (a["text"], b["text"])
+        for i, a in enumerate(labels)
+        for b in labels[i + 1 :]
+        if _boxes_overlap(a, b)
+    ]
+    assert clashes == []
+    assert browser.problems() == []

@@ -756,6 +756,7 @@ def monthly_returns_heatmap(result: BacktestResult) -> go.Figure:
             y=labels,
             text=text,
             texttemplate="%{text}",
+            textfont={"size": 11},
             colorscale="RdYlGn",
             zmid=0,
             zmin=-bound,

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import math
 import os
 import tempfile
 import webbrowser
@@ -87,6 +88,44 @@ def figurewidget_available() -> bool:
     return importlib.util.find_spec("anywidget") is not None
 
 
+def _json_safe(value: Any) -> Any:
+    """``value`` with every NaN or infinity (in floats, lists, tuples and numpy float arrays)
+    replaced by None, which Plotly draws as a gap."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind == "f" and not np.isfinite(value).all():
+            return [_json_safe(v) for v in value.tolist()]
+        if value.dtype.kind == "O":
+            return [_json_safe(v) for v in value.tolist()]
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    return value
+
+
+def json_safe_figure(fig: go.Figure) -> go.Figure:
+    """A copy of ``fig`` whose data holds no NaN or infinity (None instead).
+
+    A widget's state travels to the browser as JSON, which has no NaN: jupyter-client then
+    warns "Message serialization failed ... Out of range float values are not JSON
+    compliant" (the monthly heatmap has NaN for months without trade dates, the rolling
+    Sharpe for its first window). Plotly draws None as a gap, as it draws NaN.
+
+    Parameters
+    ----------
+    fig : plotly.graph_objects.Figure
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    data = [_json_safe(trace.to_plotly_json()) for trace in fig.data]
+    return go.Figure(data=data, layout=fig.layout)
+
+
 def figure_widget(fig: go.Figure, *, use_figurewidget: bool | None = None) -> ipywidgets.Widget:
     """A widget showing ``fig``: a FigureWidget, or an Output displaying the figure.
 
@@ -105,7 +144,7 @@ def figure_widget(fig: go.Figure, *, use_figurewidget: bool | None = None) -> ip
 
     use = figurewidget_available() if use_figurewidget is None else use_figurewidget
     if use:
-        return go.FigureWidget(fig)
+        return go.FigureWidget(json_safe_figure(fig))
     out = W.Output(layout={"width": "100%"})
     with out:
         from IPython.display import display  # optional package; in a kernel it is there
@@ -207,6 +246,30 @@ def trade_table_widget(result: BacktestResult, page_rows: int = TABLE_PAGE_ROWS)
     return W.VBox([W.HBox([column, direction]), table])
 
 
+#: Width in pixels of the monthly heatmap in the dashboard: fixed, because a chart in a tab
+#: that is not shown yet is laid out without a width of its own, and twelve columns of
+#: "-26.7%" then run together (the tab scrolls sideways instead when narrower).
+MONTHLY_HEATMAP_WIDTH = 960
+
+
+def dashboard_figures(result: BacktestResult) -> dict[str, go.Figure]:
+    """The registered charts as the dashboard shows them: JSON-safe (see
+    :func:`json_safe_figure`), the monthly heatmap at :data:`MONTHLY_HEATMAP_WIDTH`.
+
+    Parameters
+    ----------
+    result : BacktestResult
+        The backtest.
+
+    Returns
+    -------
+    dict of str to plotly.graph_objects.Figure
+    """
+    figs = {name: json_safe_figure(fig) for name, fig in C.build_charts(result).items()}
+    figs["monthly_returns"].update_layout(width=MONTHLY_HEATMAP_WIDTH, autosize=False)
+    return figs
+
+
 def create_dashboard(
     result: BacktestResult,
     summary: dict[str, Any] | None = None,
@@ -237,7 +300,7 @@ def create_dashboard(
     import ipywidgets as W  # here for start-up time: slow, and only needed in a kernel
 
     summary = summary or build_summary(result)
-    figs = C.build_charts(result)
+    figs = dashboard_figures(result)
 
     def fw(name: str) -> Any:
         return figure_widget(figs[name], use_figurewidget=use_figurewidget)
