@@ -173,6 +173,16 @@ def test_cli_walkforward(small_sample: Path, tmp_path: Path) -> None:
     doc = json.loads(out.stdout)
     assert doc["windows"] == 3
     assert Path(doc["folder"]).parent == tmp_path
+    assert "3 windows x 4 combinations" in out.stderr
+    lhs = subprocess.run(
+        [*args, "--search", "lhs", "--trials", "3", "--seed", "1", "--no-save", "--json"],
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert lhs.returncode == 0, lhs.stderr
+    assert "3 windows x 3 lhs trials" in lhs.stderr
     bad = subprocess.run(
         [
             EXE,

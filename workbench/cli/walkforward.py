@@ -59,6 +59,17 @@ from workbench.cli.sweep import _parse_grid
 )
 @click.option("--anchored", is_flag=True, help="Every in-sample part starts at the first bar.")
 @click.option(
+    "--search",
+    "method",
+    type=click.Choice(["grid", "random", "lhs", "optuna"]),
+    default="grid",
+    show_default=True,
+    help="How each in-sample part is searched (random/lhs/optuna need --trials).",
+)
+@click.option("--trials", type=click.IntRange(min=1), help="Trials per in-sample search.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--progress/--no-progress", default=True, show_default=True, help="On stderr.")
+@click.option(
     "--workers",
     type=click.IntRange(min=1),
     default=1,
@@ -89,6 +100,10 @@ def walkforward(
     step: int | None,
     gap: int,
     anchored: bool,
+    method: str,
+    trials: int | None,
+    seed: int,
+    progress: bool,
     workers: int,
     save: bool,
     results_dir: str,
@@ -101,12 +116,15 @@ def walkforward(
     """
     # start-up: pandas, the data layer and the backtest engine load only when the command runs
     from workbench.data import load_bars
-    from workbench.optimize import ParameterGrid, walk_forward, walk_forward_windows
-    from workbench.optimize.sweep import check_objective
+    from workbench.errors import ConfigError
+    from workbench.optimize import ParameterGrid, search, walk_forward, walk_forward_windows
+    from workbench.optimize.sweep import SweepResult, check_objective
     from workbench.strategies import strategy_class
 
     t0 = time.perf_counter()
     check_objective(objective)
+    if method != "grid" and trials is None:
+        raise ConfigError(f"--search {method} needs --trials N", hint="e.g. --trials 30")
     cls = strategy_class(strategy_name)
     ranges: dict[str, Any] = dict(cls.param_space) if not grid_items else {}
     ranges.update(_parse_grid(grid_items, cls))
@@ -116,12 +134,12 @@ def walkforward(
     windows = walk_forward_windows(
         len(bars), in_sample, out_of_sample, step=step, gap=gap, anchored=anchored
     )
-    if not as_json:
-        click.echo(
-            f"{cls.display_name or cls.name}: {len(windows)} windows x {len(grid.valid())} "
-            f"combinations on {len(bars):,} bars {bars.index[0]} to {bars.index[-1]}",
-            err=True,
-        )
+    click.echo(
+        f"{cls.display_name or cls.name}: {len(windows)} windows x "
+        + (f"{len(grid.valid())} combinations" if method == "grid" else f"{trials} {method} trials")
+        + f" on {len(bars):,} bars {bars.index[0]} to {bars.index[-1]}",
+        err=True,
+    )
     with contextlib.ExitStack() as stack:
         client = None
         if workers > 1:
@@ -132,6 +150,20 @@ def walkforward(
                 LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)
             )
             client = stack.enter_context(Client(cluster))
+
+        def optimise(b: Any, g: ParameterGrid, obj: str) -> SweepResult:
+            extra: dict[str, Any] = {"client": client} if method != "optuna" else {}
+            return search(
+                b,
+                g,
+                method=method,
+                trials=trials,
+                seed=seed,
+                objective=obj,
+                use_risk_manager=use_risk,
+                **extra,
+            )
+
         result = walk_forward(
             bars,
             grid,
@@ -141,7 +173,8 @@ def walkforward(
             gap=gap,
             anchored=anchored,
             objective=objective,
-            client=client,
+            optimise=optimise,
+            progress=progress,
             use_risk_manager=use_risk,
         )
     folder = result.save(results_dir) if save else None

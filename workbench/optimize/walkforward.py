@@ -45,6 +45,7 @@ from workbench.backtest import run_backtest
 from workbench.backtest.engine import build_config
 from workbench.errors import ConfigError
 from workbench.optimize.grid import ParameterGrid
+from workbench.optimize.progress import progress_bar
 from workbench.optimize.sweep import MINIMIZE, SweepResult, _plain, check_objective, sweep
 from workbench.optimize.walkforward_page import walkforward_page
 from workbench.results.folders import atomic_folder, prepare_parent
@@ -331,6 +332,89 @@ class WalkForwardResult:
         return parent / name
 
 
+def _window(
+    bars: pd.DataFrame,
+    grid: ParameterGrid,
+    w: Window,
+    objective: str,
+    optimise: Callable[[pd.DataFrame, ParameterGrid, str], SweepResult],
+    options: dict[str, Any],
+    sweeps: list[SweepResult],
+    signal_parts: list[pd.Series],
+    stop_parts: list[pd.Series],
+    described: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """One window: the in-sample sweep, the chosen parameters' out-of-sample run, its row."""
+    index = bars.index
+    in_bars = bars.iloc[w.is_start : w.is_end]  # nothing at or after w.is_end
+    result = optimise(in_bars, grid, objective)
+    sweeps.append(result)
+    best = result.best
+    defined = result.table[result.table[objective].notna()]
+    top = defined.iloc[0] if len(defined) else None
+    is_days = 0 if result.returns is None else len(result.returns)
+    row: dict[str, Any] = {
+        "window": w.index,
+        "is_start": w.is_start,
+        "is_end": w.is_end,
+        "oos_start": w.oos_start,
+        "oos_end": w.oos_end,
+        "is_start_time": index[w.is_start],
+        "is_end_time": index[w.is_end - 1],
+        "oos_start_time": index[w.oos_start],
+        "oos_end_time": index[w.oos_end - 1],
+        "traded": bool(best),
+        "params": json.dumps(best, default=str),
+        "is_objective": _plain(top[objective]) if top is not None else None,
+        "is_total_return_pct": _plain(top["total_return_pct"]) if top is not None else None,
+        "is_sharpe_ratio": _plain(top["sharpe_ratio"]) if top is not None else None,
+        "is_total_trades": _plain(top["total_trades"]) if top is not None else None,
+        "is_trade_dates": is_days,
+    }
+    row["is_annual_return_pct"] = _annualised(row["is_total_return_pct"], is_days)
+    if best:
+        strategy = grid.strategy.from_parameters(best)
+        sig, stops = _window_signals(bars, strategy, w)
+        signal_parts.append(sig)
+        stop_parts.append(stops)
+        oos = run_backtest(
+            bars.iloc[w.oos_start : w.oos_end],
+            PrecomputedSignals(signals=sig, stops=stops, label=strategy.display_name),
+            **options,
+        )
+        days = len(oos.daily_pnl)
+        row.update(
+            {
+                "oos_objective": _figure(oos, objective),
+                "oos_total_return_pct": _figure(oos, "total_return_pct"),
+                "oos_sharpe_ratio": _figure(oos, "sharpe_ratio"),
+                "oos_total_trades": _figure(oos, "total_trades"),
+                "oos_trade_dates": days,
+            }
+        )
+    else:
+        row.update(
+            {
+                "oos_objective": None,
+                "oos_total_return_pct": 0.0,
+                "oos_sharpe_ratio": None,
+                "oos_total_trades": 0,
+                "oos_trade_dates": 0,
+            }
+        )
+    row["oos_annual_return_pct"] = _annualised(row["oos_total_return_pct"], row["oos_trade_dates"])
+    row["wfe"] = _efficiency(row["oos_annual_return_pct"], row["is_annual_return_pct"])
+    described.append(
+        {
+            "window": w.index,
+            "oos_start": str(index[w.oos_start]),
+            "oos_end": str(index[w.oos_end - 1]),
+            "params": best,
+        }
+    )
+    return row
+
+
 def walk_forward(
     bars: pd.DataFrame,
     grid: ParameterGrid,
@@ -343,6 +427,7 @@ def walk_forward(
     objective: str = "sharpe_ratio",
     client: Any = None,
     optimise: Callable[[pd.DataFrame, ParameterGrid, str], SweepResult] | None = None,
+    progress: bool = False,
     **options: Any,
 ) -> WalkForwardResult:
     """Walk-forward: per window, sweep ``grid`` in sample, trade the best out of sample.
@@ -368,6 +453,8 @@ def walk_forward(
     optimise : callable, optional
         ``optimise(in_sample_bars, grid, objective) -> SweepResult`` instead of the full grid
         sweep (e.g. a random or optuna search); it sees only the in-sample bars.
+    progress : bool, default False
+        A progress bar over the windows (stderr; a widget in Jupyter).
     **options
         Backtest options (:func:`workbench.backtest.run_backtest`), the same in and out of
         sample.
@@ -394,76 +481,23 @@ def walk_forward(
     stop_parts: list[pd.Series] = []
     described: list[dict[str, Any]] = []
     index = bars.index
-    for w in windows:
-        in_bars = bars.iloc[w.is_start : w.is_end]  # nothing at or after w.is_end
-        result = optimise(in_bars, grid, objective)
-        sweeps.append(result)
-        best = result.best
-        defined = result.table[result.table[objective].notna()]
-        top = defined.iloc[0] if len(defined) else None
-        is_days = 0 if result.returns is None else len(result.returns)
-        row: dict[str, Any] = {
-            "window": w.index,
-            "is_start": w.is_start,
-            "is_end": w.is_end,
-            "oos_start": w.oos_start,
-            "oos_end": w.oos_end,
-            "is_start_time": index[w.is_start],
-            "is_end_time": index[w.is_end - 1],
-            "oos_start_time": index[w.oos_start],
-            "oos_end_time": index[w.oos_end - 1],
-            "traded": bool(best),
-            "params": json.dumps(best, default=str),
-            "is_objective": _plain(top[objective]) if top is not None else None,
-            "is_total_return_pct": _plain(top["total_return_pct"]) if top is not None else None,
-            "is_sharpe_ratio": _plain(top["sharpe_ratio"]) if top is not None else None,
-            "is_total_trades": _plain(top["total_trades"]) if top is not None else None,
-            "is_trade_dates": is_days,
-        }
-        row["is_annual_return_pct"] = _annualised(row["is_total_return_pct"], is_days)
-        if best:
-            strategy = grid.strategy.from_parameters(best)
-            sig, stops = _window_signals(bars, strategy, w)
-            signal_parts.append(sig)
-            stop_parts.append(stops)
-            oos = run_backtest(
-                bars.iloc[w.oos_start : w.oos_end],
-                PrecomputedSignals(signals=sig, stops=stops, label=strategy.display_name),
-                **options,
+    with progress_bar(len(windows), "windows", enabled=progress) as bar:
+        for w in windows:
+            rows.append(
+                _window(
+                    bars,
+                    grid,
+                    w,
+                    objective,
+                    optimise,
+                    options,
+                    sweeps,
+                    signal_parts,
+                    stop_parts,
+                    described,
+                )
             )
-            days = len(oos.daily_pnl)
-            row.update(
-                {
-                    "oos_objective": _figure(oos, objective),
-                    "oos_total_return_pct": _figure(oos, "total_return_pct"),
-                    "oos_sharpe_ratio": _figure(oos, "sharpe_ratio"),
-                    "oos_total_trades": _figure(oos, "total_trades"),
-                    "oos_trade_dates": days,
-                }
-            )
-        else:
-            row.update(
-                {
-                    "oos_objective": None,
-                    "oos_total_return_pct": 0.0,
-                    "oos_sharpe_ratio": None,
-                    "oos_total_trades": 0,
-                    "oos_trade_dates": 0,
-                }
-            )
-        row["oos_annual_return_pct"] = _annualised(
-            row["oos_total_return_pct"], row["oos_trade_dates"]
-        )
-        row["wfe"] = _efficiency(row["oos_annual_return_pct"], row["is_annual_return_pct"])
-        rows.append(row)
-        described.append(
-            {
-                "window": w.index,
-                "oos_start": str(index[w.oos_start]),
-                "oos_end": str(index[w.oos_end - 1]),
-                "params": best,
-            }
-        )
+            bar.update(1)
     table = pd.DataFrame(rows)
     for p in grid.ranges:
         table[f"param.{p}"] = [json.loads(s).get(p) for s in table["params"]]
