@@ -513,15 +513,20 @@ def test_dashboard_tabs(small_result: BacktestResult) -> None:
     assert isinstance(dash, W.Tab)
     assert tuple(dash.titles) == V.TAB_TITLES
     assert "SYNTHETIC DATA" in dash.children[0].value
-    assert isinstance(dash.children[1], go.FigureWidget)
-    assert "SYNTHETIC DATA" in dash.children[1].layout.title.text
+    equity, price = dash.children[1].children
+    assert isinstance(equity, go.FigureWidget)
+    assert "SYNTHETIC DATA" in equity.layout.title.text
+    assert "Price and trades" in price.layout.title.text
+    statistics = dash.children[6].children[0].value
+    assert "Ulcer index" in statistics
+    assert "Buy &amp; hold" in statistics
 
 
 def test_dashboard_without_figurewidget_uses_output_areas(small_result: BacktestResult) -> None:
     import ipywidgets as W
 
     dash = V.create_dashboard(small_result, use_figurewidget=False)
-    assert isinstance(dash.children[1], W.Output)
+    assert all(isinstance(w, W.Output) for w in dash.children[1].children)
 
 
 def test_dashboard_trade_table_sorts_all_trades(small_result: BacktestResult) -> None:

@@ -74,10 +74,14 @@ def trade_excursions(trades: pd.DataFrame, bars: pd.DataFrame, multiplier: float
             continue
         h, lw = high[lo:hi], low[lo:hi]
         if bar_symbol is not None and trade_symbol is not None:
-            same = bar_symbol[lo:hi] == trade_symbol[i]
-            if not same.any():
-                continue
-            h, lw = h[same], lw[same]
+            code = trade_symbol[i]
+            # the usual case, one contract throughout, needs no mask (a few us per trade): a
+            # continuous series never returns to a contract, so equal ends mean all equal
+            if not (bar_symbol[lo] == code == bar_symbol[hi - 1]):
+                same = bar_symbol[lo:hi] == code
+                if not same.any():
+                    continue
+                h, lw = h[same], lw[same]
         top, bottom = float(h.max()), float(lw.min())
         if long[i]:
             adverse, favourable = entry[i] - bottom, top - entry[i]

@@ -44,6 +44,7 @@ from workbench.visualization.html_parts import (
     usd,
 )
 from workbench.visualization.report import REPORT_FILE, write_report
+from workbench.visualization.report.sections import statistics_section
 
 if TYPE_CHECKING:
     import ipywidgets
@@ -252,6 +253,10 @@ def trade_table_widget(result: BacktestResult, page_rows: int = TABLE_PAGE_ROWS)
 MONTHLY_HEATMAP_WIDTH = 960
 
 
+#: Charts of the dashboard's Statistics tab, below the statistics tables.
+STATISTICS_TAB_CHARTS = ("trade_distribution", "rolling_sharpe", "streaks", "exit_reasons")
+
+
 def dashboard_figures(result: BacktestResult) -> dict[str, go.Figure]:
     """The registered charts as the dashboard shows them: JSON-safe (see
     :func:`json_safe_figure`), the monthly heatmap at :data:`MONTHLY_HEATMAP_WIDTH`.
@@ -293,8 +298,9 @@ def create_dashboard(
     -------
     ipywidgets.Tab
         Tabs :data:`TAB_TITLES`: Overview (headline metric cards, recommendations, risk,
-        time analysis), Equity, Drawdown, Trades (sortable), Monthly, Time analysis (hour
-        and weekday), Statistics (trade P&L distribution, rolling Sharpe, streaks, exit
+        time analysis), Equity (with the price and the trades), Drawdown, Trades (sortable),
+        Monthly, Time analysis (hour and weekday), Statistics (return statistics beside the
+        buy-and-hold benchmark, trade P&L distribution, rolling Sharpe, streaks, exit
         reasons).
     """
     import ipywidgets as W  # here for start-up time: slow, and only needed in a kernel
@@ -307,13 +313,19 @@ def create_dashboard(
 
     children = [
         W.HTML(_overview_html(result, summary)),
-        fw("equity_curve"),
+        W.VBox([fw("equity_curve"), fw("price_trades")]),
         fw("drawdown"),
         trade_table_widget(result),
         fw("monthly_returns"),
         W.VBox([fw("time_of_day"), fw("day_of_week")]),
         W.VBox(
-            [fw(n) for n in ("trade_distribution", "rolling_sharpe", "streaks", "exit_reasons")]
+            [
+                W.HTML(
+                    f"{dashboard_css()}<div class='wb-dash'>"
+                    f"{statistics_section(summary, result)}</div>"
+                ),
+                *(fw(n) for n in STATISTICS_TAB_CHARTS),
+            ]
         ),
     ]
     tab = W.Tab(children=children)
