@@ -55,7 +55,7 @@ def _close(ours: float | None, theirs: float, rel: float = REL, abs_: float = 1e
 def test_return_distribution_matches_empyrical_and_scipy(
     result: BacktestResult, returns: pd.Series
 ) -> None:
-    s = result.metrics["statistics"]
+    s = result.statistics["statistics"]
     r = returns.to_numpy()
     assert _close(s["volatility_pct"], ep.annual_volatility(r, period="daily") * 100)
     assert _close(s["cagr_pct"], ep.annual_return(r, period="daily") * 100)
@@ -71,7 +71,7 @@ def test_return_distribution_matches_empyrical_and_scipy(
 def test_best_and_worst_day_and_month_match_empyrical(
     result: BacktestResult, returns: pd.Series
 ) -> None:
-    s = result.metrics["statistics"]
+    s = result.statistics["statistics"]
     assert _close(s["best_day_pct"], returns.max() * 100)
     assert s["best_day"] == returns.idxmax().strftime("%Y-%m-%d")
     assert _close(s["worst_day_pct"], returns.min() * 100)
@@ -85,8 +85,9 @@ def test_best_and_worst_day_and_month_match_empyrical(
 
 
 def test_path_figures_match_plain_formulas(result: BacktestResult, returns: pd.Series) -> None:
-    s = result.metrics["statistics"]
+    s = result.statistics["statistics"]
     p = result.metrics["performance"]
+    assert "statistics" not in result.metrics  # a sweep reading metrics does not pay for them
     closes = result.initial_capital + result.daily_pnl.cumsum()
     peak = closes.cummax().clip(lower=result.initial_capital)
     ulcer = math.sqrt((((closes - peak) / peak * 100) ** 2).mean())
@@ -97,7 +98,7 @@ def test_path_figures_match_plain_formulas(result: BacktestResult, returns: pd.S
 
 
 def test_expectancy_and_sqn(result: BacktestResult) -> None:
-    s = result.metrics["statistics"]
+    s = result.statistics["statistics"]
     net = result.trades["net_pnl"]
     assert _close(s["expectancy_usd"], net.mean(), abs_=0.005)
     assert _close(s["expectancy_r"], net.mean() / abs(net[net < 0].mean()))
@@ -122,7 +123,7 @@ def test_mae_and_mfe_per_trade_from_the_bars(result: BacktestResult) -> None:
         assert exc["mfe_usd"].iloc[i] == pytest.approx(max(mfe, 0) * size, abs=1e-6)
         # a trade's result lies within its excursions (net of costs, so below the MFE)
         assert t.gross_pnl <= exc["mfe_usd"].iloc[i] + 1e-6
-    s = result.metrics["statistics"]
+    s = result.statistics["statistics"]
     assert _close(s["avg_mae_usd"], exc["mae_usd"].mean(), abs_=0.005)
     assert _close(s["max_mfe_usd"], exc["mfe_usd"].max(), abs_=0.005)
 
@@ -138,7 +139,7 @@ def test_benchmark_is_buy_and_hold_of_the_front_month(result: BacktestResult) ->
     assert float((1 + bench).prod()) == pytest.approx(total, rel=1e-9)
     assert len(bench) == len(result.daily_pnl)
     assert (bench.index == pd.DatetimeIndex(pd.to_datetime(result.daily_pnl.index))).all()
-    b = result.metrics["benchmark"]
+    b = result.statistics["benchmark"]
     assert _close(b["total_return_pct"], (total - 1) * 100)
     assert _close(b["volatility_pct"], ep.annual_volatility(bench.to_numpy()) * 100)
     assert _close(b["max_drawdown_pct"], -ep.max_drawdown(bench.to_numpy()) * 100)
@@ -149,7 +150,7 @@ def test_alpha_beta_and_correlation_match_empyrical(
 ) -> None:
     bench = front_month_returns(result.bars)
     alpha, beta = ep.alpha_beta(returns, bench, risk_free=0.0, period="daily")
-    b = result.metrics["benchmark"]
+    b = result.statistics["benchmark"]
     assert _close(b["beta"], beta)
     assert _close(b["alpha_pct"], alpha * 100)
     assert _close(b["correlation"], returns.corr(bench))

@@ -20,6 +20,7 @@ from workbench.analysis.returns import (
     equity_daily_returns,
     rolling_sharpe,
 )
+from workbench.analysis.statistics import compute_statistics
 from workbench.analysis.trades import DAY_NAMES, trade_streaks
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "PERIODS_PER_YEAR",
     "STATISTICS_KEYS",
     "compute_metrics",
+    "compute_statistics",
     "daily_returns",
     "drawdown_periods",
     "equity_daily_returns",

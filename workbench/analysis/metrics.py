@@ -51,13 +51,10 @@ Time analysis
     among groups with at least one trade (ties go to the earlier hour/day).
     ``avg_hold_time_minutes`` is the mean of ``exit_time - entry_time``.
 Statistics, benchmark, MAE/MFE
-    Volatility, CAGR, skew, kurtosis, VaR, CVaR, tail ratio, Omega, Ulcer index, recovery
-    factor, best/worst day and month and exposure follow
-    :mod:`workbench.analysis.distribution`; expectancy and SQN
-    :func:`workbench.analysis.trades.trade_quality`; the buy-and-hold benchmark, alpha,
-    beta and correlation :mod:`workbench.analysis.benchmark`; MAE and MFE
-    :mod:`workbench.analysis.excursions`. ``tests/unit/test_quant_metrics.py`` holds them to
-    empyrical (``empyrical-reloaded``), scipy and plain pandas on the same daily returns.
+    Not here: :func:`workbench.analysis.statistics.compute_statistics` computes volatility,
+    CAGR, skew, kurtosis, VaR/CVaR, tail ratio, Omega, Ulcer index, recovery factor, best and
+    worst day and month, exposure, expectancy, SQN, MAE/MFE and the buy-and-hold benchmark
+    (they need the bars and cost a sweep time it does not use).
 Rounding and JSON
     Dollar figures have 2 decimals, ratios and percentages 4, minutes 2; every value is a
     builtin ``int``/``float``/``str`` or None, never NaN or infinity, so
@@ -81,10 +78,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from workbench.analysis.benchmark import benchmark_figures, front_month_returns
-from workbench.analysis.distribution import return_statistics
 from workbench.analysis.drawdowns import equity_values, max_drawdown
-from workbench.analysis.excursions import excursion_figures, trade_excursions
 from workbench.analysis.numbers import RATIO_DIGITS, USD_DIGITS, json_number
 from workbench.analysis.returns import (
     ANNUALIZATION_BASIS,
@@ -96,7 +90,7 @@ from workbench.analysis.returns import (
     sharpe_ratio,
     sortino_ratio,
 )
-from workbench.analysis.trades import check_trades, time_analysis, trade_figures, trade_quality
+from workbench.analysis.trades import check_trades, time_analysis, trade_figures
 
 
 def compute_metrics(
@@ -107,11 +101,8 @@ def compute_metrics(
     *,
     periods_per_year: int = PERIODS_PER_YEAR,
     risk_free_rate: float = 0.0,
-    position: pd.Series | None = None,
-    bars: pd.DataFrame | None = None,
-    multiplier: float | None = None,
 ) -> dict[str, Any]:
-    """Performance, statistics, benchmark, time analysis and annualization of a run.
+    """Performance, time analysis and annualization blocks of summary.json.
 
     The conventions (returns, annualization, None for undefined figures) are in the module
     docstring.
@@ -132,22 +123,12 @@ def compute_metrics(
         Trade dates per year, for annualizing.
     risk_free_rate : float, default 0.0
         Annual risk-free rate (0.05 is 5%), spread evenly over ``periods_per_year``.
-    position : pandas.Series, optional
-        Signed contracts at each bar close, for the exposure (time in market).
-    bars : pandas.DataFrame, optional
-        The bars traded (``open``, ``high``, ``low``, ``close``, ``symbol``), for the
-        buy-and-hold benchmark and, with ``multiplier``, each trade's MAE and MFE.
-    multiplier : float, optional
-        Contract multiplier, for MAE and MFE in dollars.
 
     Returns
     -------
     dict
-        ``{"performance", "statistics", "benchmark", "time_analysis", "annualization"}``
-        with the keys of the summary.json schema (``benchmark`` is None without ``bars``);
-        values are builtin numbers, strings or None. ``statistics`` is documented in
-        :mod:`workbench.analysis.distribution`, ``benchmark`` in
-        :mod:`workbench.analysis.benchmark`, MAE/MFE in :mod:`workbench.analysis.excursions`.
+        ``{"performance": {...}, "time_analysis": {...}, "annualization": {...}}`` with the
+        keys of the summary.json schema; values are builtin numbers, strings or None.
 
     Raises
     ------
@@ -163,8 +144,7 @@ def compute_metrics(
     pnl = clean_daily_pnl(daily_pnl)
     final = float(values[-1]) if len(values) else capital + float(pnl.sum())
 
-    returns = daily_returns(pnl, capital)
-    rets = returns.to_numpy()
+    rets = daily_returns(pnl, capital).to_numpy()
     rf = risk_free_rate / periods_per_year
     dd_usd, dd_pct = max_drawdown(values, capital)
     annual = annualized_return(final, capital, len(pnl), periods_per_year)
@@ -179,31 +159,9 @@ def compute_metrics(
         "max_drawdown_usd": json_number(dd_usd, USD_DIGITS),
         "calmar_ratio": json_number(calmar, RATIO_DIGITS),
     }
-    net = trades["net_pnl"].to_numpy(dtype=np.float64)
-    performance.update(trade_figures(net))
-    statistics = return_statistics(
-        returns,
-        capital,
-        final_equity=final,
-        max_drawdown_usd=dd_usd,
-        position=position,
-        periods_per_year=periods_per_year,
-    )
-    statistics.update(trade_quality(net))
-    has_bars = bars is not None and not bars.empty
-    if has_bars and multiplier:
-        statistics.update(excursion_figures(trade_excursions(trades, bars, multiplier)))
-    else:
-        statistics.update(excursion_figures(pd.DataFrame({"mae_usd": [], "mfe_usd": []})))
-    benchmark = (
-        benchmark_figures(returns, front_month_returns(bars), periods_per_year=periods_per_year)
-        if has_bars and bars is not None
-        else None
-    )
+    performance.update(trade_figures(trades["net_pnl"].to_numpy(dtype=np.float64)))
     return {
         "performance": performance,
-        "statistics": statistics,
-        "benchmark": benchmark,
         "time_analysis": time_analysis(trades),
         "annualization": {
             "periods_per_year": int(periods_per_year),

@@ -7,7 +7,12 @@ from dataclasses import dataclass, field, fields
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
-from workbench.analysis import compute_metrics, drawdown_periods, trade_excursions
+from workbench.analysis import (
+    compute_metrics,
+    compute_statistics,
+    drawdown_periods,
+    trade_excursions,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -87,7 +92,7 @@ class BacktestResult:
         The bars the backtest ran on (the engine's view of them: no copy), for the
         buy-and-hold benchmark, each trade's MAE/MFE and the price chart. Not pickled (a
         worker sending a result back does not send the bars again): figures needing them
-        are None for an unpickled result unless :attr:`metrics` was read before.
+        are None for an unpickled result unless :attr:`statistics` was read before.
     """
 
     parameters: dict[str, Any]
@@ -127,16 +132,7 @@ class BacktestResult:
     @cached_property
     def metrics(self) -> dict[str, Any]:
         """Performance, risk and time analysis (computed on first use)."""
-        multiplier = self.parameters.get("contract", {}).get("multiplier")
-        m = compute_metrics(
-            self.equity,
-            self.trades,
-            self.daily_pnl,
-            self.initial_capital,
-            position=self.position,
-            bars=self.bars,
-            multiplier=multiplier,
-        )
+        m = compute_metrics(self.equity, self.trades, self.daily_pnl, self.initial_capital)
         risk = self.parameters.get("config", {}).get("risk", {})
         m["risk_metrics"] = {
             "risk_per_trade": risk.get("risk_per_trade"),
@@ -145,6 +141,30 @@ class BacktestResult:
             "circuit_breaker_triggered": self.circuit_breaker_triggered,
         }
         return m
+
+    @cached_property
+    def statistics(self) -> dict[str, Any]:
+        """summary.json's ``statistics`` and ``benchmark`` blocks (computed on first use; a
+        sweep reading only :attr:`metrics` does not pay for them). Without :attr:`bars`
+        the benchmark is None and MAE/MFE are None.
+
+        Returns
+        -------
+        dict
+            ``{"statistics": {...}, "benchmark": {...} or None}``; see
+            :func:`workbench.analysis.compute_statistics`.
+        """
+        perf = self.metrics["performance"]
+        return compute_statistics(
+            self.trades,
+            self.daily_pnl,
+            self.initial_capital,
+            final_equity=self.final_equity,
+            max_drawdown_usd=float(perf.get("max_drawdown_usd") or 0.0),
+            position=self.position,
+            bars=self.bars,
+            multiplier=self.parameters.get("contract", {}).get("multiplier"),
+        )
 
     @cached_property
     def excursions(self) -> pd.DataFrame:

@@ -288,6 +288,7 @@ def build_summary(
         when = timestamp if isinstance(timestamp, dt.datetime) else _parse_time(timestamp)
         run_id = make_run_id(result, when)
     metrics = result.metrics
+    extended = result.statistics
     strategy = result.parameters.get("strategy", {})
     summary: dict[str, Any] = {
         "run_id": run_id,
@@ -300,8 +301,8 @@ def build_summary(
         },
         "data_range": {k: result.data_range.get(k) for k in DATA_RANGE_KEYS},
         "performance": {k: metrics["performance"].get(k) for k in PERFORMANCE_KEYS},
-        "statistics": dict(metrics.get("statistics") or {}),
-        "benchmark": None if metrics.get("benchmark") is None else dict(metrics["benchmark"]),
+        "statistics": dict(extended["statistics"]),
+        "benchmark": None if extended["benchmark"] is None else dict(extended["benchmark"]),
         "risk_metrics": {k: metrics["risk_metrics"].get(k) for k in RISK_METRIC_KEYS},
         "time_analysis": {k: metrics["time_analysis"].get(k) for k in TIME_ANALYSIS_KEYS},
         "recommendations": make_recommendations(result),

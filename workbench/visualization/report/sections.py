@@ -282,16 +282,15 @@ def statistics_section(summary: Mapping[str, Any], result: BacktestResult) -> st
     summary : mapping
         The run's summary.json dict (its ``statistics``, ``benchmark`` and ``performance``).
     result : BacktestResult
-        The backtest (its metrics when the summary has no statistics).
+        The backtest (its statistics when the summary has none).
 
     Returns
     -------
     str
     """
-    metrics = result.metrics
-    stats = summary.get("statistics") or metrics.get("statistics") or {}
-    bench = summary.get("benchmark") or metrics.get("benchmark")
-    perf = summary.get("performance") or metrics.get("performance") or {}
+    stats = summary.get("statistics") or result.statistics["statistics"]
+    bench = summary.get("benchmark") or result.statistics["benchmark"]
+    perf = summary.get("performance") or result.metrics["performance"]
     when = {
         "best_day_pct": stats.get("best_day"),
         "worst_day_pct": stats.get("worst_day"),
