@@ -75,6 +75,11 @@ def test_a_short_period_is_flagged(cli: dict[str, Any]) -> None:
     doc = json.loads(cli["short_json"].stdout)
     assert "sharpe_ratio" in doc["unreliable_metrics"]
     assert any("only 5 trade dates" in w for w in doc["warnings"])
+    # the figures summary.json carries beyond the plan's metrics are in the JSON too
+    assert {"statistics", "benchmark"} <= doc.keys()
+    assert {"volatility_pct", "cagr_pct", "exposure_pct"} <= doc["statistics"].keys()
+    assert doc["benchmark"] is not None
+    assert "beta" in doc["benchmark"]
 
 
 def test_a_long_period_is_not_flagged(cli: dict[str, Any]) -> None:

@@ -198,6 +198,7 @@ def backtest(
             "parameters": result.parameters,
             "data_range": result.data_range,
             **result.metrics,
+            **result.statistics,
         }
         if notes:
             doc["warnings"] = result.extra["warnings"]
