@@ -4,16 +4,18 @@
 is here, with its type and what it does.
 """
 
-from typing import Final, final
+from typing import Any, Final, final
 
 import numpy as np
 import numpy.typing as npt
 
 __all__ = [
     "Action",
+    "BOOK_SNAPSHOT_DTYPE",
     "BacktestOutputs",
     "BacktestParams",
     "BollingerReversionSignal",
+    "BookRecordError",
     "DonchianBreakoutSignal",
     "EmaCrossoverSignal",
     "ExitReason",
@@ -24,6 +26,7 @@ __all__ = [
     "IncrementalMax",
     "IncrementalMeanStd",
     "IncrementalMin",
+    "L3Book",
     "PreTradeDecision",
     "PreTradeRisk",
     "RISK_EVENT_DTYPE",
@@ -31,6 +34,7 @@ __all__ = [
     "Sizing",
     "StopMode",
     "TRADE_DTYPE",
+    "UNDEF_PRICE",
     "__version__",
     "atr_wilder",
     "ema_cross",
@@ -39,6 +43,7 @@ __all__ = [
     "first_not_increasing",
     "fixed_to_ticks",
     "max_drawdown",
+    "replay_book",
     "run_starts",
     "simulate",
     "ticks_to_fixed",
@@ -638,3 +643,129 @@ class PreTradeRisk:
         """The logged decisions and breakers, ``RISK_EVENT_DTYPE`` records (a copy)."""
     def take_events(self) -> npt.NDArray[np.void]:
         """The logged events, and a fresh log."""
+
+# -- order books (native/src/book) -----------------------------------------------------------
+
+UNDEF_PRICE: int
+"""DBN's "no price" (``i64::MAX``): the price of an empty level in a snapshot."""
+
+BOOK_SNAPSHOT_DTYPE: np.dtype[np.void]
+"""The record dtype of the snapshots ``replay_book`` returns, mirroring the ``#[repr(C)]``
+Rust struct ``BookSnapshot`` (352 bytes): ``ts_event``, ``ts_recv`` (uint64 ns, UTC),
+``instrument_id``, ``sequence`` (uint32), ``flags`` (uint8), then for levels 00..09
+``bid_px_NN``, ``ask_px_NN`` (int64, 1e-9 fixed point, ``UNDEF_PRICE`` when empty),
+``bid_sz_NN``, ``ask_sz_NN``, ``bid_ct_NN``, ``ask_ct_NN`` (uint32): Databento's MBP-10
+names and order."""
+
+class BookRecordError(ValueError):
+    """A record the book refused (its orders are unchanged); ``args`` are ``(reason,
+    message)``, ``reason`` one of ``unknown_action``, ``invalid_side``, ``duplicate_order``,
+    ``unknown_order``, ``side_changed``, ``zero_size``, ``undefined_price``,
+    ``wrong_record``, ``invariant``."""
+
+@final
+class L3Book:
+    """The L3 (market-by-order) book of one instrument (``crate::book::L3Book``).
+
+    Prices are 1e-9 fixed point integers; sides are ``"B"`` or ``"A"``. ``apply`` and
+    ``apply_bytes`` return what the record did (``added``, ``reduced``, ``cancelled``,
+    ``modified``, ``modified_lost_priority``, ``modified_as_add``, ``cleared``,
+    ``unchanged``, ``replaced_top``) or raise :class:`BookRecordError`.
+    """
+
+    def __new__(cls, instrument_id: int = 0) -> L3Book: ...
+    def apply(
+        self,
+        ts_event: int,
+        order_id: int,
+        price: int,
+        size: int,
+        side: str,
+        action: str,
+        *,
+        flags: int = 0,
+        instrument_id: int | None = None,
+        ts_recv: int | None = None,
+        sequence: int = 0,
+        channel_id: int = 0,
+        publisher_id: int = 0,
+    ) -> str:
+        """Apply one MBO record given by its fields (``instrument_id`` defaults to the
+        book's, ``ts_recv`` to ``ts_event``)."""
+    def apply_bytes(self, record: bytes) -> str:
+        """Apply one MBO record given as its 56 DBN bytes (``bytes(databento_dbn.MBOMsg)``);
+        ``ValueError`` when the bytes are not one MBO record."""
+    def best_bid(self) -> tuple[int, int, int] | None:
+        """``(price, size, count)`` of the best bid level, or ``None``."""
+    def best_ask(self) -> tuple[int, int, int] | None:
+        """``(price, size, count)`` of the best ask level, or ``None``."""
+    def depth(self, side: str, n: int) -> list[tuple[int, int, int]]:
+        """The best ``n`` levels of ``side``, best first, as ``(price, size, count)``."""
+    def level(self, side: str, price: int) -> tuple[int, int, int] | None:
+        """The level of ``side`` at ``price``, or ``None``."""
+    def spread(self) -> int | None:
+        """Best ask minus best bid (negative when crossed); ``None`` if a side is empty."""
+    def mid(self) -> int | None:
+        """Mid price, rounded down on a half unit; ``None`` if a side is empty."""
+    def imbalance(self, levels: int = 1) -> float | None:
+        """``(bid - ask) / (bid + ask)`` sizes over the best ``levels`` levels per side;
+        ``None`` when both sides are empty."""
+    def orders_at(self, side: str, price: int) -> list[tuple[int, int]]:
+        """``(order_id, size)`` of the orders at a level, in priority order."""
+    def order(self, order_id: int) -> tuple[str, int, int] | None:
+        """``(side, price, size)`` of a resting order, or ``None``."""
+    def queue_position(self, order_id: int) -> tuple[int, int, int, int] | None:
+        """``(size_ahead, count_ahead, size_behind, count_behind)`` of a resting order at its
+        level, or ``None``."""
+    def level_count(self, side: str) -> int:
+        """Number of price levels of ``side``."""
+    def integrity(self) -> dict[str, int]:
+        """The integrity counters (see the module docs of ``native/src/book``)."""
+    def validate(self) -> None:
+        """Check the internal invariants; :class:`BookRecordError` (``invariant``) if broken."""
+    def clear(self) -> None:
+        """Remove every order."""
+    @property
+    def instrument_id(self) -> int:
+        """The instrument."""
+    @property
+    def ts_event(self) -> int:
+        """``ts_event`` of the last record applied."""
+    @property
+    def ts_recv(self) -> int:
+        """``ts_recv`` of the last record applied."""
+    @property
+    def sequence(self) -> int:
+        """Venue sequence number of the last record applied."""
+    @property
+    def is_consistent(self) -> bool:
+        """Whether the last record closed an event (``F_LAST``)."""
+    @property
+    def in_snapshot(self) -> bool:
+        """Whether a snapshot run is in progress."""
+    @property
+    def order_count(self) -> int:
+        """Number of resting orders."""
+    @property
+    def cross_state(self) -> str:
+        """``"normal"``, ``"locked"`` or ``"crossed"``."""
+    def __len__(self) -> int:
+        """Number of resting orders."""
+
+def replay_book(
+    path: str,
+    *,
+    depth: int = 10,
+    every: str = "event",
+    instrument_id: int | None = None,
+    strict: bool = False,
+) -> tuple[npt.NDArray[np.void], dict[str, Any]]:
+    """Replay a DBN file (plain or zstd; MBO into L3 books, MBP-10 into L2 books).
+
+    Returns the snapshots (``BOOK_SNAPSHOT_DTYPE``; one per ``F_LAST`` record with
+    ``every="event"``, one per record with ``"record"``) and the counts (records, actions,
+    boundaries, refusals, ``integrity``). ``FileNotFoundError``/``OSError`` when the file
+    cannot be opened; ``ValueError(kind, message)`` with ``kind`` ``"decode"`` (not DBN,
+    corrupt, truncated) or ``"refused"`` (``strict``); ``ValueError`` for a ``depth`` outside
+    1..10 or an unknown ``every``.
+    """

@@ -5,6 +5,7 @@ use pyo3::prelude::*;
 
 mod analysis;
 mod backtest;
+mod book;
 mod incremental;
 mod indicators;
 mod risk;
@@ -17,6 +18,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", crate::VERSION)?;
     analysis::register(m)?;
     backtest::register(m)?;
+    book::register(m)?;
     incremental::register(m)?;
     indicators::register(m)?;
     risk::register(m)?;
