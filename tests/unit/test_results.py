@@ -309,8 +309,8 @@ def test_schema_file_is_a_valid_draft_2020_12_schema() -> None:
     jsonschema.Draft202012Validator.check_schema(schema)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert schema["additionalProperties"] is False
-    # statistics and benchmark came later: runs saved before them stay valid
-    optional = {"statistics", "benchmark"}
+    # these came later: runs saved before them stay valid
+    optional = {"statistics", "benchmark", "warnings", "unreliable_metrics"}
     assert tuple(schema["required"]) == tuple(k for k in SUMMARY_KEYS if k not in optional)
     assert list(schema["properties"]) == list(SUMMARY_KEYS)
     assert tuple(schema["properties"]["performance"]["required"]) == PERFORMANCE_KEYS

@@ -13,6 +13,7 @@ from workbench.analysis.distribution import STATISTICS_KEYS
 from workbench.analysis.drawdowns import DRAWDOWN_COLUMNS, drawdown_periods, max_drawdown
 from workbench.analysis.excursions import trade_excursions
 from workbench.analysis.metrics import compute_metrics
+from workbench.analysis.reliability import reliability_notes, unreliable_metrics
 from workbench.analysis.returns import (
     ANNUALIZATION_BASIS,
     PERIODS_PER_YEAR,
@@ -37,7 +38,9 @@ __all__ = [
     "equity_daily_returns",
     "front_month_returns",
     "max_drawdown",
+    "reliability_notes",
     "rolling_sharpe",
     "trade_excursions",
     "trade_streaks",
+    "unreliable_metrics",
 ]

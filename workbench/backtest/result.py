@@ -11,6 +11,7 @@ from workbench.analysis import (
     compute_metrics,
     compute_statistics,
     drawdown_periods,
+    reliability_notes,
     trade_excursions,
 )
 
@@ -173,6 +174,12 @@ class BacktestResult:
         multiplier = self.parameters.get("contract", {}).get("multiplier") or 0.0
         bars = self.bars if self.bars is not None else self.equity.iloc[:0].to_frame()
         return trade_excursions(self.trades, bars, float(multiplier))
+
+    @property
+    def reliability(self) -> list[dict[str, Any]]:
+        """Notes when the run is too short for its statistics, each naming the figures it makes
+        unreliable (:func:`workbench.analysis.reliability_notes`); empty otherwise."""
+        return reliability_notes(self.metrics["performance"], self.data_range)
 
     @cached_property
     def drawdowns(self) -> pd.DataFrame:

@@ -16,15 +16,6 @@ import click
 
 from workbench.cli.options import data_dir_option
 
-#: Fewer trade dates than this and annualised statistics (Sharpe, Sortino, Calmar, CAGR,
-#: volatility) rest on too few daily returns to mean anything: they are marked unreliable.
-MIN_TRADE_DATES = 20
-#: Fewer closed trades than this and per-trade statistics (win rate, profit factor, average
-#: trade) are marked as resting on few trades.
-MIN_TRADES = 10
-#: Substrings naming the annualised figures among ``result.metrics["performance"]``.
-ANNUALISED = ("sharpe", "sortino", "calmar", "cagr", "annual", "volatility")
-
 
 def _parse_params(items: tuple[str, ...], cls: Any) -> dict[str, Any]:
     """``name=value`` pairs, typed after the strategy's field defaults."""
@@ -186,10 +177,10 @@ def backtest(
         slippage_ticks=slippage_ticks,
         **options,
     )
-    notes = period_warnings(result)
-    if notes:
-        result.extra["warnings"] = [n["message"] for n in notes]
-        result.extra["unreliable_metrics"] = sorted({m for n in notes for m in n["metrics"]})
+    notes = result.reliability
+    # start-up: the analysis package loads pandas; `workbench --help` should not
+    from workbench.analysis.reliability import unreliable_metrics
+
     run_dir = None
     if save_results:
         run_dir = _report_saver()(result, results_dir, pdf=pdf)
@@ -201,8 +192,8 @@ def backtest(
             **result.statistics,
         }
         if notes:
-            doc["warnings"] = result.extra["warnings"]
-            doc["unreliable_metrics"] = result.extra["unreliable_metrics"]
+            doc["warnings"] = [n["message"] for n in notes]
+            doc["unreliable_metrics"] = unreliable_metrics(notes)
         if run_dir is not None:
             doc["run_dir"] = str(run_dir)
         click.echo(json.dumps(doc, indent=2, default=str))
@@ -221,51 +212,6 @@ def backtest(
         click.secho("warning: --pdf needs the saved run (drop --no-save-results)", err=True)
     if show:
         _show(result)
-
-
-def period_warnings(result: Any) -> list[dict[str, Any]]:
-    """Warnings for a run too short for its statistics.
-
-    Too short means fewer than :data:`MIN_TRADE_DATES` trade dates in the data (the
-    annualised figures then rest on a handful of daily returns: a few days of 1-second bars
-    can show a Sharpe of -95) or fewer than :data:`MIN_TRADES` closed trades.
-
-    Returns
-    -------
-    list of dict
-        Each with ``message`` (one line), ``why`` (short) and ``metrics`` (the names in
-        ``result.metrics["performance"]`` it makes unreliable).
-    """
-    perf = result.metrics.get("performance", {})
-    days = int(result.data_range.get("trading_days") or 0)
-    trades = int(perf.get("total_trades") or 0)
-    out: list[dict[str, Any]] = []
-    if days < MIN_TRADE_DATES:
-        annualised = [k for k in perf if any(a in k for a in ANNUALISED)]
-        out.append(
-            {
-                "message": f"only {days} trade date{'s' if days != 1 else ''} "
-                f"({result.data_range.get('start')} to {result.data_range.get('end')}): "
-                f"annualised figures ({', '.join(annualised) or 'none'}) are unreliable "
-                f"below {MIN_TRADE_DATES} trade dates",
-                "why": f"{days} trade date{'s' if days != 1 else ''} < {MIN_TRADE_DATES}",
-                "metrics": annualised,
-            }
-        )
-    if trades < MIN_TRADES:
-        per_trade = [
-            k for k in ("win_rate", "profit_factor", "avg_trade_pnl") if perf.get(k) is not None
-        ]
-        out.append(
-            {
-                "message": f"only {trades} closed trade{'s' if trades != 1 else ''}: "
-                f"per-trade statistics ({', '.join(per_trade) or 'none'}) rest on too few "
-                f"trades (fewer than {MIN_TRADES})",
-                "why": f"{trades} trade{'s' if trades != 1 else ''} < {MIN_TRADES}",
-                "metrics": per_trade,
-            }
-        )
-    return [n for n in out if n["metrics"]]
 
 
 def _say_where_the_pdf_went(run_dir: Path, as_json: bool) -> None:

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from workbench.analysis import unreliable_metrics
 from workbench.results.recommendations import make_recommendations
 
 if TYPE_CHECKING:
@@ -60,6 +61,8 @@ SUMMARY_KEYS = (
     "risk_metrics",
     "time_analysis",
     "recommendations",
+    "warnings",
+    "unreliable_metrics",
     "provenance",
     "annualization",
     "config",
@@ -289,6 +292,7 @@ def build_summary(
         run_id = make_run_id(result, when)
     metrics = result.metrics
     extended = result.statistics
+    notes = result.reliability
     strategy = result.parameters.get("strategy", {})
     summary: dict[str, Any] = {
         "run_id": run_id,
@@ -306,6 +310,8 @@ def build_summary(
         "risk_metrics": {k: metrics["risk_metrics"].get(k) for k in RISK_METRIC_KEYS},
         "time_analysis": {k: metrics["time_analysis"].get(k) for k in TIME_ANALYSIS_KEYS},
         "recommendations": make_recommendations(result),
+        "warnings": [note["message"] for note in notes],
+        "unreliable_metrics": unreliable_metrics(notes),
         "provenance": _provenance(result),
         "annualization": dict(metrics["annualization"]),
         "config": dict(result.parameters.get("config") or {}),

@@ -129,9 +129,28 @@ def card(label: str, value: str, sub: str = "", tone_class: str = "") -> str:
     )
 
 
-def metric_cards(performance: Mapping[str, Any]) -> str:
-    """The headline metric cards of a summary's ``performance`` block."""
+def reliability_banner(summary: Mapping[str, Any]) -> str:
+    """A caution line when the run is too short for its statistics (summary ``warnings``)."""
+    warnings = summary.get("warnings") or []
+    if not warnings:
+        return ""
+    items = "".join(f"<li>{esc(w)}</li>" for w in warnings)
+    return (
+        '<div class="banner caution" id="reliability-banner">Too short for its statistics'
+        f"<small>figures marked unreliable below rest on too little data</small><ul>{items}</ul>"
+        "</div>"
+    )
+
+
+def metric_cards(performance: Mapping[str, Any], unreliable: Iterable[str] = ()) -> str:
+    """The headline metric cards of a summary's ``performance`` block; the figures named in
+    ``unreliable`` (a summary's ``unreliable_metrics``) say so on their card."""
     p = performance
+    doubtful = set(unreliable)
+
+    def sub(key: str, text: str) -> str:
+        return f"{text} · unreliable" if key in doubtful else text
+
     wins, losses = p.get("winning_trades"), p.get("losing_trades")
     win_rate = p.get("win_rate")
     cards = [
@@ -144,13 +163,13 @@ def metric_cards(performance: Mapping[str, Any]) -> str:
         card(
             "Sharpe",
             fmt_num(p.get("sharpe_ratio"), ".2f"),
-            "annualized, daily",
+            sub("sharpe_ratio", "annualized, daily"),
             tone(p.get("sharpe_ratio")),
         ),
         card(
             "Sortino",
             fmt_num(p.get("sortino_ratio"), ".2f"),
-            "annualized, daily",
+            sub("sortino_ratio", "annualized, daily"),
             tone(p.get("sortino_ratio")),
         ),
         card(
@@ -162,24 +181,24 @@ def metric_cards(performance: Mapping[str, Any]) -> str:
         card(
             "Calmar",
             fmt_num(p.get("calmar_ratio"), ".2f"),
-            "CAGR / max DD",
+            sub("calmar_ratio", "CAGR / max DD"),
             tone(p.get("calmar_ratio")),
         ),
         card(
             "Win rate",
             fmt_num(None if win_rate is None else win_rate * 100, ".1f", suffix="%"),
-            f"{plain(wins)} won / {plain(losses)} lost",
+            sub("win_rate", f"{plain(wins)} won / {plain(losses)} lost"),
         ),
         card(
             "Profit factor",
             fmt_num(p.get("profit_factor"), ".2f"),
-            "gross won / gross lost",
+            sub("profit_factor", "gross won / gross lost"),
             tone(p.get("profit_factor"), good_above=1.0),
         ),
         card(
             "Trades",
             fmt_num(p.get("total_trades"), ",.0f"),
-            f"avg {usd(p.get('avg_trade_pnl'))}",
+            sub("avg_trade_pnl", f"avg {usd(p.get('avg_trade_pnl'))}"),
             tone(p.get("avg_trade_pnl")),
         ),
         card(

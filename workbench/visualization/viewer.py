@@ -183,7 +183,8 @@ def _overview_html(result: BacktestResult, summary: dict[str, Any]) -> str:
     )
     return (
         f"{dashboard_css()}<div class='wb-dash'>{banner(provenance)}{head}"
-        f"{metric_cards(summary.get('performance') or {})}{side}</div>"
+        f"{metric_cards(summary.get('performance') or {}, summary.get('unreliable_metrics') or ())}"
+        f"{side}</div>"
     )
 
 

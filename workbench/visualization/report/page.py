@@ -20,6 +20,7 @@ from workbench.visualization.html_parts import (
     kv_table,
     metric_cards,
     recommendations_list,
+    reliability_banner,
 )
 from workbench.visualization.report.document import figure_div, page, plotly_head
 from workbench.visualization.report.pdf import write_pdf
@@ -154,17 +155,19 @@ def render_report(
     title = f"{name} on {symbol}" + (" - SYNTHETIC DATA" if synthetic else "")
     params = dict(strategy.get("parameters") or {})
     config = summary.get("config") or result.parameters.get("config") or {}
+    cards = metric_cards(perf, summary.get("unreliable_metrics") or ())
     body = (
         f'<header><h1>{esc(title)}</h1><div class="meta">'
         f"{_meta(summary, result, data_range, provenance, strategy)}</div></header>"
         + banner(provenance)
+        + reliability_banner(summary)
         + '<nav><a href="#metrics">Metrics</a><a href="#statistics">Statistics</a>'
         '<a href="#charts">Charts</a>'
         '<a href="#recommendations">Recommendations</a><a href="#trades">Trades</a>'
         '<a href="#drawdowns">Drawdowns</a><a href="#risk">Risk</a>'
         '<a href="#parameters">Parameters</a><a href="#provenance">Provenance</a></nav>'
         "<main>"
-        f'<section id="metrics"><h2>Headline metrics</h2>{metric_cards(perf)}</section>'
+        f'<section id="metrics"><h2>Headline metrics</h2>{cards}</section>'
         f'<section id="statistics"><h2>Statistics and benchmark</h2><div class="panel">'
         f"{statistics_section(summary, result)}</div></section>"
         f'<section id="recommendations"><h2>Recommendations</h2><div class="panel">'
