@@ -12,6 +12,7 @@ use crate::book::{replay_bytes, BookSnapshot, Market, ReplayOptions, Side};
 
 const T: i64 = 10_000_000;
 
+#[allow(clippy::too_many_arguments)]
 fn mbo(inst: u32, ts: u64, action: u8, side: u8, id: u64, price: i64, size: u32, fl: u8) -> MboMsg {
     MboMsg {
         hd: RecordHeader::new::<MboMsg>(rtype::MBO, 1, inst, ts),
@@ -88,7 +89,6 @@ pub(crate) fn synthetic(n: usize) -> Vec<u8> {
     for r in &recs {
         enc.encode_record(r).unwrap();
     }
-    drop(enc);
     buf
 }
 

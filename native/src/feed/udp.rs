@@ -37,7 +37,8 @@ pub struct MulticastConfig {
     /// Multicast TTL (0: never leaves the host; 1: the local link).
     pub ttl: u32,
     /// Receive buffer asked of the kernel (`SO_RCVBUF`; Linux doubles it and
-    /// caps it at twice `net.core.rmem_max`). A buffer that overruns shows as gaps.
+    /// caps it at twice `net.core.rmem_max`, unless the process may use
+    /// `SO_RCVBUFFORCE`, which is tried next). A buffer that overruns shows as gaps.
     pub recv_buffer: usize,
 }
 
@@ -77,7 +78,7 @@ impl DropPlan {
     pub fn drops(&self, seq: u64) -> bool {
         match self {
             DropPlan::None => false,
-            DropPlan::EveryNth(n) => *n > 0 && seq % n == 0,
+            DropPlan::EveryNth(n) => *n > 0 && seq.is_multiple_of(*n),
             DropPlan::Seqs(v) => v.contains(&seq),
         }
     }
@@ -289,6 +290,9 @@ impl UdpSubscriber {
         s.set_reuse_address(true)
             .map_err(FeedError::io("setting SO_REUSEADDR"))?;
         let _ = s.set_recv_buffer_size(cfg.recv_buffer);
+        if s.recv_buffer_size().unwrap_or(0) < cfg.recv_buffer {
+            force_recv_buffer(&s, cfg.recv_buffer);
+        }
         s.bind(&SockAddr::from(SocketAddr::V4(cfg.dest())))
             .map_err(FeedError::io("binding the multicast group and port"))?;
         s.join_multicast_v4(&cfg.group, &cfg.interface)
@@ -408,6 +412,28 @@ impl UdpSubscriber {
         })
     }
 }
+
+/// Asks for `bytes` of receive buffer past `net.core.rmem_max` with
+/// `SO_RCVBUFFORCE` (Linux, needs `CAP_NET_ADMIN`; silently does nothing
+/// otherwise: [`UdpSubscriber::recv_buffer_bytes`] tells what was granted).
+#[cfg(target_os = "linux")]
+fn force_recv_buffer(s: &Socket, bytes: usize) {
+    use std::os::fd::AsRawFd;
+    let v: libc::c_int = bytes.min(libc::c_int::MAX as usize) as libc::c_int;
+    // SAFETY: a valid socket descriptor, a pointer to a live c_int and its size.
+    unsafe {
+        libc::setsockopt(
+            s.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUFFORCE,
+            (&v as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn force_recv_buffer(_: &Socket, _: usize) {}
 
 /// Checks that multicast works for `cfg` on this host: joins the group,
 /// sends one probe datagram through `cfg.interface` and waits up to
