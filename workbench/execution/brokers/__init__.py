@@ -1,0 +1,3 @@
+"""Brokers behind one interface: :class:`~.base.Broker`; ``sim`` here, ``ib`` in adapters."""
+
+from __future__ import annotations

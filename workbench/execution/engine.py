@@ -1,0 +1,481 @@
+"""``ExecutionEngine``: bar -> signal (native, incremental) -> pre-trade risk -> orders.
+
+The same strategy classes and risk rules as the backtest, one bar at a time: the strategy's
+:class:`~workbench.strategies.incremental.IncrementalSignal`, the native pre-trade check
+(:func:`~workbench.risk.pretrade.pretrade_risk`: RiskManager's rules, order rate, kill
+switch), :class:`~workbench.risk.PositionSizer` and :class:`~workbench.risk.StopLossManager`.
+It follows :mod:`workbench.backtest.simulate`'s rules step for step, so on the ``sim`` broker
+(the backtest's fill model) it produces the backtest's trades, prices and P&L:
+
+``step(bar)``, for each bar of a replay:
+
+1. *open*: a contract roll (the bar's symbol differs from the position's) closes the old
+   contract at its last close and re-opens on the new one; the trade date's limits reset;
+   the previous bar's signal acts (exit, then a sized, risk-checked entry with its stop and
+   target); the broker fills market orders at the bar's open;
+2. *bar*: the broker matches the resting stop and target in the bar;
+3. *close*: mark to market, ratchet a trailing stop, the drawdown breakers, the signal.
+
+``step_live(bar)`` is the order for a bar that arrives at its end (IB): close, then the next
+bar's open phase at once (its orders fill at the market).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from workbench.backtest.config import BacktestConfig
+from workbench.execution.brokers.base import Broker
+from workbench.execution.config import ExecutionConfig
+from workbench.execution.feeds import Bar
+from workbench.execution.journal import Journal
+from workbench.execution.orders import ManagedOrder, OrderManager, ReconcileDecision
+from workbench.market.contracts import ContractSpec, contract_spec
+from workbench.model import Fill, Side
+from workbench.model import codes as D
+from workbench.native import RISK_EVENT_DTYPE, TRADE_DTYPE
+from workbench.risk.position_sizer import PositionSizer
+from workbench.risk.pretrade import pretrade_risk, trade_day
+from workbench.risk.stop_loss import StopLossManager
+from workbench.strategies.base import Strategy
+from workbench.strategies.incremental import IncrementalSignal
+
+_NS_PER_HOUR = 3_600_000_000_000
+_EXIT_REASON = {
+    "exit": D.EXIT_SIGNAL,
+    "stop": D.EXIT_STOP,
+    "target": D.EXIT_TARGET,
+    "roll_exit": D.EXIT_ROLL,
+    "end": D.EXIT_END,
+    "flatten": D.EXIT_SIGNAL,
+}
+
+
+@dataclass
+class _Trade:
+    side: int
+    qty: int
+    entry_px: int
+    entry_bar: int
+    entry_slip: int
+    dist: int
+    symbol: str
+
+
+class ExecutionEngine:
+    """Runs a strategy against a broker, bar by bar (see the module docstring).
+
+    Parameters
+    ----------
+    broker : Broker
+        ``SimBroker`` or the IB adapter.
+    strategy : Strategy
+        A strategy with an incremental signal (ema_crossover, bollinger_reversion,
+        donchian_breakout).
+    config : BacktestConfig, optional
+        Capital, costs, sizing, stops and risk limits: the backtest's (``entry_window`` and
+        ``flat_before_halt_minutes`` are not supported yet).
+    execution : ExecutionConfig, optional
+        Max order size, order rate, the mismatch policy.
+    journal : Journal, optional
+        Defaults to an in-memory journal.
+    session_id : str, default "wb"
+        Prefix of the orders' ``order_ref``.
+    product : str, default "MCL_FUT"
+        For the contract's tick size and value.
+    """
+
+    def __init__(
+        self,
+        broker: Broker,
+        strategy: Strategy,
+        config: BacktestConfig | None = None,
+        *,
+        execution: ExecutionConfig | None = None,
+        journal: Journal | None = None,
+        session_id: str = "wb",
+        product: str = "MCL_FUT",
+        interval: pd.Timedelta | None = None,
+    ) -> None:
+        self.cfg = cfg = config or BacktestConfig()
+        if cfg.entry_window or cfg.flat_before_halt_minutes:
+            from workbench.errors import ConfigError  # optional: the error path only
+
+            raise ConfigError(
+                "paper sessions do not support entry_window or flat_before_halt_minutes yet",
+                hint="run without them (the strategy's own time filter is supported)",
+            )
+        self.exe = execution or ExecutionConfig()
+        self.spec: ContractSpec = contract_spec(product)
+        self.tick = self.spec.tick_size
+        self.tv = self.spec.tick_value
+        self.broker = broker
+        self.strategy = strategy
+        self.signal = IncrementalSignal(strategy, interval=interval)
+        self.journal = journal or Journal(":memory:")
+        self.om = OrderManager(
+            broker, self.journal, session_id, self._on_fill, on_mismatch=self.exe.on_mismatch
+        )
+        self.risk = pretrade_risk(
+            cfg.risk,
+            multiplier=self.spec.multiplier,
+            tick_size=self.tick,
+            max_orders_per_minute=self.exe.max_orders_per_minute,
+        )
+        self.use_risk = cfg.use_risk_manager
+        self.sizer = PositionSizer(cfg.sizing, cfg.risk.risk_per_trade, self.tv)
+        self.stops = StopLossManager(cfg.stop, self.tv)
+        self.slip = cfg.slippage_ticks
+        # state
+        self.cash = cfg.initial_capital
+        self.eq_prev = self.cash
+        self.pos: _Trade | None = None
+        self.stop: int | None = None
+        self.target: int | None = None
+        self.stop_ref = self.target_ref = ""
+        self.sig1 = self.sig2 = 0
+        self.stop_t1 = 0
+        self.c1 = 0  # previous close, ticks
+        self.prev_symbol = ""
+        self.i = -1
+        self.bar: Bar | None = None
+        self._hour = -1
+        self._tdate = -1
+        self._day = -1
+        self.stopped = False
+        self.halted_reason = ""
+        # the record
+        self.equity: list[float] = []
+        self.position: list[int] = []
+        self.signals: list[int] = []
+        self.trades: list[tuple[Any, ...]] = []
+        self.events: list[np.ndarray] = []
+        self.blotter: list[dict[str, Any]] = []
+
+    # -- helpers ------------------------------------------------------------------------------
+    @property
+    def position_qty(self) -> int:
+        """Signed contracts held."""
+        return 0 if self.pos is None else self.pos.side * self.pos.qty
+
+    def _ticks(self, price: float) -> int:
+        return round(price / self.tick)
+
+    def _price(self, ticks: int) -> float:
+        return round(ticks * self.tick, 10)
+
+    def _day_of(self, ts: int) -> int:
+        hour = ts // _NS_PER_HOUR
+        if hour != self._hour:
+            self._hour = hour
+            d = trade_day(hour * _NS_PER_HOUR)
+            if d != self._tdate:
+                self._tdate = d
+                self._day += 1
+        return self._day
+
+    # -- the step -------------------------------------------------------------------------
+    def step(self, bar: Bar) -> None:
+        """Process one bar of a replay (its open is known when it starts)."""
+        om = self.om
+        om.bar = bar.index
+        om.replay_fills("idle")
+        live = not om.replaying
+        if live:
+            self.broker.on_bar_open(bar)
+        self._open_phase(bar.index, bar.ts, bar.symbol, bar.open)
+        om.phase = "bar"
+        self.bar = bar
+        if live:
+            self.broker.on_bar(bar)
+        else:
+            om.replay_fills("bar")
+        self._close_phase(bar)
+        om.phase = "idle"
+
+    def step_live(self, bar: Bar) -> None:
+        """Process a bar that arrives at its end, then act at once for the next one."""
+        self.om.bar = bar.index
+        self.om.replay_fills("idle")
+        self.bar = bar
+        self.om.phase = "bar"
+        self.om.replay_fills("bar")
+        self._close_phase(bar)
+        if not self.stopped:
+            self.om.bar = bar.index + 1
+            self._open_phase(bar.index + 1, bar.end, bar.symbol, bar.close)
+        self.om.phase = "idle"
+
+    def _open_phase(self, i: int, ts: int, symbol: str, open_px: float) -> None:
+        self.om.phase = "submit"
+        self.i = i
+        c1_px = self._price(self.c1)
+        # 1. roll
+        if self.pos is not None and symbol != self.pos.symbol:
+            side, qty, dist = self.pos.side, self.pos.qty, self.pos.dist
+            self._exit("roll_exit", ts, c1_px)
+            self.eq_prev = self.cash
+            if self.cfg.roll_mode == "roll" and self.pos is None:
+                self._enter(side, qty, symbol, dist, ts, open_px, "roll_entry")
+        # 2. trade date
+        if self.use_risk:
+            self.risk.start_bar(i, self._day_of(ts), self.eq_prev)
+        # 3. the previous bar's signal
+        if i > 0 and not self.stopped:
+            s1, s2 = self.sig1, self.sig2
+            if self.pos is not None and s1 != self.pos.side:
+                self._exit("exit", ts, open_px)
+            if self.pos is None and s1 != 0 and s1 != s2:
+                if self.use_risk:
+                    d = self.stops.distance_ticks(self.c1, self.stop_t1)
+                    req = self.sizer.size(self.eq_prev, d, self.stop_t1)
+                    dec = self.risk.check_entry(req, self.c1, self.eq_prev, True, ts)
+                    if dec.approved > 0:
+                        self._enter(s1, dec.approved, symbol, d, ts, open_px, "entry")
+                else:
+                    self._enter(s1, self.cfg.sizing.contracts, symbol, 0, ts, open_px, "entry")
+        self.prev_symbol = symbol
+
+    def _close_phase(self, bar: Bar) -> None:
+        self.om.phase = "close"
+        c = self._ticks(bar.close)
+        p = self.pos
+        mtm = self.cash + (float(p.side * (c - p.entry_px) * p.qty) * self.tv if p else 0.0)
+        if p is not None and self.stops.trailing and self.stop is not None:
+            new = self.stops.trail(
+                p.side, self.stop, self._ticks(bar.high), self._ticks(bar.low), p.dist
+            )
+            if new is not None and new != self.stop:
+                self.stop = new
+                self.om.modify_stop(self.stop_ref, self._price(new))
+        if self.use_risk:
+            self.risk.end_bar(mtm)
+        s = self.signal.update(bar.high, bar.low, bar.close, bar.ts)
+        dist = self.signal.stop_distance
+        t = dist / self.tick
+        stop_t = 0 if math.isnan(t) else math.ceil(max(t, 0.0) - 1e-9)
+        self.equity.append(mtm)
+        self.position.append(self.position_qty)
+        self.signals.append(s)
+        self.eq_prev = mtm
+        self.sig2, self.sig1, self.stop_t1, self.c1 = self.sig1, s, stop_t, c
+        if not self.om.replaying:
+            self.journal.record_bar(bar.index, bar.ts, s, dist, mtm, self.position_qty)
+            if self.journal._in_txn or bar.index % 1000 == 0:
+                self._drain_events()
+            self.journal.bar_done(bar.index)
+
+    def _drain_events(self) -> None:
+        ev = self.risk.take_events()
+        if len(ev):
+            self.events.append(ev)
+            if not self.om.replaying:
+                for e in ev:
+                    self.journal.record_risk_event(
+                        int(e["bar"]),
+                        int(e["action"]),
+                        int(e["reason"]),
+                        int(e["requested"]),
+                        int(e["approved"]),
+                    )
+
+    # -- orders -----------------------------------------------------------------------------
+    def _enter(
+        self, side: int, qty: int, symbol: str, dist: int, ts: int, ref_px: float, purpose: str
+    ) -> None:
+        if qty > self.exe.max_order_size:
+            if not self.om.replaying:
+                self.journal.alert(
+                    self.i, "max_order_size", f"entry of {qty} cut to {self.exe.max_order_size}"
+                )
+            qty = self.exe.max_order_size
+        order = self.om.create_entry_order(Side(side), qty, symbol)
+        self._pending_dist = dist
+        self.om.submit(order, purpose, expected_price=ref_px)
+
+    def _exit(self, purpose: str, ts: int, ref_px: float) -> None:
+        p = self.pos
+        if p is None:
+            return
+        for ref in (self.stop_ref, self.target_ref):
+            if ref:
+                self.om.cancel(ref)
+        self.stop_ref = self.target_ref = ""
+        if self.exe.max_orders_per_minute is not None:
+            self.risk.record_order(ts)
+        order = self.om.create_exit_order(p.side * p.qty, p.symbol)
+        self.om.submit(order, purpose, expected_price=ref_px)
+
+    def _on_fill(self, mo: ManagedOrder, fill: Fill) -> None:
+        """Position, cash and the trade record from one fill."""
+        px = self._ticks(fill.price)
+        slip = abs(px - self._ticks(mo.expected_price)) if mo.expected_price else 0
+        self.blotter.append(
+            {
+                "bar": self.i,
+                "order_ref": mo.ref,
+                "purpose": mo.purpose,
+                "side": int(fill.side),
+                "quantity": fill.quantity,
+                "price": fill.price,
+                "commission": fill.commission,
+            }
+        )
+        if mo.purpose in ("entry", "roll_entry"):
+            self.cash -= fill.commission
+            p = self.pos
+            if p is None:
+                self.pos = _Trade(
+                    int(fill.side),
+                    fill.quantity,
+                    px,
+                    self.i,
+                    slip,
+                    getattr(self, "_pending_dist", 0),
+                    fill.symbol,
+                )
+            else:  # a partial fill adds to it (the first fill's price is kept)
+                p.qty += fill.quantity
+            self._protect()
+        else:
+            self._close_trade(mo, fill, px)
+        self.om.position_hint = self.position_qty
+
+    def _protect(self) -> None:
+        """Place (or resize) the stop and target of the position."""
+        p = self.pos
+        if p is None or not self.use_risk:
+            return
+        for ref in (self.stop_ref, self.target_ref):
+            if ref:
+                self.om.cancel(ref)
+        self.stop, self.target = self.stops.place(p.side, p.entry_px, p.dist)
+        signed = p.side * p.qty
+        oca = f"oca-{self.om.session_id}-{self.i}-{p.entry_bar}"
+        self.stop_ref = self.target_ref = ""
+        if self.stop is not None:
+            o = self.om.create_stop_order(signed, self._price(self.stop), p.symbol)
+            self.stop_ref = o.order_ref
+            self.om.submit(o, "stop", expected_price=self._price(self.stop), oca_group=oca)
+        if self.target is not None:
+            o = self.om.create_target_order(signed, self._price(self.target), p.symbol)
+            self.target_ref = o.order_ref
+            self.om.submit(o, "target", expected_price=self._price(self.target), oca_group=oca)
+
+    def _close_trade(self, mo: ManagedOrder, fill: Fill, px: int) -> None:
+        p = self.pos
+        if p is None:
+            return
+        reason = _EXIT_REASON.get(mo.purpose, D.EXIT_SIGNAL)
+        if mo.purpose == "stop" and self.bar is not None:
+            o = self._ticks(self.bar.open)
+            trigger = o if (o - self.stop if self.stop else 0) * p.side <= 0 else self.stop
+            exit_slip = abs(px - (trigger if trigger is not None else px))
+        elif mo.purpose == "target":
+            exit_slip = 0
+        else:
+            exit_slip = abs(px - self._ticks(mo.expected_price)) if mo.expected_price else 0
+        qty = fill.quantity
+        gross = float(p.side * (px - p.entry_px) * qty) * self.tv
+        cost = fill.commission
+        self.cash += gross
+        self.cash -= cost
+        net = gross - 2.0 * cost
+        at_close = mo.purpose in ("roll_exit", "end")
+        exit_bar = self.i - 1 if mo.purpose == "roll_exit" else self.i
+        self.trades.append(
+            (
+                p.entry_bar,
+                exit_bar,
+                p.side,
+                qty,
+                p.entry_px,
+                px,
+                gross,
+                2.0 * cost,
+                float((p.entry_slip + exit_slip) * qty) * self.tv,
+                net,
+                reason,
+                at_close,
+            )
+        )
+        if self.use_risk:
+            self.risk.on_trade_closed(net)
+            self.sizer.stats.record(net)
+        p.qty -= qty
+        if p.qty <= 0:
+            self.pos = None
+            self.stop = self.target = None
+            for ref in (self.stop_ref, self.target_ref):
+                if ref and ref != mo.ref:
+                    self.om.cancel(ref)
+            self.stop_ref = self.target_ref = ""
+
+    # -- session control ------------------------------------------------------------------------
+    def finish(self) -> None:
+        """After the last bar: close an open position at the last close (as the backtest)."""
+        if self.pos is not None and self.exe.flatten_at_end and self.i >= 0:
+            self.om.phase = "submit"
+            self._exit("end", self.bar.end if self.bar else 0, self._price(self.c1))
+            if self.equity:
+                self.equity[-1] = self.cash
+                self.position[-1] = self.position_qty
+        self._drain_events()
+        if not self.om.replaying:
+            self.journal.commit()
+
+    def kill(self, reason: str = "kill switch") -> None:
+        """Kill switch: no more entries, cancel working orders, flatten, stop."""
+        self.risk.kill()
+        for mo in self.om.working():
+            self.om.cancel(mo.ref)
+        self.stop_ref = self.target_ref = ""
+        if self.pos is not None:
+            self.om.phase = "submit"
+            self._exit("flatten", self.bar.end if self.bar else 0, self._price(self.c1))
+        self.journal.alert(self.i, "kill_switch", reason)
+        self.journal.commit()
+        self.stopped = True
+        self.halted_reason = reason
+
+    def reconcile(self) -> ReconcileDecision:
+        """Positions against the broker's, and the configured answer to a difference."""
+        ours = {self.pos.symbol: self.position_qty} if self.pos is not None else {}
+        decision = self.om.reconcile_positions(ours)
+        if decision.action == "halt":
+            self.stopped = True
+            self.halted_reason = f"position mismatch: {decision.differences}"
+        elif decision.action == "flatten":
+            for sym, (_, theirs) in decision.differences.items():
+                if theirs:
+                    o = self.om.create_exit_order(theirs, sym)
+                    self.om.submit(o, "reconcile")
+            self.pos = None
+        elif decision.action == "adopt":
+            for sym, (_, theirs) in decision.differences.items():
+                self.pos = (
+                    _Trade(1 if theirs > 0 else -1, abs(theirs), self.c1, self.i, 0, 0, sym)
+                    if theirs
+                    else None
+                )
+        return decision
+
+    def trade_records(self) -> np.ndarray:
+        """The closed trades as ``TRADE_DTYPE`` records (the backtest kernel's)."""
+        out = np.zeros(len(self.trades), dtype=TRADE_DTYPE)
+        names = TRADE_DTYPE.names or ()
+        for k, name in enumerate(names):
+            out[name] = [t[k] for t in self.trades]
+        return out
+
+    def event_records(self) -> np.ndarray:
+        """The risk events as ``RISK_EVENT_DTYPE`` records."""
+        self._drain_events()
+        if not self.events:
+            return np.zeros(0, dtype=RISK_EVENT_DTYPE)
+        return np.concatenate(self.events)

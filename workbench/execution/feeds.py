@@ -1,0 +1,109 @@
+"""Bar feeds: the catalog replayed at N x speed (the offline default).
+
+A :class:`Bar` is one closed OHLCV bar; ``index`` is its position in the session (the
+journal's key, so a restarted session knows where it stopped).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from workbench.errors import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """One bar: ``ts`` is its start (UTC ns), ``end`` its end; prices in dollars."""
+
+    index: int
+    ts: int
+    end: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+    symbol: str
+
+
+class ReplayFeed:
+    """The bars of a frame, one at a time, at ``speed`` x real time (0: as fast as possible).
+
+    Parameters
+    ----------
+    bars : pandas.DataFrame
+        Bars as :func:`workbench.data.load_bars` returns them (tz-aware index of bar starts).
+    speed : float, default 0
+        Replay speed: 60 plays one-minute bars at one per second; 0 or ``inf`` does not wait.
+    start : int, default 0
+        First bar to play (a resumed session starts where its journal stopped).
+    symbol : str, optional
+        Contract name when the frame has no ``symbol`` column.
+    """
+
+    def __init__(
+        self,
+        bars: pd.DataFrame,
+        *,
+        speed: float = 0.0,
+        start: int = 0,
+        symbol: str | None = None,
+    ) -> None:
+        if speed < 0 or np.isnan(speed):
+            raise ConfigError(f"speed must be >= 0, got {speed}", hint="0 replays at full speed")
+        self.bars = bars
+        self.speed = speed
+        self.start = start
+        idx = bars.index if bars.index.unit == "ns" else bars.index.as_unit("ns")
+        self.ts = np.ascontiguousarray(idx.asi8)
+        diffs = np.diff(self.ts[:1000])
+        self.interval_ns = int(np.median(diffs)) if len(diffs) else 60_000_000_000
+        self._cols = [bars[c].to_numpy(np.float64).tolist() for c in ("open", "high", "low")]
+        self._close = bars["close"].to_numpy(np.float64).tolist()
+        self._volume = bars["volume"].to_numpy(np.float64).tolist()
+        default = symbol or str(bars.attrs.get("contract") or bars.attrs.get("product") or "MCL")
+        self._symbols = (
+            bars["symbol"].astype(str).tolist() if "symbol" in bars else [default] * len(bars)
+        )
+        self._stopped = False
+
+    def __len__(self) -> int:
+        return len(self.ts)
+
+    def stop(self) -> None:
+        """End the replay after the current bar (thread-safe)."""
+        self._stopped = True
+
+    def bar(self, i: int) -> Bar:
+        """Bar ``i`` of the frame."""
+        ts = int(self.ts[i])
+        o, h, lo = (c[i] for c in self._cols)
+        return Bar(
+            i,
+            ts,
+            ts + self.interval_ns,
+            o,
+            h,
+            lo,
+            self._close[i],
+            self._volume[i],
+            self._symbols[i],
+        )
+
+    def __iter__(self) -> Iterator[Bar]:
+        wait = 0.0 if self.speed in (0, float("inf")) else self.interval_ns / 1e9 / self.speed
+        due = time.monotonic()
+        for i in range(self.start, len(self.ts)):
+            if self._stopped:
+                return
+            if wait:
+                due += wait
+                pause = due - time.monotonic()
+                if pause > 0:
+                    time.sleep(pause)
+            yield self.bar(i)

@@ -1,0 +1,206 @@
+"""The session journal in SQLite: signals, orders, fills, positions, equity, risk events.
+
+Written before acting: an order intent is committed before it goes to the broker, so a
+session killed at any point restarts, finds each intent and asks the broker about the ones
+without an acknowledgement (by ``order_ref``) before sending anything. WAL mode; the rows of
+quiet bars (no order) are group-committed (every ``commit_every`` bars, and before any
+order), so a replay at full speed is not bound by fsync; a crash loses at most those bars'
+rows, which the restart recomputes from the feed.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from workbench.model import Fill, OrderStatus, Side
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS orders (
+    order_ref TEXT PRIMARY KEY, perm_id INTEGER, bar INTEGER, purpose TEXT, body TEXT,
+    status TEXT, filled INTEGER);
+CREATE TABLE IF NOT EXISTS fills (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, order_ref TEXT, bar INTEGER, phase TEXT,
+    time INTEGER, symbol TEXT, side INTEGER, quantity INTEGER, price REAL, commission REAL);
+CREATE TABLE IF NOT EXISTS signals (bar INTEGER PRIMARY KEY, ts INTEGER, signal INTEGER,
+    stop_distance REAL);
+CREATE TABLE IF NOT EXISTS equity (bar INTEGER PRIMARY KEY, ts INTEGER, equity REAL,
+    position INTEGER);
+CREATE TABLE IF NOT EXISTS positions (symbol TEXT PRIMARY KEY, quantity INTEGER, time INTEGER);
+CREATE TABLE IF NOT EXISTS risk_events (bar INTEGER, action INTEGER, reason INTEGER,
+    requested INTEGER, approved INTEGER);
+CREATE TABLE IF NOT EXISTS alerts (seq INTEGER PRIMARY KEY AUTOINCREMENT, bar INTEGER,
+    kind TEXT, message TEXT);
+"""
+
+
+@dataclass(frozen=True)
+class JournalOrder:
+    """An order as journaled."""
+
+    order_ref: str
+    perm_id: int
+    bar: int
+    purpose: str
+    body: dict[str, Any]
+    status: OrderStatus
+    filled: int
+
+
+class Journal:
+    """One session's journal (a SQLite file; ``":memory:"`` for none).
+
+    Parameters
+    ----------
+    path : str or Path
+        The database file (created with its tables if missing).
+    commit_every : int, default 1000
+        Bars whose rows may wait for a commit when no order is sent.
+    """
+
+    def __init__(self, path: str | Path, *, commit_every: int = 1000) -> None:
+        self.path = str(path)
+        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(_SCHEMA)
+        self.commit_every = commit_every
+        self._rows: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+        self._pending_bars = 0
+        self._in_txn = False
+
+    # -- transactions ----------------------------------------------------------------------
+    def _begin(self) -> None:
+        if not self._in_txn:
+            self.db.execute("BEGIN")
+            self._in_txn = True
+
+    def commit(self) -> None:
+        """Write everything recorded so far in one transaction (before acting on it)."""
+        if not self._rows and not self._in_txn:
+            return
+        self._begin()
+        for table, rows in self._rows.items():
+            marks = ",".join("?" * len(rows[0]))
+            self.db.executemany(f"INSERT OR REPLACE INTO {table} VALUES ({marks})", rows)
+        self._rows.clear()
+        self.db.execute("COMMIT")
+        self._in_txn = False
+        self._pending_bars = 0
+
+    def close(self) -> None:
+        """Commit and close."""
+        self.commit()
+        self.db.close()
+
+    # -- records -----------------------------------------------------------------------------
+    def set_meta(self, key: str, value: Any) -> None:
+        """Store a session setting (JSON)."""
+        self._begin()
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
+
+    def meta(self, key: str, default: Any = None) -> Any:
+        """A stored setting (``default`` if absent)."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return default if row is None else json.loads(row[0])
+
+    def record_order(
+        self, ref: str, bar: int, purpose: str, body: dict[str, Any], status: OrderStatus
+    ) -> None:
+        """An intent (``status`` pending) or its new state."""
+        self._begin()
+        self.db.execute(
+            "INSERT INTO orders VALUES (?,?,?,?,?,?,0) ON CONFLICT(order_ref) DO UPDATE SET "
+            "status=excluded.status",
+            (ref, 0, bar, purpose, json.dumps(body), status.value),
+        )
+
+    def update_order(self, ref: str, status: OrderStatus, perm_id: int, filled: int) -> None:
+        """An acknowledgement, a fill count or a final state."""
+        self._begin()
+        self.db.execute(
+            "UPDATE orders SET status=?, perm_id=?, filled=? WHERE order_ref=?",
+            (status.value, perm_id, filled, ref),
+        )
+
+    def record_fill(self, fill: Fill, bar: int, phase: str, position: int) -> None:
+        """An execution, and the position it leaves."""
+        self._begin()
+        self.db.execute(
+            "INSERT INTO fills (order_ref, bar, phase, time, symbol, side, quantity, price, "
+            "commission) VALUES (?,?,?,?,?,?,?,?,?)",
+            (
+                fill.order_ref,
+                bar,
+                phase,
+                fill.time,
+                fill.symbol,
+                int(fill.side),
+                fill.quantity,
+                fill.price,
+                fill.commission,
+            ),
+        )
+        self.db.execute(
+            "INSERT OR REPLACE INTO positions VALUES (?,?,?)", (fill.symbol, position, fill.time)
+        )
+
+    def record_bar(self, bar: int, ts: int, signal: int, stop: float, equity: float, pos: int):
+        """A bar's signal and close-of-bar equity (group-committed)."""
+        self._rows["signals"].append((bar, ts, signal, stop))
+        self._rows["equity"].append((bar, ts, equity, pos))
+
+    def record_risk_event(self, bar: int, action: int, reason: int, req: int, app: int) -> None:
+        """A pre-trade decision or a breaker."""
+        self._rows["risk_events"].append((bar, action, reason, req, app))
+
+    def alert(self, bar: int, kind: str, message: str) -> None:
+        """Something a person should know (a mismatch, a refusal, a kill)."""
+        self._begin()
+        self.db.execute(
+            "INSERT INTO alerts (bar, kind, message) VALUES (?,?,?)", (bar, kind, message)
+        )
+
+    def bar_done(self, bar: int) -> None:
+        """Bar ``bar`` is fully processed; commit every ``commit_every`` bars."""
+        self._pending_bars += 1
+        if self._pending_bars >= self.commit_every or self._in_txn:
+            self._begin()
+            self.db.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('bars_done', ?)", (json.dumps(bar + 1),)
+            )
+            self.commit()
+
+    # -- reading ------------------------------------------------------------------------------
+    def bars_done(self) -> int:
+        """How many bars a previous run completed (0 for a new journal)."""
+        return int(self.meta("bars_done", 0))
+
+    def orders(self) -> dict[str, JournalOrder]:
+        """Every journaled order by ``order_ref``."""
+        return {
+            r[0]: JournalOrder(r[0], r[1], r[2], r[3], json.loads(r[4]), OrderStatus(r[5]), r[6])
+            for r in self.db.execute("SELECT * FROM orders")
+        }
+
+    def fills(self) -> list[tuple[int, str, Fill]]:
+        """Every journaled fill as ``(bar, phase, fill)``, in the order taken."""
+        return [
+            (r[2], r[3], Fill(r[4], r[5], Side(r[6]), r[7], r[8], r[9], r[1]))
+            for r in self.db.execute("SELECT * FROM fills ORDER BY seq")
+        ]
+
+    def alerts(self) -> list[tuple[int, str, str]]:
+        """``(bar, kind, message)`` of every alert."""
+        return list(self.db.execute("SELECT bar, kind, message FROM alerts ORDER BY seq"))
+
+    def table(self, name: str) -> list[tuple[Any, ...]]:
+        """All rows of a journal table (for tests and reports)."""
+        if name not in {"signals", "equity", "positions", "risk_events", "orders", "fills"}:
+            raise ValueError(f"no journal table {name!r}")
+        return list(self.db.execute(f"SELECT * FROM {name}"))
