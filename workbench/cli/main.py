@@ -17,6 +17,7 @@ from workbench.cli.backtest import backtest, strategies
 from workbench.cli.compare import compare
 from workbench.cli.data import data
 from workbench.cli.ib import ib_gateway_sim
+from workbench.cli.paper import paper
 from workbench.cli.sweep import sweep
 from workbench.cli.walkforward import walkforward
 from workbench.errors import WorkbenchError
@@ -37,6 +38,7 @@ cli.add_command(compare)
 cli.add_command(sweep)
 cli.add_command(walkforward)
 cli.add_command(ib_gateway_sim)
+cli.add_command(paper)
 
 
 def main(argv: list[str] | None = None) -> Any:

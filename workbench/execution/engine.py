@@ -425,8 +425,13 @@ class ExecutionEngine:
             if self.equity:
                 self.equity[-1] = self.cash
                 self.position[-1] = self.position_qty
+        self.checkpoint()
+
+    def checkpoint(self) -> None:
+        """Journal the risk events and the bars done, and commit."""
         self._drain_events()
         if not self.om.replaying:
+            self.journal.set_meta("bars_done", len(self.equity))
             self.journal.commit()
 
     def kill(self, reason: str = "kill switch") -> None:

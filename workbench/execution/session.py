@@ -139,7 +139,7 @@ class PaperSession:
                         cb(eng)
             else:
                 eng.finish()
-            eng.journal.commit()
+            eng.checkpoint()
         finally:
             self.finished.set()
         return self.result()
