@@ -87,10 +87,12 @@ def snapshots_to_frame(rows: npt.NDArray[np.void], depth: int = 10) -> pd.DataFr
     words = raw.view(np.int64)  # (n, 44)
     halves = raw.view(np.uint32)  # (n, 88)
     px_idx, int_idx, _ = _gather_plan(depth)
-    fixed = words[:, px_idx]
+    # Gathered column-major ((levels, n), each column contiguous): pandas then stacks its
+    # blocks with plain copies instead of strided gathers.
+    fixed = np.ascontiguousarray(words[:, px_idx].T)
     prices = fixed / PRICE_SCALE
     prices[fixed == UNDEF_PRICE] = np.nan
-    counts = halves[:, int_idx]
+    counts = np.ascontiguousarray(halves[:, int_idx].T)
     columns: dict[str, npt.NDArray[np.generic]] = {
         "instrument_id": rows["instrument_id"].copy(),
         "sequence": rows["sequence"].copy(),
@@ -99,10 +101,10 @@ def snapshots_to_frame(rows: npt.NDArray[np.void], depth: int = 10) -> pd.DataFr
     ip = ii = 0
     for name in level_columns(depth):
         if "_px_" in name:
-            columns[name] = prices[:, ip]
+            columns[name] = prices[ip]
             ip += 1
         else:
-            columns[name] = counts[:, ii]
+            columns[name] = counts[ii]
             ii += 1
     index = pd.DatetimeIndex(
         rows["ts_event"].astype("datetime64[ns]"), name="ts_event"
