@@ -47,8 +47,14 @@ typecheck: setup ## mypy on the package and stubtest on the native stub
 	$(VENV)/bin/mypy
 	$(PY) -m mypy.stubtest workbench_native._native
 
-test-rust: ## cargo test for the native crate
+FUZZ_CASES ?= 5000
+FUZZ_SECONDS ?= 180
+
+test-rust: ## cargo test for the native crate, then a bounded byte fuzz of the DBN/book path
 	cargo test --quiet --manifest-path native/Cargo.toml
+	@echo "fuzz: $(FUZZ_CASES) cases per property (arbitrary bytes, corrupted DBN), at most $(FUZZ_SECONDS) s"
+	PROPTEST_CASES=$(FUZZ_CASES) timeout $(FUZZ_SECONDS) cargo test --quiet \
+		--manifest-path native/Cargo.toml --test book_props -- never_panic
 
 test-python: setup ## pytest (unit, integration, infrastructure, notebooks)
 	$(VENV)/bin/pytest

@@ -82,8 +82,16 @@ fn assert_same(book: &L3Book, reference: &RefBook) {
     assert_eq!(book.order_count(), reference.orders.len());
 }
 
+/// Cases per property: `PROPTEST_CASES` when set (the Makefile's bounded fuzz step), else 512.
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(512)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
 
     #[test]
     fn any_records_keep_invariants_and_match_reference(recs in prop::collection::vec(arb_record(), 0..200)) {
