@@ -53,7 +53,7 @@ def test_unacknowledged_intent_is_adopted_not_resent(tmp_path):
     # a restart: same journal and account, the intent already at the broker
     journal.close()
     broker.close()
-    om2, broker2, _, fills = _manager(tmp_path)
+    om2, broker2, _, _ = _manager(tmp_path)
     om2.replay_until = 0
     broker2.on_bar_open(BAR)
     mo = om2.submit(om2.create_entry_order(Side.SELL, 1, "MCLZ4"), "entry")
