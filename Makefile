@@ -4,13 +4,14 @@ SHELL := /bin/bash
 
 PYTHON ?= python3
 VENV := .venv
+PEERS := .venv-peers
 PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 DATA_DIR ?= data
 NATIVE_SRC := $(shell find native/src native/python -type f 2>/dev/null) native/Cargo.toml native/pyproject.toml
 
-.PHONY: help setup run test lint typecheck test-python test-rust test-notebooks bench lab sample lock clean
+.PHONY: help setup run test lint typecheck test-python test-rust test-notebooks bench peers lab sample lock clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -56,13 +57,20 @@ test-rust: ## cargo test for the native crate, then a bounded byte fuzz of the D
 	PROPTEST_CASES=$(FUZZ_CASES) timeout $(FUZZ_SECONDS) cargo test --quiet \
 		--manifest-path native/Cargo.toml --test book_props -- never_panic
 
-test-python: setup ## pytest (unit, integration, infrastructure, notebooks)
-	$(VENV)/bin/pytest
+test-python: setup peers ## pytest (unit, integration, infrastructure, notebooks)
+	WORKBENCH_PEERS_PYTHON=$(abspath $(PEERS))/bin/python $(VENV)/bin/pytest
 
 test: setup lint typecheck test-rust test-python ## Everything: ruff, mypy, cargo test, pytest
 
-bench: setup ## Benchmarks (ratios against peers; not part of the tests)
-	$(PY) bench/run_all.py
+$(PEERS)/.done: bench/peers-requirements.txt $(VENV)/.deps
+	@test -x $(PEERS)/bin/python || $(UV) venv -q --python $(PYTHON) $(PEERS)
+	$(UV) pip install -q --python $(PEERS)/bin/python -r bench/peers-requirements.txt
+	@touch $@
+
+peers: $(PEERS)/.done ## The peers' venv (.venv-peers: nautilus_trader, hftbacktest) for tests and bench
+
+bench: setup peers ## Benchmarks (ratios against peers; not part of the tests)
+	WORKBENCH_PEERS_PYTHON=$(abspath $(PEERS))/bin/python $(PY) bench/run_all.py
 
 lab: setup ## JupyterLab on the project (as root, e.g. in a container, with --allow-root)
 	$(VENV)/bin/jupyter lab --notebook-dir=. $$(test "$$(id -u)" = 0 && echo --allow-root)
@@ -75,4 +83,4 @@ lock: ## Re-pin requirements.lock from pyproject.toml
 		--python-version 3.11 -o requirements.lock
 
 clean: ## Remove the venv and build outputs (keeps data/ and results/)
-	rm -rf $(VENV) native/target .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) $(PEERS) native/target .pytest_cache .ruff_cache .mypy_cache
