@@ -936,19 +936,30 @@ impl Exchange {
     fn before_record(&mut self, msg: &MboMsg, action: u8) -> Option<(Side, i64)> {
         match action {
             b'F' => {
-                let (side, price) = match self.book.order(msg.order_id) {
-                    Some(o) => (o.side, o.price),
-                    None => (Side::from_dbn(msg.side as u8)?, msg.price),
-                };
-                self.event_fills.push((msg.order_id, msg.size));
+                match self.event_fills.iter_mut().find(|f| f.0 == msg.order_id) {
+                    Some(f) => f.1 = f.1.saturating_add(msg.size),
+                    None => self.event_fills.push((msg.order_id, msg.size)),
+                }
+                // A fill moves a queue only when it is a resting order's: the
+                // book has the order at the record's side and price, or the
+                // record has side `N` (auction: the book's order tells the
+                // level). An `F` at another price is the fill of an order that
+                // crossed as aggressor; an `F` of an order the book does not
+                // hold (an aggressor that never rested, or a feed that started
+                // mid-session) moves nothing.
+                let o = self.book.order(msg.order_id)?;
+                let rec_side = Side::from_dbn(msg.side as u8);
+                if rec_side.is_some() && (rec_side != Some(o.side) || msg.price != o.price) {
+                    return None;
+                }
                 self.on_real_fill(
-                    side,
-                    price,
+                    o.side,
+                    o.price,
                     msg.order_id,
                     u64::from(msg.size),
                     msg.hd.ts_event,
                 );
-                Some((side, price))
+                Some((o.side, o.price))
             }
             b'C' | b'M' => {
                 let o = self.book.order(msg.order_id)?;
@@ -962,7 +973,7 @@ impl Exchange {
                 let reduction = if gone { o.size } else { o.size - new_size };
                 let explained = self.explain(msg.order_id, reduction);
                 let c = u64::from(reduction - explained);
-                if c > 0 || lost {
+                if c > 0 || gone {
                     let level = self.book.level(o.side, o.price).map_or(0, |l| l.size);
                     self.on_removal(o.side, o.price, msg.order_id, c, gone, level);
                 }
