@@ -96,7 +96,7 @@ fn config(model: u8, seed: u64) -> ExchangeConfig {
             sessions: vec![Interval::new(0, 600), Interval::new(700, 2000)],
             halts: vec![Interval::new(300, 350)],
         },
-        off_hours: if seed % 2 == 0 {
+        off_hours: if seed.is_multiple_of(2) {
             OffHours::Hold
         } else {
             OffHours::Reject

@@ -159,7 +159,7 @@ fn run(recs: &[MboMsg], inst: u32, seed: u64) -> (Vec<Sample>, Vec<Vec<ExecRepor
                 true
             }
         });
-        if boundaries % EVERY == 0 && !xs[0].book().is_crossed() {
+        if boundaries.is_multiple_of(EVERY) && !xs[0].book().is_crossed() {
             for side in [OrderSide::Buy, OrderSide::Sell] {
                 let bs = side.book_side();
                 let levels = xs[0].book().depth(bs, 3);

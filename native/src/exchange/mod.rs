@@ -14,9 +14,8 @@
 //!   orders stay in the book. Own orders never trade with each other.
 //! - **Resting own orders** join the back of the real queue at their price
 //!   with `ahead` = the level's real size, and advance as the feed's fills and
-//!   removals at that level are seen, according to the [`QueueModel`] (see
-//!   [`queue`](self::QueueModel) for the rules: conservative, L3-known ids,
-//!   probabilistic). Volume that trades past our estimated position fills us
+//!   removals at that level are seen, according to the [`QueueModel`] (see it
+//!   for the rules: conservative, L3-known ids, probabilistic). Volume that trades past our estimated position fills us
 //!   as *maker* at our limit price. A fill of a real order at a price worse
 //!   than ours (the market traded through us) fills us when nothing is
 //!   estimated ahead. At each event boundary (`F_LAST`), if the real book is

@@ -1,40 +1,4 @@
-//! Queue-position models for own (virtual) resting orders.
-//!
-//! Own orders are not in the replayed feed: each one keeps an estimate of the
-//! real size resting ahead of it at its price (`ahead`), set to the whole
-//! level's size when it joins (the back of the queue) and advanced by the
-//! feed's records at that level, as hftbacktest's queue models do:
-//!
-//! - A fill (`F`) of `q` contracts of a real order at our level: `ahead -= q`;
-//!   what exceeds `ahead` would, in a FIFO queue, have filled us: it fills our
-//!   order (shared by own orders in price-time priority). A fill of a real
-//!   order at a price worse than ours fills us with its whole size when
-//!   `ahead == 0`. The venue sends every `F` before the `C`/`M` that removes
-//!   the filled size; those size reductions are recognised (same order id,
-//!   same event) and are not counted as cancels.
-//! - A size reduction that is not a fill (cancel, modify down) or a loss of
-//!   priority (modify to another price, or a size increase) is a *removal*;
-//!   the models differ only here:
-//!   - [`QueueModel::Conservative`] (hftbacktest's `RiskAdverseQueueModel`):
-//!     removals never advance us. The only exception is the cap below.
-//!   - [`QueueModel::L3Known`]: the ids and sizes of the real orders ahead are
-//!     taken from the L3 book at entry; a removal advances us only when its
-//!     order id is one of them (by the removed size; a priority loss removes
-//!     the order whole). This is the exact FIFO position, and a fill of a real
-//!     order that is not ahead of us fills us only when nothing known is ahead.
-//!   - [`QueueModel::Probabilistic`] (hftbacktest's `ProbQueueModel`, drawn
-//!     rather than averaged): a removal of `c` contracts at a level with
-//!     `front = ahead` and `back = level - ahead` is taken from behind us with
-//!     probability `f(back) / (f(back) + f(front))` (else from ahead, `ahead -= c`),
-//!     drawn with the exchange's seeded generator; when less than `c` is behind,
-//!     the excess comes from ahead. `f(x) = x^n` ([`ProbFunc::Power`]) or
-//!     `ln(1 + x)` ([`ProbFunc::Log`]).
-//! - Cap (all models): `ahead <= level size`, since every real order ahead is
-//!   still in the level. The cap can only bring the estimate down to a value
-//!   the truth cannot exceed, so a conservative estimate stays an upper bound
-//!   of the true size ahead (the real-data test checks this on ESH4).
-//! - After an `R` (book clear) the known ids are dropped (`L3Known` then
-//!   behaves as `Conservative` for that order).
+//! Queue-position models for own (virtual) resting orders (see [`QueueModel`]).
 
 use super::error::ExchangeError;
 use super::latency::Pcg;
@@ -71,7 +35,43 @@ impl ProbFunc {
     }
 }
 
-/// How own resting orders advance in their queue (see the module docs).
+/// Queue-position models for own (virtual) resting orders.
+///
+/// Own orders are not in the replayed feed: each one keeps an estimate of the
+/// real size resting ahead of it at its price (`ahead`), set to the whole
+/// level's size when it joins (the back of the queue) and advanced by the
+/// feed's records at that level, as hftbacktest's queue models do:
+///
+/// - A fill (`F`) of `q` contracts of a real order at our level: `ahead -= q`;
+///   what exceeds `ahead` would, in a FIFO queue, have filled us: it fills our
+///   order (shared by own orders in price-time priority). A fill of a real
+///   order at a price worse than ours fills us with its whole size when
+///   `ahead == 0`. The venue sends every `F` before the `C`/`M` that removes
+///   the filled size; those size reductions are recognised (same order id,
+///   same event) and are not counted as cancels.
+/// - A size reduction that is not a fill (cancel, modify down) or a loss of
+///   priority (modify to another price, or a size increase) is a *removal*;
+///   the models differ only here:
+///   - [`QueueModel::Conservative`] (hftbacktest's `RiskAdverseQueueModel`):
+///     removals never advance us. The only exception is the cap below.
+///   - [`QueueModel::L3Known`]: the ids and sizes of the real orders ahead are
+///     taken from the L3 book at entry; a removal advances us only when its
+///     order id is one of them (by the removed size; a priority loss removes
+///     the order whole). This is the exact FIFO position, and a fill of a real
+///     order that is not ahead of us fills us only when nothing known is ahead.
+///   - [`QueueModel::Probabilistic`] (hftbacktest's `ProbQueueModel`, drawn
+///     rather than averaged): a removal of `c` contracts at a level with
+///     `front = ahead` and `back = level - ahead` is taken from behind us with
+///     probability `f(back) / (f(back) + f(front))` (else from ahead, `ahead -= c`),
+///     drawn with the exchange's seeded generator; when less than `c` is behind,
+///     the excess comes from ahead. `f(x) = x^n` ([`ProbFunc::Power`]) or
+///     `ln(1 + x)` ([`ProbFunc::Log`]).
+/// - Cap (all models): `ahead <= level size`, since every real order ahead is
+///   still in the level. The cap can only bring the estimate down to a value
+///   the truth cannot exceed, so a conservative estimate stays an upper bound
+///   of the true size ahead (the real-data test checks this on ESH4).
+/// - After an `R` (book clear) the known ids are dropped (`L3Known` then
+///   behaves as `Conservative` for that order).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub enum QueueModel {
     /// Only fills at the level advance us (and the cap at the level's size).
