@@ -55,6 +55,21 @@
 //!
 //! Quantities are conserved: for every order `qty = filled + cancelled +
 //! leaves` at all times (rejected orders count as cancelled whole).
+//!
+//! # Checked on real data (`tests/exchange_real.rs`, ESH4 MBO, 2,304 orders)
+//! Orders placed at the back of the best 3 levels of each side every 120
+//! event boundaries: the conservative and L3-known models never fill an order
+//! before the real volume ahead of it (followed by L3 id: fills, cancels,
+//! priority losses; an iceberg's refill after a fill counts as new volume
+//! behind) has gone. Mean fill minus that time: conservative +7.3 s,
+//! L3-known +4.2 s; the probabilistic models fill earlier than it for
+//! 377 (power 2) and 511 (log) of about 1,700 filled orders, on average
+//! 4.5 s and 11.1 s before it (6.7 s and 10.5 s before the L3-known fill).
+//!
+//! # Speed (`cargo run --release --example exchange_replay`, 2 shared cores)
+//! ESH4 (68,792 records) with no own order: 4-7 ms (10-17 M events/s); with
+//! 100 own orders working (50 resting at the touch, re-placed as they fill,
+//! plus market orders): 20-30 ms (2.3-3.5 M events/s).
 
 #![warn(missing_docs)]
 
