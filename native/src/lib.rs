@@ -10,6 +10,7 @@ pub mod book;
 pub mod exchange;
 pub mod feed;
 pub mod indicators;
+pub mod ingest;
 pub mod risk;
 pub mod series;
 pub mod signals;

@@ -1,7 +1,13 @@
 """Decode DBN (Databento Binary Encoding) into Arrow tables, one per product and UTC date.
 
-Decoding goes through the official decoder (``databento.DBNStore``, which handles zstd and
-DBN versions 1-3) into one NumPy record array; everything after that is vectorised.
+A file is read by the native decoder (:func:`workbench.native.read_dbn`: Databento's ``dbn``
+crate, zstd undone, every record checked) into one buffer that NumPy views with the official
+client's record dtype for the file's DBN version and schema, so the records are the same
+NumPy record array ``databento.DBNStore.to_ndarray`` gives, without per-record Python work;
+the raw symbol of each record comes from the metadata's symbology, also natively. A
+``DBNStore`` (from ``timeseries.get_range``), a file without a schema (mixed records) or one
+with ``ts_out`` goes through the official client instead. Everything after that is
+vectorised.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import databento_dbn
 import numpy as np
 import pyarrow as pa
 
@@ -19,6 +26,7 @@ from workbench.data.schemas import NS_PER_DAY, PRICE_SCALE, SchemaInfo, schema_i
 from workbench.data.zstd_frames import file_frame_problem, starts_like_zstd
 from workbench.errors import DataError, TruncatedDataError
 from workbench.market.contracts import is_spread, parse_symbol
+from workbench.native import DbnMixedError, DbnTruncatedError, dbn_symbol_codes, read_dbn
 
 if TYPE_CHECKING:
     import databento
@@ -27,6 +35,30 @@ _BAR_PRICE_FIELDS = ("open", "high", "low", "close")
 _DROP_FIELDS = {"length", "_reserved", "_dummy"}
 _AGAIN = "download or copy the file again; nothing was written"
 _NOT_DBN_HINT = "pass a .dbn or .dbn.zst file as written by Databento (with its metadata header)"
+_EPOCH = dt.date(1970, 1, 1)
+#: Record class of each schema, as ``databento.common.constants.SCHEMA_STRUCT_MAP`` has it
+#: (its ``_dtypes`` are the NumPy layout of the records in a file of that DBN version).
+_SCHEMA_STRUCTS = {
+    "definition": "InstrumentDefMsg",
+    "imbalance": "ImbalanceMsg",
+    "mbo": "MBOMsg",
+    "mbp-1": "MBP1Msg",
+    "mbp-10": "MBP10Msg",
+    "ohlcv-1s": "OHLCVMsg",
+    "ohlcv-1m": "OHLCVMsg",
+    "ohlcv-1h": "OHLCVMsg",
+    "ohlcv-1d": "OHLCVMsg",
+    "statistics": "StatMsg",
+    "status": "StatusMsg",
+    "tbbo": "MBP1Msg",
+    "trades": "TradeMsg",
+    "cmbp-1": "CMBP1Msg",
+    "cbbo-1s": "CBBOMsg",
+    "cbbo-1m": "CBBOMsg",
+    "tcbbo": "CBBOMsg",
+    "bbo-1s": "BBOMsg",
+    "bbo-1m": "BBOMsg",
+}
 
 
 @dataclass
@@ -151,29 +183,16 @@ def decode(
     keep_spreads : bool, default False
         Keep calendar spreads (``MCLZ5-MCLF6``); they are dropped by default.
     """
-    store = open_dbn(source)
-    name = source_name or (str(source) if not hasattr(source, "metadata") else "databento")
-    meta = store.metadata
-    try:
-        info = schema_info(str(meta.schema))
-    except KeyError as exc:
-        raise DataError(f"{name}: {exc.args[0]}") from None
-    # start-up: databento takes ~2 s to import; only decoding needs it
-    from databento.common.error import BentoWarning
-
-    try:
-        with warnings.catch_warnings():
-            # databento only warns about a partial last record and drops it: refuse instead.
-            warnings.simplefilter("error", BentoWarning)
-            records = store.to_ndarray()
-    except Exception as exc:
-        raise TruncatedDataError(
-            f"{name} is truncated or corrupt ({_short(exc)})",
-            hint=_AGAIN,
-        ) from None
-    if not isinstance(records, np.ndarray):  # pragma: no cover - defensive
-        records = np.concatenate(list(records))
-    sym_codes, sym_names = _symbols_for(records, meta, info)
+    native = (
+        _read_native(Path(source), source_name or str(source))
+        if isinstance(source, (str, Path))
+        else None
+    )
+    if native is not None:
+        name, meta, info, records, (sym_codes, sym_names) = native
+    else:
+        name, meta, info, records = _read_official(source, source_name)
+        sym_codes, sym_names = _symbols_for(records, meta, info)
     ref_year = _reference_year(records)
     prod_names: list[str] = []
     prod_of_sym = np.full(len(sym_names), -1, dtype=np.int32)  # -1: dropped
@@ -229,6 +248,105 @@ def decode(
     )
 
 
+def _read_official(
+    source: str | Path | databento.DBNStore, source_name: str | None
+) -> tuple[str, Any, SchemaInfo, np.ndarray]:
+    """Records of a source through the official client (``DBNStore.to_ndarray``)."""
+    store = open_dbn(source)
+    name = source_name or (str(source) if not hasattr(source, "metadata") else "databento")
+    meta = store.metadata
+    try:
+        info = schema_info(str(meta.schema))
+    except KeyError as exc:
+        raise DataError(f"{name}: {exc.args[0]}") from None
+    # start-up: databento takes ~2 s to import; only decoding needs it
+    from databento.common.error import BentoWarning
+
+    try:
+        with warnings.catch_warnings():
+            # databento only warns about a partial last record and drops it: refuse instead.
+            warnings.simplefilter("error", BentoWarning)
+            records = store.to_ndarray()
+    except Exception as exc:
+        raise TruncatedDataError(
+            f"{name} is truncated or corrupt ({_short(exc)})",
+            hint=_AGAIN,
+        ) from None
+    if not isinstance(records, np.ndarray):  # pragma: no cover - defensive
+        records = np.concatenate(list(records))
+    return name, meta, info, records
+
+
+def _read_native(
+    path: Path, name: str
+) -> tuple[str, Any, SchemaInfo, np.ndarray, tuple[np.ndarray, list[str]]] | None:
+    """Records of a file through the native decoder, or None when the file needs the
+    official client (no schema, ``ts_out``, mixed records, a record layout NumPy's view
+    would not match)."""
+    check_dbn_file(path)
+    try:
+        data, start, record_len, count = read_dbn(str(path))
+    except DbnMixedError:
+        return None
+    except DbnTruncatedError as exc:
+        raise TruncatedDataError(f"{name} is truncated or corrupt ({exc})", hint=_AGAIN) from None
+    except ValueError as exc:
+        raise DataError(
+            f"{path} is not a readable DBN file ({_short(exc)})", hint=_NOT_DBN_HINT
+        ) from None
+    except OSError as exc:
+        raise DataError(f"cannot read {path}: {exc}", hint="check the file's permissions") from None
+    as_is = databento_dbn.VersionUpgradePolicy.AS_IS
+    # databento_dbn's stub types the enum's members as int
+    meta = databento_dbn.Metadata.decode(data[:start].tobytes(), upgrade_policy=as_is)  # type: ignore[arg-type]
+    if meta.schema is None or meta.ts_out:
+        return None
+    try:
+        info = schema_info(str(meta.schema))
+    except KeyError as exc:
+        raise DataError(f"{name}: {exc.args[0]}") from None
+    struct = _SCHEMA_STRUCTS.get(info.name)
+    module = {1: databento_dbn.v1, 2: databento_dbn.v2}.get(meta.version, databento_dbn)
+    if struct is None or not hasattr(module, struct):
+        return None
+    dtype = np.dtype(getattr(module, struct)._dtypes)
+    if count and dtype.itemsize != record_len:
+        return None
+    records = np.frombuffer(data[start:], dtype=dtype)
+    if info.name == "definition":
+        symbols = _symbols_for(records, meta, info)
+    else:
+        symbols = dbn_symbol_codes(data[start:], record_len, _mappings_by_id(meta))
+    return name, meta, info, records, symbols
+
+
+def _mappings_by_id(meta: Any) -> list[tuple[int, list[tuple[int, int, str]]]]:
+    """The metadata's symbology as intervals per instrument id (days since the epoch)."""
+    by_id = _intervals_by_id(meta)
+    return [
+        (iid, [((s - _EPOCH).days, (e - _EPOCH).days, sym) for s, e, sym in ivs])
+        for iid, ivs in by_id.items()
+    ]
+
+
+def _intervals_by_id(meta: Any) -> dict[int, list[tuple[dt.date, dt.date, str]]]:
+    """Per instrument id, its symbology intervals ``(start, end, raw symbol)`` in metadata
+    order, whichever way round the mapping was requested."""
+    by_id: dict[int, list[tuple[dt.date, dt.date, str]]] = {}
+    stype_out = str(getattr(meta, "stype_out", "instrument_id"))
+    for raw_sym, intervals in (meta.mappings or {}).items():
+        for iv in intervals:
+            target = iv["symbol"]
+            if stype_out.endswith("instrument_id") and target.isdigit():
+                iid, sym = int(target), raw_sym
+            elif raw_sym.isdigit():
+                iid, sym = int(raw_sym), target
+            else:
+                continue
+            by_id.setdefault(iid, []).append((iv["start_date"], iv["end_date"], sym))
+    return by_id
+
+
 def _reference_year(records: np.ndarray) -> int:
     if len(records) == 0:
         return dt.date.today().year
@@ -248,18 +366,7 @@ def _symbols_for(records: np.ndarray, meta: Any, info: SchemaInfo) -> tuple[np.n
         raw = np.char.decode(records["raw_symbol"], "ascii", errors="replace")
         uniq, inv = np.unique(raw, return_inverse=True)
         return inv.astype(np.int32), [str(s) for s in uniq]
-    by_id: dict[int, list[tuple[dt.date, dt.date, str]]] = {}
-    stype_out = str(getattr(meta, "stype_out", "instrument_id"))
-    for raw_sym, intervals in (meta.mappings or {}).items():
-        for iv in intervals:
-            target = iv["symbol"]
-            if stype_out.endswith("instrument_id") and target.isdigit():
-                iid, sym = int(target), raw_sym
-            elif raw_sym.isdigit():
-                iid, sym = int(raw_sym), target
-            else:
-                continue
-            by_id.setdefault(iid, []).append((iv["start_date"], iv["end_date"], sym))
+    by_id = _intervals_by_id(meta)
     names: list[str] = [""]
     index: dict[str, int] = {"": 0}
 

@@ -16,6 +16,8 @@ __all__ = [
     "BacktestParams",
     "BollingerReversionSignal",
     "BookRecordError",
+    "DbnMixedError",
+    "DbnTruncatedError",
     "DonchianBreakoutSignal",
     "EmaCrossoverSignal",
     "ExitReason",
@@ -37,12 +39,14 @@ __all__ = [
     "UNDEF_PRICE",
     "__version__",
     "atr_wilder",
+    "dbn_symbol_codes",
     "ema_cross",
     "ema_filter",
     "first_not_finite",
     "first_not_increasing",
     "fixed_to_ticks",
     "max_drawdown",
+    "read_dbn",
     "replay_book",
     "run_starts",
     "simulate",
@@ -768,4 +772,33 @@ def replay_book(
     cannot be opened; ``ValueError(kind, message)`` with ``kind`` ``"decode"`` (not DBN,
     corrupt, truncated) or ``"refused"`` (``strict``); ``ValueError`` for a ``depth`` outside
     1..10 or an unknown ``every``.
+    """
+
+class DbnTruncatedError(ValueError):
+    """The DBN data is cut short (in its metadata, a record or the zstd stream) or corrupt."""
+
+class DbnMixedError(ValueError):
+    """The DBN file holds records of different lengths (mixed record types)."""
+
+def read_dbn(path: str) -> tuple[npt.NDArray[np.uint8], int, int, int]:
+    """Read a DBN file (plain or zstd) whole and check every record with the ``dbn`` crate.
+
+    Returns ``(data, records_start, record_len, count)``: the plain DBN bytes (metadata,
+    then the records exactly as the file holds them, no version upgrade), where the records
+    start, the length of each and their number. The GIL is released while reading.
+    ``OSError`` when the file cannot be read, :class:`DbnTruncatedError`,
+    :class:`DbnMixedError`, or ``ValueError`` when it is not DBN.
+    """
+
+def dbn_symbol_codes(
+    records: npt.NDArray[np.uint8],
+    record_len: int,
+    mappings: list[tuple[int, list[tuple[int, int, str]]]],
+) -> tuple[npt.NDArray[np.int32], list[str]]:
+    """Raw symbol of each record as ``(codes, names)`` from the metadata's symbology.
+
+    ``records`` is the records region of :func:`read_dbn`'s bytes, ``mappings`` lists per
+    instrument id its intervals ``(start_day, end_day, symbol)`` (days since the UNIX
+    epoch, end excluded) in metadata order. ``names[0]`` is ``""`` (unknown); no records,
+    no names.
     """

@@ -8,6 +8,7 @@ mod backtest;
 mod book;
 mod incremental;
 mod indicators;
+mod ingest;
 mod risk;
 mod series;
 mod signals;
@@ -21,6 +22,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     book::register(m)?;
     incremental::register(m)?;
     indicators::register(m)?;
+    ingest::register(m)?;
     risk::register(m)?;
     series::register(m)?;
     signals::register(m)?;
