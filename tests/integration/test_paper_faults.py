@@ -12,8 +12,20 @@ import numpy as np
 import pandas as pd
 
 from tests.integration.subprocesses import EXE, child_env, warm_bytecode
+from tests.integration.test_paper_ib import (
+    SUB,
+    acked,
+    feed_of,
+    play,
+    start_session,
+    subscribed,
+    wait_for,
+)
+from workbench.adapters.ib import GatewayConfig, SimulatedGateway
 from workbench.backtest import run_backtest
+from workbench.backtest.engine import build_config
 from workbench.data import load_bars
+from workbench.model import OrderStatus
 from workbench.strategies import MomentumStrategy
 
 BARS = 6000
@@ -116,3 +128,123 @@ def test_live_port_refused_before_any_order(tmp_path: Path):
     )
     assert done.returncode != 0
     assert "confirmation" in done.stderr
+
+
+# -- the ib broker against the simulated IB Gateway: drop, restart, reject, 1101 ----------
+IB_CFG = {"slippage_ticks": 0}  # stops and targets on: orders rest at the gateway
+
+
+def _ib_window() -> pd.DataFrame:
+    return load_bars("MCL_FUT", start="2024-03-04", end="2024-03-06").iloc[:400]
+
+
+def _working_stop(session) -> bool:
+    om = session.engine.om
+    ref = session.engine.stop_ref
+    return bool(ref) and om.orders[ref].status is OrderStatus.WORKING
+
+
+def _no_duplicates(gw, session) -> None:
+    refs = [o.order_ref for o in gw.orders()]  # the gateway's own log (rejects not kept)
+    om = session.engine.om
+    rejected = sum(mo.status is OrderStatus.REJECTED for mo in om.orders.values())
+    assert len(refs) == len(set(refs)) == om.sent - rejected
+    assert sum(gw.positions().values()) == session.engine.position_qty
+
+
+def _play_until(gw, session, cond, limit: int) -> int:
+    for k in range(limit):
+        if cond():
+            return k
+        play(gw, session, 1)
+    raise AssertionError("the condition never came")
+
+
+def _reconnected(session, broker, n: int) -> bool:
+    return broker.reconnects >= n and len(session.reconciled) >= n + 1
+
+
+def test_ib_drop_with_a_working_order_reconnects_without_duplicates():
+    bars = _ib_window()
+    with SimulatedGateway(feed_of(bars), GatewayConfig(port=0)) as gw:
+        session, broker = start_session(gw, build_config(**IB_CFG), 300)
+        _play_until(gw, session, lambda: _working_stop(session), 200)
+        assert gw.drop_connections() == 1
+        gw.step(SUB * 3)  # the market moves on while the link is down
+        wait_for(lambda: _reconnected(session, broker, 1), "reconnect and reconcile")
+        wait_for(lambda: subscribed(gw), "the bar subscription restored")
+        wait_for(lambda: session.bars_done >= 0 and acked(session), "the gap bars")
+        assert all(d.ok for d in session.reconciled), session.reconciled
+        play(gw, session, 40)
+        _no_duplicates(gw, session)
+        assert not session.engine.stopped
+        session.stop()
+        gw.step(SUB)
+        session.join(30)
+    session.close()
+
+
+def test_ib_gateway_restart_resumes_the_session():
+    bars = _ib_window()
+    with SimulatedGateway(feed_of(bars), GatewayConfig(port=0)) as gw:
+        session, broker = start_session(gw, build_config(**IB_CFG), 300)
+        _play_until(gw, session, lambda: _working_stop(session), 200)
+        gw.restart(down_for=0.5)
+        wait_for(lambda: _reconnected(session, broker, 1), "reconnect after the restart")
+        wait_for(lambda: subscribed(gw), "the bar subscription restored")
+        done = session.bars_done
+        play(gw, session, 30)
+        assert session.bars_done >= done + 30
+        assert all(d.ok for d in session.reconciled)
+        _no_duplicates(gw, session)
+        session.stop()
+        gw.step(SUB)
+        session.join(30)
+    session.close()
+
+
+def test_ib_order_rejected_is_recorded_and_the_session_goes_on():
+    bars = _ib_window()
+    events: list = []
+    with SimulatedGateway(feed_of(bars), GatewayConfig(port=0)) as gw:
+        session, _ = start_session(gw, build_config(**IB_CFG), 300, listeners=[events.append])
+        gw.reject_next_order("no margin (test)")
+        om = session.engine.om
+        _play_until(
+            gw,
+            session,
+            lambda: any(mo.status is OrderStatus.REJECTED for mo in om.orders.values()),
+            200,
+        )
+        sent = om.sent
+        play(gw, session, 120)
+        assert om.sent > sent  # later orders went out
+        assert any(e.kind == "reject" and "no margin" in e.message for e in events)
+        assert any(e.kind == "fill" for e in events)
+        kinds = [k for _, k, _ in session.journal.alerts()]
+        assert "order_rejected" in kinds
+        _no_duplicates(gw, session)
+        session.stop()
+        gw.step(SUB)
+        session.join(30)
+    session.close()
+
+
+def test_ib_bar_feed_restored_after_1101():
+    bars = _ib_window()
+    with SimulatedGateway(feed_of(bars), GatewayConfig(port=0)) as gw:
+        session, _ = start_session(gw, build_config(**IB_CFG), 300)
+        play(gw, session, 10)
+        gw.connectivity_lost()  # 1100: real-time bars stop
+        gw.step(SUB * 2)
+        gw.connectivity_restored(data_lost=True)  # 1101: subscriptions lost
+        wait_for(lambda: subscribed(gw), "resubscription after 1101")
+        wait_for(lambda: session.bars_done >= 12, "the two lost minutes from history")
+        play(gw, session, 10)
+        assert session.bars_done == 22
+        starts = [b.ts for b in session.live_bars]
+        assert np.all(np.diff(starts) == 60 * 1_000_000_000)  # no minute lost or repeated
+        session.stop()
+        gw.step(SUB)
+        session.join(30)
+    session.close()

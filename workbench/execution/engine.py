@@ -17,12 +17,18 @@ It follows :mod:`workbench.backtest.simulate`'s rules step for step, so on the `
 3. *close*: mark to market, ratchet a trailing stop, the drawdown breakers, the signal.
 
 ``step_live(bar)`` is the order for a bar that arrives at its end (IB): close, then the next
-bar's open phase at once (its orders fill at the market).
+bar's open phase at once (its orders fill at the market). ``warm_up(bars)`` feeds history to
+the signal only (no order, no record), so a live session's indicators start warm.
+
+Listeners (``engine.listeners.append(fn)``) get an :class:`~workbench.execution.events.Event`
+for each fill, closed trade, drawdown crossing, risk refusal, broker rejection and position
+mismatch (not while a resumed session replays its journal).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +38,7 @@ import pandas as pd
 from workbench.backtest.config import BacktestConfig
 from workbench.execution.brokers.base import Broker
 from workbench.execution.config import ExecutionConfig
+from workbench.execution.events import Emitter, Event, Listener
 from workbench.execution.feeds import Bar
 from workbench.execution.journal import Journal
 from workbench.execution.orders import ManagedOrder, OrderManager, ReconcileDecision
@@ -101,6 +108,7 @@ class ExecutionEngine:
         session_id: str = "wb",
         product: str = "MCL_FUT",
         interval: pd.Timedelta | None = None,
+        listeners: list[Listener] | None = None,
     ) -> None:
         self.cfg = cfg = config or BacktestConfig()
         if cfg.entry_window or cfg.flat_before_halt_minutes:
@@ -149,6 +157,7 @@ class ExecutionEngine:
         self._day = -1
         self.stopped = False
         self.halted_reason = ""
+        self._exit_sent = False
         # the record
         self.equity: list[float] = []
         self.position: list[int] = []
@@ -156,6 +165,16 @@ class ExecutionEngine:
         self.trades: list[tuple[Any, ...]] = []
         self.events: list[np.ndarray] = []
         self.blotter: list[dict[str, Any]] = []
+        # events
+        self._emitter = Emitter()
+        self.listeners = self._emitter.listeners
+        self.listeners.extend(listeners or ())
+        self.om.on_rejected = self._on_rejected
+        self._peak = self.cash
+        dd = self.exe.alert_drawdown
+        self._dd_frac = dd
+        self._dd_level = self.cash * (1 - dd) if dd else -math.inf
+        self._in_dd = False
 
     # -- helpers ------------------------------------------------------------------------------
     @property
@@ -198,15 +217,35 @@ class ExecutionEngine:
         self._close_phase(bar)
         om.phase = "idle"
 
-    def step_live(self, bar: Bar) -> None:
-        """Process a bar that arrives at its end, then act at once for the next one."""
+    def warm_up(self, bars: Iterable[Bar]) -> int:
+        """Feed history to the signal only (no order, no record); returns the bars used.
+
+        The indicators, the last signals and the last close are those the backtest would
+        have at the end of ``bars``, so the first live bar acts as it would there.
+        """
+        n = 0
+        update = self.signal.update
+        for bar in bars:
+            s = update(bar.high, bar.low, bar.close, bar.ts)
+            t = self.signal.stop_distance / self.tick
+            stop_t = 0 if math.isnan(t) else math.ceil(max(t, 0.0) - 1e-9)
+            self.sig2, self.sig1, self.stop_t1 = self.sig1, s, stop_t
+            self.c1 = self._ticks(bar.close)
+            n += 1
+        return n
+
+    def step_live(self, bar: Bar, *, act: bool = True) -> None:
+        """Process a bar that arrives at its end, then act at once for the next one.
+
+        ``act=False`` for the session's last bar: no order for a bar that will not come.
+        """
         self.om.bar = bar.index
         self.om.replay_fills("idle")
         self.bar = bar
         self.om.phase = "bar"
         self.om.replay_fills("bar")
         self._close_phase(bar)
-        if not self.stopped:
+        if act and not self.stopped:
             self.om.bar = bar.index + 1
             self._open_phase(bar.index + 1, bar.end, bar.symbol, bar.close)
         self.om.phase = "idle"
@@ -220,7 +259,8 @@ class ExecutionEngine:
             side, qty, dist = self.pos.side, self.pos.qty, self.pos.dist
             self._exit("roll_exit", ts, c1_px)
             self.eq_prev = self.cash
-            if self.cfg.roll_mode == "roll" and self.pos is None:
+            # a live broker fills the exit later (before the entry: orders fill in sequence)
+            if self.cfg.roll_mode == "roll" and (self.pos is None or self._exit_sent):
                 self._enter(side, qty, symbol, dist, ts, open_px, "roll_entry")
         # 2. trade date
         if self.use_risk:
@@ -228,15 +268,19 @@ class ExecutionEngine:
         # 3. the previous bar's signal
         if i > 0 and not self.stopped:
             s1, s2 = self.sig1, self.sig2
+            exiting = False
             if self.pos is not None and s1 != self.pos.side:
                 self._exit("exit", ts, open_px)
-            if self.pos is None and s1 != 0 and s1 != s2:
+                exiting = self._exit_sent
+            if (self.pos is None or exiting) and s1 != 0 and s1 != s2:
                 if self.use_risk:
                     d = self.stops.distance_ticks(self.c1, self.stop_t1)
                     req = self.sizer.size(self.eq_prev, d, self.stop_t1)
                     dec = self.risk.check_entry(req, self.c1, self.eq_prev, True, ts)
                     if dec.approved > 0:
                         self._enter(s1, dec.approved, symbol, d, ts, open_px, "entry")
+                    elif self._emitter:
+                        self.emit("risk", f"entry of {req} refused by the pre-trade check")
                 else:
                     self._enter(s1, self.cfg.sizing.contracts, symbol, 0, ts, open_px, "entry")
         self.prev_symbol = symbol
@@ -259,6 +303,8 @@ class ExecutionEngine:
         dist = self.signal.stop_distance
         t = dist / self.tick
         stop_t = 0 if math.isnan(t) else math.ceil(max(t, 0.0) - 1e-9)
+        if mtm < self._dd_level or mtm > self._peak:
+            self._drawdown(mtm)
         self.equity.append(mtm)
         self.position.append(self.position_qty)
         self.signals.append(s)
@@ -269,6 +315,46 @@ class ExecutionEngine:
             if self.journal._in_txn or bar.index % 1000 == 0:
                 self._drain_events()
             self.journal.bar_done(bar.index)
+
+    # -- events ---------------------------------------------------------------------------
+    def emit(self, kind: str, message: str = "", **fields: Any) -> None:
+        """Hand an event to the listeners (nothing while replaying a journal)."""
+        if self._emitter and not self.om.replaying:
+            self._emitter.emit(Event(kind, message, self.i, **fields))
+
+    def _on_rejected(self, mo: ManagedOrder) -> None:
+        """The broker refused an order: recorded (journal alert), an event; the session goes on."""
+        if mo.ref == self.stop_ref:
+            self.stop_ref = ""
+        if mo.ref == self.target_ref:
+            self.target_ref = ""
+        if mo.purpose in ("exit", "roll_exit", "end", "flatten"):
+            # the position stays: a reversal's entry sent behind the exit must not fill
+            for other in self.om.working():
+                if other.purpose in ("entry", "roll_entry") and other.bar == mo.bar:
+                    self.om.cancel(other.ref)
+        why = mo.info.get("message", "")
+        self.emit("reject", f"order {mo.ref} ({mo.purpose}) rejected: {why}".rstrip(": "))
+
+    def _drawdown(self, mtm: float) -> None:
+        """A new peak re-arms the drawdown event; falling through the level fires it once."""
+        frac = self._dd_frac
+        if not frac:
+            return
+        if mtm > self._peak:
+            self._peak = mtm
+            self._dd_level = mtm * (1 - frac)
+            self._in_dd = False
+            return
+        if not self._in_dd:
+            self._in_dd = True
+            dd = 1 - mtm / self._peak
+            self.emit(
+                "drawdown",
+                f"equity {mtm:,.2f} is {dd:.1%} below its peak {self._peak:,.2f}",
+                drawdown=dd,
+                threshold=frac,
+            )
 
     def _drain_events(self) -> None:
         ev = self.risk.take_events()
@@ -310,6 +396,7 @@ class ExecutionEngine:
             self.risk.record_order(ts)
         order = self.om.create_exit_order(p.side * p.qty, p.symbol)
         self.om.submit(order, purpose, expected_price=ref_px)
+        self._exit_sent = self.pos is not None  # not filled yet (a live broker)
 
     def _on_fill(self, mo: ManagedOrder, fill: Fill) -> None:
         """Position, cash and the trade record from one fill."""
@@ -345,6 +432,8 @@ class ExecutionEngine:
         else:
             self._close_trade(mo, fill, px)
         self.om.position_hint = self.position_qty
+        if self._emitter:
+            self.emit("fill", f"{mo.purpose} {mo.ref}", fill=fill)
 
     def _protect(self) -> None:
         """Place (or resize) the stop and target of the position."""
@@ -407,6 +496,19 @@ class ExecutionEngine:
         if self.use_risk:
             self.risk.on_trade_closed(net)
             self.sizer.stats.record(net)
+        if self._emitter:
+            trade = {
+                "symbol": p.symbol,
+                "side": "long" if p.side > 0 else "short",
+                "contracts": qty,
+                "entry_price": self._price(p.entry_px),
+                "exit_price": fill.price,
+                "net_pnl": net,
+                "exit_reason": mo.purpose,
+                "exit_time": fill.time,
+                "trade_id": mo.ref,
+            }
+            self.emit("trade", f"{mo.purpose}: net {net:+,.2f}", trade=trade)
         p.qty -= qty
         if p.qty <= 0:
             self.pos = None
@@ -452,6 +554,15 @@ class ExecutionEngine:
         """Positions against the broker's, and the configured answer to a difference."""
         ours = {self.pos.symbol: self.position_qty} if self.pos is not None else {}
         decision = self.om.reconcile_positions(ours)
+        if not decision.ok:
+            text = "; ".join(
+                f"{s}: ours {a:+d}, broker {b:+d}" for s, (a, b) in decision.differences.items()
+            )
+            self.emit(
+                "risk",
+                f"position mismatch ({text}) -> {decision.action}",
+                data={"differences": decision.differences, "action": decision.action},
+            )
         if decision.action == "halt":
             self.stopped = True
             self.halted_reason = f"position mismatch: {decision.differences}"

@@ -1,14 +1,19 @@
-"""Bar feeds: the catalog replayed at N x speed (the offline default).
+"""Bar feeds: the catalog replayed at N x speed (the offline default), and live feeds.
 
 A :class:`Bar` is one closed OHLCV bar; ``index`` is its position in the session (the
 journal's key, so a restarted session knows where it stopped).
+
+A :class:`LiveFeed` (IB's real-time bars in ``workbench.adapters.ib.broker``) is async: it
+opens (connects, subscribes, returns warm-up history) and then yields each bar at its end,
+and a :class:`FeedNotice` when the connection came back (the session reconciles then).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -107,3 +112,32 @@ class ReplayFeed:
                 if pause > 0:
                     time.sleep(pause)
             yield self.bar(i)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedNotice:
+    """Not a bar: the feed's connection was restored (``kind`` ``"reconnected"``)."""
+
+    kind: str
+    message: str = ""
+
+
+@runtime_checkable
+class LiveFeed(Protocol):
+    """Bars as they end, from a broker or a data vendor (see the module docstring)."""
+
+    async def open(self) -> list[Bar]:
+        """Connect and subscribe; the history bars to warm the strategy up (may be empty)."""
+        ...
+
+    def __aiter__(self) -> AsyncIterator[Bar | FeedNotice]:
+        """Each bar at its end, and notices; ends after :meth:`stop`."""
+        ...
+
+    def stop(self) -> None:
+        """End the iteration (thread-safe)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Unsubscribe and disconnect."""
+        ...

@@ -131,6 +131,7 @@ class OrderManager:
             self._jfills[fill.order_ref].append((bar, phase, fill))
             self._jfills_by_bar[bar].append((phase, fill))
         self.replay_until = journal.bars_done()
+        self.on_rejected: Callable[[ManagedOrder], None] | None = None
         broker.set_listeners(self._broker_fill, self._broker_status)
 
     @property
@@ -284,6 +285,12 @@ class OrderManager:
         mo.status = status
         if not self.replaying:
             self.journal.update_order(mo.ref, status, mo.perm_id, mo.filled)
+            if status is R:
+                why = mo.info.get("message", "")
+                self.journal.alert(self.bar, "order_rejected", f"{mo.ref} ({mo.purpose}): {why}")
+                self.journal.commit()
+                if self.on_rejected is not None:
+                    self.on_rejected(mo)
 
     def _broker_fill(self, ref: str, fill: Fill) -> None:
         mo = self.orders.get(ref)

@@ -8,6 +8,12 @@ A session with a ``state_dir`` journals to ``state_dir/journal.sqlite`` (and the
 broker keeps its account in ``state_dir/sim_account.sqlite``): run it again with the same
 folder and it replays what it had done from the journal, reconciles with the broker and
 goes on, without sending any order twice.
+
+With a :class:`~workbench.execution.feeds.LiveFeed` (``feed=``, e.g. IB's real-time bars
+with the ``ib`` broker) the session runs on its loop: it opens the feed, warms the strategy
+up on the history it returns, reconciles, then takes each bar at its end
+(:meth:`ExecutionEngine.step_live`) and reconciles again after every reconnect. The record is
+built from the bars received.
 """
 
 from __future__ import annotations
@@ -26,7 +32,8 @@ from workbench.execution.brokers.base import Broker
 from workbench.execution.brokers.sim import SimBroker
 from workbench.execution.config import ExecutionConfig
 from workbench.execution.engine import ExecutionEngine
-from workbench.execution.feeds import ReplayFeed
+from workbench.execution.events import Listener
+from workbench.execution.feeds import Bar, FeedNotice, LiveFeed, ReplayFeed
 from workbench.execution.journal import Journal
 from workbench.execution.orders import ReconcileDecision
 from workbench.execution.record import session_result
@@ -40,8 +47,9 @@ class PaperSession:
 
     Parameters
     ----------
-    bars : pandas.DataFrame
+    bars : pandas.DataFrame or None
         The bars to replay (``load_bars``); the first ``bars`` of them with ``max_bars``.
+        None with a live ``feed``.
     strategy : Strategy
         The strategy (same instance type as a backtest's).
     config : BacktestConfig, optional
@@ -58,11 +66,17 @@ class PaperSession:
         Stop after this many bars.
     session_id : str, default "wb"
         Prefix of the order references.
+    feed : LiveFeed, optional
+        Live bars instead of a replay of ``bars`` (the broker should be the feed's).
+    listeners : list of callable, optional
+        Called with each session :class:`~workbench.execution.events.Event` (alerts).
+    settle_timeout : float, default 10
+        Live sessions: seconds to wait for the last orders' answers at the end.
     """
 
     def __init__(
         self,
-        bars: pd.DataFrame,
+        bars: pd.DataFrame | None,
         strategy: Strategy,
         config: BacktestConfig | None = None,
         *,
@@ -72,8 +86,22 @@ class PaperSession:
         state_dir: str | Path | None = None,
         max_bars: int | None = None,
         session_id: str = "wb",
+        feed: LiveFeed | None = None,
+        listeners: list[Listener] | None = None,
+        settle_timeout: float = 10.0,
     ) -> None:
         self.cfg = config or BacktestConfig()
+        if bars is None and feed is None:
+            from workbench.errors import ConfigError  # optional: the error path only
+
+            raise ConfigError("a paper session needs bars to replay or a live feed")
+        self.live_feed = feed
+        self.max_bars = max_bars
+        self.settle_timeout = settle_timeout
+        self.live_bars: list[Bar] = []
+        self.bars_done = 0  # live bars fully processed (orders sent)
+        if bars is None:
+            bars = _frame([])
         self.bars = bars.iloc[:max_bars] if max_bars else bars
         self.state_dir = None if state_dir is None else Path(state_dir)
         if self.state_dir is not None:
@@ -94,6 +122,7 @@ class PaperSession:
             execution=execution,
             journal=self.journal,
             session_id=session_id,
+            listeners=listeners,
         )
         self.feed = ReplayFeed(self.bars, speed=speed)
         self.callbacks: list[BarCallback] = []
@@ -114,8 +143,22 @@ class PaperSession:
         self.callbacks.append(callback)
 
     # -- running ---------------------------------------------------------------------------
+    @property
+    def listeners(self) -> list[Listener]:
+        """The engine's event listeners (append an ``AlertManager.on_event``)."""
+        return self.engine.listeners
+
     def run(self) -> BacktestResult:
         """Run to the end of the bars (or :meth:`stop`) in this thread; the record."""
+        try:
+            if self.live_feed is not None:
+                return self._run_live_sync()
+            return self._run_replay()
+        except Exception as exc:
+            self.engine.emit("error", f"{type(exc).__name__}: {exc}", error=exc)
+            raise
+
+    def _run_replay(self) -> BacktestResult:
         eng = self.engine
         self.broker.connect()
         self.journal.set_meta("strategy", eng.strategy.parameters())
@@ -144,8 +187,71 @@ class PaperSession:
             self.finished.set()
         return self.result()
 
+    def _run_live_sync(self) -> BacktestResult:
+        try:
+            loop = asyncio.get_event_loop_policy().get_event_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None or loop.is_closed() or loop.is_running():
+            return asyncio.run(self.run_live())
+        return loop.run_until_complete(self.run_live())
+
+    async def run_live(self) -> BacktestResult:
+        """Run on a live feed in the running event loop (see the module docstring)."""
+        eng, feed = self.engine, self.live_feed
+        assert feed is not None
+        try:
+            try:
+                history = await feed.open()
+                self.broker.connect()
+                eng.warm_up(history)
+                self.journal.set_meta("strategy", eng.strategy.parameters())
+                self.journal.set_meta("warm_up_bars", len(history))
+                self.journal.commit()
+                self.reconciled.append(eng.reconcile())
+                async for item in feed:
+                    if self._kill is not None:
+                        eng.kill(self._kill)
+                    if self._stop.is_set() or eng.stopped:
+                        break
+                    if isinstance(item, FeedNotice):
+                        self.reconciled.append(eng.reconcile())
+                        continue
+                    bar = Bar(len(self.live_bars), *_bar_fields(item))
+                    self.live_bars.append(bar)
+                    last = bool(self.max_bars) and len(self.live_bars) >= (self.max_bars or 0)
+                    eng.step_live(bar, act=not last)
+                    self.bars_done += 1
+                    for cb in self.callbacks:
+                        cb(eng)
+                    if last:
+                        break
+                if self._kill is not None and not eng.stopped:
+                    eng.kill(self._kill)
+                if not self._stop.is_set() and not eng.stopped:
+                    eng.finish()
+                await self._settle()
+                eng.checkpoint()
+            finally:
+                feed.stop()
+                await feed.aclose()
+        finally:
+            self.finished.set()
+        return self.result()
+
+    async def _settle(self) -> None:
+        """Wait (up to ``settle_timeout`` s) for market orders sent at the end to fill."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settle_timeout
+        while loop.time() < deadline:
+            if not any(mo.order.order_type.value == "market" for mo in self.engine.om.working()):
+                return
+            await asyncio.sleep(0.02)
+
     def result(self) -> BacktestResult:
         """The record so far, shaped like a backtest's."""
+        if self.live_feed is not None:
+            return session_result(self.engine, _frame(self.live_bars))
         return session_result(self.engine, self.bars)
 
     def start(self) -> None:
@@ -197,3 +303,25 @@ class PaperSession:
             "stopped": eng.stopped,
             "halted_reason": eng.halted_reason,
         }
+
+
+def _bar_fields(bar: Bar) -> tuple[int, int, float, float, float, float, float, str]:
+    return (bar.ts, bar.end, bar.open, bar.high, bar.low, bar.close, bar.volume, bar.symbol)
+
+
+def _frame(bars: list[Bar]) -> pd.DataFrame:
+    """Received bars as a frame like ``load_bars``'s (UTC bar starts, OHLCV, symbol)."""
+    index = pd.DatetimeIndex(
+        pd.to_datetime([b.ts for b in bars], unit="ns", utc=True), name="ts_event"
+    )
+    return pd.DataFrame(
+        {
+            "open": [b.open for b in bars],
+            "high": [b.high for b in bars],
+            "low": [b.low for b in bars],
+            "close": [b.close for b in bars],
+            "volume": [b.volume for b in bars],
+            "symbol": [b.symbol for b in bars],
+        },
+        index=index,
+    )

@@ -1,0 +1,176 @@
+"""Paper sessions on the ``ib`` broker: the real ib-async client against the simulated IB
+Gateway on a random loopback port.
+
+The gateway moves its market only when a test steps it (12 five-second bars = one minute);
+the helper waits for the session to take each minute and for every order to be acknowledged
+before the next one, as a real market leaves time to. Parity: the same trades as
+``run_backtest`` on the same bars (no slippage: the gateway fills market orders at the next
+minute's open, as the backtest's fill model with ``slippage_ticks=0``).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.integration.subprocesses import EXE, child_env
+from workbench.adapters.ib import BarFeed, GatewayConfig, IBClient, SimulatedGateway
+from workbench.adapters.ib.broker import IBBroker
+from workbench.backtest import run_backtest
+from workbench.backtest.engine import build_config
+from workbench.data import load_bars
+from workbench.execution import ExecutionConfig, PaperSession
+from workbench.model import OrderStatus
+from workbench.strategies import MomentumStrategy
+
+STRATEGY = MomentumStrategy(fast_period=5, slow_period=20)
+SUB = 12  # five-second bars per minute
+
+
+def wait_for(cond: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.002)
+
+
+def subscribed(gw: SimulatedGateway) -> bool:
+    return gw._call(gw._run(lambda: any(s.rt_bars for s in gw._sessions)))
+
+
+def acked(session: PaperSession) -> bool:
+    return all(mo.status is not OrderStatus.PENDING for mo in session.engine.om.orders.values())
+
+
+def feed_of(bars: pd.DataFrame) -> BarFeed:
+    return BarFeed(
+        bars.index.asi8,
+        bars["open"].to_numpy(),
+        bars["high"].to_numpy(),
+        bars["low"].to_numpy(),
+        bars["close"].to_numpy(),
+        bars["volume"].to_numpy(),
+        base_seconds=60,
+    )
+
+
+@pytest.fixture(scope="module")
+def bars() -> pd.DataFrame:
+    return load_bars("MCL_FUT", start="2024-03-04", end="2024-03-06").iloc[:400]
+
+
+def start_session(
+    gw: SimulatedGateway,
+    cfg: object,
+    n: int,
+    *,
+    warm_up: int = 0,
+    execution: ExecutionConfig | None = None,
+    listeners: list | None = None,
+) -> tuple[PaperSession, IBBroker]:
+    client = IBClient(port=gw.port, client_id=11, timeout=5, auto_reconnect=True)
+    broker = IBBroker(client, warm_up_bars=warm_up, max_messages_per_second=0)
+    session = PaperSession(
+        None,
+        STRATEGY,
+        cfg,  # type: ignore[arg-type]
+        broker=broker,
+        feed=broker,
+        execution=execution or ExecutionConfig(flatten_at_end=False),
+        max_bars=n,
+        settle_timeout=0.2,
+        listeners=listeners,
+    )
+    session.start()
+    wait_for(lambda: subscribed(gw) and bool(session.reconciled), "the session to subscribe")
+    return session, broker
+
+
+def play(gw: SimulatedGateway, session: PaperSession, minutes: int) -> None:
+    """Step the gateway minute by minute, each once the session took the last one."""
+    for _ in range(minutes):
+        done = session.bars_done
+        gw.step(SUB)
+        wait_for(
+            lambda d=done: session.bars_done > d or session.finished.is_set(),
+            f"bar {done}",
+        )
+        wait_for(lambda: acked(session), f"acknowledgements after bar {done}")
+
+
+@pytest.fixture
+def no_risk() -> object:
+    return build_config(use_risk_manager=False, slippage_ticks=0)
+
+
+def test_ib_session_matches_backtest(bars: pd.DataFrame, no_risk: object) -> None:
+    n = 240
+    window = bars.iloc[:n]
+    bt = run_backtest(window, STRATEGY, config=no_risk)  # type: ignore[arg-type]
+    with SimulatedGateway(feed_of(window), GatewayConfig(port=0)) as gw:
+        session, broker = start_session(gw, no_risk, n)
+        play(gw, session, n)
+        session.join(30)
+        paper = session.result()
+        positions = gw.positions()
+        gw_orders = gw.orders()
+    expected = bt.trades[bt.trades["exit_reason"] != "end_of_data"].reset_index(drop=True)
+    got = paper.trades.reset_index(drop=True)
+    assert len(expected) >= 4
+    cols = ["side", "contracts", "entry_price", "exit_price", "gross_pnl", "commission"]
+    pd.testing.assert_frame_equal(got[cols], expected[cols])
+    np.testing.assert_allclose(
+        got["gross_pnl"] - got["commission"], expected["gross_pnl"] - expected["commission"]
+    )
+    assert list(got["entry_time"]) == list(expected["entry_time"])
+    assert list(got["exit_time"]) == list(expected["exit_time"])
+    # the gateway's own log: each orderRef once, all from this session
+    refs = [o.order_ref for o in gw_orders]
+    assert len(refs) == len(set(refs)) == session.engine.om.sent
+    # fills with commissions reached the journal; the broker's position is the engine's
+    fills = session.journal.table("fills")
+    assert len(fills) == 2 * len(got) + (1 if session.engine.position_qty else 0)
+    assert all(row[-1] > 0 for row in fills)  # commission
+    assert sum(positions.values()) == session.engine.position_qty
+    assert broker.ack_ns  # every order acknowledged through ib-async
+    session.close()
+
+
+def test_warm_up_from_history_gives_the_backtests_signals(bars: pd.DataFrame, no_risk: object):
+    warm, n = 60, 30
+    window = bars.iloc[: warm + n]
+    bt = run_backtest(window, STRATEGY, config=no_risk)  # type: ignore[arg-type]
+    with SimulatedGateway(feed_of(window), GatewayConfig(port=0)) as gw:
+        gw.step(SUB * warm)  # history the session finds when it starts
+        session, _ = start_session(gw, no_risk, n, warm_up=warm)
+        play(gw, session, n)
+        session.join(30)
+    assert session.journal.meta("warm_up_bars") == warm
+    session.close()
+    # the first live bar's signal is the backtest's at that bar: the indicators were warm
+    np.testing.assert_array_equal(np.asarray(session.engine.signals), bt.signals.to_numpy()[warm:])
+
+
+def test_paper_cli_on_the_simulated_gateway(bars: pd.DataFrame, tmp_path) -> None:
+    """``workbench paper --broker ib`` end to end: the gateway replays at 200x."""
+    args = ["--client-id", "5", "--warm-up", "0", "--bars", "25", "--results-dir", str(tmp_path)]
+    args += ["--param", "fast_period=3", "--param", "slow_period=8"]
+    with SimulatedGateway(feed_of(bars), GatewayConfig(port=0, speed=200)) as gw:
+        done = subprocess.run(
+            [EXE, "paper", "--broker", "ib", "--port", str(gw.port), *args],
+            env=child_env(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        refs = [o.order_ref for o in gw.orders()]
+    assert done.returncode == 0, done.stderr
+    assert "paper ib ema_crossover: 25 bars" in done.stdout
+    assert len(refs) == len(set(refs)) > 0
+    assert any((p / "summary.json").exists() for p in tmp_path.iterdir())
