@@ -3,13 +3,14 @@
 The Rust replayer (``native/src/book``) decodes the file with Databento's ``dbn`` crate,
 applies every record and hands back one NumPy structured array over its ``#[repr(C)]``
 snapshot rows (no per-row Python work, no copy). The frame is built from that array with
-a handful of vectorised gathers.
+three vectorised gathers, one per column dtype, handed to pandas as its blocks.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -20,6 +21,11 @@ from workbench import native
 from workbench.book.errors import BookFileError, TruncatedBookFileError
 from workbench.errors import ConfigError
 
+try:  # pandas >= 3: a frame from ready-made blocks, without the consolidation copy
+    from pandas.api.internals import create_dataframe_from_blocks as _from_blocks
+except ImportError:  # pragma: no cover - older pandas
+    _from_blocks = None
+
 Every = Literal["event", "record"]
 
 PRICE_SCALE = 1_000_000_000
@@ -27,6 +33,10 @@ PRICE_SCALE = 1_000_000_000
 
 UNDEF_PRICE: int = native.UNDEF_PRICE
 """DBN's "no price" (``i64::MAX``): an empty level in a snapshot."""
+
+_UTC_NS = pd.DatetimeTZDtype("ns", "UTC")
+_TS_WORD = 0  # ts_event is the first int64 of a snapshot row
+_UNDEF_DOLLARS = UNDEF_PRICE / PRICE_SCALE
 
 _LEVEL_FIELDS = ("bid_px", "ask_px", "bid_sz", "ask_sz", "bid_ct", "ask_ct")
 
@@ -51,23 +61,60 @@ def level_columns(depth: int = 10) -> list[str]:
 
 
 @functools.cache
-def _gather_plan(depth: int) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], list[str]]:
-    """Word indices of the price fields (int64 words) and size/count fields (uint32 words)."""
+def _block_plan(depth: int) -> _BlockPlan:
+    """Where each frame column sits in a snapshot row and in the frame, per dtype block."""
     fields = native.BOOK_SNAPSHOT_DTYPE.fields
     assert fields is not None
-    px_idx, int_idx, names = [], [], []
-    for name in level_columns(depth):
+    names = ["instrument_id", "sequence", "flags", *level_columns(depth)]
+    px_words, px_at, int_halves, int_at = [], [], [], []
+    for at, name in enumerate(names):
+        if name == "flags":
+            continue
         offset = fields[name][1]
-        names.append(name)
         if "_px_" in name:
-            px_idx.append(offset // 8)
+            px_words.append(offset // 8)
+            px_at.append(at)
         else:
-            int_idx.append(offset // 4)
-    return np.array(px_idx, dtype=np.intp), np.array(int_idx, dtype=np.intp), names
+            int_halves.append(offset // 4)
+            int_at.append(at)
+    base = fields["bid_px_00"][1]
+    levels = np.arange(depth)
+    # The Rust layout (``BOOK_SNAPSHOT_DTYPE``): 32-byte level pairs of bid_px, ask_px
+    # (int64), then bid_sz, ask_sz, bid_ct, ask_ct (uint32), in the frame's column order.
+    pairs = (
+        base % 32 == 0
+        and px_words == (base // 8 + 4 * levels[:, None] + np.arange(2)).ravel().tolist()
+        and int_halves[2:] == (base // 4 + 8 * levels[:, None] + 4 + np.arange(4)).ravel().tolist()
+    )
+    return _BlockPlan(
+        columns=pd.Index(names),
+        levels_at=base if pairs else -1,
+        px_words=np.array(px_words, dtype=np.intp),
+        px_at=np.array(px_at, dtype=np.intp),
+        int_halves=np.array(int_halves, dtype=np.intp),
+        int_at=np.array(int_at, dtype=np.intp),
+        flags_at=np.array([names.index("flags")], dtype=np.intp),
+    )
+
+
+@dataclass(frozen=True)
+class _BlockPlan:
+    columns: pd.Index
+    levels_at: int  # byte offset of the level pairs in a row; -1: gather field by field
+    px_words: npt.NDArray[np.intp]  # int64 word of each price column in a row
+    px_at: npt.NDArray[np.intp]  # their positions among the frame's columns
+    int_halves: npt.NDArray[np.intp]  # uint32 half-word of each id/size/count column
+    int_at: npt.NDArray[np.intp]
+    flags_at: npt.NDArray[np.intp]
 
 
 def snapshots_to_frame(rows: npt.NDArray[np.void], depth: int = 10) -> pd.DataFrame:
     """An MBP-10 shaped DataFrame from snapshot rows (``BOOK_SNAPSHOT_DTYPE``).
+
+    The frame is assembled from three 2-D blocks (float64 prices, uint32 ids, sizes and
+    counts, uint8 flags), each written column-major from the rows in one transposing pass
+    and handed to pandas as its block as it is (no consolidation copy); the index is the
+    ``ts_event`` nanoseconds as UTC, without conversion.
 
     Parameters
     ----------
@@ -82,34 +129,40 @@ def snapshots_to_frame(rows: npt.NDArray[np.void], depth: int = 10) -> pd.DataFr
         See :func:`replay`.
     """
     n = len(rows)
-    item = rows.dtype.itemsize
-    raw = np.ascontiguousarray(rows).view(np.uint8).reshape(n, item)
-    words = raw.view(np.int64)  # (n, 44)
-    halves = raw.view(np.uint32)  # (n, 88)
-    px_idx, int_idx, _ = _gather_plan(depth)
-    # Gathered column-major ((levels, n), each column contiguous): pandas then stacks its
-    # blocks with plain copies instead of strided gathers.
-    fixed = np.ascontiguousarray(words[:, px_idx].T)
-    prices = fixed / PRICE_SCALE
-    prices[fixed == UNDEF_PRICE] = np.nan
-    counts = np.ascontiguousarray(halves[:, int_idx].T)
-    columns: dict[str, npt.NDArray[np.generic]] = {
-        "instrument_id": rows["instrument_id"].copy(),
-        "sequence": rows["sequence"].copy(),
-        "flags": rows["flags"].copy(),
-    }
-    ip = ii = 0
-    for name in level_columns(depth):
-        if "_px_" in name:
-            columns[name] = prices[ip]
-            ip += 1
-        else:
-            columns[name] = counts[ii]
-            ii += 1
+    plan = _block_plan(depth)
+    raw = np.ascontiguousarray(rows).view(np.uint8).reshape(n, rows.dtype.itemsize)
+    if plan.levels_at >= 0:
+        # One transposing pass per block over (n, depth, k) views of the level pairs.
+        pairs = raw[:, plan.levels_at : plan.levels_at + 32 * depth]
+        by_level = np.empty((depth, 2, n))
+        px = pairs.view(np.int64).reshape(n, depth, 4)[:, :, :2].transpose(1, 2, 0)
+        np.divide(px, PRICE_SCALE, out=by_level)
+        prices = by_level.reshape(2 * depth, n)
+        # only UNDEF_PRICE (i64::MAX, $9.2e9) maps to this float
+        np.putmask(prices, prices == _UNDEF_DOLLARS, np.nan)
+        ints = np.empty((2 + 4 * depth, n), dtype=np.uint32)
+        halves = raw.view(np.uint32)
+        ints[:2] = halves[:, plan.int_halves[:2]].T
+        ints[2:].reshape(depth, 4, n)[...] = (
+            pairs.view(np.uint32).reshape(n, depth, 8)[:, :, 4:].transpose(1, 2, 0)
+        )
+    else:  # pragma: no cover - another snapshot layout: gather column by column
+        fixed = raw.view(np.int64).T[plan.px_words]
+        prices = np.divide(fixed, PRICE_SCALE)
+        np.putmask(prices, fixed == UNDEF_PRICE, np.nan)
+        ints = raw.view(np.uint32).T[plan.int_halves]
+    flags = rows["flags"].reshape(1, n).copy()
+    ts = raw.view(np.int64)[:, _TS_WORD].view("datetime64[ns]").copy()
     index = pd.DatetimeIndex(
-        rows["ts_event"].astype("datetime64[ns]"), name="ts_event"
-    ).tz_localize("UTC")
-    return pd.DataFrame(columns, index=index)
+        pd.arrays.DatetimeArray._simple_new(ts, dtype=_UTC_NS), name="ts_event"
+    )
+    if _from_blocks is None:  # pragma: no cover - pandas without the internals API
+        data = dict(zip(plan.columns[plan.px_at], prices, strict=True))
+        data |= dict(zip(plan.columns[plan.int_at], ints, strict=True))
+        data["flags"] = flags[0]
+        return pd.DataFrame(data, index=index, columns=plan.columns)
+    blocks = [(prices, plan.px_at), (ints, plan.int_at), (flags, plan.flags_at)]
+    return _from_blocks(blocks, index=index, columns=plan.columns)
 
 
 def replay(
