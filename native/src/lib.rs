@@ -7,6 +7,7 @@
 pub mod analysis;
 pub mod backtest;
 pub mod book;
+pub mod fix;
 pub mod indicators;
 pub mod risk;
 pub mod series;
