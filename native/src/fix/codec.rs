@@ -144,7 +144,10 @@ impl<'a> MessageView<'a> {
     pub fn to_message(&self) -> Message {
         let mut m = Message::with_capacity(self.fields.len(), self.frame.len());
         for (tag, v) in self.iter() {
-            if !matches!(tag, tags::BEGIN_STRING | tags::BODY_LENGTH | tags::CHECK_SUM) {
+            if !matches!(
+                tag,
+                tags::BEGIN_STRING | tags::BODY_LENGTH | tags::CHECK_SUM
+            ) {
                 m.push(tag, v);
             }
         }
@@ -459,9 +462,7 @@ pub fn parse_utc_timestamp(s: &[u8]) -> Option<i64> {
         _ => return None,
     };
     let days = days_from_civil(y as i64, mo, d);
-    Some(
-        (days * 86_400 + (h * 3600 + mi * 60 + se) as i64) * 1_000_000_000 + frac as i64,
-    )
+    Some((days * 86_400 + (h * 3600 + mi * 60 + se) as i64) * 1_000_000_000 + frac as i64)
 }
 
 /// Parses a UTCDateOnly / LocalMktDate (`YYYYMMDD`); returns days since the epoch.
@@ -695,8 +696,7 @@ impl Decoder {
         self.spans.push(span(tag, vs, ve));
         pos = next;
         let body_end = pos + declared;
-        if body_end + 7 != n || &frame[body_end..body_end + 3] != b"10=" || frame[n - 1] != SOH
-        {
+        if body_end + 7 != n || &frame[body_end..body_end + 3] != b"10=" || frame[n - 1] != SOH {
             return Err(DecodeError::BadBodyLength { declared });
         }
         let received = digits(&frame[body_end + 3..n - 1])
@@ -875,12 +875,7 @@ impl Encoder {
         out.extend_from_slice(body);
         let cs = checksum(&out[start..]);
         out.extend_from_slice(b"10=");
-        out.extend_from_slice(&[
-            b'0' + cs / 100,
-            b'0' + cs / 10 % 10,
-            b'0' + cs % 10,
-            SOH,
-        ]);
+        out.extend_from_slice(&[b'0' + cs / 100, b'0' + cs / 10 % 10, b'0' + cs % 10, SOH]);
     }
 
     /// The frame of `msg` in a new vector.
@@ -893,5 +888,8 @@ impl Encoder {
 
 #[inline]
 fn is_framing(tag: u32) -> bool {
-    matches!(tag, tags::BEGIN_STRING | tags::BODY_LENGTH | tags::CHECK_SUM)
+    matches!(
+        tag,
+        tags::BEGIN_STRING | tags::BODY_LENGTH | tags::CHECK_SUM
+    )
 }

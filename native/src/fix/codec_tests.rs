@@ -90,13 +90,19 @@ fn repeating_groups_keep_their_order() {
     let mut m = nos();
     m.push(NO_PARTY_IDS, "2");
     for (id, role) in [("TRADER1", "11"), ("FIRM", "1")] {
-        m.push(PARTY_ID, id).push(PARTY_ID_SOURCE, "D").push(PARTY_ROLE, role);
+        m.push(PARTY_ID, id)
+            .push(PARTY_ID_SOURCE, "D")
+            .push(PARTY_ROLE, role);
     }
     let out = Encoder::default().to_vec(&m);
     let mut d = Decoder::new();
     let back = d.decode(&out).unwrap().to_message();
     assert_eq!(back, m);
-    let ids: Vec<_> = back.iter().filter(|f| f.0 == PARTY_ID).map(|f| f.1.to_vec()).collect();
+    let ids: Vec<_> = back
+        .iter()
+        .filter(|f| f.0 == PARTY_ID)
+        .map(|f| f.1.to_vec())
+        .collect();
     assert_eq!(ids, vec![b"TRADER1".to_vec(), b"FIRM".to_vec()]);
 }
 
@@ -114,7 +120,10 @@ fn bad_checksum_and_body_length_are_errors() {
     let len_str = s[i + 2..].split('\x01').next().unwrap().to_string();
     let wrong = (len_str.parse::<usize>().unwrap() + 1).to_string();
     bad.splice(i + 2..i + 2 + len_str.len(), wrong.bytes());
-    assert!(matches!(d.decode(&bad), Err(DecodeError::BadBodyLength { .. })));
+    assert!(matches!(
+        d.decode(&bad),
+        Err(DecodeError::BadBodyLength { .. })
+    ));
     // the framer skips it as garbled, up to and including its CheckSum field
     // (it waits for one more byte, then resynchronises on the next message)
     assert_eq!(next_frame(&bad), None);
@@ -122,7 +131,10 @@ fn bad_checksum_and_body_length_are_errors() {
     bad.extend_from_slice(&out);
     assert_eq!(next_frame(&bad), Some(Frame::Garbled(glen)));
     assert_eq!(next_frame(&bad[glen..]), Some(Frame::Message(out.len())));
-    assert!(matches!(d.decode(b"9=5\x01"), Err(DecodeError::NoBeginString)));
+    assert!(matches!(
+        d.decode(b"9=5\x01"),
+        Err(DecodeError::NoBeginString)
+    ));
     assert!(matches!(
         d.decode(b"8=FIX.4.4\x0135=0\x01"),
         Err(DecodeError::NoBodyLength)
@@ -165,7 +177,10 @@ fn utc_timestamps() {
         parse_utc_timestamp(b"20240102-14:30:00.123456789"),
         Some(ns)
     );
-    assert_eq!(parse_utc_timestamp(b"20240102-14:30:00"), Some(1_704_205_800_000_000_000));
+    assert_eq!(
+        parse_utc_timestamp(b"20240102-14:30:00"),
+        Some(1_704_205_800_000_000_000)
+    );
     assert_eq!(parse_utc_timestamp(b"20241302-14:30:00"), None);
     assert_eq!(parse_utc_timestamp(b"20240102-14:30:00.12"), None);
     assert_eq!(parse_utc_timestamp(b"2024-01-02 14:30:00"), None);

@@ -12,6 +12,7 @@
 //!   bytes and ticks the clock.
 
 pub mod codec;
+pub mod dictionary;
 pub mod tags;
 
 pub use codec::{
