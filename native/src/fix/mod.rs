@@ -13,6 +13,7 @@
 
 pub mod codec;
 pub mod dictionary;
+pub mod store;
 pub mod tags;
 
 pub use codec::{
