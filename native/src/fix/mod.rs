@@ -13,6 +13,7 @@
 
 pub mod codec;
 pub mod dictionary;
+pub mod session;
 pub mod store;
 pub mod tags;
 
@@ -22,3 +23,5 @@ pub use codec::{
 
 #[cfg(test)]
 mod codec_tests;
+#[cfg(test)]
+mod session_tests;
