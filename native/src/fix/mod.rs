@@ -17,6 +17,9 @@ pub mod session;
 pub mod store;
 pub mod tags;
 
+#[cfg(feature = "fix")]
+pub mod net;
+
 pub use codec::{
     next_frame, DecodeError, Decoder, Encoder, Frame, Message, MessageView, TimePrecision,
 };

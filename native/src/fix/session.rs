@@ -290,6 +290,11 @@ impl<S: MessageStore> Session<S> {
         &mut self.store
     }
 
+    /// Ends the session, returning its store (to resume the sequence on a new connection).
+    pub fn into_store(self) -> S {
+        self.store
+    }
+
     /// Whether the Logon exchange is complete and no Logout has been sent.
     pub fn is_logged_on(&self) -> bool {
         self.state == State::LoggedOn
