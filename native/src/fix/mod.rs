@@ -10,6 +10,11 @@
 //!   clock in, frames to send and events out. No socket, no clock: deterministic tests.
 //! - `net` (cargo feature `fix`): initiator and acceptor over TCP with tokio; it only moves
 //!   bytes and ticks the clock.
+//!
+//! Tested against QuickFIX 1.15 (C++, Debian's `libquickfix-dev`) on loopback in both
+//! directions (`tests/fix_net.rs`). Speed: `cargo run --release --example fix_codec_timing`
+//! and `cargo bench --bench fix` (encode and decode of a NewOrderSingle or an
+//! ExecutionReport: about 160-250 ns each).
 
 pub mod codec;
 pub mod dictionary;
