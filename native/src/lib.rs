@@ -9,6 +9,7 @@ pub mod backtest;
 pub mod book;
 pub mod exchange;
 pub mod feed;
+pub mod fix;
 pub mod indicators;
 pub mod ingest;
 pub mod risk;

@@ -1,0 +1,35 @@
+//! A FIX 4.4 engine: codec, data dictionary, message store and session layer.
+//!
+//! - [`codec`]: framing, zero-copy decoding ([`Decoder`] → [`MessageView`]), encoding into a
+//!   reusable buffer ([`Encoder`]), owned [`Message`]s, UTCTimestamp values.
+//! - [`dictionary`]: FIX 4.4 validation of the messages the engine speaks; a failure names
+//!   the session-level Reject (35=3) or BusinessMessageReject (35=j) to send.
+//! - [`store`]: sequence numbers and sent messages, in memory or in files, so a restart
+//!   resumes the sequence and resend requests can be answered.
+//! - [`session`]: the session layer as a pure state machine: bytes and a caller-supplied
+//!   clock in, frames to send and events out. No socket, no clock: deterministic tests.
+//! - `net` (cargo feature `fix`): initiator and acceptor over TCP with tokio; it only moves
+//!   bytes and ticks the clock.
+//!
+//! Tested against QuickFIX 1.15 (C++, Debian's `libquickfix-dev`) on loopback in both
+//! directions (`tests/fix_net.rs`). Speed: `cargo run --release --example fix_codec_timing`
+//! and `cargo bench --bench fix` (encode and decode of a NewOrderSingle or an
+//! ExecutionReport: about 160-250 ns each).
+
+pub mod codec;
+pub mod dictionary;
+pub mod session;
+pub mod store;
+pub mod tags;
+
+#[cfg(feature = "fix")]
+pub mod net;
+
+pub use codec::{
+    next_frame, DecodeError, Decoder, Encoder, Frame, Message, MessageView, TimePrecision,
+};
+
+#[cfg(test)]
+mod codec_tests;
+#[cfg(test)]
+mod session_tests;
