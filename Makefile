@@ -52,7 +52,7 @@ FUZZ_CASES ?= 5000
 FUZZ_SECONDS ?= 180
 
 test-rust: ## cargo test for the native crate, then a bounded byte fuzz of the DBN/book path
-	cargo test --quiet --manifest-path native/Cargo.toml
+	cargo test --quiet --manifest-path native/Cargo.toml --features fix
 	@echo "fuzz: $(FUZZ_CASES) cases per property (arbitrary bytes, corrupted DBN), at most $(FUZZ_SECONDS) s"
 	PROPTEST_CASES=$(FUZZ_CASES) timeout $(FUZZ_SECONDS) cargo test --quiet \
 		--manifest-path native/Cargo.toml --test book_props -- never_panic
