@@ -55,7 +55,7 @@ test-rust: ## cargo test for the native crate, then a bounded byte fuzz of the D
 	cargo test --quiet --manifest-path native/Cargo.toml --features fix
 	@echo "fuzz: $(FUZZ_CASES) cases per property (arbitrary bytes, corrupted DBN), at most $(FUZZ_SECONDS) s"
 	PROPTEST_CASES=$(FUZZ_CASES) timeout $(FUZZ_SECONDS) cargo test --quiet \
-		--manifest-path native/Cargo.toml --test book_props -- never_panic
+		--manifest-path native/Cargo.toml --features fix --test book_props -- never_panic
 
 test-python: setup peers ## pytest (unit, integration, infrastructure, notebooks)
 	WORKBENCH_PEERS_PYTHON=$(abspath $(PEERS))/bin/python $(VENV)/bin/pytest
