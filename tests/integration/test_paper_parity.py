@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -25,9 +27,9 @@ CONFIGS = [
 
 
 @pytest.fixture(scope="module")
-def bars() -> pd.DataFrame:
-    # a few months including a contract roll
-    return load_bars("MCL_FUT", start="2024-03-01", end="2024-06-30")
+def bars(small_sample: Path) -> pd.DataFrame:
+    # ten weeks of the synthetic sample, including a contract roll (tests/conftest.py)
+    return load_bars("MCL_FUT", data_dir=small_sample)
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES, ids=lambda s: s.name)
