@@ -406,7 +406,7 @@ def to_arrow(decoded: DecodedDBN, sel: slice | np.ndarray | None = None) -> pa.T
     codes = decoded.sym_codes if sel is None else decoded.sym_codes[sel]
     cols: dict[str, pa.Array] = {}
     ts_type = pa.timestamp("ns", tz="UTC")
-    cols["ts_event"] = pa.array(rec["ts_event"].astype(np.int64), type=pa.int64()).cast(ts_type)
+    cols["ts_event"] = pa.array(rec["ts_event"].astype(np.int64), type=ts_type)
     cols["instrument_id"] = pa.array(rec["instrument_id"], type=pa.uint32())
     cols["symbol"] = pa.DictionaryArray.from_arrays(
         pa.array(codes, type=pa.int32()), pa.array(decoded.sym_names, type=pa.string())

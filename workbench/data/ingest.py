@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +21,9 @@ from workbench.errors import UnreadableFileError
 
 if TYPE_CHECKING:
     import databento
+
+
+_THREADS = 4  # writes wait on the file system too: more threads than cores pays
 
 
 @dataclass
@@ -118,11 +121,14 @@ def write_partitions(
     synthetic: bool = False,
     threads: int = 4,
     progress: Callable[[int], None] | None = None,
+    pool: Executor | None = None,
 ) -> IngestReport:
     """Write one product's records (sorted by ``ts_event``) as one file per UTC date.
 
     A partition that already exists is merged with the new records (see
-    :func:`_merge_existing`); each file is written atomically.
+    :func:`_merge_existing`); each file is written atomically. The files are written on
+    ``pool`` when given (pyarrow releases the GIL while writing), else on a pool of
+    ``threads`` threads made for the call.
     """
 
     report = IngestReport()
@@ -154,15 +160,19 @@ def write_partitions(
         root.write_parquet(path, part.replace_schema_metadata(meta))
         return path, day, hi - lo, replaced
 
-    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        for path, day, rows, replaced in pool.map(one, range(len(bounds) - 1)):
-            report.files_written.append(path)
-            if replaced:
-                report.replaced_unreadable.append(path)
-            report.records_written += rows
-            report.add_day(day)
-            if progress:
-                progress(1)
+    if pool is None:
+        with ThreadPoolExecutor(max_workers=max(1, threads)) as own:
+            written = list(own.map(one, range(len(bounds) - 1)))
+    else:
+        written = list(pool.map(one, range(len(bounds) - 1)))
+    for path, day, rows, replaced in written:
+        report.files_written.append(path)
+        if replaced:
+            report.replaced_unreadable.append(path)
+        report.records_written += rows
+        report.add_day(day)
+        if progress:
+            progress(1)
     report.products.add(product)
     report.schemas.add(schema.name)
     return report
@@ -175,8 +185,10 @@ def write_decoded(
     source: str,
     synthetic: bool = False,
     progress: Callable[[int], None] | None = None,
+    pool: Executor | None = None,
 ) -> IngestReport:
-    """Write decoded DBN records into the catalog, one file per product and UTC date."""
+    """Write decoded DBN records into the catalog, one file per product and UTC date
+    (on ``pool`` when given, see :func:`write_partitions`)."""
 
     report = IngestReport(
         records_read=len(decoded.records) + decoded.spreads_dropped + decoded.unknown_dropped,
@@ -208,6 +220,7 @@ def write_decoded(
                 source=source,
                 synthetic=synthetic,
                 progress=progress,
+                pool=pool,
             )
         )
     return report
@@ -237,8 +250,9 @@ def ingest_files(
     def dec(p: str | Path | databento.DBNStore) -> DecodedDBN:
         return decode(p, product=product, keep_spreads=keep_spreads)
 
-    with ThreadPoolExecutor(max_workers=2) as pool:  # zstd and the decoder release the GIL
+    # zstd, the decoder and pyarrow's writer release the GIL; one pool for the whole ingest
+    with ThreadPoolExecutor(max_workers=_THREADS) as pool:
         decoded = list(pool.map(dec, paths))
-    for d in decoded:
-        total.merge(write_decoded(root, d, source=source, progress=progress))
+        for d in decoded:
+            total.merge(write_decoded(root, d, source=source, progress=progress, pool=pool))
     return total
