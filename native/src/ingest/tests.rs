@@ -104,3 +104,31 @@ fn symbol_codes_follow_the_python_order() {
     assert_eq!(codes, vec![1, 0, 1, 3]);
     assert_eq!(symbol_codes(&[], 56, &maps), (vec![], vec![]));
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+    /// Arbitrary bytes, and valid files with bytes flipped or cut, are errors or records,
+    /// never a panic.
+    #[test]
+    fn no_input_panics(
+        junk in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512),
+        flips in proptest::collection::vec((0usize..4096, proptest::prelude::any::<u8>()), 0..8),
+        cut in 0usize..4096,
+        zstd in proptest::prelude::any::<bool>(),
+    ) {
+        let _ = read_dbn_bytes(junk.clone());
+        let mut dbn = b"DBN\x02".to_vec();
+        dbn.extend_from_slice(&junk);
+        let _ = read_dbn_bytes(dbn);
+        let mut file = encode(&sample(), zstd);
+        for (at, b) in flips {
+            let n = file.len();
+            file[at % n] ^= b;
+        }
+        file.truncate(cut.min(file.len()));
+        if let Ok(f) = read_dbn_bytes(file) {
+            let _ = symbol_codes(f.records(), f.record_len, &[(7, vec![(0, 1, "X".into())])]);
+        }
+    }
+}
