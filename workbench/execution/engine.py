@@ -551,7 +551,14 @@ class ExecutionEngine:
         self.halted_reason = reason
 
     def reconcile(self) -> ReconcileDecision:
-        """Positions against the broker's, and the configured answer to a difference."""
+        """Positions against the broker's, and the configured answer to a difference.
+
+        Fills the broker has and the journal missed (a crash or a dropped link in between)
+        are applied first (:meth:`OrderManager.catch_up`).
+        """
+        self.om.phase = "bar"
+        self.om.catch_up()
+        self.om.phase = "idle"
         ours = {self.pos.symbol: self.position_qty} if self.pos is not None else {}
         decision = self.om.reconcile_positions(ours)
         if not decision.ok:

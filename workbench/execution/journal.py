@@ -2,10 +2,18 @@
 
 Written before acting: an order intent is committed before it goes to the broker, so a
 session killed at any point restarts, finds each intent and asks the broker about the ones
-without an acknowledgement (by ``order_ref``) before sending anything. WAL mode; the rows of
-quiet bars (no order) are group-committed (every ``commit_every`` bars, and before any
-order), so a replay at full speed is not bound by fsync; a crash loses at most those bars'
-rows, which the restart recomputes from the feed.
+without an acknowledgement (by ``order_ref``) before sending anything.
+
+Durability: WAL mode with ``synchronous=NORMAL``: a commit is in the WAL file when it
+returns, so it survives the process being killed (SIGKILL, a crash); only an OS crash or a
+power cut can lose the commits since the last WAL checkpoint (SQLite's trade-off for not
+calling fsync on every commit). The order rows (intents, acknowledgements, fills, alerts) are
+committed on their own before the broker sees them (:meth:`Journal.commit_orders`: the
+buffered rows of quiet bars are not flushed on the order's path); the rows of bars
+(signals, equity, risk events) and ``bars_done`` are written every ``commit_every`` bars and
+at the end of every bar that sent an order or took a fill (:meth:`Journal.commit`). A
+crash loses at most the rows of the bars since, which the restart recomputes from the feed
+(it replays to ``bars_done``, then asks the broker about the intents journaled after it).
 """
 
 from __future__ import annotations
@@ -37,6 +45,12 @@ CREATE TABLE IF NOT EXISTS risk_events (bar INTEGER, action INTEGER, reason INTE
 CREATE TABLE IF NOT EXISTS alerts (seq INTEGER PRIMARY KEY AUTOINCREMENT, bar INTEGER,
     kind TEXT, message TEXT);
 """
+
+
+_INTENT_SQL = (
+    "INSERT INTO orders VALUES (?,0,?,?,?,'pending',0) ON CONFLICT(order_ref) DO UPDATE SET "
+    "status='pending'"
+)
 
 
 @dataclass(frozen=True)
@@ -93,6 +107,12 @@ class Journal:
         self._in_txn = False
         self._pending_bars = 0
 
+    def commit_orders(self) -> None:
+        """Commit the open transaction only (order rows), not the buffered bar rows."""
+        if self._in_txn:
+            self.db.execute("COMMIT")
+            self._in_txn = False
+
     def close(self) -> None:
         """Commit and close."""
         self.commit()
@@ -119,6 +139,21 @@ class Journal:
             "status=excluded.status",
             (ref, 0, bar, purpose, json.dumps(body), status.value),
         )
+
+    def record_intent(self, ref: str, bar: int, purpose: str, body: dict[str, Any]) -> None:
+        """A new intent (status pending), committed when this returns: written before acting.
+
+        One statement in autocommit mode when no transaction is open (the usual case at a
+        bar's open), else the open transaction's commit: the buffered bar rows are not
+        flushed on the order's path.
+        """
+        sql = _INTENT_SQL
+        if self._in_txn:
+            self.db.execute(sql, (ref, bar, purpose, json.dumps(body)))
+            self.db.execute("COMMIT")
+            self._in_txn = False
+        else:
+            self.db.execute(sql, (ref, bar, purpose, json.dumps(body)))
 
     def update_order(self, ref: str, status: OrderStatus, perm_id: int, filled: int) -> None:
         """An acknowledgement, a fill count or a final state."""
@@ -167,7 +202,8 @@ class Journal:
         )
 
     def bar_done(self, bar: int) -> None:
-        """Bar ``bar`` is fully processed; commit every ``commit_every`` bars."""
+        """Bar ``bar`` is fully processed; commit every ``commit_every`` bars, and at the end
+        of a bar that sent orders or took fills (after acting: off the order's path)."""
         self._pending_bars += 1
         if self._pending_bars >= self.commit_every or self._in_txn:
             self._begin()

@@ -203,8 +203,7 @@ class OrderManager:
             "oca": oca_group,
             "expected_price": expected_price,
         }
-        self.journal.record_order(order.order_ref, self.bar, purpose, body, OrderStatus.PENDING)
-        self.journal.commit()  # written before acting
+        self.journal.record_intent(order.order_ref, self.bar, purpose, body)  # before acting
         self.sent += 1
         perm = self.broker.submit(order, oca_group)
         if perm and not mo.perm_id:
@@ -317,6 +316,29 @@ class OrderManager:
     def working(self) -> list[ManagedOrder]:
         """Orders not done."""
         return [mo for mo in self.orders.values() if not mo.status.is_done]
+
+    def catch_up(self) -> list[ManagedOrder]:
+        """Apply fills the broker has for working orders and the journal missed.
+
+        A session killed between the broker's fill and the journal's commit (or a link down
+        while a stop filled) finds them here, before positions are compared: journaled and
+        handed to the engine as if they had just arrived. Returns the orders that had some.
+        """
+        caught = []
+        for mo in self.working():
+            found = self.broker.find_order(mo.ref)
+            if found is None or len(found.fills) <= len(mo.fills):
+                continue
+            for fill in found.fills[len(mo.fills) :]:
+                self._apply_fill(mo, fill, journal=True)
+            caught.append(mo)
+            self._set_status(mo, found.status, found.perm_id)
+        if caught:
+            self.journal.alert(
+                self.bar, "fills_caught_up", ", ".join(mo.ref for mo in caught) + " (broker)"
+            )
+            self.journal.commit()
+        return caught
 
     def reconcile_positions(self, expected: dict[str, int]) -> ReconcileDecision:
         """Compare ``expected`` (the journal's positions) with the broker's.
