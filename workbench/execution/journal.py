@@ -4,21 +4,26 @@ Written before acting: an order intent is committed before it goes to the broker
 session killed at any point restarts, finds each intent and asks the broker about the ones
 without an acknowledgement (by ``order_ref``) before sending anything.
 
-Durability: WAL mode with ``synchronous=NORMAL``: a commit is in the WAL file when it
-returns, so it survives the process being killed (SIGKILL, a crash); only an OS crash or a
-power cut can lose the commits since the last WAL checkpoint (SQLite's trade-off for not
-calling fsync on every commit). The order rows (intents, acknowledgements, fills, alerts) are
-committed on their own before the broker sees them (:meth:`Journal.commit_orders`: the
-buffered rows of quiet bars are not flushed on the order's path); the rows of bars
-(signals, equity, risk events) and ``bars_done`` are written every ``commit_every`` bars and
-at the end of every bar that sent an order or took a fill (:meth:`Journal.commit`). A
-crash loses at most the rows of the bars since, which the restart recomputes from the feed
-(it replays to ``bars_done``, then asks the broker about the intents journaled after it).
+Durability: an intent is appended to ``<journal>.intents`` (one ``write(2)``, no SQLite on
+the order's path) before the broker sees it; its row in the ``orders`` table follows in the
+bar's transaction. SQLite runs in WAL mode with ``synchronous=NORMAL``. Both survive the
+process being killed (SIGKILL, a crash: the data is in the OS's page cache); an OS crash or
+a power cut can lose what came after the last WAL checkpoint / page-cache flush, the
+trade-off for not calling fsync on each order. A restarted journal takes the intents of the
+log missing from the table as ``pending`` (the OrderManager then asks the broker about
+them); the log is emptied once it passes 1 MiB and every intent in it is in the table.
+
+The rows of bars (signals, equity, risk events) are buffered and written with
+``bars_done`` every ``commit_every`` bars, and at the end of every bar that sent an order
+or took a fill (after acting). A crash loses at most the rows of the bars since, which the
+restart recomputes from the feed (it replays to ``bars_done``, then asks the broker about
+the intents journaled after it).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass
@@ -47,10 +52,10 @@ CREATE TABLE IF NOT EXISTS alerts (seq INTEGER PRIMARY KEY AUTOINCREMENT, bar IN
 """
 
 
-_INTENT_SQL = (
-    "INSERT INTO orders VALUES (?,0,?,?,?,'pending',0) ON CONFLICT(order_ref) DO UPDATE SET "
-    "status='pending'"
-)
+#: The intent log is emptied (once all its intents are in the table) beyond this size: not at
+#: every commit, so an order's append rewrites an allocated page instead of growing the file.
+_LOG_KEEP = 1 << 20
+_INTENT_SQL = "INSERT OR IGNORE INTO orders VALUES (?,0,?,?,?,'pending',0)"
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,33 @@ class Journal:
         self._rows: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
         self._pending_bars = 0
         self._in_txn = False
+        self._log_fd: int | None = None
+        self._unrecorded: set[str] = set()  # intents logged, not yet in the orders table
+        self._logged = 0  # bytes appended since the log was last emptied
+        if self.path != ":memory:":
+            self._log_path = self.path + ".intents"
+            self._recover_intents()
+            self._log_fd = os.open(self._log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+
+    def _recover_intents(self) -> None:
+        """Intents of the log that never reached the table (the process died between)."""
+        if not os.path.exists(self._log_path):
+            return
+        known = {r[0] for r in self.db.execute("SELECT order_ref FROM orders")}
+        rows = []
+        with open(self._log_path, encoding="utf-8") as fh:
+            for line in fh:
+                try:
+                    ref, bar, purpose, body = json.loads(line)
+                except ValueError:  # a torn last line: that write never completed
+                    continue
+                if ref not in known:
+                    known.add(ref)
+                    rows.append((ref, bar, purpose, json.dumps(body)))
+        if rows:
+            self.db.execute("BEGIN")
+            self.db.executemany(_INTENT_SQL, rows)
+            self.db.execute("COMMIT")
 
     # -- transactions ----------------------------------------------------------------------
     def _begin(self) -> None:
@@ -106,17 +138,17 @@ class Journal:
         self.db.execute("COMMIT")
         self._in_txn = False
         self._pending_bars = 0
-
-    def commit_orders(self) -> None:
-        """Commit the open transaction only (order rows), not the buffered bar rows."""
-        if self._in_txn:
-            self.db.execute("COMMIT")
-            self._in_txn = False
+        if self._log_fd is not None and not self._unrecorded and self._logged > _LOG_KEEP:
+            os.ftruncate(self._log_fd, 0)  # every logged intent is in the table now
+            self._logged = 0
 
     def close(self) -> None:
         """Commit and close."""
         self.commit()
         self.db.close()
+        if self._log_fd is not None:
+            os.close(self._log_fd)
+            self._log_fd = None
 
     # -- records -----------------------------------------------------------------------------
     def set_meta(self, key: str, value: Any) -> None:
@@ -129,38 +161,35 @@ class Journal:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return default if row is None else json.loads(row[0])
 
+    def log_intent(self, ref: str, bar: int, purpose: str, body: dict[str, Any]) -> None:
+        """An intent, durable when this returns (one append to the intent log): call it
+        before the broker sees the order, then :meth:`record_order` after."""
+        if self._log_fd is not None:
+            self._logged += os.write(
+                self._log_fd, (json.dumps([ref, bar, purpose, body]) + "\n").encode()
+            )
+            self._unrecorded.add(ref)
+
     def record_order(
         self, ref: str, bar: int, purpose: str, body: dict[str, Any], status: OrderStatus
     ) -> None:
-        """An intent (``status`` pending) or its new state."""
+        """An intent's row (status ``pending`` unless the broker already answered)."""
         self._begin()
         self.db.execute(
             "INSERT INTO orders VALUES (?,?,?,?,?,?,0) ON CONFLICT(order_ref) DO UPDATE SET "
-            "status=excluded.status",
+            "bar=excluded.bar, purpose=excluded.purpose, body=excluded.body",
             (ref, 0, bar, purpose, json.dumps(body), status.value),
         )
-
-    def record_intent(self, ref: str, bar: int, purpose: str, body: dict[str, Any]) -> None:
-        """A new intent (status pending), committed when this returns: written before acting.
-
-        One statement in autocommit mode when no transaction is open (the usual case at a
-        bar's open), else the open transaction's commit: the buffered bar rows are not
-        flushed on the order's path.
-        """
-        sql = _INTENT_SQL
-        if self._in_txn:
-            self.db.execute(sql, (ref, bar, purpose, json.dumps(body)))
-            self.db.execute("COMMIT")
-            self._in_txn = False
-        else:
-            self.db.execute(sql, (ref, bar, purpose, json.dumps(body)))
+        self._unrecorded.discard(ref)
 
     def update_order(self, ref: str, status: OrderStatus, perm_id: int, filled: int) -> None:
         """An acknowledgement, a fill count or a final state."""
         self._begin()
-        self.db.execute(
-            "UPDATE orders SET status=?, perm_id=?, filled=? WHERE order_ref=?",
-            (status.value, perm_id, filled, ref),
+        self.db.execute(  # an upsert: the broker may answer before the intent's row is in
+            "INSERT INTO orders (order_ref, perm_id, status, filled) VALUES (?,?,?,?) "
+            "ON CONFLICT(order_ref) DO UPDATE SET status=excluded.status, "
+            "perm_id=excluded.perm_id, filled=excluded.filled",
+            (ref, perm_id, status.value, filled),
         )
 
     def record_fill(self, fill: Fill, bar: int, phase: str, position: int) -> None:

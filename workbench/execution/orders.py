@@ -4,7 +4,8 @@ Every intent gets a unique ``order_ref`` (``{session}-{seq}``: deterministic, so
 session that recomputes its past bars finds the same references) and is keyed by it and by
 the broker's ``perm_id``. Sending is idempotent:
 
-1. the intent is journaled (status ``pending``) and committed *before* the broker sees it;
+1. the intent is journaled (status ``pending``; the journal's intent log) *before* the
+   broker sees it;
 2. while a restarted session replays the bars it had done, intents already in the journal
    are not sent: their journaled fills are applied where they happened;
 3. an intent in the journal without an acknowledgement (the session died between 1 and the
@@ -203,9 +204,10 @@ class OrderManager:
             "oca": oca_group,
             "expected_price": expected_price,
         }
-        self.journal.record_intent(order.order_ref, self.bar, purpose, body)  # before acting
+        self.journal.log_intent(order.order_ref, self.bar, purpose, body)  # before acting
         self.sent += 1
         perm = self.broker.submit(order, oca_group)
+        self.journal.record_order(order.order_ref, self.bar, purpose, body, OrderStatus.PENDING)
         if perm and not mo.perm_id:
             mo.perm_id = perm
             self.by_perm[perm] = order.order_ref
