@@ -19,7 +19,7 @@ import argparse
 import asyncio
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ from workbench.strategies import MomentumStrategy
 STRATEGY = MomentumStrategy(fast_period=20, slow_period=50)
 
 
-def pct(values: list[float] | np.ndarray, scale: float = 1000.0) -> str:
+def pct(values: Sequence[float] | np.ndarray, scale: float = 1000.0) -> str:
     p50, p99 = np.percentile(np.asarray(values, dtype=float), [50, 99]) / scale
     return f"p50 {p50:,.1f}, p99 {p99:,.1f}"
 

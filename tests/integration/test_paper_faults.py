@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -131,7 +132,7 @@ def test_live_port_refused_before_any_order(tmp_path: Path):
 
 
 # -- the ib broker against the simulated IB Gateway: drop, restart, reject, 1101 ----------
-IB_CFG = {"slippage_ticks": 0}  # stops and targets on: orders rest at the gateway
+IB_CFG: dict[str, Any] = {"slippage_ticks": 0}  # stops and targets on: orders rest
 
 
 def _ib_window() -> pd.DataFrame:

@@ -97,10 +97,11 @@ def play(gw: SimulatedGateway, session: PaperSession, minutes: int) -> None:
     for _ in range(minutes):
         done = session.bars_done
         gw.step(SUB)
-        wait_for(
-            lambda d=done: session.bars_done > d or session.finished.is_set(),
-            f"bar {done}",
-        )
+
+        def took(d: int = done) -> bool:
+            return session.bars_done > d or session.finished.is_set()
+
+        wait_for(took, f"bar {done}")
         wait_for(lambda: acked(session), f"acknowledgements after bar {done}")
 
 
