@@ -10,6 +10,7 @@ minute's open, as the backtest's fill model with ``slippage_ticks=0``).
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import time
 from collections.abc import Callable
@@ -175,3 +176,20 @@ def test_paper_cli_on_the_simulated_gateway(bars: pd.DataFrame, tmp_path) -> Non
     assert "paper ib ema_crossover: 25 bars" in done.stdout
     assert len(refs) == len(set(refs)) > 0
     assert any((p / "summary.json").exists() for p in tmp_path.iterdir())
+
+
+def test_paper_cli_without_a_gateway_is_a_clear_error() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nobody listens once closed
+    done = subprocess.run(
+        [EXE, "paper", "--broker", "ib", "--port", str(port), "--bars", "3", "--no-save-results"],
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0
+    assert f"no IB API at 127.0.0.1:{port}" in done.stderr
+    assert "ib-gateway-sim" in done.stderr  # the hint
+    assert "Traceback" not in done.stderr
