@@ -171,13 +171,17 @@ def test_ib_drop_with_a_working_order_reconnects_without_duplicates():
         session, broker = start_session(gw, build_config(**IB_CFG), 300)
         _play_until(gw, session, lambda: _working_stop(session), 200)
         assert gw.drop_connections() == 1
-        gw.step(SUB * 3)  # the market moves on while the link is down
+        taken = len(gw.account.executions)
+        gw.step(SUB * 20)  # the market moves on while the link is down (the stop fills)
         wait_for(lambda: _reconnected(session, broker, 1), "reconnect and reconcile")
         wait_for(lambda: subscribed(gw), "the bar subscription restored")
         wait_for(lambda: session.bars_done >= 0 and acked(session), "the gap bars")
         assert all(d.ok for d in session.reconciled), session.reconciled
         play(gw, session, 40)
         _no_duplicates(gw, session)
+        # every execution at the gateway reached the engine, those of the drop included
+        assert len(gw.account.executions) > taken
+        assert len(session.engine.blotter) == len(gw.account.executions)
         assert not session.engine.stopped
         session.stop()
         gw.step(SUB)

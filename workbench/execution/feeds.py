@@ -134,6 +134,10 @@ class LiveFeed(Protocol):
         """Each bar at its end, and notices; ends after :meth:`stop`."""
         ...
 
+    def backlog(self) -> int:
+        """Bars received and not yet taken (a burst after a gap was filled from history)."""
+        ...
+
     def stop(self) -> None:
         """End the iteration (thread-safe)."""
         ...

@@ -217,10 +217,13 @@ class PaperSession:
                     if isinstance(item, FeedNotice):
                         self.reconciled.append(eng.reconcile())
                         continue
+                    await self._settle()  # the last bar's orders answered
                     bar = Bar(len(self.live_bars), *_bar_fields(item))
                     self.live_bars.append(bar)
                     last = bool(self.max_bars) and len(self.live_bars) >= (self.max_bars or 0)
-                    eng.step_live(bar, act=not last)
+                    # a bar with newer ones already waiting (a gap filled from history) is
+                    # taken into the signal, but orders are sent for the latest bar only
+                    eng.step_live(bar, act=not last and feed.backlog() == 0)
                     self.bars_done += 1
                     for cb in self.callbacks:
                         cb(eng)
@@ -240,13 +243,18 @@ class PaperSession:
         return self.result()
 
     async def _settle(self) -> None:
-        """Wait (up to ``settle_timeout`` s) for market orders sent at the end to fill."""
+        """Wait (up to ``settle_timeout`` s) until no market order is working: the engine
+        acts on a bar only once the orders of the last one are filled (a live broker
+        answers asynchronously)."""
+        om = self.engine.om
+        if not any(mo.order.order_type.value == "market" for mo in om.working()):
+            return
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settle_timeout
         while loop.time() < deadline:
-            if not any(mo.order.order_type.value == "market" for mo in self.engine.om.working()):
+            await asyncio.sleep(0.001)
+            if not any(mo.order.order_type.value == "market" for mo in om.working()):
                 return
-            await asyncio.sleep(0.02)
 
     def result(self) -> BacktestResult:
         """The record so far, shaped like a backtest's."""

@@ -299,6 +299,10 @@ class IBBroker:
             raise StopAsyncIteration
         return item
 
+    def backlog(self) -> int:
+        """Bars and notices queued, not yet taken by the session."""
+        return 0 if self._queue is None else self._queue.qsize()
+
     def stop(self) -> None:
         """End the bar iteration (from any thread)."""
         self._stopped = True
