@@ -315,6 +315,7 @@ def build_summary(
         "provenance": _provenance(result),
         "annualization": dict(metrics["annualization"]),
         "config": dict(result.parameters.get("config") or {}),
+        "account": dict(result.account),
     }
     out: dict[str, Any] = to_jsonable(summary)
     return out
