@@ -146,7 +146,8 @@ def test_the_random_cases_include_margin_calls() -> None:
             out = simulate_native(_inputs(rng, n, tick), _params(rng, tick))
             calls += D.EXIT_MARGIN_CALL in out.trades["exit_reason"].tolist()
             limited += D.INITIAL_MARGIN in out.events["reason"].tolist()
-    assert calls >= 30 and limited >= 45
+    assert calls >= 30
+    assert limited >= 45
 
 
 def _flat_bars(signal: list[int], day_starts: list[int], rolls: list[int]) -> SimInputs:
@@ -241,7 +242,8 @@ def test_a_margin_call_flattens_at_the_close_and_ends_trading() -> None:
         wiped = 1_000.0 - 2.5 - 800.0
         np.testing.assert_allclose(out.equity[3:], wiped)
         calls = out.events[out.events["action"] == D.MARGIN_CALL]
-        assert calls["bar"].tolist() == [3] and calls["requested"].tolist() == [1]
+        assert calls["bar"].tolist() == [3]
+        assert calls["requested"].tolist() == [1]
         assert calls["reason"].tolist() == [D.MAINTENANCE_MARGIN]
 
 
@@ -251,4 +253,5 @@ def test_initial_margin_cuts_or_refuses_entries() -> None:
     assert out.trades["contracts"].tolist() == [2]  # $1,000 posts two contracts at $400
     assert out.events["reason"].tolist() == [D.INITIAL_MARGIN]
     out = _both(x, _mcl(use_risk=False, initial_margin=1_500.0))
-    assert len(out.trades) == 0 and out.trades_rejected == 1
+    assert len(out.trades) == 0
+    assert out.trades_rejected == 1

@@ -70,6 +70,7 @@ impl Risk {
         0
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn check_entry(
         &mut self,
         p: &Params,

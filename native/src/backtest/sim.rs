@@ -624,13 +624,19 @@ mod tests {
         let mut ev = Vec::new();
         r.start_bar(0, 0, 1000.0);
         r.on_trade_closed(&p, &mut ev, -60.0);
-        assert_eq!(r.check_entry(&p, &mut ev, 1, 7000, 940.0, true, i64::MAX), 0);
+        assert_eq!(
+            r.check_entry(&p, &mut ev, 1, 7000, 940.0, true, i64::MAX),
+            0
+        );
         assert_eq!(
             ev.last().map(|e| e.reason),
             Some(Reason::DailyLossLimit as i64)
         );
         r.start_bar(1, 1, 940.0); // a new trade date resets the limit
-        assert_eq!(r.check_entry(&p, &mut ev, 1, 7000, 940.0, true, i64::MAX), 1);
+        assert_eq!(
+            r.check_entry(&p, &mut ev, 1, 7000, 940.0, true, i64::MAX),
+            1
+        );
     }
 
     #[test]
@@ -676,7 +682,10 @@ mod tests {
         p.initial_margin = 1_000.0; // 5000 posts 5 contracts
         let out = simulate(&data.inputs(), &p);
         assert_eq!(col(&out.trades, |t| t.contracts), vec![5]);
-        assert_eq!(col(&out.events, |e| e.reason), vec![Reason::InitialMargin as i64]);
+        assert_eq!(
+            col(&out.events, |e| e.reason),
+            vec![Reason::InitialMargin as i64]
+        );
         assert_eq!(col(&out.events, |e| e.action), vec![Action::Resized as i64]);
         p.initial_margin = 6_000.0;
         let out = simulate(&data.inputs(), &p);
@@ -687,6 +696,9 @@ mod tests {
         p.initial_margin = 2_000.0; // 5000 posts 2 of the 5 allowed
         let out = simulate(&data.inputs(), &p);
         assert_eq!(col(&out.trades, |t| t.contracts), vec![2]);
-        assert_eq!(col(&out.events, |e| e.reason), vec![Reason::InitialMargin as i64]);
+        assert_eq!(
+            col(&out.events, |e| e.reason),
+            vec![Reason::InitialMargin as i64]
+        );
     }
 }
