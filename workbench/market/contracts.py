@@ -192,10 +192,6 @@ MARGIN_SOURCE = (
 """Where the margin figures in :data:`CONTRACTS` come from."""
 
 
-def _margins(maintenance: float) -> dict[str, float]:
-    return {"maintenance_margin": maintenance, "initial_margin": round(maintenance * 1.1, 2)}
-
-
 _ALL_MONTHS = MONTH_CODES
 _QUARTERLY = "HMUZ"
 
@@ -213,7 +209,8 @@ CONTRACTS: dict[str, ContractSpec] = {
             "USD",
             _mcl_last_trade,
             "financial",
-            **_margins(700),
+            initial_margin=770.0,
+            maintenance_margin=700.0,
         ),
         ContractSpec(
             "CL",
@@ -226,7 +223,8 @@ CONTRACTS: dict[str, ContractSpec] = {
             "USD",
             _cl_last_trade,
             "physical",
-            **_margins(7000),
+            initial_margin=7700.0,
+            maintenance_margin=7000.0,
         ),
         ContractSpec(
             "ES",
@@ -240,7 +238,8 @@ CONTRACTS: dict[str, ContractSpec] = {
             _third_friday_last_trade,
             "financial",
             "CME_Equity",
-            **_margins(12000),
+            initial_margin=13200.0,
+            maintenance_margin=12000.0,
         ),
         ContractSpec(
             "MES",
@@ -254,7 +253,8 @@ CONTRACTS: dict[str, ContractSpec] = {
             _third_friday_last_trade,
             "financial",
             "CME_Equity",
-            **_margins(1200),
+            initial_margin=1320.0,
+            maintenance_margin=1200.0,
         ),
         ContractSpec(
             "NQ",
@@ -268,7 +268,8 @@ CONTRACTS: dict[str, ContractSpec] = {
             _third_friday_last_trade,
             "financial",
             "CME_Equity",
-            **_margins(18000),
+            initial_margin=19800.0,
+            maintenance_margin=18000.0,
         ),
         ContractSpec(
             "MNQ",
@@ -282,7 +283,8 @@ CONTRACTS: dict[str, ContractSpec] = {
             _third_friday_last_trade,
             "financial",
             "CME_Equity",
-            **_margins(1800),
+            initial_margin=1980.0,
+            maintenance_margin=1800.0,
         ),
     )
 }
