@@ -66,6 +66,7 @@ SUMMARY_KEYS = (
     "provenance",
     "annualization",
     "config",
+    "account",
 )
 #: Keys of the ``performance`` block.
 PERFORMANCE_KEYS = (
