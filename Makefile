@@ -35,8 +35,12 @@ setup: $(VENV)/.native ## Create .venv with the pinned dependencies and the nati
 run: setup ## Main job: sample data if data/ is empty, then a backtest with results and report
 	@if [ -z "$$(ls -A $(DATA_DIR)/raw 2>/dev/null)" ]; then $(VENV)/bin/workbench data sample --data-dir $(DATA_DIR); fi
 	$(VENV)/bin/workbench data info --data-dir $(DATA_DIR)
+	@# Hourly bars, $$25,000 and 1% risk per trade: the risk layer sizes and limits the EMA
+	@# crossover through the whole period (1-minute bars with $$5,000 and 2% had 98% of the
+	@# entries rejected and no trade after January 2025).
 	$(VENV)/bin/workbench backtest --data-dir $(DATA_DIR) --strategy ema_crossover \
-		--param fast_period=20 --param slow_period=50
+		--param fast_period=20 --param slow_period=50 --schema ohlcv-1h \
+		--initial-capital 25000 --risk-per-trade 0.01
 
 lint: $(VENV)/.deps ## ruff (lint + format check), the notebook-output check and the import-layer check
 	$(VENV)/bin/ruff check workbench tests bench

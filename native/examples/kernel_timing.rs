@@ -52,6 +52,8 @@ fn main() {
         intraday_drawdown_limit: 0.04,
         max_drawdown_limit: 0.2,
         cooloff_days: 5,
+        initial_margin: 0.0,
+        maintenance_margin: 0.0,
     };
     for _ in 0..6 {
         let t1 = Instant::now();

@@ -30,7 +30,8 @@ from workbench.risk.config import RiskConfig, SizingConfig, StopConfig
 
 
 def _inputs(rng: np.random.Generator, n: int, tick: float) -> SimInputs:
-    c = 7000 + np.cumsum(rng.integers(-3, 4, n))
+    jumps = np.where(rng.random(n) < 0.01, rng.integers(-40, 41, n), 0)  # rare big moves
+    c = 7000 + np.cumsum(rng.integers(-3, 4, n) + jumps)
     o = np.r_[c[0], c[:-1]] + rng.integers(-2, 3, n)
     h = np.maximum(o, c) + rng.integers(0, 4, n)
     lo = np.minimum(o, c) - rng.integers(0, 4, n)
@@ -77,8 +78,21 @@ def _params(rng: np.random.Generator, tick: float) -> SimParams:
         method=str(rng.choice(["fixed", "fixed_fractional", "volatility", "kelly"])),
         kelly_min_trades=3,
     )
+    # Margins: off; loose; or tight (one contract's maintenance $8 below the capital: a
+    # losing move of a few ticks is a margin call).
+    capital = float(rng.choice([1_000.0, 5_000.0]))
+    mode = rng.choice(["off", "loose", "tight"], p=[0.35, 0.35, 0.3])
+    maintenance = initial = 0.0
+    if mode == "loose":
+        maintenance = capital * float(rng.choice([0.05, 0.198, 0.33]))
+        initial = maintenance * float(rng.choice([0.0, 1.0, 2.0]))
+    elif mode == "tight":
+        maintenance = capital - 8.0
+        initial = maintenance * float(rng.choice([1.0, 1.005]))
     return SimParams(
-        initial_capital=float(rng.choice([1_000.0, 5_000.0])),
+        initial_capital=capital,
+        initial_margin=initial,
+        maintenance_margin=maintenance,
         commission=1.25,
         slippage_ticks=int(rng.choice([0, 1, 2])),
         tick_value=1.0,
@@ -119,6 +133,21 @@ def test_random_inputs_give_the_same_run(tick: float, block: int) -> None:
         _assert_same(ref, simulate_native(x, p), n)
         traded += len(ref.trades["entry_bar"]) > 0
     assert traded >= 5  # cases that trade: the comparison is not only between empty runs
+
+
+def test_the_random_cases_include_margin_calls() -> None:
+    """Of the 300 cases above, a fair share end in a margin call (38) or have entries cut or
+    refused for initial margin (60): the comparison covers the margin rules."""
+    calls = limited = 0
+    for tick in (0.01, 0.25, 1 / 32):
+        for seed in range(100):
+            rng = np.random.default_rng([seed, int(tick * 1000)])
+            n = int(rng.integers(300, 1_500))
+            out = simulate_native(_inputs(rng, n, tick), _params(rng, tick))
+            calls += D.EXIT_MARGIN_CALL in out.trades["exit_reason"].tolist()
+            limited += D.INITIAL_MARGIN in out.events["reason"].tolist()
+    assert calls >= 30
+    assert limited >= 45
 
 
 def _flat_bars(signal: list[int], day_starts: list[int], rolls: list[int]) -> SimInputs:
@@ -180,3 +209,49 @@ def test_a_negative_account_trips_the_breakers_on_each_new_date() -> None:
     p = _mcl(initial_capital=-100.0)
     out = _both(x, p)
     assert out.circuit_breaker_triggered > 0
+
+
+def test_a_margin_call_flattens_at_the_close_and_ends_trading() -> None:
+    """A hand-made collapse: long 1 at $70.00, the close falls to $62.00 on bar 3: equity
+    1000 - 1.25 - 800 = $198.75 < $700 maintenance: flattened at that close, and the later
+    entry signals are ignored (the account is closed), in every mode."""
+    close = np.array([70.0, 70.0, 69.5, 62.0, 62.5, 63.0, 63.5, 64.0])
+    x = SimInputs(
+        np.r_[close[0], close[:-1]],
+        np.maximum(np.r_[close[0], close[:-1]], close) + 0.01,
+        np.minimum(np.r_[close[0], close[:-1]], close) - 0.01,
+        close,
+        np.array([1, 1, 1, 1, -1, 1, -1, 1], dtype=np.int8),
+        np.full(len(close), np.nan),
+        day_starts=np.array([4], dtype=np.int64),
+        rolls=np.array([], dtype=np.int64),
+    )
+    for use_risk in (False, True):
+        p = _mcl(
+            use_risk=use_risk,
+            initial_margin=770.0,
+            maintenance_margin=700.0,
+            sizing=SizingConfig(method="fixed"),
+            stop=StopConfig(mode="none"),
+            risk=RiskConfig(intraday_drawdown_limit=0.99, max_drawdown_limit=0.99),
+        )
+        out = _both(x, p)
+        assert out.trades["exit_reason"].tolist() == [D.EXIT_MARGIN_CALL]
+        assert out.trades["exit_bar"].tolist() == [3]
+        assert out.trades["exit_px"].tolist() == [6200]  # the bar's close (no slippage here)
+        wiped = 1_000.0 - 2.5 - 800.0
+        np.testing.assert_allclose(out.equity[3:], wiped)
+        calls = out.events[out.events["action"] == D.MARGIN_CALL]
+        assert calls["bar"].tolist() == [3]
+        assert calls["requested"].tolist() == [1]
+        assert calls["reason"].tolist() == [D.MAINTENANCE_MARGIN]
+
+
+def test_initial_margin_cuts_or_refuses_entries() -> None:
+    x = _flat_bars([1] * 6, day_starts=[], rolls=[])
+    out = _both(x, _mcl(use_risk=False, fixed_contracts=3, initial_margin=400.0))
+    assert out.trades["contracts"].tolist() == [2]  # $1,000 posts two contracts at $400
+    assert out.events["reason"].tolist() == [D.INITIAL_MARGIN]
+    out = _both(x, _mcl(use_risk=False, initial_margin=1_500.0))
+    assert len(out.trades) == 0
+    assert out.trades_rejected == 1

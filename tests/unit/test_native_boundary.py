@@ -57,7 +57,9 @@ def test_params_are_typed_keyword_only_and_frozen() -> None:
     fields = {
         k: getattr(p, k) for k in dir(p) if not k.startswith("_") and not callable(getattr(p, k))
     }
-    assert len(fields) == 26
+    assert len(fields) == 28  # the 26 risk and cost scalars, then the two margins
+    with pytest.raises(ValueError, match="margin"):
+        native.BacktestParams(**{**fields, "maintenance_margin": -1.0})
     with pytest.raises(TypeError, match="stop_mode"):
         native.BacktestParams(**{**fields, "stop_mode": "atr"})
     with pytest.raises(ValueError, match="tick_size"):

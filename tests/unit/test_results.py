@@ -310,7 +310,7 @@ def test_schema_file_is_a_valid_draft_2020_12_schema() -> None:
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert schema["additionalProperties"] is False
     # these came later: runs saved before them stay valid
-    optional = {"statistics", "benchmark", "warnings", "unreliable_metrics"}
+    optional = {"statistics", "benchmark", "warnings", "unreliable_metrics", "account"}
     assert tuple(schema["required"]) == tuple(k for k in SUMMARY_KEYS if k not in optional)
     assert list(schema["properties"]) == list(SUMMARY_KEYS)
     assert tuple(schema["properties"]["performance"]["required"]) == PERFORMANCE_KEYS

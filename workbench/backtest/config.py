@@ -10,6 +10,7 @@ MCL contract.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from workbench.config import FrozenConfig
 from workbench.errors import ConfigError
@@ -45,6 +46,13 @@ class BacktestConfig(FrozenConfig):
         "HH:MM-HH:MM" New York time in which entries are allowed (risk manager's trading hours).
     engine : {"native", "python"}
         The compiled kernel, or the bar-by-bar Python classes (same rules, slower).
+    initial_margin, maintenance_margin : float or None
+        USD per contract, in every mode (risk management on or off). An entry needs
+        ``initial_margin`` per contract out of the equity (fewer contracts, or rejected); when
+        the equity marked at a bar's close falls below ``maintenance_margin`` x the contracts
+        held, the position is flattened at that close and the account is closed for the rest
+        of the run (a margin call). None: the contract's figures
+        (:data:`workbench.market.contracts.MARGIN_SOURCE`: MCL $770 / $700, assumed); 0: off.
     """
 
     initial_capital: float = 5_000.0
@@ -58,6 +66,8 @@ class BacktestConfig(FrozenConfig):
     flat_before_halt_minutes: int = 0
     entry_window: str | None = None
     engine: str = "native"
+    initial_margin: float | None = None
+    maintenance_margin: float | None = None
 
     def __post_init__(self) -> None:
         if self.initial_capital <= 0:
@@ -68,6 +78,10 @@ class BacktestConfig(FrozenConfig):
             raise ConfigError(f"unknown roll_mode {self.roll_mode!r}", hint="use roll or close")
         if self.engine not in ENGINES:
             raise ConfigError(f"unknown engine {self.engine!r}", hint="use native or python")
+        for name in ("initial_margin", "maintenance_margin"):
+            v = getattr(self, name)
+            if v is not None and not v >= 0:
+                raise ConfigError(f"{name} must be >= 0 (0: no margin model), got {v}")
         if self.flat_before_halt_minutes < 0:
             raise ConfigError("flat_before_halt_minutes must be >= 0")
         if (
@@ -79,3 +93,15 @@ class BacktestConfig(FrozenConfig):
                 f"{self.sizing.method} sizing needs a stop distance, but the stop mode is 'none'",
                 hint="choose a stop mode (e.g. atr) or sizing method 'fixed' or 'volatility'",
             )
+
+    def applied(self) -> dict[str, Any]:
+        """The configuration as applied (for parameters.json and summary.json): with risk
+        management off, the risk limits and stops were not applied and are not shown as if
+        they were (``{"applied": False}``), and sizing is the fixed contract count."""
+        d = self.to_dict()
+        if not self.use_risk_manager:
+            off = "not applied: use_risk_manager is false"
+            d["risk"] = {"applied": False, "note": off}
+            d["stop"] = {"applied": False, "note": off}
+            d["sizing"] = {"method": "fixed", "contracts": self.sizing.contracts}
+        return d

@@ -30,7 +30,7 @@ from workbench.concurrency import worker
 from workbench.data.schemas import SCHEMAS
 from workbench.errors import ConfigError, DataError
 from workbench.market.calendar import session_schedule, trade_dates
-from workbench.market.contracts import ContractSpec, contract_spec
+from workbench.market.contracts import MARGIN_SOURCE, ContractSpec, contract_spec
 from workbench.model import codes as D
 from workbench.model.records import TRADE_COLUMNS
 from workbench.native import first_not_finite, first_not_increasing, run_starts
@@ -296,8 +296,11 @@ def run_backtest(
     except KeyError as exc:
         raise ConfigError(exc.args[0]) from None
     prep = prepare_inputs(data, strategy, cfg, spec)
+    initial_margin, maintenance_margin = margins(cfg, spec)
     params = SimParams(
         initial_capital=cfg.initial_capital,
+        initial_margin=initial_margin,
+        maintenance_margin=maintenance_margin,
         commission=cfg.commission_per_contract,
         slippage_ticks=cfg.slippage_ticks,
         tick_value=spec.tick_value,
@@ -313,6 +316,13 @@ def run_backtest(
     simulate = simulate_native if cfg.engine == "native" else simulate_python
     out = simulate(prep.x, params)
     return build_result(data, strategy, cfg, spec, out, prep, source_attrs)
+
+
+def margins(cfg: BacktestConfig, spec: ContractSpec) -> tuple[float, float]:
+    """(initial, maintenance) margin per contract: the config's, else the contract's."""
+    initial = spec.initial_margin if cfg.initial_margin is None else cfg.initial_margin
+    maint = spec.maintenance_margin if cfg.maintenance_margin is None else cfg.maintenance_margin
+    return float(initial), float(maint)
 
 
 def _names(table: dict[int, str], codes: np.ndarray) -> pd.Categorical:
@@ -442,12 +452,19 @@ def build_result(
             "class": type(strategy).__name__,
             "parameters": strategy.parameters(),
         },
-        "config": cfg.to_dict(),
+        "config": cfg.applied(),
         "contract": {
             "product": spec.product,
             "tick_size": spec.tick_size,
             "tick_value": spec.tick_value,
             "multiplier": spec.multiplier,
+            "initial_margin": margins(cfg, spec)[0],
+            "maintenance_margin": margins(cfg, spec)[1],
+            "margin_source": (
+                MARGIN_SOURCE
+                if cfg.initial_margin is None and cfg.maintenance_margin is None
+                else "BacktestConfig"
+            ),
         },
         "generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }

@@ -20,6 +20,11 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+BLOCKED_SHARE = 0.5
+"""Above this share of entry requests rejected, the run says the risk layer blocked most."""
+IDLE_SHARE = 0.2
+"""No entry in this last share of the period, with entries rejected: 'could no longer trade'."""
+
 
 class Deferred(Generic[T]):
     """A value built on first read: pass ``Deferred(build)`` for a :class:`BacktestResult`
@@ -182,6 +187,71 @@ class BacktestResult:
         return reliability_notes(self.metrics["performance"], self.data_range)
 
     @cached_property
+    def account(self) -> dict[str, Any]:
+        """What the account could do: a margin call ("wiped out"), the share of entry
+        requests the risk layer rejected, and whether it could still open positions at the
+        end. ``notes`` holds one sentence per finding (for the CLI, summary.json and the
+        report): a margin call; more than :data:`BLOCKED_SHARE` of the entry requests
+        rejected (risk management on); no entry accepted in the last
+        :data:`IDLE_SHARE` of the period while requests were rejected."""
+        trades, events = self.trades, self.risk_events
+        contract = self.parameters.get("contract") or {}
+        cfg = self.parameters.get("config") or {}
+        notes: list[str] = []
+        out: dict[str, Any] = {
+            "wiped_out": False,
+            "wiped_out_on": None,
+            "entry_requests": None,
+            "entries_rejected": int(self.trades_rejected),
+            "rejected_share": None,
+            "last_entry": None,
+            "notes": notes,
+        }
+        calls = trades[trades["exit_reason"].astype(str) == "margin_call"]
+        if len(calls):
+            t = calls.iloc[0]
+            when = t["exit_time"]
+            eq = float(self.final_equity)
+            out.update(wiped_out=True, wiped_out_on=when.date().isoformat())
+            notes.append(
+                f"Account wiped out on {when.date().isoformat()}: a margin call (equity below "
+                f"the maintenance margin of ${float(contract.get('maintenance_margin') or 0):,.0f}"
+                f" x {int(t['contracts'])} contract(s)) at {when:%Y-%m-%d %H:%M} UTC flattened "
+                f"the position; no trading after that (equity left: ${eq:,.2f})."
+            )
+        action = events["action"].astype(str)
+        decided = action.isin(("accepted", "resized", "rejected"))
+        rejected = action == "rejected"
+        if cfg.get("use_risk_manager", True) and int(decided.sum()):
+            req, rej = int(decided.sum()), int(rejected.sum())
+            share = rej / req
+            out.update(entry_requests=req, rejected_share=share)
+            if share > BLOCKED_SHARE:
+                top = events.loc[rejected, "reason"].astype(str).value_counts().head(2)
+                why = ", ".join(f"{k} {v:,}" for k, v in top.items())
+                notes.append(
+                    f"The risk layer blocked most entries: {rej:,} of {req:,} entry requests "
+                    f"rejected ({share:.0%}; {why}). The results describe the risk limits "
+                    "more than the strategy: give it more capital, a smaller stop or risk "
+                    "budget in contracts (longer bars), or looser limits."
+                )
+        if len(trades):
+            out["last_entry"] = trades["entry_time"].max().date().isoformat()
+        if not out["wiped_out"] and int(rejected.sum()) and len(self.equity):
+            start, end = self.equity.index[0], self.equity.index[-1]
+            last = trades["entry_time"].max() if len(trades) else start
+            late = int((rejected & (events["time"] > last)).sum())
+            if late and (end - last) > IDLE_SHARE * (end - start):
+                top = events.loc[rejected & (events["time"] > last), "reason"].astype(str)
+                notes.append(
+                    f"The account could no longer trade: no entry after "
+                    f"{last.date().isoformat() if len(trades) else 'the start'} "
+                    f"({late:,} entry requests rejected since, mostly "
+                    f"{top.value_counts().index[0]}); the equity curve is flat from there."
+                )
+        return out
+
+    @cached_property
     def drawdowns(self) -> pd.DataFrame:
         """Drawdown periods of the equity curve, deepest first."""
         return drawdown_periods(self.equity, initial_capital=self.initial_capital)
@@ -209,6 +279,7 @@ class BacktestResult:
                 f"  avg trade ${fmt(p['avg_trade_pnl'], ',.2f')}",
                 f"  risk: {self.trades_rejected} entries rejected, "
                 f"{self.circuit_breaker_triggered} circuit breakers",
+                *(f"  ! {note}" for note in self.account["notes"]),
             ]
         )
 

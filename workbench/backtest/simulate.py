@@ -22,12 +22,22 @@ Execution rules (a bar is known at its end):
 4. Inside bar ``i``: stop and target from its high and low. A gap through a level fills at the
    open; stop and target both inside the range: the stop (the worse) is assumed. Stops pay
    slippage, targets (limit orders) do not.
-5. At bar ``i``'s close: mark to market, ratchet a trailing stop, trip drawdown breakers.
+5. At bar ``i``'s close: mark to market; if that equity is below ``maintenance_margin`` x
+   the contracts held, a margin call: the position is flattened at this close (exit
+   slippage and commission; exit reason ``margin_call``, a ``margin_call`` risk event) and
+   the account is closed, with no more trading for the rest of the run (equity stays at the
+   cash left). Then ratchet a trailing stop and trip drawdown breakers.
 6. After the last bar, an open position is closed at its close.
+
+Margin applies in every mode (risk management on or off): an entry needs
+``initial_margin`` per contract out of the previous close's equity (the size is cut to what
+the equity can post, or the entry rejected: reason ``initial_margin``). A roll's re-entry is
+a continuation and is not re-checked. Margins of 0 turn the model off.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -96,6 +106,8 @@ class SimParams:
     use_risk: bool
     roll: bool
     fixed_contracts: int
+    initial_margin: float = 0.0  # per contract, to enter (0: no margin model)
+    maintenance_margin: float = 0.0  # per contract held, checked at each close (0: none)
     risk: RiskConfig = field(default_factory=RiskConfig)
     sizing: SizingConfig = field(default_factory=SizingConfig)
     stop: StopConfig = field(default_factory=StopConfig)
@@ -155,6 +167,11 @@ def simulate_python(x: SimInputs, p: SimParams) -> SimOutputs:
     entry_slip = 0
     stop: int | None = None
     target: int | None = None
+
+    def margin_cap(equity: float) -> int | None:
+        if p.initial_margin <= 0:
+            return None
+        return math.floor(max(equity, 0.0) / p.initial_margin + 1e-9)
 
     def close_trade(px: int, bar: int, reason: int, at_close: bool, exit_slip: int) -> None:
         nonlocal cash, side, qty, stop, target
@@ -216,11 +233,18 @@ def simulate_python(x: SimInputs, p: SimParams) -> SimOutputs:
                 if p.use_risk:
                     d = stops.distance_ticks(c[i - 1], stop_t[i - 1])
                     req = sizer.size(eq_prev, d, stop_t[i - 1])
-                    dec = risk.check_entry(req, c[i - 1], eq_prev, entry_ok[i] and not flat[i])
+                    dec = risk.check_entry(
+                        req, c[i - 1], eq_prev, entry_ok[i] and not flat[i], margin_cap(eq_prev)
+                    )
                     if dec.approved > 0:
                         open_trade(s1, dec.approved, i, d)
                 elif not flat[i]:
-                    open_trade(s1, p.fixed_contracts, i, 0)
+                    cap = margin_cap(eq_prev)
+                    n_contracts = p.fixed_contracts
+                    if cap is not None:
+                        n_contracts = risk.check_margin(i, n_contracts, cap)
+                    if n_contracts > 0:
+                        open_trade(s1, n_contracts, i, 0)
         # 4. intrabar stop / target
         if qty and (stop is not None or target is not None):
             hit = StopLossManager.check(side, stop, target, o[i], h[i], lo[i])
@@ -230,8 +254,13 @@ def simulate_python(x: SimInputs, p: SimParams) -> SimOutputs:
                     close_trade(px - side * slip, i, reason, False, slip)
                 else:
                     close_trade(px, i, reason, False, 0)
-        # 5. close
+        # 5. close (a margin call flattens at the close and closes the account)
         mtm = cash + (float(side * (c[i] - entry_px) * qty) * tv if qty else 0.0)
+        margin_call = bool(qty) and p.maintenance_margin > 0 and mtm < p.maintenance_margin * qty
+        if margin_call:
+            risk.margin_call(i, qty)
+            close_trade(c[i] - side * slip, i, D.EXIT_MARGIN_CALL, True, slip)
+            mtm = cash
         if qty and stops.trailing:
             stop = stops.trail(side, stop, h[i], lo[i], dist)
         if p.use_risk:
@@ -239,6 +268,9 @@ def simulate_python(x: SimInputs, p: SimParams) -> SimOutputs:
         equity[i] = mtm
         position[i] = side * qty
         eq_prev = mtm
+        if margin_call:  # the account is closed: nothing more happens
+            equity[i + 1 :] = mtm
+            break
     # 6. end of data
     if qty and n:
         close_trade(c[n - 1] - side * slip, n - 1, D.EXIT_END, True, slip)
@@ -266,13 +298,13 @@ def positions_from_trades(n: int, trades: np.ndarray) -> np.ndarray:
     A trade holds ``side x contracts`` from its entry bar (fills at the open) up to, not
     including, its exit bar (exits at the open or intrabar), except a roll exit, made at the
     close of its bar, which still holds at that close. The end-of-data exit leaves the last
-    bar flat. (The Python reference records the position bar by bar; a test holds the two to
-    the same values.)
+    bar flat, and so does a margin call at its bar's close. (The Python reference records the
+    position bar by bar; a test holds the two to the same values.)
     """
     entry = np.asarray(trades["entry_bar"], dtype=np.int64)
     exit_ = np.asarray(trades["exit_bar"], dtype=np.int64)
-    held_at_exit = (np.asarray(trades["exit_at_close"]) != 0) & (
-        np.asarray(trades["exit_reason"]) != D.EXIT_END
+    held_at_exit = (np.asarray(trades["exit_at_close"]) != 0) & ~np.isin(
+        np.asarray(trades["exit_reason"]), (D.EXIT_END, D.EXIT_MARGIN_CALL)
     )
     end = exit_ + held_at_exit
     signed = np.asarray(trades["side"], dtype=np.int64) * np.asarray(
@@ -313,6 +345,8 @@ def native_params(p: SimParams) -> BacktestParams:
         intraday_drawdown_limit=float(p.risk.intraday_drawdown_limit),
         max_drawdown_limit=float(p.risk.max_drawdown_limit),
         cooloff_days=int(p.risk.cooloff_days),
+        initial_margin=float(p.initial_margin),
+        maintenance_margin=float(p.maintenance_margin),
     )
 
 

@@ -92,6 +92,16 @@ def _parse_params(items: tuple[str, ...], cls: Any) -> dict[str, Any]:
 @click.option("--max-contracts", type=int, help="Position cap [5].")
 @click.option("--initial-capital", type=float, help="USD [5000].")
 @click.option("--commission", type=float, help="USD per contract per side [1.25].")
+@click.option(
+    "--initial-margin",
+    type=float,
+    help="USD per contract to enter, every mode [the contract's: MCL 770]; 0: no margin model.",
+)
+@click.option(
+    "--maintenance-margin",
+    type=float,
+    help="USD per contract held; below it a margin call flattens and stops [MCL 700].",
+)
 @click.option("--slippage-ticks", type=int, help="Ticks per side [1].")
 @click.option(
     "--stop-mode",
@@ -134,6 +144,8 @@ def backtest(
     max_contracts: int | None,
     initial_capital: float | None,
     commission: float | None,
+    initial_margin: float | None,
+    maintenance_margin: float | None,
     slippage_ticks: int | None,
     stop_mode: str | None,
     config_file: str | None,
@@ -164,6 +176,10 @@ def backtest(
     options: dict[str, Any] = {}
     if stop_mode:
         options["stop"] = {"mode": stop_mode}
+    if initial_margin is not None:
+        options["initial_margin"] = initial_margin
+    if maintenance_margin is not None:
+        options["maintenance_margin"] = maintenance_margin
     result = run_backtest(
         bars,
         strategy,

@@ -125,6 +125,10 @@ class ContractSpec:
         Listed contract months as CME month codes.
     calendar : str
         pandas_market_calendars name of its Globex session calendar.
+    initial_margin, maintenance_margin : float
+        Exchange margin per contract (USD) for an outright speculative position: to open
+        one, and below which equity gets a margin call. Approximate figures (see
+        :data:`MARGIN_SOURCE`); the backtest's config overrides them.
     """
 
     root: str
@@ -138,6 +142,8 @@ class ContractSpec:
     last_trade_rule: Callable[[int, int], dt.date]
     settlement: str
     calendar: str = "CMEGlobex_Crude"
+    initial_margin: float = 0.0
+    maintenance_margin: float = 0.0
 
     @property
     def product(self) -> str:
@@ -175,6 +181,17 @@ class ContractSpec:
         return self.last_trade_date(p.year, p.month)
 
 
+MARGIN_SOURCE = (
+    "Assumed, approximate CME outright margins per contract as of 2025 (maintenance; initial "
+    "= 110% of maintenance, CME's rule for speculative accounts). MCL: maintenance $700, "
+    "initial $770, i.e. one tenth of CL's ~$7,000 (CME's published MCL margin moved between "
+    "about $600 and $800 in 2024-2025; brokers such as IBKR may ask more). Check CME's margin "
+    "page (cmegroup.com/clearing/margins) before relying on them; override with "
+    "BacktestConfig(initial_margin=..., maintenance_margin=...)."
+)
+"""Where the margin figures in :data:`CONTRACTS` come from."""
+
+
 _ALL_MONTHS = MONTH_CODES
 _QUARTERLY = "HMUZ"
 
@@ -192,6 +209,8 @@ CONTRACTS: dict[str, ContractSpec] = {
             "USD",
             _mcl_last_trade,
             "financial",
+            initial_margin=770.0,
+            maintenance_margin=700.0,
         ),
         ContractSpec(
             "CL",
@@ -204,6 +223,8 @@ CONTRACTS: dict[str, ContractSpec] = {
             "USD",
             _cl_last_trade,
             "physical",
+            initial_margin=7700.0,
+            maintenance_margin=7000.0,
         ),
         ContractSpec(
             "ES",
@@ -217,6 +238,8 @@ CONTRACTS: dict[str, ContractSpec] = {
             _third_friday_last_trade,
             "financial",
             "CME_Equity",
+            initial_margin=13200.0,
+            maintenance_margin=12000.0,
         ),
         ContractSpec(
             "MES",
@@ -230,6 +253,8 @@ CONTRACTS: dict[str, ContractSpec] = {
             _third_friday_last_trade,
             "financial",
             "CME_Equity",
+            initial_margin=1320.0,
+            maintenance_margin=1200.0,
         ),
         ContractSpec(
             "NQ",
@@ -243,6 +268,8 @@ CONTRACTS: dict[str, ContractSpec] = {
             _third_friday_last_trade,
             "financial",
             "CME_Equity",
+            initial_margin=19800.0,
+            maintenance_margin=18000.0,
         ),
         ContractSpec(
             "MNQ",
@@ -256,6 +283,8 @@ CONTRACTS: dict[str, ContractSpec] = {
             _third_friday_last_trade,
             "financial",
             "CME_Equity",
+            initial_margin=1980.0,
+            maintenance_margin=1800.0,
         ),
     )
 }

@@ -24,6 +24,7 @@ class Action(IntEnum):
     RESIZED = int(native.Action.RESIZED)
     REJECTED = int(native.Action.REJECTED)
     CIRCUIT_BREAKER = int(native.Action.CIRCUIT_BREAKER)
+    MARGIN_CALL = int(native.Action.MARGIN_CALL)
 
     @property
     def label(self) -> str:
@@ -46,6 +47,8 @@ class Reason(IntEnum):
     NO_STOP_DISTANCE = int(native.Reason.NO_STOP_DISTANCE)
     ORDER_RATE = int(native.Reason.ORDER_RATE)
     KILL_SWITCH = int(native.Reason.KILL_SWITCH)
+    INITIAL_MARGIN = int(native.Reason.INITIAL_MARGIN)
+    MAINTENANCE_MARGIN = int(native.Reason.MAINTENANCE_MARGIN)
 
     @property
     def label(self) -> str:
@@ -66,6 +69,8 @@ _REASON_LABELS = {
     Reason.NO_STOP_DISTANCE: "no stop distance to size from",
     Reason.ORDER_RATE: "order rate limit",
     Reason.KILL_SWITCH: "kill switch",
+    Reason.INITIAL_MARGIN: "insufficient initial margin",
+    Reason.MAINTENANCE_MARGIN: "equity below maintenance margin: account closed",
 }
 
 
@@ -78,6 +83,7 @@ class ExitReason(IntEnum):
     ROLL = int(native.ExitReason.ROLL)
     SESSION = int(native.ExitReason.SESSION)
     END = int(native.ExitReason.END)
+    MARGIN_CALL = int(native.ExitReason.MARGIN_CALL)
 
     @property
     def label(self) -> str:
@@ -108,7 +114,7 @@ for _ours, _theirs in (
     _check_same(_ours, _theirs)
 
 # Flat names, for the kernels' integer arrays and the tables that turn them into words.
-ACCEPTED, RESIZED, REJECTED, CIRCUIT_BREAKER = (int(a) for a in Action)
+ACCEPTED, RESIZED, REJECTED, CIRCUIT_BREAKER, MARGIN_CALL = (int(a) for a in Action)
 ACTIONS = {int(a): a.label for a in Action}
 OK = int(Reason.OK)
 MAX_POSITION = int(Reason.MAX_POSITION)
@@ -122,8 +128,10 @@ HALT_MAX_DRAWDOWN = int(Reason.HALT_MAX_DRAWDOWN)
 NO_STOP_DISTANCE = int(Reason.NO_STOP_DISTANCE)
 ORDER_RATE = int(Reason.ORDER_RATE)
 KILL_SWITCH = int(Reason.KILL_SWITCH)
+INITIAL_MARGIN = int(Reason.INITIAL_MARGIN)
+MAINTENANCE_MARGIN = int(Reason.MAINTENANCE_MARGIN)
 REASONS = {int(r): r.label for r in Reason}
-EXIT_SIGNAL, EXIT_STOP, EXIT_TARGET, EXIT_ROLL, EXIT_SESSION, EXIT_END = (
+EXIT_SIGNAL, EXIT_STOP, EXIT_TARGET, EXIT_ROLL, EXIT_SESSION, EXIT_END, EXIT_MARGIN_CALL = (
     int(e) for e in ExitReason
 )
 EXIT_REASONS = {int(e): e.label for e in ExitReason}

@@ -203,6 +203,7 @@ def comparison_row(summary: dict[str, Any]) -> dict[str, Any]:
         "synthetic": summary["provenance"]["synthetic"],
         "parameters": json.dumps(summary["strategy"]["parameters"], sort_keys=True),
         "initial_capital": summary["config"].get("initial_capital"),
+        "wiped_out_on": (summary.get("account") or {}).get("wiped_out_on"),
     }
     for key in PERFORMANCE_KEYS:
         row[key] = summary["performance"][key]

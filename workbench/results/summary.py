@@ -66,6 +66,7 @@ SUMMARY_KEYS = (
     "provenance",
     "annualization",
     "config",
+    "account",
 )
 #: Keys of the ``performance`` block.
 PERFORMANCE_KEYS = (
@@ -315,6 +316,7 @@ def build_summary(
         "provenance": _provenance(result),
         "annualization": dict(metrics["annualization"]),
         "config": dict(result.parameters.get("config") or {}),
+        "account": dict(result.account),
     }
     out: dict[str, Any] = to_jsonable(summary)
     return out

@@ -98,11 +98,17 @@ class RiskManager:
         return d
 
     def check_entry(
-        self, requested: int, price_ticks: int, equity: float, in_trading_hours: bool = True
+        self,
+        requested: int,
+        price_ticks: int,
+        equity: float,
+        in_trading_hours: bool = True,
+        margin_cap: int | None = None,
     ) -> Decision:
         """Validate an entry of ``requested`` contracts (from the PositionSizer) at about
-        ``price_ticks``: halts, the daily loss limit, trading hours, size, position cap and
-        exposure. Resizes down where it can, rejects otherwise."""
+        ``price_ticks``: halts, the daily loss limit, trading hours, size, position cap,
+        exposure and (``margin_cap``: the contracts whose initial margin the equity can post)
+        margin. Resizes down where it can, rejects otherwise."""
         c = self.config
         if self.halt_until_day >= 0:
             return self._reject(D.HALT_MAX_DRAWDOWN, requested)
@@ -128,10 +134,30 @@ class RiskManager:
                 if cap < 1:
                     return self._reject(D.MAX_EXPOSURE, requested)
                 approved, reason = cap, D.MAX_EXPOSURE
+        if margin_cap is not None and approved > margin_cap:
+            if margin_cap < 1:
+                return self._reject(D.INITIAL_MARGIN, requested)
+            approved, reason = margin_cap, D.INITIAL_MARGIN
         action = D.ACCEPTED if approved == requested else D.RESIZED
         d = Decision(action, reason, requested, approved)
         self.events.append(RiskEvent(self.bar, action, reason, requested, approved))
         return d
+
+    def check_margin(self, bar: int, requested: int, margin_cap: int) -> int:
+        """Risk management off: only the initial margin resizes or rejects an entry of
+        ``requested`` contracts (recorded only when it does). Returns the contracts allowed."""
+        if requested <= margin_cap:
+            return requested
+        self.bar = bar
+        if margin_cap < 1:
+            return self._reject(D.INITIAL_MARGIN, requested).approved
+        self.events.append(RiskEvent(bar, D.RESIZED, D.INITIAL_MARGIN, requested, margin_cap))
+        return margin_cap
+
+    def margin_call(self, bar: int, contracts: int) -> None:
+        """Record a margin call at ``bar`` on a position of ``contracts``."""
+        self.bar = bar
+        self.events.append(RiskEvent(bar, D.MARGIN_CALL, D.MAINTENANCE_MARGIN, contracts, 0))
 
     def on_trade_closed(self, net_pnl: float) -> None:
         """Record a closed trade: the day's realised P&L and the losing streak."""

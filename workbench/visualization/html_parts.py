@@ -142,6 +142,24 @@ def reliability_banner(summary: Mapping[str, Any]) -> str:
     )
 
 
+def account_banner(summary: Mapping[str, Any]) -> str:
+    """A warning when the account was wiped out (margin call), the risk layer blocked most
+    entries, or the account could no longer trade (summary ``account.notes``)."""
+    account = summary.get("account") or {}
+    notes = account.get("notes") or []
+    if not notes:
+        return ""
+    title = (
+        "Account wiped out" if account.get("wiped_out") else "The account could not trade freely"
+    )
+    items = "".join(f"<li>{esc(n)}</li>" for n in notes)
+    return (
+        f'<div class="banner caution" id="account-banner">{esc(title)}'
+        "<small>read the figures below with this in mind</small>"
+        f"<ul>{items}</ul></div>"
+    )
+
+
 def metric_cards(performance: Mapping[str, Any], unreliable: Iterable[str] = ()) -> str:
     """The headline metric cards of a summary's ``performance`` block; the figures named in
     ``unreliable`` (a summary's ``unreliable_metrics``) say so on their card."""

@@ -123,6 +123,8 @@ class Action:
     """Refused."""
     CIRCUIT_BREAKER: Final[Action]
     """A breaker tripped (not an entry request)."""
+    MARGIN_CALL: Final[Action]
+    """Equity fell below the maintenance margin: flattened, account closed for the run."""
     def __int__(self) -> int: ...
     def __eq__(self, value: object, /) -> bool: ...
     def __ne__(self, value: object, /) -> bool: ...
@@ -156,6 +158,10 @@ class Reason:
     """Pre-trade check only: ``max_orders_per_minute`` orders went out in the last 60 s."""
     KILL_SWITCH: Final[Reason]
     """Pre-trade check only: the kill switch is on."""
+    INITIAL_MARGIN: Final[Reason]
+    """Resized or refused: equity cannot post ``initial_margin`` for the contracts."""
+    MAINTENANCE_MARGIN: Final[Reason]
+    """Equity marked at a close fell below ``maintenance_margin`` x contracts held."""
     def __int__(self) -> int: ...
     def __eq__(self, value: object, /) -> bool: ...
     def __ne__(self, value: object, /) -> bool: ...
@@ -177,6 +183,8 @@ class ExitReason:
     """Flat before the daily halt."""
     END: Final[ExitReason]
     """The data ended (exit at the last close)."""
+    MARGIN_CALL: Final[ExitReason]
+    """Margin call: equity below the maintenance margin (exit at that bar's close)."""
     def __int__(self) -> int: ...
     def __eq__(self, value: object, /) -> bool: ...
     def __ne__(self, value: object, /) -> bool: ...
@@ -185,9 +193,10 @@ class ExitReason:
 @final
 class BacktestParams:
     """The scalars of a simulation (``workbench.backtest.simulate.SimParams``, flattened),
-    immutable. Built with keyword arguments only; every one is required.
+    immutable. Built with keyword arguments only; every one is required but the margins
+    (0: no margin model).
 
-    Raises ``ValueError`` when ``tick_size`` is not a positive number.
+    Raises ``ValueError`` when ``tick_size`` is not a positive number or a margin is negative.
     """
 
     def __new__(
@@ -219,6 +228,8 @@ class BacktestParams:
         intraday_drawdown_limit: float,
         max_drawdown_limit: float,
         cooloff_days: int,
+        initial_margin: float = 0.0,
+        maintenance_margin: float = 0.0,
     ) -> BacktestParams: ...
     @property
     def initial_capital(self) -> float:
@@ -298,6 +309,12 @@ class BacktestParams:
     @property
     def cooloff_days(self) -> int:
         """Trade dates without entries after the max-drawdown breaker."""
+    @property
+    def initial_margin(self) -> float:
+        """Equity needed per contract to enter (every mode); 0: no margin model."""
+    @property
+    def maintenance_margin(self) -> float:
+        """Equity per contract held below which a close flattens and closes the account."""
 
 @final
 class BacktestOutputs:

@@ -24,6 +24,9 @@ pub enum Action {
     Resized = 1,
     Rejected = 2,
     CircuitBreaker = 3,
+    /// Equity fell below the position's maintenance margin: the position was flattened and
+    /// the account closed (no more entries for the rest of the run).
+    MarginCall = 4,
 }
 
 /// Why a risk decision was taken.
@@ -55,6 +58,10 @@ pub enum Reason {
     OrderRate = 10,
     /// The pre-trade check only (`crate::risk`): the kill switch is on.
     KillSwitch = 11,
+    /// The account's equity cannot post the initial margin of the contracts asked for.
+    InitialMargin = 12,
+    /// Equity marked to market fell below the position's maintenance margin.
+    MaintenanceMargin = 13,
 }
 
 /// Why a trade was closed.
@@ -84,4 +91,6 @@ pub enum ExitReason {
     Session = 4,
     /// The data ended.
     End = 5,
+    /// Equity fell below the maintenance margin: flattened at the bar's close, account closed.
+    MarginCall = 6,
 }

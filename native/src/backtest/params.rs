@@ -114,6 +114,11 @@ pub struct Params {
     pub max_drawdown_limit: f64,
     /// Trade dates without entries after the max-drawdown breaker (then the peak resets).
     pub cooloff_days: i64,
+    /// Equity needed per contract to enter (any mode); `0`: no margin model.
+    pub initial_margin: f64,
+    /// Equity per contract held below which, at a bar's close, the position is flattened at
+    /// that close and the account closed (any mode); `0`: no margin calls.
+    pub maintenance_margin: f64,
 }
 
 /// Parameters for the tests: MCL economics, ATR stops, fixed-fractional sizing.
@@ -146,5 +151,7 @@ pub(crate) fn test_params(use_risk: bool) -> Params {
         intraday_drawdown_limit: 0.04,
         max_drawdown_limit: 0.2,
         cooloff_days: 5,
+        initial_margin: 0.0,
+        maintenance_margin: 0.0,
     }
 }

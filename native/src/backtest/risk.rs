@@ -70,6 +70,7 @@ impl Risk {
         0
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn check_entry(
         &mut self,
         p: &Params,
@@ -78,6 +79,7 @@ impl Risk {
         price_ticks: i64,
         equity: f64,
         in_hours: bool,
+        margin_cap: i64,
     ) -> i64 {
         if self.halt_until_day >= 0 {
             return self.reject(ev, Reason::HaltMaxDrawdown, requested);
@@ -117,6 +119,13 @@ impl Risk {
                 reason = Reason::MaxExposure;
             }
         }
+        if approved > margin_cap {
+            if margin_cap < 1 {
+                return self.reject(ev, Reason::InitialMargin, requested);
+            }
+            approved = margin_cap;
+            reason = Reason::InitialMargin;
+        }
         let action = if approved == requested {
             Action::Accepted
         } else {
@@ -126,6 +135,32 @@ impl Risk {
             self.bar, action, reason, requested, approved,
         ));
         approved
+    }
+
+    /// Risk management off: only the initial margin can resize or reject an entry (recorded
+    /// only when it does).
+    pub(crate) fn check_margin(
+        &mut self,
+        ev: &mut Vec<RiskEvent>,
+        bar: i64,
+        requested: i64,
+        margin_cap: i64,
+    ) -> i64 {
+        if requested <= margin_cap {
+            return requested;
+        }
+        self.bar = bar;
+        if margin_cap < 1 {
+            return self.reject(ev, Reason::InitialMargin, requested);
+        }
+        ev.push(RiskEvent::new(
+            bar,
+            Action::Resized,
+            Reason::InitialMargin,
+            requested,
+            margin_cap,
+        ));
+        margin_cap
     }
 
     pub(crate) fn on_trade_closed(&mut self, p: &Params, ev: &mut Vec<RiskEvent>, net: f64) {

@@ -4,13 +4,13 @@
 //! Every rule here has a Python counterpart; a test runs both on the same inputs and holds
 //! them to the same trades, equity and risk events.
 
-use super::codes::ExitReason;
+use super::codes::{Action, ExitReason, Reason};
 use super::params::Params;
 use super::records::{RiskEvent, Trade};
 use super::risk::Risk;
 use super::sizing::{size, Stats};
 use super::stops::{check_stop, stop_distance};
-use crate::ticks::{ceil_eps, distance_ticks, price_ticks};
+use crate::ticks::{ceil_eps, distance_ticks, floor_eps, price_ticks};
 
 /// Per-bar inputs, borrowed from NumPy arrays. Prices and stop distances stay in price
 /// units and are turned into ticks bar by bar, and trade dates and contract rolls come as the
@@ -164,6 +164,22 @@ impl<'p> Sim<'p> {
         }
     }
 
+    /// Contracts whose initial margin `equity` can post (`i64::MAX`: no margin model).
+    fn margin_cap(&self, equity: f64) -> i64 {
+        let m = self.p.initial_margin;
+        if m > 0.0 {
+            floor_eps(equity.max(0.0) / m)
+        } else {
+            i64::MAX
+        }
+    }
+
+    /// Whether equity `mtm` marked at a close is below the position's maintenance margin.
+    fn below_maintenance(&self, mtm: f64, qty: i64) -> bool {
+        let m = self.p.maintenance_margin;
+        m > 0.0 && mtm < m * qty as f64
+    }
+
     fn open_trade(&mut self, side: i64, qty: i64, bar: usize, open: i64, dist: i64) {
         let p = self.p;
         let entry_px = open + side * p.slippage_ticks;
@@ -271,6 +287,9 @@ impl Sim<'_> {
                     }
                     let mtm = *cash
                         + ((pos.side * (x.c(i) - pos.entry_px) * pos.qty) as f64) * p.tick_value;
+                    if p.maintenance_margin > 0.0 && mtm < p.maintenance_margin * pos.qty as f64 {
+                        break; // a margin call: the full rules
+                    }
                     if trailing {
                         if let Some(s) = pos.stop {
                             pos.stop = Some(if pos.side > 0 {
@@ -362,6 +381,7 @@ pub fn simulate(x: &Inputs, p: &Params) -> Outputs {
                     let d = stop_distance(p, x.c(i - 1), x.stop_ticks(i - 1));
                     let req = size(p, &sim.stats, eq_prev, d, x.stop_ticks(i - 1));
                     let in_hours = x.entry_ok(i) && !x.force_flat(i);
+                    let cap = sim.margin_cap(eq_prev);
                     let approved = sim.risk.check_entry(
                         p,
                         &mut sim.events,
@@ -369,12 +389,18 @@ pub fn simulate(x: &Inputs, p: &Params) -> Outputs {
                         x.c(i - 1),
                         eq_prev,
                         in_hours,
+                        cap,
                     );
                     if approved > 0 {
                         sim.open_trade(s1, approved, i, x.o(i), d);
                     }
                 } else if !x.force_flat(i) {
-                    sim.open_trade(s1, p.fixed_contracts, i, x.o(i), 0);
+                    let cap = sim.margin_cap(eq_prev);
+                    let Sim { risk, events, .. } = &mut sim;
+                    let qty = risk.check_margin(events, i as i64, p.fixed_contracts, cap);
+                    if qty > 0 {
+                        sim.open_trade(s1, qty, i, x.o(i), 0);
+                    }
                 }
             }
         }
@@ -393,10 +419,32 @@ pub fn simulate(x: &Inputs, p: &Params) -> Outputs {
                 }
             }
         }
-        // 5. close
+        // 5. close (a margin call flattens at the close and closes the account)
         let mut mtm = sim.cash;
+        let mut margin_call = false;
+        if let Some((side, qty, entry_px)) = sim.pos.as_ref().map(|q| (q.side, q.qty, q.entry_px)) {
+            mtm += ((side * (x.c(i) - entry_px) * qty) as f64) * p.tick_value;
+            if sim.below_maintenance(mtm, qty) {
+                margin_call = true;
+                sim.risk.bar = i as i64;
+                sim.events.push(RiskEvent::new(
+                    i as i64,
+                    Action::MarginCall,
+                    Reason::MaintenanceMargin,
+                    qty,
+                    0,
+                ));
+                sim.close_trade(
+                    x.c(i) - side * slip,
+                    i as i64,
+                    ExitReason::MarginCall,
+                    true,
+                    slip,
+                );
+                mtm = sim.cash;
+            }
+        }
         if let Some(pos) = sim.pos.as_mut() {
-            mtm += ((pos.side * (x.c(i) - pos.entry_px) * pos.qty) as f64) * p.tick_value;
             if p.stop_mode.trailing() && pos.dist > 0 {
                 if let Some(s) = pos.stop {
                     pos.stop = Some(if pos.side > 0 {
@@ -419,6 +467,11 @@ pub fn simulate(x: &Inputs, p: &Params) -> Outputs {
         equity[i] = mtm;
         eq_prev = mtm;
         i += 1;
+        if margin_call {
+            // The account is closed: no more trading, equity stays at the cash left.
+            equity[i..].fill(mtm);
+            break;
+        }
         // Then the bars where only the mark to market changes, up to the next roll or date.
         let next_roll_bar = x.rolls.get(next_roll).map_or(n, |&b| b as usize);
         let next_day_bar = match x.day_starts.get(next_day) {
@@ -571,12 +624,81 @@ mod tests {
         let mut ev = Vec::new();
         r.start_bar(0, 0, 1000.0);
         r.on_trade_closed(&p, &mut ev, -60.0);
-        assert_eq!(r.check_entry(&p, &mut ev, 1, 7000, 940.0, true), 0);
+        assert_eq!(
+            r.check_entry(&p, &mut ev, 1, 7000, 940.0, true, i64::MAX),
+            0
+        );
         assert_eq!(
             ev.last().map(|e| e.reason),
             Some(Reason::DailyLossLimit as i64)
         );
         r.start_bar(1, 1, 940.0); // a new trade date resets the limit
-        assert_eq!(r.check_entry(&p, &mut ev, 1, 7000, 940.0, true), 1);
+        assert_eq!(
+            r.check_entry(&p, &mut ev, 1, 7000, 940.0, true, i64::MAX),
+            1
+        );
+    }
+
+    #[test]
+    fn margin_call_flattens_at_the_close_and_stops_trading() {
+        // Long 1 from bar 1 (entry 7001); the price collapses: at bar 3's close equity is
+        // 5000 - 1.25 + (2000 - 7001) = -2.25 < 700: flattened at 2000 - 1 tick, then nothing.
+        let closes = [7000, 7000, 6000, 2000, 2100, 2200, 2300, 2400];
+        let signals = [1, 1, 1, 1, -1, 1, -1, 1];
+        for use_risk in [false, true] {
+            let mut p = params(use_risk);
+            p.initial_margin = 770.0;
+            p.maintenance_margin = 700.0;
+            p.stop_mode = crate::backtest::StopMode::None;
+            p.sizing = crate::backtest::Sizing::Fixed;
+            p.max_drawdown_limit = 10.0; // no breakers in the way
+            p.intraday_drawdown_limit = 10.0;
+            let data = Owned::new(&closes, &signals);
+            let out = simulate(&data.inputs(), &p);
+            assert_eq!(col(&out.trades, |t| t.exit_bar), vec![3]);
+            assert_eq!(col(&out.trades, |t| t.exit_px), vec![2000 - 1]);
+            assert_eq!(
+                col(&out.trades, |t| t.exit_reason),
+                vec![ExitReason::MarginCall as i64]
+            );
+            let wiped = 5_000.0 - 2.5 + (1999.0 - 7001.0);
+            assert!(out.equity[3..].iter().all(|&e| (e - wiped).abs() < 1e-9));
+            let calls: Vec<_> = out
+                .events
+                .iter()
+                .filter(|e| e.action == Action::MarginCall as i64)
+                .collect();
+            assert_eq!(calls.len(), 1);
+            assert_eq!((calls[0].bar, calls[0].requested), (3, 1));
+            assert_eq!(calls[0].reason, Reason::MaintenanceMargin as i64);
+        }
+    }
+
+    #[test]
+    fn initial_margin_caps_or_rejects_entries() {
+        let data = Owned::new(&[7000, 7010, 7020, 7030, 7040], &[1, 1, 1, 1, 1]);
+        let mut p = params(false);
+        p.fixed_contracts = 10;
+        p.initial_margin = 1_000.0; // 5000 posts 5 contracts
+        let out = simulate(&data.inputs(), &p);
+        assert_eq!(col(&out.trades, |t| t.contracts), vec![5]);
+        assert_eq!(
+            col(&out.events, |e| e.reason),
+            vec![Reason::InitialMargin as i64]
+        );
+        assert_eq!(col(&out.events, |e| e.action), vec![Action::Resized as i64]);
+        p.initial_margin = 6_000.0;
+        let out = simulate(&data.inputs(), &p);
+        assert!(out.trades.is_empty());
+        assert_eq!(out.trades_rejected, 1);
+        let mut p = params(true);
+        p.risk_per_trade = 0.5;
+        p.initial_margin = 2_000.0; // 5000 posts 2 of the 5 allowed
+        let out = simulate(&data.inputs(), &p);
+        assert_eq!(col(&out.trades, |t| t.contracts), vec![2]);
+        assert_eq!(
+            col(&out.events, |e| e.reason),
+            vec![Reason::InitialMargin as i64]
+        );
     }
 }

@@ -45,6 +45,8 @@ impl Params {
         intraday_drawdown_limit,
         max_drawdown_limit,
         cooloff_days,
+        initial_margin = 0.0,
+        maintenance_margin = 0.0,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn py_new(
@@ -74,10 +76,18 @@ impl Params {
         intraday_drawdown_limit: f64,
         max_drawdown_limit: f64,
         cooloff_days: i64,
+        initial_margin: f64,
+        maintenance_margin: f64,
     ) -> PyResult<Self> {
         if !(tick_size.is_finite() && tick_size > 0.0) {
             return Err(PyValueError::new_err(format!(
                 "BacktestParams: tick_size must be a positive number, got {tick_size}"
+            )));
+        }
+        if !(initial_margin >= 0.0 && maintenance_margin >= 0.0) {
+            return Err(PyValueError::new_err(format!(
+                "BacktestParams: initial_margin and maintenance_margin must be >= 0, got \
+                 {initial_margin} and {maintenance_margin}"
             )));
         }
         Ok(Params {
@@ -107,6 +117,8 @@ impl Params {
             intraday_drawdown_limit,
             max_drawdown_limit,
             cooloff_days,
+            initial_margin,
+            maintenance_margin,
         })
     }
 
@@ -122,7 +134,8 @@ impl Params {
              target_r={}, sizing=Sizing.{}, sizing_contracts={}, kelly_fraction={:?}, \
              kelly_cap={:?}, kelly_min_trades={}, risk_per_trade={:?}, daily_loss_limit={:?}, \
              max_position={}, max_exposure={:?}, max_consecutive_losses={}, \
-             intraday_drawdown_limit={:?}, max_drawdown_limit={:?}, cooloff_days={})",
+             intraday_drawdown_limit={:?}, max_drawdown_limit={:?}, cooloff_days={}, \
+             initial_margin={:?}, maintenance_margin={:?})",
             self.initial_capital,
             self.commission,
             self.slippage_ticks,
@@ -149,6 +162,8 @@ impl Params {
             self.intraday_drawdown_limit,
             self.max_drawdown_limit,
             self.cooloff_days,
+            self.initial_margin,
+            self.maintenance_margin,
         )
     }
 }

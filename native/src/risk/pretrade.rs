@@ -386,6 +386,8 @@ mod tests {
             intraday_drawdown_limit: l.intraday_drawdown_limit,
             max_drawdown_limit: l.max_drawdown_limit,
             cooloff_days: l.cooloff_days,
+            initial_margin: 0.0,
+            maintenance_margin: 0.0,
         }
     }
 
@@ -420,7 +422,7 @@ mod tests {
                     let px = 6_000 + rng.below(2_000);
                     let hours = rng.below(10) > 0;
                     let d = ours.check_entry(req, px, equity, hours, bar).unwrap();
-                    let k = kernel.check_entry(&p, &mut ev, req, px, equity, hours);
+                    let k = kernel.check_entry(&p, &mut ev, req, px, equity, hours, i64::MAX);
                     assert_eq!(d.approved, k, "seed {seed} bar {bar}");
                 }
                 if rng.below(3) == 0 {

@@ -184,27 +184,41 @@ def comparison_figures(
     return {"equity_overlay": eq_fig, "drawdown_overlay": dd_fig, "drawdown_usd_overlay": usd_fig}
 
 
+def wiped_out_on(summary: dict[str, Any]) -> str | None:
+    """The date a run's account was wiped out (margin call), else None."""
+    account = summary.get("account") or {}
+    return str(account["wiped_out_on"]) if account.get("wiped_out") else None
+
+
 def comparison_table_html(summaries: list[dict[str, Any]]) -> str:
-    """Metrics of several runs side by side; the best value of each row is marked."""
+    """Metrics of several runs side by side; the best value of each row is marked, never
+    in a run whose account was wiped out (a margin call), which says so in its header."""
     labels = [_run_label(s) for s in summaries]
+    wiped = [wiped_out_on(s) for s in summaries]
     head = "".join(
         f'<th>{esc(lab)}<br><span class="muted" style="font-weight:400">'
         f"{esc((s.get('strategy') or {}).get('name'))}"
         f"{' &middot; SYNTHETIC' if (s.get('provenance') or {}).get('synthetic') else ''}"
-        "</span></th>"
-        for lab, s in zip(labels, summaries, strict=True)
+        "</span>"
+        + (f'<br><span class="wiped">account wiped out on {esc(w)}</span>' if w else "")
+        + "</th>"
+        for lab, s, w in zip(labels, summaries, wiped, strict=True)
     )
     rows = []
     for key, label, kind, higher in COMPARISON_ROWS:
         perfs = [s.get("performance") or {} for s in summaries]
         values = [p.get(key) for p in perfs]
-        finite = [float(v) for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
+        finite = [
+            float(v)
+            for v, w in zip(values, wiped, strict=True)
+            if not w and isinstance(v, (int, float)) and math.isfinite(v)
+        ]
         best = None
         if higher is not None and len(set(finite)) > 1:  # ties everywhere: no best
             best = max(finite) if higher else min(finite)
         cells = "".join(
-            f'<td class="{_best_class(v, best)}">{_fmt_kind(v, kind, p)}</td>'
-            for v, p in zip(values, perfs, strict=True)
+            f'<td class="{"" if w else _best_class(v, best)}">{_fmt_kind(v, kind, p)}</td>'
+            for v, p, w in zip(values, perfs, wiped, strict=True)
         )
         rows.append(f'<tr><th class="l">{esc(label)}</th>{cells}</tr>')
     extra = [

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from workbench.visualization import charts as C
 from workbench.visualization.assets import fill, plotly_js
 from workbench.visualization.html_parts import (
+    account_banner,
     banner,
     columns,
     esc,
@@ -160,6 +161,7 @@ def render_report(
         f'<header><h1>{esc(title)}</h1><div class="meta">'
         f"{_meta(summary, result, data_range, provenance, strategy)}</div></header>"
         + banner(provenance)
+        + account_banner(summary)
         + reliability_banner(summary)
         + '<nav><a href="#metrics">Metrics</a><a href="#statistics">Statistics</a>'
         '<a href="#charts">Charts</a>'
