@@ -114,7 +114,10 @@ fn main() {
     per_update("PreTradeRisk: start_bar + check_entry + end_bar", N, |i| {
         let ts = i as i64 * minute;
         risk.start_bar(i as i64, i as i64 / 1380, 50_000.0);
-        black_box(risk.check_entry(3, 7_000, 50_000.0, true, ts).unwrap());
+        black_box(
+            risk.check_entry(3, 7_000, 50_000.0, true, None, ts)
+                .unwrap(),
+        );
         risk.end_bar(50_000.0);
         if i % 4096 == 0 {
             risk.take_events(); // a live session drains its log
@@ -124,7 +127,7 @@ fn main() {
     kill.kill();
     per_update("PreTradeRisk: check_entry (rejected)", N, |i| {
         black_box(
-            kill.check_entry(3, 7_000, 50_000.0, true, i as i64)
+            kill.check_entry(3, 7_000, 50_000.0, true, None, i as i64)
                 .unwrap(),
         );
         if i % 4096 == 0 {
@@ -144,7 +147,7 @@ fn main() {
         risk.start_bar(i as i64, i as i64 / 1380, 50_000.0);
         if s != prev && s != 0 {
             let d = risk
-                .check_entry(2, 7_000, 50_000.0, true, i as i64 * minute)
+                .check_entry(2, 7_000, 50_000.0, true, None, i as i64 * minute)
                 .unwrap();
             decisions += (d.approved > 0) as u64;
         }

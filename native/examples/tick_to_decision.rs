@@ -126,7 +126,7 @@ impl Engine {
         }
         let Ok(d) = self
             .risk
-            .check_entry(1, mid / TICK, 100_000.0, true, ts as i64)
+            .check_entry(1, mid / TICK, 100_000.0, true, None, ts as i64)
         else {
             return Step::Decision;
         };

@@ -27,6 +27,7 @@ mismatch (not while a resumed session replays its journal).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.backtest.config import BacktestConfig
+from workbench.backtest.engine import margins
 from workbench.execution.brokers.base import Broker
 from workbench.execution.config import ExecutionConfig
 from workbench.execution.events import Emitter, Event, Listener
@@ -47,7 +49,7 @@ from workbench.model import Fill, Side
 from workbench.model import codes as D
 from workbench.native import RISK_EVENT_DTYPE, TRADE_DTYPE
 from workbench.risk.position_sizer import PositionSizer
-from workbench.risk.pretrade import pretrade_risk, trade_day
+from workbench.risk.pretrade import margin_cap, pretrade_risk, trade_day
 from workbench.risk.stop_loss import StopLossManager
 from workbench.strategies.base import Strategy
 from workbench.strategies.incremental import IncrementalSignal
@@ -60,6 +62,7 @@ _EXIT_REASON = {
     "roll_exit": D.EXIT_ROLL,
     "end": D.EXIT_END,
     "flatten": D.EXIT_SIGNAL,
+    "margin_call": D.EXIT_MARGIN_CALL,
 }
 
 
@@ -157,6 +160,7 @@ class ExecutionEngine:
         self._day = -1
         self.stopped = False
         self.halted_reason = ""
+        self.margin_called = False  # the account is closed: no more trading (not a stop)
         self._exit_sent = False
         # the record
         self.equity: list[float] = []
@@ -266,23 +270,29 @@ class ExecutionEngine:
         if self.use_risk:
             self.risk.start_bar(i, self._day_of(ts), self.eq_prev)
         # 3. the previous bar's signal
-        if i > 0 and not self.stopped:
+        if i > 0 and not self.stopped and not self.margin_called:
             s1, s2 = self.sig1, self.sig2
             exiting = False
             if self.pos is not None and s1 != self.pos.side:
                 self._exit("exit", ts, open_px)
                 exiting = self._exit_sent
             if (self.pos is None or exiting) and s1 != 0 and s1 != s2:
+                cap = margin_cap(self.eq_prev, self._margins[0])
                 if self.use_risk:
                     d = self.stops.distance_ticks(self.c1, self.stop_t1)
                     req = self.sizer.size(self.eq_prev, d, self.stop_t1)
-                    dec = self.risk.check_entry(req, self.c1, self.eq_prev, True, ts)
+                    dec = self.risk.check_entry(req, self.c1, self.eq_prev, True, ts, cap)
                     if dec.approved > 0:
                         self._enter(s1, dec.approved, symbol, d, ts, open_px, "entry")
                     elif self._emitter:
                         self.emit("risk", f"entry of {req} refused by the pre-trade check")
                 else:
-                    self._enter(s1, self.cfg.sizing.contracts, symbol, 0, ts, open_px, "entry")
+                    req = self.cfg.sizing.contracts
+                    qty = req if cap is None else self.risk.check_margin(i, req, cap)
+                    if qty > 0:
+                        self._enter(s1, qty, symbol, 0, ts, open_px, "entry")
+                    elif self._emitter:
+                        self.emit("risk", f"entry of {req} refused: not enough initial margin")
         self.prev_symbol = symbol
 
     def _close_phase(self, bar: Bar) -> None:
@@ -290,6 +300,11 @@ class ExecutionEngine:
         c = self._ticks(bar.close)
         p = self.pos
         mtm = self.cash + (float(p.side * (c - p.entry_px) * p.qty) * self.tv if p else 0.0)
+        closed = self.margin_called
+        maintenance = self._margins[1]
+        if p is not None and maintenance > 0 and mtm < maintenance * p.qty and not closed:
+            mtm = self._margin_call(bar, p, mtm)
+            p = self.pos
         if p is not None and self.stops.trailing and self.stop is not None:
             new = self.stops.trail(
                 p.side, self.stop, self._ticks(bar.high), self._ticks(bar.low), p.dist
@@ -297,7 +312,7 @@ class ExecutionEngine:
             if new is not None and new != self.stop:
                 self.stop = new
                 self.om.modify_stop(self.stop_ref, self._price(new))
-        if self.use_risk:
+        if self.use_risk and not closed:  # a closed account: no more breakers (the backtest)
             self.risk.end_bar(mtm)
         s = self.signal.update(bar.high, bar.low, bar.close, bar.ts)
         dist = self.signal.stop_distance
@@ -315,6 +330,27 @@ class ExecutionEngine:
             if self.journal._in_txn or bar.index % 1000 == 0:
                 self._drain_events()
             self.journal.bar_done(bar.index)
+
+    @functools.cached_property
+    def _margins(self) -> tuple[float, float]:
+        """(initial, maintenance) margin per contract (0: off), as the backtest's."""
+        return margins(self.cfg, self.spec)
+
+    def _margin_call(self, bar: Bar, p: _Trade, mtm: float) -> float:
+        """Equity ``mtm`` at ``bar``'s close is below the maintenance margin of position ``p``:
+        flatten at the close (the sim broker's price now) and close the account: no more
+        trading, but the session goes on (its equity stays at the cash, as the backtest's).
+        Returns the equity after it (``mtm`` while a live broker has not filled the exit)."""
+        self.risk.margin_call(bar.index, p.qty)
+        self.om.phase = "submit"
+        self._exit("margin_call", bar.end, bar.close)
+        self.om.phase = "close"
+        self.margin_called = True
+        self.halted_reason = (
+            f"margin call: equity {mtm:,.2f} below the maintenance margin of {p.qty} contracts"
+        )
+        self.emit("risk", self.halted_reason)
+        return self.cash if self.pos is None else mtm
 
     # -- events ---------------------------------------------------------------------------
     def emit(self, kind: str, message: str = "", **fields: Any) -> None:
@@ -475,7 +511,7 @@ class ExecutionEngine:
         self.cash += gross
         self.cash -= cost
         net = gross - 2.0 * cost
-        at_close = mo.purpose in ("roll_exit", "end")
+        at_close = mo.purpose in ("roll_exit", "end", "margin_call")
         exit_bar = self.i - 1 if mo.purpose == "roll_exit" else self.i
         self.trades.append(
             (

@@ -16,12 +16,22 @@ few tens of nanoseconds per check. Two rules RiskManager does not have:
   window runs on the caller's timestamps (the feed's event times, i64 ns), never the wall
   clock; a timestamp earlier than one already seen raises ``ValueError``.
 
+The futures margin model is RiskManager's (and the backtest kernel's): ``check_entry``'s
+``margin_cap`` (:func:`margin_cap`: the contracts whose initial margin the equity can post)
+resizes or rejects an entry with ``Reason.INITIAL_MARGIN`` after the exposure cap;
+``check_margin(bar, requested, margin_cap)`` applies that cap alone when risk management is
+off; ``margin_call(bar, contracts)`` logs a margin call (``Action.MARGIN_CALL``,
+``Reason.MAINTENANCE_MARGIN``).
+
 Call order per bar, as RiskManager's: ``start_bar(bar, day, equity)`` with ``day`` from
-:func:`trade_day`, ``check_entry(requested, price_ticks, equity, in_trading_hours, ts_ns)``
-per entry, ``on_trade_closed(net_pnl)`` per closed trade, ``end_bar(equity)`` at the close.
+:func:`trade_day`, ``check_entry(requested, price_ticks, equity, in_trading_hours, ts_ns,
+margin_cap)`` per entry, ``on_trade_closed(net_pnl)`` per closed trade, ``end_bar(equity)`` at
+the close.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -31,7 +41,14 @@ from workbench.native import PreTradeDecision, PreTradeRisk
 from workbench.risk.config import RiskConfig
 from workbench.risk.risk_manager import Decision
 
-__all__ = ["PreTradeDecision", "PreTradeRisk", "as_decision", "pretrade_risk", "trade_day"]
+__all__ = [
+    "PreTradeDecision",
+    "PreTradeRisk",
+    "as_decision",
+    "margin_cap",
+    "pretrade_risk",
+    "trade_day",
+]
 
 
 def pretrade_risk(
@@ -92,6 +109,16 @@ def as_decision(decision: PreTradeDecision) -> Decision:
     return Decision(
         int(decision.action), int(decision.reason), decision.requested, decision.approved
     )
+
+
+def margin_cap(equity: float, initial_margin: float) -> int | None:
+    """The contracts whose ``initial_margin`` each ``equity`` can post (None: margin 0, none).
+
+    The backtest's rule: ``floor(max(equity, 0) / initial_margin)`` (with a 1e-9 tolerance).
+    """
+    if initial_margin <= 0:
+        return None
+    return math.floor(max(equity, 0.0) / initial_margin + 1e-9)
 
 
 def trade_day(ts_ns: int) -> int:

@@ -628,10 +628,22 @@ class PreTradeRisk:
         """Begin bar ``bar`` of trade date ``day`` (an integer that changes with the CME trade
         date); ``equity`` as of the last close."""
     def check_entry(
-        self, requested: int, price_ticks: int, equity: float, in_trading_hours: bool, ts_ns: int
+        self,
+        requested: int,
+        price_ticks: int,
+        equity: float,
+        in_trading_hours: bool,
+        ts_ns: int,
+        margin_cap: int | None = None,
     ) -> PreTradeDecision:
         """Validate an entry of ``requested`` contracts at about ``price_ticks`` at feed time
-        ``ts_ns``; ``ValueError`` when ``ts_ns`` is before a timestamp already seen."""
+        ``ts_ns``, ``margin_cap`` the contracts whose initial margin the equity can post (None:
+        no margin model); ``ValueError`` when ``ts_ns`` is before a timestamp already seen."""
+    def check_margin(self, bar: int, requested: int, margin_cap: int) -> int:
+        """Risk management off: the contracts of ``requested`` the initial margin allows at
+        bar ``bar`` (a resize or rejection is logged, reason ``INITIAL_MARGIN``)."""
+    def margin_call(self, bar: int, contracts: int) -> None:
+        """Log a margin call at bar ``bar`` on a position of ``contracts``."""
     def record_order(self, ts_ns: int) -> None:
         """Count an order the check does not gate (exit, cancel) against the order rate."""
     def on_trade_closed(self, net_pnl: float) -> None:

@@ -117,7 +117,8 @@ impl PyPreTradeRisk {
         self.0.start_bar(bar, day, equity);
     }
 
-    #[pyo3(signature = (requested, price_ticks, equity, in_trading_hours, ts_ns))]
+    #[pyo3(signature = (requested, price_ticks, equity, in_trading_hours, ts_ns, margin_cap=None))]
+    #[allow(clippy::too_many_arguments)]
     fn check_entry(
         &mut self,
         requested: i64,
@@ -125,11 +126,27 @@ impl PyPreTradeRisk {
         equity: f64,
         in_trading_hours: bool,
         ts_ns: i64,
+        margin_cap: Option<i64>,
     ) -> PyResult<PyDecision> {
         self.0
-            .check_entry(requested, price_ticks, equity, in_trading_hours, ts_ns)
+            .check_entry(
+                requested,
+                price_ticks,
+                equity,
+                in_trading_hours,
+                margin_cap,
+                ts_ns,
+            )
             .map(Into::into)
             .map_err(time_error)
+    }
+
+    fn check_margin(&mut self, bar: i64, requested: i64, margin_cap: i64) -> i64 {
+        self.0.check_margin(bar, requested, margin_cap)
+    }
+
+    fn margin_call(&mut self, bar: i64, contracts: i64) {
+        self.0.margin_call(bar, contracts);
     }
 
     fn record_order(&mut self, ts_ns: i64) -> PyResult<()> {

@@ -47,8 +47,12 @@ impl std::error::Error for RiskError {}
 /// [`start_bar`](Self::start_bar) at each bar (with the CME trade date, which resets the daily
 /// limits), [`check_entry`](Self::check_entry) for each entry,
 /// [`on_trade_closed`](Self::on_trade_closed) for each closed trade and
-/// [`end_bar`](Self::end_bar) with the equity at the close. Two rules of its own, checked in
-/// this order around them:
+/// [`end_bar`](Self::end_bar) with the equity at the close. The futures margin model is the
+/// backtest kernel's too: `check_entry`'s `margin_cap` (the contracts whose initial margin the
+/// equity can post) resizes or rejects with [`Reason::InitialMargin`] after the exposure cap;
+/// with risk management off, [`check_margin`](Self::check_margin) applies that cap alone; and
+/// [`margin_call`](Self::margin_call) logs a margin call ([`Action::MarginCall`],
+/// [`Reason::MaintenanceMargin`]). Two rules of its own, checked in this order around them:
 ///
 /// - **kill switch**, first: after [`kill`](Self::kill) every entry is rejected with
 ///   [`Reason::KillSwitch`] until [`reset_kill`](Self::reset_kill); it survives trade dates
@@ -160,8 +164,9 @@ impl PreTradeRisk {
     }
 
     /// Validate an entry of `requested` contracts (the sizer's answer; -1 when it had no
-    /// distance to size from) at about `price_ticks`, with `equity` and whether the entry
-    /// window is open, at feed time `ts_ns`. Resizes down where it can, rejects otherwise.
+    /// distance to size from) at about `price_ticks`, with `equity`, whether the entry window
+    /// is open and `margin_cap` (the contracts whose initial margin the equity can post; None:
+    /// no margin model), at feed time `ts_ns`. Resizes down where it can, rejects otherwise.
     #[inline]
     pub fn check_entry(
         &mut self,
@@ -169,6 +174,7 @@ impl PreTradeRisk {
         price_ticks: i64,
         equity: f64,
         in_trading_hours: bool,
+        margin_cap: Option<i64>,
         ts_ns: i64,
     ) -> Result<Decision, RiskError> {
         self.time(ts_ns)?;
@@ -211,6 +217,12 @@ impl PreTradeRisk {
                 (approved, reason) = (cap, Reason::MaxExposure);
             }
         }
+        if let Some(cap) = margin_cap.filter(|&cap| approved > cap) {
+            if cap < 1 {
+                return Ok(self.reject(Reason::InitialMargin, requested));
+            }
+            (approved, reason) = (cap, Reason::InitialMargin);
+        }
         if let Some(rate) = self.rate.as_mut() {
             if rate.full(ts_ns) {
                 return Ok(self.reject(Reason::OrderRate, requested));
@@ -231,6 +243,40 @@ impl PreTradeRisk {
             requested,
             approved,
         })
+    }
+
+    /// Risk management off: only the initial margin resizes or rejects an entry of
+    /// `requested` contracts at bar `bar` (logged only when it does; a rejection counts in
+    /// [`trades_rejected`](Self::trades_rejected)). Returns the contracts allowed.
+    pub fn check_margin(&mut self, bar: i64, requested: i64, margin_cap: i64) -> i64 {
+        if requested <= margin_cap {
+            return requested;
+        }
+        self.bar = bar;
+        if margin_cap < 1 {
+            return self.reject(Reason::InitialMargin, requested).approved;
+        }
+        self.events.push(RiskEvent::new(
+            bar,
+            Action::Resized,
+            Reason::InitialMargin,
+            requested,
+            margin_cap,
+        ));
+        margin_cap
+    }
+
+    /// Log a margin call at bar `bar` on a position of `contracts` (the equity marked at the
+    /// close fell below their maintenance margin; the caller flattens and stops trading).
+    pub fn margin_call(&mut self, bar: i64, contracts: i64) {
+        self.bar = bar;
+        self.events.push(RiskEvent::new(
+            bar,
+            Action::MarginCall,
+            Reason::MaintenanceMargin,
+            contracts,
+            0,
+        ));
     }
 
     /// Count an order the check does not gate (an exit, a cancel) against the order rate.
@@ -421,13 +467,39 @@ mod tests {
                     let req = rng.below(12) - 1;
                     let px = 6_000 + rng.below(2_000);
                     let hours = rng.below(10) > 0;
-                    let d = ours.check_entry(req, px, equity, hours, bar).unwrap();
-                    let k = kernel.check_entry(&p, &mut ev, req, px, equity, hours, i64::MAX);
-                    assert_eq!(d.approved, k, "seed {seed} bar {bar}");
+                    let cap = (rng.below(4) == 0).then(|| rng.below(6));
+                    if rng.below(2) == 0 {
+                        let d = ours.check_entry(req, px, equity, hours, cap, bar).unwrap();
+                        let k = kernel.check_entry(
+                            &p,
+                            &mut ev,
+                            req,
+                            px,
+                            equity,
+                            hours,
+                            cap.unwrap_or(i64::MAX),
+                        );
+                        assert_eq!(d.approved, k, "seed {seed} bar {bar}");
+                    } else if let Some(cap) = cap {
+                        let d = ours.check_margin(bar, req.max(1), cap);
+                        let k = kernel.check_margin(&mut ev, bar, req.max(1), cap);
+                        assert_eq!(d, k, "seed {seed} bar {bar}");
+                    }
                 }
                 if rng.below(3) == 0 {
                     let pnl = (rng.below(400) - 220) as f64;
                     equity += pnl;
+                    if rng.below(20) == 0 {
+                        let n = 1 + rng.below(3);
+                        ours.margin_call(bar, n);
+                        ev.push(RiskEvent::new(
+                            bar,
+                            Action::MarginCall,
+                            Reason::MaintenanceMargin,
+                            n,
+                            0,
+                        ));
+                    }
                     ours.on_trade_closed(pnl);
                     kernel.on_trade_closed(&p, &mut ev, pnl);
                 }
@@ -442,6 +514,17 @@ mod tests {
         }
         // The sequences reach most outcomes (accepted, resized, each kind of rejection).
         assert!(reasons.len() >= 10, "{reasons:?}");
+        for outcome in [
+            (Action::Resized, Reason::InitialMargin),
+            (Action::Rejected, Reason::InitialMargin),
+            (Action::MarginCall, Reason::MaintenanceMargin),
+        ] {
+            let (a, r) = outcome;
+            assert!(
+                reasons.contains(&(a as i64, r as i64)),
+                "{outcome:?} never reached"
+            );
+        }
     }
 
     #[test]
@@ -450,22 +533,26 @@ mod tests {
         r.start_bar(0, 0, 100_000.0);
         let s = 1_000_000_000;
         assert_eq!(
-            r.check_entry(1, 7_000, 100_000.0, true, 0)
+            r.check_entry(1, 7_000, 100_000.0, true, None, 0)
                 .unwrap()
                 .approved,
             1
         );
         // a rejected request is not an order
         assert_eq!(
-            r.check_entry(1, 7_000, 100_000.0, false, s).unwrap().reason,
+            r.check_entry(1, 7_000, 100_000.0, false, None, s)
+                .unwrap()
+                .reason,
             Reason::OutsideTradingHours
         );
         r.record_order(2 * s).unwrap();
-        let d = r.check_entry(1, 7_000, 100_000.0, true, 59 * s).unwrap();
+        let d = r
+            .check_entry(1, 7_000, 100_000.0, true, None, 59 * s)
+            .unwrap();
         assert_eq!((d.action, d.reason), (Action::Rejected, Reason::OrderRate));
         // a minute after the first order, one slot is free again
         assert_eq!(
-            r.check_entry(1, 7_000, 100_000.0, true, 60 * s)
+            r.check_entry(1, 7_000, 100_000.0, true, None, 60 * s)
                 .unwrap()
                 .approved,
             1
@@ -487,12 +574,14 @@ mod tests {
         r.kill(); // once
         assert_eq!(r.circuit_breaker_triggered(), 1);
         r.start_bar(1, 1, 100_000.0); // a new trade date does not clear it
-        let d = r.check_entry(1, 7_000, 100_000.0, true, 0).unwrap();
+        let d = r.check_entry(1, 7_000, 100_000.0, true, None, 0).unwrap();
         assert_eq!((d.action, d.reason), (Action::Rejected, Reason::KillSwitch));
         assert!(r.killed() && !r.halted());
         r.reset_kill();
         assert_eq!(
-            r.check_entry(1, 7_000, 100_000.0, true, 0).unwrap().action,
+            r.check_entry(1, 7_000, 100_000.0, true, None, 0)
+                .unwrap()
+                .action,
             Action::Accepted
         );
         assert_eq!(r.take_events().len(), 3);
