@@ -8,7 +8,16 @@ import os
 from workbench.execution import Journal
 from workbench.model import OrderStatus
 
-BODY = {"symbol": "MCLZ4", "side": 1, "quantity": 2, "type": "market"}
+BODY = {
+    "symbol": "MCLZ4",
+    "side": -1,
+    "quantity": 2,
+    "type": "stop",
+    "stop": 69.5,
+    "limit": None,
+    "oca": "oca-t-7-5",
+    "expected_price": 69.5,
+}
 
 
 def _die(journal: Journal) -> None:
@@ -24,6 +33,8 @@ def test_intent_logged_before_acting_is_recovered(tmp_path):
     j.log_intent("s-0000001", 7, "entry", BODY)
     j.record_order("s-0000001", 7, "entry", BODY, OrderStatus.PENDING)  # not committed
     j.log_intent("s-0000002", 7, "stop", BODY)  # the broker may or may not have it
+    with open(f"{path}.intents", "a", encoding="utf-8") as fh:
+        fh.write("s-0000009\t7\tstop\tMCL")  # a torn last line: ignored
     _die(j)
     again = Journal(path)
     orders = again.orders()
