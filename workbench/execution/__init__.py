@@ -13,7 +13,8 @@ from workbench.execution.brokers.base import Broker, BrokerOrder
 from workbench.execution.brokers.sim import SimBroker
 from workbench.execution.config import ExecutionConfig
 from workbench.execution.engine import ExecutionEngine
-from workbench.execution.feeds import Bar, ReplayFeed
+from workbench.execution.events import Event
+from workbench.execution.feeds import Bar, FeedNotice, LiveFeed, ReplayFeed
 from workbench.execution.journal import Journal
 from workbench.execution.orders import OrderManager, ReconcileDecision
 
@@ -21,9 +22,12 @@ __all__ = [
     "Bar",
     "Broker",
     "BrokerOrder",
+    "Event",
     "ExecutionConfig",
     "ExecutionEngine",
+    "FeedNotice",
     "Journal",
+    "LiveFeed",
     "OrderManager",
     "ReconcileDecision",
     "ReplayFeed",

@@ -15,6 +15,9 @@ to :meth:`~workbench.execution.ExecutionEngine.step_live`.
   back with ``reqExecutions`` on reconnect and are handed over then, before the session is
   told to reconcile (a :class:`~workbench.execution.feeds.FeedNotice`).
 - A rejected order (IB error 201 and the like) becomes ``rejected`` with IB's text.
+- One contract per session (the front month at the start, or ``expiry``): bars carry its
+  local symbol, so the engine's roll never fires; roll by starting the next session on the
+  next contract.
 - ib-async paces outgoing messages (``MaxRequests``, 45 per second by default, under IB's
   50/s limit). ``max_messages_per_second`` sets it; 0 turns the pacing off, which only the
   simulated gateway should see.
