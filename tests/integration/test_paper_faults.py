@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from tests.integration.subprocesses import EXE, child_env, warm_bytecode
 from tests.integration.test_paper_ib import (
@@ -135,8 +136,11 @@ def test_live_port_refused_before_any_order(tmp_path: Path):
 IB_CFG: dict[str, Any] = {"slippage_ticks": 0}  # stops and targets on: orders rest
 
 
-def _ib_window() -> pd.DataFrame:
-    return load_bars("MCL_FUT", start="2024-03-04", end="2024-03-06").iloc[:400]
+@pytest.fixture(scope="module")
+def ib_window(small_sample: Path) -> pd.DataFrame:
+    return load_bars("MCL_FUT", data_dir=small_sample, start="2024-03-04", end="2024-03-06").iloc[
+        :400
+    ]
 
 
 def _working_stop(session) -> bool:
@@ -165,8 +169,8 @@ def _reconnected(session, broker, n: int) -> bool:
     return broker.reconnects >= n and len(session.reconciled) >= n + 1
 
 
-def test_ib_drop_with_a_working_order_reconnects_without_duplicates():
-    bars = _ib_window()
+def test_ib_drop_with_a_working_order_reconnects_without_duplicates(ib_window: pd.DataFrame):
+    bars = ib_window
     with SimulatedGateway(feed_of(bars), GatewayConfig(port=0)) as gw:
         session, broker = start_session(gw, build_config(**IB_CFG), 300)
         _play_until(gw, session, lambda: _working_stop(session), 200)
@@ -189,8 +193,8 @@ def test_ib_drop_with_a_working_order_reconnects_without_duplicates():
     session.close()
 
 
-def test_ib_gateway_restart_resumes_the_session():
-    bars = _ib_window()
+def test_ib_gateway_restart_resumes_the_session(ib_window: pd.DataFrame):
+    bars = ib_window
     with SimulatedGateway(feed_of(bars), GatewayConfig(port=0)) as gw:
         session, broker = start_session(gw, build_config(**IB_CFG), 300)
         _play_until(gw, session, lambda: _working_stop(session), 200)
@@ -208,8 +212,8 @@ def test_ib_gateway_restart_resumes_the_session():
     session.close()
 
 
-def test_ib_order_rejected_is_recorded_and_the_session_goes_on():
-    bars = _ib_window()
+def test_ib_order_rejected_is_recorded_and_the_session_goes_on(ib_window: pd.DataFrame):
+    bars = ib_window
     events: list = []
     with SimulatedGateway(feed_of(bars), GatewayConfig(port=0)) as gw:
         session, _ = start_session(gw, build_config(**IB_CFG), 300, listeners=[events.append])
@@ -235,8 +239,8 @@ def test_ib_order_rejected_is_recorded_and_the_session_goes_on():
     session.close()
 
 
-def test_ib_bar_feed_restored_after_1101():
-    bars = _ib_window()
+def test_ib_bar_feed_restored_after_1101(ib_window: pd.DataFrame):
+    bars = ib_window
     with SimulatedGateway(feed_of(bars), GatewayConfig(port=0)) as gw:
         session, _ = start_session(gw, build_config(**IB_CFG), 300)
         play(gw, session, 10)

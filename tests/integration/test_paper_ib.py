@@ -14,6 +14,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -62,8 +63,10 @@ def feed_of(bars: pd.DataFrame) -> BarFeed:
 
 
 @pytest.fixture(scope="module")
-def bars() -> pd.DataFrame:
-    return load_bars("MCL_FUT", start="2024-03-04", end="2024-03-06").iloc[:400]
+def bars(small_sample: Path) -> pd.DataFrame:
+    return load_bars("MCL_FUT", data_dir=small_sample, start="2024-03-04", end="2024-03-06").iloc[
+        :400
+    ]
 
 
 def start_session(
@@ -161,7 +164,7 @@ def test_warm_up_from_history_gives_the_backtests_signals(bars: pd.DataFrame, no
 
 def test_paper_cli_on_the_simulated_gateway(bars: pd.DataFrame, tmp_path) -> None:
     """``workbench paper --broker ib`` end to end: the gateway replays at 200x."""
-    args = ["--client-id", "5", "--warm-up", "0", "--bars", "25", "--results-dir", str(tmp_path)]
+    args = ["--client-id", "5", "--warm-up", "0", "--bars", "60", "--results-dir", str(tmp_path)]
     args += ["--param", "fast_period=3", "--param", "slow_period=8"]
     with SimulatedGateway(feed_of(bars), GatewayConfig(port=0, speed=200)) as gw:
         done = subprocess.run(
@@ -173,7 +176,7 @@ def test_paper_cli_on_the_simulated_gateway(bars: pd.DataFrame, tmp_path) -> Non
         )
         refs = [o.order_ref for o in gw.orders()]
     assert done.returncode == 0, done.stderr
-    assert "paper ib ema_crossover: 25 bars" in done.stdout
+    assert "paper ib ema_crossover: 60 bars" in done.stdout
     assert len(refs) == len(set(refs)) > 0
     assert any((p / "summary.json").exists() for p in tmp_path.iterdir())
 
