@@ -407,7 +407,7 @@ def test_time_of_day_filter() -> None:
     text = R.time_of_day_filter(make_result(t))
     assert text is not None
     lost = sum(net[30:])
-    assert f"15:00-15:59 New York lost ${lost:+,.2f} in total (n=10" in text
+    assert f"15:00-15:59 New York lost ${-lost:,.2f} in total (n=10" in text
     assert f"the other 30 trades made ${sum(net[:30]):+,.2f}" in text
     # the same P&L spread evenly over the two hours: no hour stands out
     mixed = [at(i, 10 if i % 2 else 15) for i in range(40)]
@@ -423,7 +423,7 @@ def test_day_of_week_filter() -> None:
     text = R.day_of_week_filter(make_result(_trades(net, entries)))
     assert text is not None
     fridays = [n for n, d in zip(net, days, strict=True) if d.day_name() == "Friday"]
-    assert f"on Fridays (New York) lost ${sum(fridays):+,.2f} in total (n={len(fridays)}" in text
+    assert f"on Fridays (New York) lost ${-sum(fridays):,.2f} in total (n={len(fridays)}" in text
     flat = [12.0 + (i % 3) for i in range(50)]
     assert R.day_of_week_filter(make_result(_trades(flat, entries))) is None
 

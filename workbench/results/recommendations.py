@@ -212,7 +212,7 @@ def time_of_day_filter(result: BacktestResult) -> str | None:
         return None
     n, total, n_rest, sum_rest, t = flag
     return (
-        f"trades entered at {worst:02d}:00-{worst:02d}:59 New York lost {_usd(total)} in total "
+        f"trades entered at {worst:02d}:00-{worst:02d}:59 New York lost {_money(-total)} in total "
         f"(n={n}, avg {_usd(total / n)}) while {_rest(n_rest, sum_rest)}; t={t:.1f}: "
         f"consider a time filter (entry_window or TimeFilter) that skips {worst:02d}:00"
     )
@@ -242,7 +242,7 @@ def day_of_week_filter(result: BacktestResult) -> str | None:
     n, total, n_rest, sum_rest, t = flag
     name = DAY_NAMES[worst]
     return (
-        f"trades entered on {name}s (New York) lost {_usd(total)} in total "
+        f"trades entered on {name}s (New York) lost {_money(-total)} in total "
         f"(n={n}, avg {_usd(total / n)}) while {_rest(n_rest, sum_rest)}; t={t:.1f}: "
         f"consider skipping {name}s or trading them with a smaller size"
     )
