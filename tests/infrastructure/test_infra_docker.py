@@ -426,3 +426,18 @@ def test_prod_override_uses_released_image_and_cloudwatch(compose_docs: dict[str
         assert svc["logging"]["options"]["awslogs-create-group"] == "false", name
         assert svc["restart"] in ("always", "unless-stopped"), name
         assert svc["deploy"]["resources"]["limits"]["memory"], name
+
+
+def test_dry_run_gateway_stands_in_for_the_real_one(compose_docs: dict[str, Any]) -> None:
+    """The simulated IB Gateway answers as ib-gateway:4004 (the paper relay) on the compose
+    network, only under its profile, with nothing published and the data read-only."""
+    services = compose_docs["docker-compose.yml"]["services"]
+    sim = services["ib-gateway-sim"]
+    assert sim["profiles"] == ["dryrun"]
+    assert "ports" not in sim
+    assert sim["command"][:2] == ["workbench", "ib-gateway-sim"]
+    port = sim["command"][sim["command"].index("--port") + 1]
+    assert port == "4004"  # the paper relay the workbench service is pointed at by default
+    assert services["workbench"]["environment"]["WORKBENCH_IB_PORT"] == "${WORKBENCH_IB_PORT:-4004}"
+    assert "ib-gateway" in sim["networks"]["workbench"]["aliases"]
+    assert all(v.endswith(":ro") for v in sim["volumes"])

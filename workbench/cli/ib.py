@@ -12,7 +12,12 @@ from workbench.cli.options import data_dir_option
 
 
 @click.command("ib-gateway-sim")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback interface.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Interface to listen on: loopback, or 0.0.0.0 inside a container network.",
+)
 @click.option(
     "--port",
     default=4002,

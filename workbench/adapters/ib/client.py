@@ -35,8 +35,11 @@ from workbench.model import Fill, Order, OrderStatus, OrderType, Side, TimeInFor
 
 log = logging.getLogger(__name__)
 
-PAPER_PORTS = frozenset({7497, 4002})
-LIVE_PORTS = frozenset({7496, 4001})
+#: TWS and IB Gateway paper ports, and 4004: the docker image's relay of the paper API
+#: (infrastructure/docker/docker-compose.yml).
+PAPER_PORTS = frozenset({7497, 4002, 4004})
+#: TWS and IB Gateway live ports, and 4003: the docker image's relay of the live API.
+LIVE_PORTS = frozenset({7496, 4001, 4003})
 #: What a user must type (``confirm_live=``) to trade a live account.
 LIVE_CONFIRMATION = "I understand this sends real orders to a live account"
 NS = 1_000_000_000
