@@ -114,7 +114,15 @@ fn our_initiator_to_our_acceptor() {
 }
 
 /// The QuickFIX peer's binary, built (once) by the helper script; `None` to skip.
+///
+/// The tests run in parallel threads: the build runs once per process (the script's own
+/// temporary file is per process too, for concurrent `cargo test` runs).
 fn quickfix_peer() -> Option<PathBuf> {
+    static PEER: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    PEER.get_or_init(build_quickfix_peer).clone()
+}
+
+fn build_quickfix_peer() -> Option<PathBuf> {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/quickfix/build.sh");
     let out = Command::new("sh").arg(&script).output().ok()?;
     match out.status.code() {

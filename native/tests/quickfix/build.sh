@@ -10,9 +10,10 @@ out=$target/quickfix-peer
 mkdir -p "$out"
 sum=$(sha256sum "$here/peer.cpp" | cut -d' ' -f1)
 if [ ! -x "$out/peer" ] || [ "$(cat "$out/peer.sha256" 2>/dev/null)" != "$sum" ]; then
-  c++ -std=gnu++14 -O1 -Wno-deprecated -Wno-deprecated-declarations -o "$out/peer.tmp" \
+  tmp="$out/peer.tmp.$$"   # per process: concurrent builds each rename their own file
+  c++ -std=gnu++14 -O1 -Wno-deprecated -Wno-deprecated-declarations -o "$tmp" \
     "$here/peer.cpp" -lquickfix -lpthread >&2
-  mv "$out/peer.tmp" "$out/peer"
-  echo "$sum" > "$out/peer.sha256"
+  mv -f "$tmp" "$out/peer"
+  echo "$sum" > "$out/peer.sha256.$$" && mv -f "$out/peer.sha256.$$" "$out/peer.sha256"
 fi
 echo "$out/peer"
