@@ -14,6 +14,11 @@ with the ``ib`` broker) the session runs on its loop: it opens the feed, warms t
 up on the history it returns, reconciles, then takes each bar at its end
 (:meth:`ExecutionEngine.step_live`) and reconciles again after every reconnect. The record is
 built from the bars received.
+
+A live feed on the ``sim`` broker (Databento Live bars, no account) keeps the sim's fill
+model: each bar goes through :meth:`ExecutionEngine.step` as it arrives, so the orders a bar's
+close decided fill at the next bar's open, as in a replay and in the backtest: the same bars
+give the same trades whether they come from the catalog or from the live gateway.
 """
 
 from __future__ import annotations
@@ -72,6 +77,8 @@ class PaperSession:
         Called with each session :class:`~workbench.execution.events.Event` (alerts).
     settle_timeout : float, default 10
         Live sessions: seconds to wait for the last orders' answers at the end.
+    interval : pandas.Timedelta, optional
+        Bar length (default one minute): when a bar is known, for the strategy's time filter.
     """
 
     def __init__(
@@ -89,6 +96,7 @@ class PaperSession:
         feed: LiveFeed | None = None,
         listeners: list[Listener] | None = None,
         settle_timeout: float = 10.0,
+        interval: pd.Timedelta | None = None,
     ) -> None:
         self.cfg = config or BacktestConfig()
         if bars is None and feed is None:
@@ -123,6 +131,7 @@ class PaperSession:
             journal=self.journal,
             session_id=session_id,
             listeners=listeners,
+            interval=interval,
         )
         self.feed = ReplayFeed(self.bars, speed=speed)
         self.callbacks: list[BarCallback] = []
@@ -209,6 +218,7 @@ class PaperSession:
                 self.journal.set_meta("warm_up_bars", len(history))
                 self.journal.commit()
                 self.reconciled.append(eng.reconcile())
+                simulated = isinstance(self.broker, SimBroker)  # fills on the bars themselves
                 async for item in feed:
                     if self._kill is not None:
                         eng.kill(self._kill)
@@ -217,13 +227,16 @@ class PaperSession:
                     if isinstance(item, FeedNotice):
                         self.reconciled.append(eng.reconcile())
                         continue
-                    await self._settle()  # the last bar's orders answered
                     bar = Bar(len(self.live_bars), *_bar_fields(item))
                     self.live_bars.append(bar)
                     last = bool(self.max_bars) and len(self.live_bars) >= (self.max_bars or 0)
-                    # a bar with newer ones already waiting (a gap filled from history) is
-                    # taken into the signal, but orders are sent for the latest bar only
-                    eng.step_live(bar, act=not last and feed.backlog() == 0)
+                    if simulated:
+                        eng.step(bar)  # the sim's fill model: at this bar's open
+                    else:
+                        await self._settle()  # the last bar's orders answered
+                        # a bar with newer ones already waiting (a gap filled from history)
+                        # is taken into the signal, but orders are sent for the latest only
+                        eng.step_live(bar, act=not last and feed.backlog() == 0)
                     self.bars_done += 1
                     for cb in self.callbacks:
                         cb(eng)
