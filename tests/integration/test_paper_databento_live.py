@@ -80,7 +80,8 @@ def test_live_bars_trade_as_the_replay(bars: pd.DataFrame, options: dict) -> Non
         session = live_session(gw.port, cfg)
         live = session.run()
     (sub,) = gw.sessions
-    assert sub.authenticated and sub.subscriptions[0]["symbols"] == CONTRACT
+    assert sub.authenticated
+    assert sub.subscriptions[0]["symbols"] == CONTRACT
     assert len(replay.trades) > 5
     assert len(session.live_bars) == len(bars)
     pd.testing.assert_frame_equal(live.trades, replay.trades)
