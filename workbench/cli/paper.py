@@ -12,6 +12,7 @@ never waits for Slack or SMTP.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -142,13 +143,18 @@ def paper(
             host, port, client_id, live=live, confirm_live=confirm_live, auto_reconnect=True
         )
         client.check_port()  # a live port without --live and the confirmation: refused
-        if state_dir is not None:
-            raise ConfigError(
-                "--state (resume from the journal) is for --broker sim only",
-                hint="an ib session reconciles with the account at start instead",
-            )
-        ib = IBBroker(client, expiry=expiry, warm_up_bars=warm_up)
-        session = PaperSession(None, strategy, broker=ib, feed=ib, max_bars=max_bars)
+        ib = IBBroker(client, expiry=expiry, warm_up_bars=warm_up, bar_seconds=bar_seconds)
+        # orderRefs unique in the account across sessions (a resumed one keeps its journal's)
+        session = PaperSession(
+            None,
+            strategy,
+            broker=ib,
+            feed=ib,
+            max_bars=max_bars,
+            state_dir=state_dir,
+            session_id=time.strftime("wb%y%m%d%H%M%S", time.gmtime()),
+            interval=pd.Timedelta(seconds=bar_seconds),
+        )
     else:
         if live:
             raise ConfigError("--live applies to --broker ib only")
