@@ -69,7 +69,8 @@ def ib_gateway_sim(
 ) -> None:
     """Run a simulated IB Gateway on loopback: the TWS API for ib-async, TWS-free rehearsals.
 
-    MCL contract details, orders filled on the catalog's bars replayed as 5-second bars,
+    MCL contract details, orders filled on the catalog's bars replayed as 5-second bars
+    (each listed contract on its own bars, so a paper session can roll to the next one),
     commissions, positions, account values, real-time and historical bars. Faults on
     command through --control-port (e.g. `echo 'notice 1101' | nc 127.0.0.1 PORT`).
     Ctrl-C stops it.
@@ -77,7 +78,7 @@ def ib_gateway_sim(
     # Lazy: pandas, ib-async and the catalog load only when the command runs (CLI start-up).
     import pandas as pd
 
-    from workbench.adapters.ib.feed import BarFeed
+    from workbench.adapters.ib.feed import ContractFeeds
     from workbench.adapters.ib.gateway_sim import GatewayConfig, SimulatedGateway
     from workbench.errors import ConfigError
 
@@ -93,7 +94,7 @@ def ib_gateway_sim(
         )
     except ValueError as exc:
         raise ConfigError(f"ib-gateway-sim: {exc}") from None
-    feed = BarFeed.from_catalog(data_dir, end=end)
+    feed = ContractFeeds.from_catalog(data_dir, end=end)  # each contract its own bars
     if start is not None:
         try:
             stamp = pd.Timestamp(start)

@@ -16,7 +16,7 @@ from workbench.adapters.ib.client import (
     new_order_ref,
 )
 from workbench.adapters.ib.contracts import IBFuture, front_month, listed_contracts
-from workbench.adapters.ib.feed import Bar, BarFeed
+from workbench.adapters.ib.feed import Bar, BarFeed, ContractFeeds
 from workbench.adapters.ib.gateway_sim import GatewayConfig, SimulatedGateway
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "BarFeed",
     "BracketOrders",
     "BrokerPosition",
+    "ContractFeeds",
     "GatewayConfig",
     "IBClient",
     "IBFuture",

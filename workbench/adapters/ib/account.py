@@ -294,11 +294,14 @@ class SimAccount:
         )
 
     # --- matching -------------------------------------------------------------------
-    def on_bar(self, bar: Bar, index: int) -> list[Event]:
-        """Match working orders against the ``index``-th 5-second bar."""
+    def on_bar(self, bar: Bar, index: int, con_id: int | None = None) -> list[Event]:
+        """Match working orders against the ``index``-th 5-second bar: of contract ``con_id``
+        only, or (None) a path every contract trades on."""
         candidates: list[tuple[float, int, SimOrder, float]] = []
         for o in self.working():
             if not o.transmit or o.status != "Submitted" or o.placed_at_bar > index:
+                continue
+            if con_id is not None and o.contract.con_id != con_id:
                 continue
             hit = _trigger(o, bar)
             if hit is not None:
@@ -312,6 +315,9 @@ class SimAccount:
                 continue
             events += self._fill(o, price, time_ns)
             events += self._after_fill(o, index)
+        if con_id is not None:
+            self.marks[con_id] = bar.close
+            return events
         self.marks[0] = bar.close
         for pos in self.positions.values():
             self.marks[pos.contract.con_id] = bar.close

@@ -41,9 +41,10 @@ async def run_command(gw: SimulatedGateway, line: str) -> str:
         if cmd == "status":
             return "ok " + json.dumps(gw.status(), sort_keys=True)
         if cmd == "step":
+            before = gw.market.cursor
             bars = await gw.step_async(int(args[0]) if args else 1)
             last = f" last close {bars[-1].close}" if bars else " (the feed is exhausted)"
-            return f"ok stepped {len(bars)}{last}"
+            return f"ok stepped {gw.market.cursor - before}{last}"
         if cmd == "drop":
             n = await gw.drop(int(args[0]) if args else None)
             return f"ok dropped {n} connection(s)"

@@ -5,17 +5,19 @@ along open -> first extreme -> second extreme -> close, so the minute's open, hi
 close are kept exactly), or from a list of prices a test gives (one 5-second bar per price).
 The feed has a cursor: :meth:`BarFeed.step` publishes the next bar; everything before the
 cursor is history (``reqHistoricalData``), nothing after it is visible. Deterministic: the
-same input gives the same bars.
+same input gives the same bars. :class:`ContractFeeds` puts several contracts' feeds on one
+clock, so that each contract has its own prices (a roll from one to the next).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike
 
 from workbench.data.loader import load_bars
@@ -266,3 +268,130 @@ def _aggregate(
         )
         for s, e in zip(starts, ends, strict=True)
     ]
+
+
+class ContractFeeds:
+    """Several contracts' :class:`BarFeed` on one clock: the simulated gateway's market.
+
+    Each listed contract has its own path (keyed by local symbol, ``MCLH4``), so a session
+    that rolls from one contract to the next sees each contract's own prices, history and
+    fills, as at IB. The clock walks the union of the contracts' bar starts; a contract
+    publishes a 5-second bar only where it has a base bar (a sparse back month stays quiet).
+    The key :data:`ANY` serves one path for every contract (a single :class:`BarFeed`).
+
+    Parameters
+    ----------
+    feeds : mapping of str to BarFeed
+        Base bars per local symbol, all with the same ``base_seconds``.
+    """
+
+    #: The key of a feed that answers for any contract.
+    ANY = ""
+
+    def __init__(self, feeds: Mapping[str, BarFeed]) -> None:
+        if not feeds:
+            raise ValueError("a market needs at least one contract's feed")
+        self.feeds = dict(feeds)
+        bases = {f.base_seconds for f in self.feeds.values()}
+        if len(bases) != 1:
+            raise ValueError(f"the feeds' base bars differ in length: {sorted(bases)} s")
+        self.base_seconds = bases.pop()
+        self.sub = self.base_seconds // RT_SECONDS
+        self.ts = np.unique(np.concatenate([f.ts for f in self.feeds.values()]))
+        self._cursor = 0
+
+    @classmethod
+    def single(cls, feed: BarFeed) -> ContractFeeds:
+        """One path for every contract (what a plain :class:`BarFeed` serves)."""
+        return cls({cls.ANY: feed})
+
+    @classmethod
+    def from_frame(cls, bars: pd.DataFrame) -> ContractFeeds:
+        """Per-contract feeds from bars with a ``symbol`` column (``load_bars(...,
+        continuous=False)``: every outright contract's 1-minute bars)."""
+        feeds: dict[str, BarFeed] = {}
+        for symbol, rows in bars.groupby(bars["symbol"].astype(str), sort=True):
+            feeds[str(symbol)] = BarFeed(
+                rows.index.asi8,
+                rows["open"].to_numpy(),
+                rows["high"].to_numpy(),
+                rows["low"].to_numpy(),
+                rows["close"].to_numpy(),
+                rows["volume"].to_numpy(),
+                base_seconds=60,
+            )
+        return cls(feeds)
+
+    @classmethod
+    def from_catalog(
+        cls,
+        data_dir: str | Path | None = None,
+        start: str | None = None,
+        end: str | None = None,
+        product: str = "MCL_FUT",
+    ) -> ContractFeeds:
+        """Every outright contract of the catalog's 1-minute bars, each on its own path."""
+        bars = load_bars(
+            product, "ohlcv-1m", start=start, end=end, data_dir=data_dir, continuous=False
+        )
+        return cls.from_frame(bars)
+
+    @property
+    def symbols(self) -> list[str]:
+        """The contracts served (local symbols; ``[""]`` for one path for all)."""
+        return list(self.feeds)
+
+    def feed_for(self, symbol: str) -> BarFeed | None:
+        """The path of contract ``symbol`` (the shared one, if any), or None."""
+        return self.feeds.get(symbol, self.feeds.get(self.ANY))
+
+    # --- the clock ----------------------------------------------------------------------
+    @property
+    def total(self) -> int:
+        """How many 5-second steps the clock has."""
+        return len(self.ts) * self.sub
+
+    @property
+    def cursor(self) -> int:
+        """5-second steps published so far."""
+        return self._cursor
+
+    @property
+    def done(self) -> bool:
+        """Whether every step has been published."""
+        return self._cursor >= self.total
+
+    def seek(self, ts_ns: int) -> None:
+        """Move every contract to the first base bar starting at or after ``ts_ns``."""
+        self._cursor = int(np.searchsorted(self.ts, ts_ns)) * self.sub
+        for f in self.feeds.values():
+            f.seek(ts_ns)
+
+    def clock_ns(self) -> int:
+        """Now: the end of the last published step (the first bar's start before any)."""
+        if self._cursor == 0:
+            return int(self.ts[0])
+        i, j = divmod(self._cursor - 1, self.sub)
+        return int(self.ts[i]) + (j + 1) * RT_SECONDS * NS
+
+    def step(self) -> list[tuple[str, Bar]]:
+        """Publish the next 5-second step: ``(symbol, bar)`` of each contract trading then."""
+        if self.done:
+            return []
+        t = int(self.ts[self._cursor // self.sub])
+        out = []
+        for symbol, f in self.feeds.items():
+            k = f.cursor // f.sub
+            if not f.done and int(f.ts[k]) == t:
+                bar = f.step()
+                if bar is not None:
+                    out.append((symbol, bar))
+        self._cursor += 1
+        return out
+
+    def last_price(self, symbol: str = ANY) -> float:
+        """The last traded price of ``symbol`` (of the latest-trading contract by default)."""
+        f = self.feed_for(symbol) if symbol else None
+        if f is None:
+            f = max(self.feeds.values(), key=lambda g: g.clock_ns() if g.cursor else -1)
+        return f.last_price()

@@ -39,9 +39,9 @@ from workbench.adapters.ib.account import (
     SimAccount,
     SimOrder,
 )
-from workbench.adapters.ib.contracts import ContractQuery, IBFuture, listed_contracts
+from workbench.adapters.ib.contracts import ContractQuery, IBFuture, con_id_for, listed_contracts
 from workbench.adapters.ib.control import serve_control
-from workbench.adapters.ib.feed import NS, RT_SECONDS, Bar, BarFeed
+from workbench.adapters.ib.feed import NS, RT_SECONDS, Bar, BarFeed, ContractFeeds
 from workbench.adapters.ib.protocol import (
     API_PREFIX,
     MIN_CLIENT_VERSION,
@@ -52,6 +52,7 @@ from workbench.adapters.ib.protocol import (
     ib_time,
     parse_version_range,
 )
+from workbench.market.contracts import parse_symbol
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -147,8 +148,10 @@ class SimulatedGateway:
 
     Parameters
     ----------
-    feed : BarFeed
-        The market to replay (:meth:`BarFeed.from_catalog` or :meth:`BarFeed.from_prices`).
+    feed : BarFeed or ContractFeeds
+        The market to replay: one path served for every contract (:meth:`BarFeed.from_catalog`,
+        the continuous front month, or :meth:`BarFeed.from_prices`), or each contract's own
+        bars (:meth:`ContractFeeds.from_catalog`: a session can roll from one to the next).
     config : GatewayConfig, optional
         Port, account, costs, speed, pacing.
 
@@ -160,9 +163,9 @@ class SimulatedGateway:
     >>> gw.stop()                     # doctest: +SKIP
     """
 
-    def __init__(self, feed: BarFeed, config: GatewayConfig | None = None) -> None:
+    def __init__(self, feed: BarFeed | ContractFeeds, config: GatewayConfig | None = None) -> None:
         self.config = config or GatewayConfig()
-        self.feed = feed
+        self.market = feed if isinstance(feed, ContractFeeds) else ContractFeeds.single(feed)
         self.account = SimAccount(
             account=self.config.account, cash=self.config.cash, commission=self.config.commission
         )
@@ -285,7 +288,11 @@ class SimulatedGateway:
 
     # ------------------------------------------------------------------- controls
     def step(self, n: int = 1) -> list[Bar]:
-        """Publish the next ``n`` 5-second bars: fills first, then the bars to subscribers."""
+        """Publish the next ``n`` 5-second bars: fills first, then the bars to subscribers.
+
+        Returns the bars published: one per step, or, with :class:`ContractFeeds`, one per
+        contract trading at each step.
+        """
         return self._call(self._step(n))
 
     def drop_connections(self, client_id: int | None = None) -> int:
@@ -345,8 +352,8 @@ class SimulatedGateway:
     def status(self) -> dict[str, Any]:
         """A snapshot: clock, clients, positions, working orders, account values."""
         return {
-            "clock": ib_time(self.feed.clock_ns()),
-            "bars_published": self.feed.cursor,
+            "clock": ib_time(self.market.clock_ns()),
+            "bars_published": self.market.cursor,
             "clients": sorted(s.client_id or 0 for s in self._ready_sessions()),
             "positions": {
                 p.contract.local_symbol: p.quantity
@@ -410,12 +417,12 @@ class SimulatedGateway:
 
     # --------------------------------------------------------------------- market
     def _today(self) -> dt.date:
-        return dt.datetime.fromtimestamp(self.feed.clock_ns() // NS, dt.UTC).date()
+        return dt.datetime.fromtimestamp(self.market.clock_ns() // NS, dt.UTC).date()
 
     async def _clock(self) -> None:
         interval = RT_SECONDS / self.config.speed
         next_at = time.monotonic()
-        while not self.feed.done:
+        while not self.market.done:
             next_at += interval
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
             await self._step(1)
@@ -424,23 +431,33 @@ class SimulatedGateway:
     async def _step(self, n: int) -> list[Bar]:
         out: list[Bar] = []
         for _ in range(n):
-            index = self.feed.cursor
-            bar = self.feed.step()
-            if bar is None:
+            index = self.market.cursor
+            if self.market.done:
                 break
-            out.append(bar)
-            self._dispatch(self.account.on_bar(bar, index))
-            self._publish_bar(bar)
-            for cb in self._on_bar:
-                cb(bar)
+            for symbol, bar in self.market.step():
+                out.append(bar)
+                self._dispatch(self.account.on_bar(bar, index, self._con_id(symbol)))
+                self._publish_bar(bar, symbol)
+                for cb in self._on_bar:
+                    cb(bar)
         return out
 
-    def _publish_bar(self, bar: Bar) -> None:
+    def _con_id(self, symbol: str) -> int | None:
+        """The conId of a served contract (None: the one path serves every contract)."""
+        if symbol == ContractFeeds.ANY:
+            return None
+        p = parse_symbol(symbol, self._today().year)
+        return con_id_for(p.root, p.year, p.month)
+
+    def _publish_bar(self, bar: Bar, symbol: str) -> None:
         if not self.connected:
             return
         secs = bar.ts // NS
+        every = symbol == ContractFeeds.ANY
         for s in self._ready_sessions():
-            for req_id in s.rt_bars:
+            for req_id, contract in s.rt_bars.items():
+                if not every and contract.local_symbol != symbol:
+                    continue
                 s.send(
                     m.real_time_bar(
                         req_id, secs, bar.open, bar.high, bar.low, bar.close, bar.volume, bar.count
@@ -508,7 +525,7 @@ class SimulatedGateway:
                 f"client versions {low}..{high} are too old (need {MIN_CLIENT_VERSION})"
             )
         self._sessions.add(s)
-        now = ib_time(self.feed.clock_ns())
+        now = ib_time(self.market.clock_ns())
         s.out.put_nowait([encode([min(high, SERVER_VERSION), now])])
 
     def _on_message(self, s: _Session, f: list[str]) -> None:
@@ -558,7 +575,7 @@ class SimulatedGateway:
         s.send(m.next_valid_id(self.account.next_order_id))
 
     def _req_current_time(self, s: _Session, f: list[str]) -> None:
-        s.send(m.current_time(self.feed.clock_ns() // NS))
+        s.send(m.current_time(self.market.clock_ns() // NS))
 
     def _req_managed_accts(self, s: _Session, f: list[str]) -> None:
         s.send(m.managed_accounts([self.config.account]))
@@ -615,7 +632,7 @@ class SimulatedGateway:
                 )
             )
             return
-        self._dispatch(self.account.place(order, self.feed.cursor))
+        self._dispatch(self.account.place(order, self.market.cursor))
 
     def _cancel_order(self, s: _Session, f: list[str]) -> None:
         assert s.client_id is not None
@@ -675,7 +692,9 @@ class SimulatedGateway:
     def _portfolio_messages(self) -> list[list[object]]:
         out: list[list[object]] = []
         for p in self.account.positions.values():
-            mark = self.account.marks.get(p.contract.con_id, self.feed.last_price())
+            mark = self.account.marks.get(
+                p.contract.con_id, self.market.last_price(p.contract.local_symbol)
+            )
             value = p.quantity * mark * p.contract.multiplier
             out.append(
                 m.portfolio_value(
@@ -697,7 +716,7 @@ class SimulatedGateway:
         if not subscribe:
             return
         acct = self.config.account
-        hhmm = dt.datetime.fromtimestamp(self.feed.clock_ns() // NS, dt.UTC).strftime("%H:%M")
+        hhmm = dt.datetime.fromtimestamp(self.market.clock_ns() // NS, dt.UTC).strftime("%H:%M")
         s.send(
             *(m.account_value(k, v, cur, acct) for k, v, cur in self._value_rows()),
             *self._portfolio_messages(),
@@ -740,7 +759,7 @@ class SimulatedGateway:
         if len(found) != 1:
             s.send(m.error(req_id, 200, "No security definition has been found for the request"))
             return
-        last = self.feed.last_price()
+        last = self.market.last_price(found[0].local_symbol)
         tick = found[0].min_tick
         s.send(
             [1, 6, req_id, 1, round(last - tick, 10), 1, 0],
@@ -789,15 +808,17 @@ class SimulatedGateway:
                 )
             )
             return
-        if not self._resolve(f, 2):
+        found = self._resolve(f, 2)
+        if not found:
             s.send(m.error(req_id, 200, "No security definition has been found for the request"))
             return
+        feed = self.market.feed_for(found[0].local_symbol)
         end_text, bar_text, duration_text = f[15], f[16], f[17]
         format_date = _int(f[20]) or 1
         try:
             bar_seconds = BAR_SIZES[bar_text]
             duration = _duration_seconds(duration_text)
-            end_ns = _parse_end(end_text) if end_text else self.feed.clock_ns()
+            end_ns = _parse_end(end_text) if end_text else self.market.clock_ns()
         except (KeyError, ValueError):
             s.send(
                 m.error(
@@ -808,7 +829,7 @@ class SimulatedGateway:
                 )
             )
             return
-        if bar_seconds % self.feed.base_seconds and duration // RT_SECONDS > MAX_SUB_BARS:
+        if bar_seconds % self.market.base_seconds and duration // RT_SECONDS > MAX_SUB_BARS:
             s.send(
                 m.error(
                     req_id,
@@ -817,7 +838,7 @@ class SimulatedGateway:
                 )
             )
             return
-        bars = self.feed.history(end_ns, duration, bar_seconds)
+        bars = [] if feed is None else feed.history(end_ns, duration, bar_seconds)
         rows = [
             (
                 _bar_date(b.ts, bar_seconds, format_date),
