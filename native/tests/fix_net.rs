@@ -17,8 +17,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::time::Duration;
 
+use _native::fix::codec::{write_utc_timestamp, TimePrecision};
 use _native::fix::net::{self, SessionHandle};
-use _native::fix::session::{Event, Role, SessionConfig};
+use _native::fix::session::{Event, Role, Schedule, SessionConfig};
 use _native::fix::store::{FileStore, MemoryStore, MessageStore};
 use _native::fix::tags::{self, msg_type as mt};
 use _native::fix::Message;
@@ -238,9 +239,10 @@ struct Qf {
 }
 
 impl Qf {
-    async fn start(peer: &Path, role: &str, port: u16, dir: &Path) -> Qf {
+    async fn start(peer: &Path, role: &str, port: u16, dir: &Path, window: Option<&str>) -> Qf {
         let mut child = Command::new(peer)
             .args([role, &port.to_string(), dir.to_str().unwrap()])
+            .args(window)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -380,6 +382,8 @@ struct Net {
     dir: PathBuf,
     port: u16,
     listener: Option<TcpListener>,
+    /// The daily window of both sides (none: always on).
+    schedule: Option<Schedule>,
 }
 
 impl Net {
@@ -401,6 +405,7 @@ impl Net {
             dir,
             port,
             listener,
+            schedule: None,
         }
     }
 
@@ -409,18 +414,25 @@ impl Net {
             Way::OurInitiator => "acceptor",
             Way::QfInitiator => "initiator",
         };
-        Qf::start(&self.peer, role, self.port, &self.dir).await
+        let window = self
+            .schedule
+            .map(|s| format!("{}-{}", hms(s.start_secs), hms(s.end_secs)));
+        Qf::start(&self.peer, role, self.port, &self.dir, window.as_deref()).await
     }
 
     /// Connects our session (initiates, or accepts QuickFIX's connection).
     async fn connect<S: MessageStore + Send + 'static>(&self, store: S) -> Wb<S> {
+        let cfg = |role| {
+            let mut c = SessionConfig::new(role, "WB", "QF");
+            c.schedule = self.schedule;
+            c
+        };
         let h = match self.way {
             Way::OurInitiator => {
-                let cfg = SessionConfig::new(Role::Initiator, "WB", "QF");
-                net::initiate(("127.0.0.1", self.port), cfg, store).await
+                net::initiate(("127.0.0.1", self.port), cfg(Role::Initiator), store).await
             }
             Way::QfInitiator => {
-                let cfg = SessionConfig::new(Role::Acceptor, "WB", "QF");
+                let cfg = cfg(Role::Acceptor);
                 let l = self.listener.as_ref().unwrap();
                 timeout_at(Instant::now() + WAIT, net::accept(l, cfg, store))
                     .await
@@ -460,6 +472,11 @@ impl Drop for Net {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
+}
+
+/// `HH:MM:SS` of seconds after midnight.
+fn hms(secs: u32) -> String {
+    format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
 }
 
 fn free_port() -> u16 {
@@ -954,3 +971,64 @@ async fn too_low_seq_num_logs_out(peer: PathBuf, way: Way) {
     assert!(qf.quit().await.success());
 }
 both_ways!(too_low_seq_num_logs_out);
+
+/// A daily session window on both sides (QuickFIX's StartTime/EndTime, our [`Schedule`]):
+/// stores created before today's window began are reset by both at the next Logon, without
+/// ResetSeqNumFlag, and the session starts again from 1.
+///
+/// One way only: a QuickFIX initiator resets on its timer before it logs on, whereas a
+/// QuickFIX acceptor that finds its period over on an incoming message resets and drops
+/// that message, so our Logon would race QuickFIX's timer.
+#[test]
+fn daily_reset_with_a_quickfix_initiator() {
+    let Some(peer) = quickfix_peer() else { return };
+    rt().block_on(async {
+        const DAY: i64 = 86_400;
+        let mut net = Net::new(peer, Way::QfInitiator, "daily").await;
+        let sod = (net::now_ns() / 1_000_000_000).rem_euclid(DAY);
+        let at = |t: i64| {
+            let t = t.rem_euclid(DAY) as u32;
+            (t / 3600, t / 60 % 60, t % 60)
+        };
+        net.schedule = Some(Schedule::daily(at(sod - 3600), at(sod + 3600)));
+        let (mut wb, mut qf) = net.open(net.file_store()).await;
+        {
+            let (mut client, mut exchange) = net.ends(&mut wb, &mut qf);
+            order_filled(&mut client, &mut exchange, "d-1").await;
+        }
+        logout(net.way, &mut wb, &mut qf).await;
+        assert!(qf.quit().await.success());
+        let store = wb.join().await;
+        assert_eq!((store.next_sender_seq(), store.next_target_seq()), (6, 4));
+        drop(store);
+
+        // a day later: both stores were created yesterday
+        let yesterday = net::now_ns() - DAY * 1_000_000_000;
+        std::fs::write(
+            net.dir.join("wb/FIX.4.4-WB-QF.session"),
+            yesterday.to_string(),
+        )
+        .unwrap();
+        let mut ts = Vec::new();
+        write_utc_timestamp(&mut ts, yesterday, TimePrecision::Seconds);
+        std::fs::write(net.dir.join("store/FIX.4.4-QF-WB.session"), ts).unwrap();
+
+        let (mut wb, mut qf) = net.open(net.file_store()).await;
+        assert!(wb.events.contains(&Event::SequenceReset), "{:?}", wb.events);
+        for dir in ["IN", "OUT"] {
+            let all = qf.seen_since(dir, 0);
+            let logon = all.iter().find(|m| m.msg_type() == mt::LOGON).unwrap();
+            assert_eq!(logon.seq_num(), Some(1), "{dir} {logon:?}");
+            assert!(!logon.has(tags::RESET_SEQ_NUM_FLAG), "{logon:?}");
+        }
+        {
+            let (mut client, mut exchange) = net.ends(&mut wb, &mut qf);
+            order_filled(&mut client, &mut exchange, "d-2").await;
+        }
+        logout(net.way, &mut wb, &mut qf).await;
+        assert!(qf.quit().await.success());
+        let store = wb.join().await;
+        assert_eq!((store.next_sender_seq(), store.next_target_seq()), (6, 4));
+        assert_in_sync(&store, &net.dir);
+    });
+}

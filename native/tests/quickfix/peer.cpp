@@ -1,11 +1,13 @@
 // A QuickFIX (C++, 1.15) counterparty for the interoperability tests of the native FIX engine
 // (native/tests/fix_net.rs): a scripted puppet with no business logic of its own.
 //
-//   peer acceptor|initiator PORT DIR
+//   peer acceptor|initiator PORT DIR [HH:MM:SS-HH:MM:SS]
 //
 // Session QF -> WB, FIX.4.4, HeartBtInt=30, file store and logs in DIR (a second run with the
 // same DIR resumes the sequence, as QuickFIX does). The initiator connects to 127.0.0.1:PORT
 // (and reconnects every second while its session is enabled); the acceptor listens on PORT.
+// The optional window is the daily session (StartTime-EndTime, UTC; default all day): a
+// store created before the current window began is reset, as QuickFIX does each day.
 //
 // stdout, one line each:  READY | LOGON | LOGOUT | IN <message> | OUT <message>
 //   (every message QuickFIX accepted or sent, with SOH shown as '|'; a message QuickFIX
@@ -100,14 +102,16 @@ static void run(FIX::Session& session, const std::string& cmd, const std::string
 }
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::cerr << "usage: peer acceptor|initiator PORT DIR" << std::endl;
+  if (argc != 4 && argc != 5) {
+    std::cerr << "usage: peer acceptor|initiator PORT DIR [HH:MM:SS-HH:MM:SS]" << std::endl;
     return 2;
   }
   const bool initiator = std::string(argv[1]) == "initiator";
+  const std::string window = argc == 5 ? argv[4] : "00:00:00-00:00:00";
   std::ostringstream cfg;
   cfg << "[DEFAULT]\nConnectionType=" << argv[1] << "\nBeginString=FIX.4.4\n"
-      << "SenderCompID=QF\nTargetCompID=WB\nStartTime=00:00:00\nEndTime=00:00:00\n"
+      << "SenderCompID=QF\nTargetCompID=WB\nStartTime=" << window.substr(0, 8)
+      << "\nEndTime=" << window.substr(9) << "\n"
       << "HeartBtInt=30\nUseDataDictionary=N\nReconnectInterval=1\n"
       << "FileStorePath=" << argv[3] << "/store\nFileLogPath=" << argv[3] << "/log\n"
       << (initiator ? "SocketConnectHost=127.0.0.1\nSocketConnectPort="
