@@ -55,11 +55,13 @@ typecheck: setup ## mypy on the package and stubtest on the native stub
 FUZZ_CASES ?= 5000
 FUZZ_SECONDS ?= 180
 
-test-rust: ## cargo test for the native crate, then a bounded byte fuzz of the DBN/book path
+test-rust: ## cargo test for the native crate, then a bounded byte fuzz of the DBN/book path and the FIX codec/session
 	cargo test --quiet --manifest-path native/Cargo.toml --features fix
-	@echo "fuzz: $(FUZZ_CASES) cases per property (arbitrary bytes, corrupted DBN), at most $(FUZZ_SECONDS) s"
+	@echo "fuzz: $(FUZZ_CASES) cases per property (arbitrary bytes, corrupted DBN, mutated FIX messages), at most $(FUZZ_SECONDS) s"
 	PROPTEST_CASES=$(FUZZ_CASES) timeout $(FUZZ_SECONDS) cargo test --quiet \
 		--manifest-path native/Cargo.toml --features fix --test book_props -- never_panic
+	PROPTEST_CASES=$(FUZZ_CASES) timeout $(FUZZ_SECONDS) cargo test --quiet \
+		--manifest-path native/Cargo.toml --features fix --test fix_props
 
 test-python: setup peers ## pytest (unit, integration, infrastructure, notebooks)
 	WORKBENCH_PEERS_PYTHON=$(abspath $(PEERS))/bin/python $(VENV)/bin/pytest

@@ -461,8 +461,11 @@ pub fn parse_utc_timestamp(s: &[u8]) -> Option<i64> {
         }
         _ => return None,
     };
+    // after 2262-04-11 the nanoseconds overflow i64: not representable, so not valid
     let days = days_from_civil(y as i64, mo, d);
-    Some((days * 86_400 + (h * 3600 + mi * 60 + se) as i64) * 1_000_000_000 + frac as i64)
+    (days * 86_400 + (h * 3600 + mi * 60 + se) as i64)
+        .checked_mul(1_000_000_000)?
+        .checked_add(frac as i64)
 }
 
 /// Parses a UTCDateOnly / LocalMktDate (`YYYYMMDD`); returns days since the epoch.

@@ -184,6 +184,13 @@ fn utc_timestamps() {
     assert_eq!(parse_utc_timestamp(b"20241302-14:30:00"), None);
     assert_eq!(parse_utc_timestamp(b"20240102-14:30:00.12"), None);
     assert_eq!(parse_utc_timestamp(b"2024-01-02 14:30:00"), None);
+    // beyond i64 nanoseconds (found by the session fuzz: it overflowed, a panic in debug)
+    assert_eq!(parse_utc_timestamp(b"99991231-23:59:59.999"), None);
+    assert_eq!(parse_utc_timestamp(b"22620411-23:47:17.000"), None);
+    assert_eq!(
+        parse_utc_timestamp(b"22620411-23:47:16.854775807"),
+        Some(i64::MAX)
+    );
 }
 
 fn arb_value() -> impl Strategy<Value = Vec<u8>> {

@@ -12,7 +12,9 @@
 //!   bytes and ticks the clock.
 //!
 //! Tested against QuickFIX 1.15 (C++, Debian's `libquickfix-dev`) on loopback in both
-//! directions (`tests/fix_net.rs`). Speed: `cargo run --release --example fix_codec_timing`
+//! directions (`tests/fix_net.rs`: orders and fills, cancel/replace, forced sequence gaps,
+//! restarts on file stores, too-low sequence numbers, daily resets, logout), and fuzzed
+//! (`tests/fix_props.rs`: arbitrary and mutated bytes into the decoder and the session). Speed: `cargo run --release --example fix_codec_timing`
 //! and `cargo bench --bench fix` (encode and decode of a NewOrderSingle or an
 //! ExecutionReport: about 160-250 ns each).
 

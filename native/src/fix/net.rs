@@ -33,6 +33,7 @@ pub fn now_ns() -> i64 {
 enum Command {
     Send(Message, oneshot::Sender<Result<u64, SendError>>),
     Logout(Option<String>),
+    DropOutgoing(usize),
 }
 
 /// A running session: send messages, ask for a Logout, read events.
@@ -62,6 +63,14 @@ impl<S: MessageStore + Send + 'static> SessionHandle<S> {
     /// Starts a Logout.
     pub fn logout(&self, text: Option<&str>) {
         let _ = self.cmd.send(Command::Logout(text.map(str::to_string)));
+    }
+
+    /// Test hook: the next `n` frames the session sends are dropped instead of written (they
+    /// still take their sequence numbers and go to the store), to force a sequence gap on the
+    /// counterparty, which then asks for a resend.
+    #[doc(hidden)]
+    pub fn drop_outgoing(&self, n: usize) {
+        let _ = self.cmd.send(Command::DropOutgoing(n));
     }
 
     /// The next event; `None` once the session task has ended and all events were read.
@@ -148,6 +157,7 @@ async fn run<S: MessageStore>(
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut commands_open = true;
+    let mut drop_outgoing = 0usize;
     session.on_connect(now_ns());
     loop {
         // drain outputs: write frames in one go, forward events
@@ -155,6 +165,7 @@ async fn run<S: MessageStore>(
         wbuf.clear();
         while let Some(o) = session.poll_output() {
             match o {
+                Output::Send(_) if drop_outgoing > 0 => drop_outgoing -= 1,
                 Output::Send(f) => wbuf.extend_from_slice(&f),
                 Output::Event(e) => {
                     let _ = ev_tx.send(e);
@@ -189,6 +200,7 @@ async fn run<S: MessageStore>(
                     let _ = reply.send(session.send(m, now_ns()));
                 }
                 Some(Command::Logout(text)) => session.logout(text.as_deref(), now_ns()),
+                Some(Command::DropOutgoing(n)) => drop_outgoing = n,
                 None => commands_open = false,
             },
             _ = tick.tick() => session.on_timer(now_ns()),

@@ -10,7 +10,9 @@
 //! # Behaviour (FIX 4.4 Volume 2 session scenarios; QuickFIX's choices where the spec leaves one)
 //! - Logon: the initiator sends Logon (98=0, 108=HeartBtInt, 141=Y when `reset_on_logon`);
 //!   the acceptor answers with the same HeartBtInt and 141=Y if it was asked to reset. A first
-//!   message that is not a Logon is dropped with a disconnect; a Logon outside the schedule
+//!   message that is not a Logon is dropped with a disconnect, except a Logout answering the
+//!   initiator's Logon (its Text, e.g. "MsgSeqNum too low ...", is reported in
+//!   [`Event::LoggedOut`], as QuickFIX accepts it); a Logon outside the schedule
 //!   is refused with a disconnect; no Logon answer within `logon_timeout` disconnects.
 //! - Heartbeats: a Heartbeat after `HeartBtInt` without sending; a TestRequest after
 //!   1.2 × HeartBtInt without receiving, a disconnect after 2.4 × (QuickFIX's multipliers).
@@ -506,7 +508,11 @@ impl<S: MessageStore> Session<S> {
     fn process(&mut self, msg: Message, invalid: Option<Rejection>, now: i64) {
         let ty = msg.msg_type().to_vec();
         let logon = ty == mt::LOGON;
-        if matches!(self.state, State::AwaitingLogon { .. }) && !logon {
+        // a Logout answering our Logon (e.g. QuickFIX's "MsgSeqNum too low") is processed,
+        // as in QuickFIX (`validLogonState`), so that its reason reaches the application
+        let logout_for_our_logon =
+            ty == mt::LOGOUT && matches!(self.state, State::AwaitingLogon { sent_at: Some(_) });
+        if matches!(self.state, State::AwaitingLogon { .. }) && !logon && !logout_for_our_logon {
             self.disconnect("Received non-Logon message before Logon");
             return;
         }

@@ -628,6 +628,32 @@ fn logon_with_too_low_seq_is_refused() {
 }
 
 #[test]
+fn logout_answering_our_logon_reports_its_reason() {
+    // the initiator's Logon is too low for the acceptor, which logs out saying why (found
+    // against QuickFIX: the reason was lost as "non-Logon message before Logon")
+    let (mut c, mut x) = (client(), exchange());
+    x.s.store_mut().set_next_target_seq(10).unwrap();
+    x.s.on_connect(T0);
+    c.s.on_connect(T0);
+    pump(&mut c, &mut x, T0);
+    let why = "MsgSeqNum too low, expecting 10 but received 1";
+    assert!(
+        c.events.contains(&Event::LoggedOut(Some(why.into()))),
+        "{:?}",
+        c.events
+    );
+    assert!(c.disconnected && !c.events.contains(&Event::LoggedOn));
+    assert_eq!(seqs(&c), (3, 2), "Logout answered, as QuickFIX does");
+    // a Logout before we sent a Logon (acceptor side) is still a protocol error
+    let mut x = exchange();
+    x.s.on_connect(T0);
+    x.s.on_bytes(&raw(1, b"5", &[], T0), T0);
+    x.take();
+    assert!(x.disconnected && x.sent.is_empty());
+    assert!(!x.events.iter().any(|e| matches!(e, Event::LoggedOut(_))));
+}
+
+#[test]
 fn restart_resumes_the_sequence_from_a_file_store() {
     let dir = std::env::temp_dir().join(format!("wb-fix-session-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

@@ -1,12 +1,24 @@
-// A QuickFIX (C++, 1.15) counterparty for the interoperability tests of the native FIX engine.
+// A QuickFIX (C++, 1.15) counterparty for the interoperability tests of the native FIX engine
+// (native/tests/fix_net.rs): a scripted puppet with no business logic of its own.
 //
-//   peer acceptor  PORT DIR   listens as SenderCompID=QF for TargetCompID=WB; answers each
-//                             NewOrderSingle with a filled ExecutionReport; exits after the
-//                             first Logout (or after 30 s).
-//   peer initiator PORT DIR   connects as QF to WB, sends one NewOrderSingle on Logon, logs
-//                             out on its ExecutionReport, exits.
+//   peer acceptor|initiator PORT DIR [HH:MM:SS-HH:MM:SS]
 //
-// Prints LOGON, ORDER <ClOrdID>, EXEC <ClOrdID> <ExecType> <OrdStatus>, LOGOUT lines on stdout.
+// Session QF -> WB, FIX.4.4, HeartBtInt=30, file store and logs in DIR (a second run with the
+// same DIR resumes the sequence, as QuickFIX does). The initiator connects to 127.0.0.1:PORT
+// (and reconnects every second while its session is enabled); the acceptor listens on PORT.
+// The optional window is the daily session (StartTime-EndTime, UTC; default all day): a
+// store created before the current window began is reset, as QuickFIX does each day.
+//
+// stdout, one line each:  READY | LOGON | LOGOUT | IN <message> | OUT <message>
+//   (every message QuickFIX accepted or sent, with SOH shown as '|'; a message QuickFIX
+//   drops, such as a PossDup duplicate, never shows as IN)
+// stdin, one command a line:
+//   send 35=D|11=x|...   send an application message (header tags go to the header)
+//   seq N                shift the next outgoing MsgSeqNum by N (+1 makes a gap, -2 too low)
+//   logout [TEXT]        log out (an initiator then stays off until "logon")
+//   logon                enable the session again (an initiator reconnects)
+//   quit                 stop and exit 0 (also on end of input)
+//
 // The Debian package ships no FIX44.xml, so QuickFIX runs without a data dictionary
 // (UseDataDictionary=N): it checks framing, sequence numbers and session rules only.
 #include <quickfix/Application.h>
@@ -17,92 +29,89 @@
 #include <quickfix/SocketAcceptor.h>
 #include <quickfix/SocketInitiator.h>
 
-#include <atomic>
-#include <chrono>
+#include <algorithm>
 #include <iostream>
+#include <mutex>
 #include <sstream>
-#include <thread>
 
-static std::atomic<bool> done(false);
-static bool initiator = false;
-static int exec_id = 0;
+static std::mutex out_mutex;
 
-static FIX::Message new_order() {
-  FIX::Message m;
-  m.getHeader().setField(FIX::MsgType("D"));
-  m.setField(FIX::ClOrdID("qf-1"));
-  m.setField(FIX::Symbol("MCLZ5"));
-  m.setField(FIX::Side('1'));
-  m.setField(FIX::TransactTime(FIX::UtcTimeStamp(), 3));
-  m.setField(FIX::OrderQty(2));
-  m.setField(FIX::OrdType('2'));
-  m.setField(FIX::Price(71.25));
-  return m;
+static void say(const std::string& line) {
+  std::lock_guard<std::mutex> lock(out_mutex);
+  std::cout << line << std::endl;
+}
+
+static void say(const char* what, const FIX::Message& m) {
+  std::string s = m.toString();
+  std::replace(s.begin(), s.end(), '\x01', '|');
+  say(std::string(what) + " " + s);
 }
 
 class App : public FIX::Application {
  public:
   void onCreate(const FIX::SessionID&) override {}
-  void onLogon(const FIX::SessionID& id) override {
-    std::cout << "LOGON" << std::endl;
-    if (initiator) {
-      FIX::Message m = new_order();
-      FIX::Session::sendToTarget(m, id);
-    }
+  void onLogon(const FIX::SessionID&) override { say("LOGON"); }
+  void onLogout(const FIX::SessionID&) override { say("LOGOUT"); }
+  void toAdmin(FIX::Message& m, const FIX::SessionID&) override { say("OUT", m); }
+  void toApp(FIX::Message& m, const FIX::SessionID&) throw(FIX::DoNotSend) override {
+    say("OUT", m);
   }
-  void onLogout(const FIX::SessionID&) override {
-    std::cout << "LOGOUT" << std::endl;
-    done = true;
-  }
-  void toAdmin(FIX::Message&, const FIX::SessionID&) override {}
-  void toApp(FIX::Message&, const FIX::SessionID&) throw(FIX::DoNotSend) override {}
-  void fromAdmin(const FIX::Message&, const FIX::SessionID&) throw(
+  void fromAdmin(const FIX::Message& m, const FIX::SessionID&) throw(
       FIX::FieldNotFound, FIX::IncorrectDataFormat, FIX::IncorrectTagValue,
-      FIX::RejectLogon) override {}
-  void fromApp(const FIX::Message& m, const FIX::SessionID& id) throw(
+      FIX::RejectLogon) override {
+    say("IN", m);
+  }
+  void fromApp(const FIX::Message& m, const FIX::SessionID&) throw(
       FIX::FieldNotFound, FIX::IncorrectDataFormat, FIX::IncorrectTagValue,
       FIX::UnsupportedMessageType) override {
-    const std::string type = m.getHeader().getField(FIX::FIELD::MsgType);
-    if (type == "D") {
-      const std::string clid = m.getField(FIX::FIELD::ClOrdID);
-      std::cout << "ORDER " << clid << std::endl;
-      FIX::Message er;
-      er.getHeader().setField(FIX::MsgType("8"));
-      er.setField(FIX::OrderID("QF-" + clid));
-      er.setField(FIX::ClOrdID(clid));
-      er.setField(FIX::ExecID("E" + std::to_string(++exec_id)));
-      er.setField(FIX::ExecType('F'));
-      er.setField(FIX::OrdStatus('2'));
-      er.setField(FIX::Symbol(m.getField(FIX::FIELD::Symbol)));
-      er.setField(FIX::Side(m.getField(FIX::FIELD::Side)[0]));
-      er.setField(FIX::OrderQty(std::stod(m.getField(FIX::FIELD::OrderQty))));
-      er.setField(FIX::LastQty(std::stod(m.getField(FIX::FIELD::OrderQty))));
-      er.setField(FIX::LastPx(std::stod(m.getField(FIX::FIELD::Price))));
-      er.setField(FIX::LeavesQty(0));
-      er.setField(FIX::CumQty(std::stod(m.getField(FIX::FIELD::OrderQty))));
-      er.setField(FIX::AvgPx(std::stod(m.getField(FIX::FIELD::Price))));
-      er.setField(FIX::TransactTime(FIX::UtcTimeStamp(), 3));
-      FIX::Session::sendToTarget(er, id);
-    } else if (type == "8") {
-      std::cout << "EXEC " << m.getField(FIX::FIELD::ClOrdID) << " "
-                << m.getField(FIX::FIELD::ExecType) << " "
-                << m.getField(FIX::FIELD::OrdStatus) << std::endl;
-      if (initiator) FIX::Session::lookupSession(id)->logout("done");
-    } else {
-      throw FIX::UnsupportedMessageType();
-    }
+    say("IN", m);
   }
 };
 
+// "35=D|11=x|..." -> a message (35 and other header tags in the header).
+static FIX::Message parse(const std::string& fields) {
+  FIX::Message m;
+  std::istringstream in(fields);
+  std::string f;
+  while (std::getline(in, f, '|')) {
+    const auto eq = f.find('=');
+    if (eq == std::string::npos) continue;
+    const int tag = std::stoi(f.substr(0, eq));
+    const std::string value = f.substr(eq + 1);
+    if (FIX::Message::isHeaderField(tag))
+      m.getHeader().setField(tag, value);
+    else
+      m.setField(tag, value);
+  }
+  return m;
+}
+
+static void run(FIX::Session& session, const std::string& cmd, const std::string& arg) {
+  if (cmd == "send") {
+    FIX::Message m = parse(arg);
+    session.send(m);
+  } else if (cmd == "seq") {
+    session.setNextSenderMsgSeqNum(session.getExpectedSenderNum() + std::stoi(arg));
+  } else if (cmd == "logout") {
+    session.logout(arg);
+  } else if (cmd == "logon") {
+    session.logon();
+  } else {
+    say("ERROR unknown command " + cmd);
+  }
+}
+
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::cerr << "usage: peer acceptor|initiator PORT DIR" << std::endl;
+  if (argc != 4 && argc != 5) {
+    std::cerr << "usage: peer acceptor|initiator PORT DIR [HH:MM:SS-HH:MM:SS]" << std::endl;
     return 2;
   }
-  initiator = std::string(argv[1]) == "initiator";
+  const bool initiator = std::string(argv[1]) == "initiator";
+  const std::string window = argc == 5 ? argv[4] : "00:00:00-00:00:00";
   std::ostringstream cfg;
   cfg << "[DEFAULT]\nConnectionType=" << argv[1] << "\nBeginString=FIX.4.4\n"
-      << "SenderCompID=QF\nTargetCompID=WB\nStartTime=00:00:00\nEndTime=00:00:00\n"
+      << "SenderCompID=QF\nTargetCompID=WB\nStartTime=" << window.substr(0, 8)
+      << "\nEndTime=" << window.substr(9) << "\n"
       << "HeartBtInt=30\nUseDataDictionary=N\nReconnectInterval=1\n"
       << "FileStorePath=" << argv[3] << "/store\nFileLogPath=" << argv[3] << "/log\n"
       << (initiator ? "SocketConnectHost=127.0.0.1\nSocketConnectPort="
@@ -122,14 +131,18 @@ int main(int argc, char** argv) {
     } else {
       acc.reset(new FIX::SocketAcceptor(app, store, settings, log));
       acc->start();
-      std::cout << "LISTENING" << std::endl;
     }
-    for (int i = 0; i < 300 && !done; ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    if (ini) ini->stop();
-    if (acc) acc->stop();
-    return done ? 0 : 1;
+    FIX::Session* session = FIX::Session::lookupSession(FIX::SessionID("FIX.4.4", "QF", "WB"));
+    say("READY");
+    std::string line;
+    while (std::getline(std::cin, line) && line != "quit") {
+      const auto sp = line.find(' ');
+      const std::string cmd = line.substr(0, sp);
+      run(*session, cmd, sp == std::string::npos ? "" : line.substr(sp + 1));
+    }
+    if (ini) ini->stop(true);
+    if (acc) acc->stop(true);
+    return 0;
   } catch (std::exception& e) {
     std::cerr << "ERROR " << e.what() << std::endl;
     return 3;
