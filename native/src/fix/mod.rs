@@ -8,6 +8,9 @@
 //!   resumes the sequence and resend requests can be answered.
 //! - [`session`]: the session layer as a pure state machine: bytes and a caller-supplied
 //!   clock in, frames to send and events out. No socket, no clock: deterministic tests.
+//! - [`exchange_app`]: the simulated exchange as a FIX application (orders in, reports out).
+//! - `gateway` (cargo feature `fix`): the FIX exchange: an acceptor over TCP in front of
+//!   [`exchange_app`] and a paced MBO replay, in its own thread.
 //! - `net` (cargo feature `fix`): initiator and acceptor over TCP with tokio; it only moves
 //!   bytes and ticks the clock.
 //!
@@ -18,10 +21,13 @@
 
 pub mod codec;
 pub mod dictionary;
+pub mod exchange_app;
 pub mod session;
 pub mod store;
 pub mod tags;
 
+#[cfg(feature = "fix")]
+pub mod gateway;
 #[cfg(feature = "fix")]
 pub mod net;
 
