@@ -254,13 +254,15 @@ impl ExchangeApp {
             b"2" => OrderType::Limit,
             b"3" => OrderType::Stop,
             b"4" => OrderType::StopLimit,
-            _ => return Err((
-                rej::UNSUPPORTED_CHARACTERISTIC,
-                format!(
+            _ => {
+                return Err((
+                    rej::UNSUPPORTED_CHARACTERISTIC,
+                    format!(
                     "OrdType (40) {} not supported: use 1 market, 2 limit, 3 stop, 4 stop-limit",
                     String::from_utf8_lossy(ord_type)
                 ),
-            )),
+                ))
+            }
         };
         let tif_raw = msg.get(tags::TIME_IN_FORCE).unwrap_or(b"0");
         let tif = parse_tif(tif_raw).map_err(|t| (rej::UNSUPPORTED_CHARACTERISTIC, t))?;

@@ -340,6 +340,7 @@ pub struct GatewayStats {
 pub struct Gateway {
     addr: SocketAddr,
     symbol: String,
+    instrument_id: u32,
     stats: Arc<Mutex<GatewayStats>>,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<Result<(), GatewayError>>>,
@@ -391,6 +392,7 @@ impl Gateway {
         }));
         let (stop_tx, stop_rx) = oneshot::channel();
         let symbol = feed.symbol.clone();
+        let instrument_id = feed.instrument_id;
         let shared = Arc::clone(&stats);
         let thread = std::thread::Builder::new()
             .name("fix-exchange".into())
@@ -410,6 +412,7 @@ impl Gateway {
         Ok(Self {
             addr,
             symbol,
+            instrument_id,
             stats,
             stop: Some(stop_tx),
             thread: Some(thread),
@@ -424,6 +427,11 @@ impl Gateway {
     /// The Symbol (55) it trades.
     pub fn symbol(&self) -> &str {
         &self.symbol
+    }
+
+    /// The instrument it trades.
+    pub fn instrument_id(&self) -> u32 {
+        self.instrument_id
     }
 
     /// A snapshot of the counters.
@@ -567,6 +575,7 @@ impl Server {
             self.app.advance_to(t, &mut self.out);
             self.out.clear();
         }
+        self.publish();
         let mut conn: Option<TcpStream> = None;
         let mut buf = vec![0u8; 64 * 1024];
         let mut tick = tokio::time::interval(TICK);

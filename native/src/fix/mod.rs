@@ -11,6 +11,7 @@
 //! - [`exchange_app`]: the simulated exchange as a FIX application (orders in, reports out).
 //! - `gateway` (cargo feature `fix`): the FIX exchange: an acceptor over TCP in front of
 //!   [`exchange_app`] and a paced MBO replay, in its own thread.
+//! - `client` (cargo feature `fix`): a blocking initiator (its session in its own thread).
 //! - `net` (cargo feature `fix`): initiator and acceptor over TCP with tokio; it only moves
 //!   bytes and ticks the clock.
 //!
@@ -26,6 +27,8 @@ pub mod session;
 pub mod store;
 pub mod tags;
 
+#[cfg(feature = "fix")]
+pub mod client;
 #[cfg(feature = "fix")]
 pub mod gateway;
 #[cfg(feature = "fix")]
