@@ -117,6 +117,8 @@ fn stats_dict<'py>(py: Python<'py>, s: &GatewayStats) -> PyResult<Bound<'py, PyD
 #[pyclass(module = "workbench_native._native", name = "FixExchange")]
 pub struct PyFixExchange {
     gw: Mutex<Option<Gateway>>,
+    /// The counters at `stop()`.
+    last: Mutex<GatewayStats>,
     addr: SocketAddr,
     symbol: String,
     instrument_id: u32,
@@ -206,6 +208,7 @@ impl PyFixExchange {
         let instrument_id = gw.instrument_id();
         Ok(Self {
             gw: Mutex::new(Some(gw)),
+            last: Mutex::new(GatewayStats::default()),
             addr,
             symbol,
             instrument_id,
@@ -253,8 +256,14 @@ impl PyFixExchange {
             .lock()
             .map_err(|_| PyRuntimeError::new_err("FixExchange lock poisoned"))?
             .as_ref()
-            .map(Gateway::stats)
-            .unwrap_or_default();
+            .map(Gateway::stats);
+        let s = match s {
+            Some(s) => s,
+            None => *self
+                .last
+                .lock()
+                .map_err(|_| PyRuntimeError::new_err("FixExchange lock poisoned"))?,
+        };
         stats_dict(py, &s)
     }
 
@@ -266,7 +275,11 @@ impl PyFixExchange {
             .map_err(|_| PyRuntimeError::new_err("FixExchange lock poisoned"))?
             .take();
         if let Some(mut g) = gw {
-            py.detach(|| g.stop()).map_err(gateway_err)?;
+            let r = py.detach(|| g.stop());
+            if let Ok(mut last) = self.last.lock() {
+                *last = g.stats();
+            }
+            r.map_err(gateway_err)?;
         }
         Ok(())
     }
