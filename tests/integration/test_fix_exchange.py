@@ -200,12 +200,15 @@ def test_the_command_refuses_bad_input(feed: Path, args: list[str], message: str
 def test_esh4_market_order_over_fix() -> None:
     path = real_data_path("nautilus", "esh4-glbx-mdp3-20231225.mbo.dbn.zst")
     hold = parse_feed_time("2023-12-25T23:30:00")
-    with FixExchange(str(path), port=0, hold_at_ns=hold) as x:
-        with FixInitiator(port=x.port, symbol=x.symbol) as client:
-            client.new_order("mkt-1", "buy", 1, "market")
-            reports = [_next(client) for _ in range(2)]
+    with (
+        FixExchange(str(path), port=0, hold_at_ns=hold) as x,
+        FixInitiator(port=x.port, symbol=x.symbol) as client,
+    ):
+        client.new_order("mkt-1", "buy", 1, "market")
+        reports = [_next(client) for _ in range(2)]
     assert [r.kind for r in reports] == ["new", "fill"]
-    assert reports[1].last_px is not None and 4000 < reports[1].last_px < 6000
+    assert reports[1].last_px is not None
+    assert 4000 < reports[1].last_px < 6000
     assert reports[1].transact_time_ns == hold
 
 
@@ -214,7 +217,10 @@ QUICKFIX = Path(__file__).resolve().parents[2] / "native" / "tests" / "quickfix"
 
 def test_a_quickfix_initiator_trades_with_the_command(feed: Path, tmp_path: Path) -> None:
     build = subprocess.run(
-        ["sh", str(QUICKFIX / "build_one.sh"), "client"], capture_output=True, text=True, timeout=600
+        ["sh", str(QUICKFIX / "build_one.sh"), "client"],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     if build.returncode == 77:
         pytest.skip("libquickfix-dev is not installed (apt-get install libquickfix-dev)")
@@ -243,4 +249,3 @@ def test_a_quickfix_initiator_trades_with_the_command(feed: Path, tmp_path: Path
         "EXEC qf-4 4 4",
         "LOGOUT",
     ]
-
