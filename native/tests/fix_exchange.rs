@@ -334,11 +334,11 @@ fn orders_cancels_and_replaces_against_a_synthetic_book_held_still() {
         );
         c.logout().await;
     });
+    gw.stop().unwrap();
     let st = gw.stats();
     assert_eq!((st.app.orders, st.app.cancels, st.app.replaces), (8, 3, 2));
     assert_eq!(st.app.fills, 4);
     assert_eq!(st.records_replayed, 4);
-    gw.stop().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -363,12 +363,10 @@ fn a_resting_order_fills_as_the_paced_feed_reaches_it_and_the_file_store_resumes
         assert_eq!((s(&f, tags::LAST_QTY), s(&f, tags::LAST_PX)), ("2", "100"));
         c.logout().await;
     });
-    let seqs = {
-        let st = gw.stats();
-        (st.next_sender_seq, st.next_target_seq)
-    };
-    assert_eq!(seqs, (5, 4)); // Logon, 2 reports, Logout / Logon, order, Logout
-    gw.stop().unwrap();
+    gw.stop().unwrap(); // the counters are final once stopped
+    let st = gw.stats();
+    // Logon, 2 reports, Logout sent; Logon, order, Logout received.
+    assert_eq!((st.next_sender_seq, st.next_target_seq), (5, 4));
     // A new gateway on the same store resumes the sequence.
     let mut cfg2 = cfg;
     cfg2.pace = Pace::HoldAt(T0);
@@ -385,10 +383,9 @@ fn a_resting_order_fills_as_the_paced_feed_reaches_it_and_the_file_store_resumes
         h.logout(None);
         let _ = h.wait_for(WAIT, |e| matches!(e, Event::LoggedOut(_))).await;
     });
-    std::thread::sleep(Duration::from_millis(100));
+    gw.stop().unwrap();
     let st = gw.stats();
     assert_eq!((st.next_sender_seq, st.next_target_seq), (7, 6));
-    gw.stop().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
 

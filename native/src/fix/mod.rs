@@ -19,6 +19,12 @@
 //! directions (`tests/fix_net.rs`). Speed: `cargo run --release --example fix_codec_timing`
 //! and `cargo bench --bench fix` (encode and decode of a NewOrderSingle or an
 //! ExecutionReport: about 160-250 ns each).
+//!
+//! Order round trip over loopback (`cargo run --release --features fix --example
+//! fix_roundtrip`, or `python bench/bench_fix.py` beside QuickFIX 1.15 in the same run;
+//! NewOrderSingle -> `gateway` -> simulated exchange -> ExecutionReport, memory stores, no
+//! log), on 2 cores shared with a load average of 8: p50 23.5 us, p90 31 us (QuickFIX 30 us,
+//! 42 us); p99 1.6 ms (QuickFIX 2.5 ms): the tail is the scheduler's under that load.
 
 pub mod codec;
 pub mod dictionary;
