@@ -126,9 +126,7 @@ def fix_exchange(
     )
     exchange = start_fix_exchange(config)
     stats = exchange.stats
-    replay = (
-        f"held at {hold_at}" if hold_at is not None else f"replay speed {speed}x"
-    )
+    replay = f"held at {hold_at}" if hold_at is not None else f"replay speed {speed}x"
     click.echo(
         f"FIX exchange listening on {exchange.host}:{exchange.port} "
         f"(SenderCompID={sender_comp_id}, TargetCompID={target_comp_id}, FIX.4.4); "
