@@ -4,7 +4,9 @@
 is here, with its type and what it does.
 """
 
-from typing import Any, Final, final
+import os
+from types import TracebackType
+from typing import Any, Final, Literal, final
 
 import numpy as np
 import numpy.typing as npt
@@ -22,6 +24,9 @@ __all__ = [
     "EmaCrossoverSignal",
     "ExitReason",
     "FIXED_PRICE_SCALE",
+    "FixExchange",
+    "FixInitiator",
+    "FixReport",
     "IncrementalAtr",
     "IncrementalDonchian",
     "IncrementalEma",
@@ -831,3 +836,201 @@ def dbn_symbol_codes(
     epoch, end excluded) in metadata order. ``names[0]`` is ``""`` (unknown); no records,
     no names.
     """
+
+@final
+class FixExchange:
+    """The simulated exchange behind a FIX 4.4 acceptor (``crate::fix::gateway``).
+
+    Starts at once: binds ``host:port`` (0 picks a free port), reads the MBO ``feed`` (a DBN
+    file, ``.dbn`` or ``.dbn.zst``) and serves in a background thread with its own tokio
+    runtime. One session (``sender_comp_id`` is ours, ``target_comp_id`` the client's);
+    NewOrderSingle, OrderCancelRequest and OrderCancelReplaceRequest go into the native
+    simulated exchange over the replayed book and are answered with ExecutionReports,
+    OrderCancelReject or BusinessMessageReject. The replay runs at ``speed`` times the
+    records' timestamps (``"max"``: as fast as possible) or is held at ``hold_at_ns`` (every
+    record up to then applied, then a still book). ``store_dir``: QuickFIX-layout file store
+    (a restart resumes the sequence), else memory. ``tick``: price increment checked on
+    orders. ``FileNotFoundError`` for a missing feed, ``ValueError`` for a feed without MBO
+    records or a bad setting, ``OSError`` when the port cannot be bound. A context manager:
+    leaving it stops the exchange.
+    """
+
+    def __new__(
+        cls,
+        feed: str | os.PathLike[str],
+        *,
+        host: str = "127.0.0.1",
+        port: int = 9878,
+        sender_comp_id: str = "EXCH",
+        target_comp_id: str = "CLIENT",
+        heartbeat: int = 30,
+        store_dir: str | os.PathLike[str] | None = None,
+        reset_on_logon: bool = False,
+        validate: bool = True,
+        speed: float | Literal["max"] | None = None,
+        hold_at_ns: int | None = None,
+        instrument_id: int | None = None,
+        symbol: str | None = None,
+        tick: str | float | None = None,
+        queue: Literal["conservative", "l3_known"] = "conservative",
+        maker_fee: float = 0.0,
+        taker_fee: float = 0.0,
+        seed: int = 0,
+        timestamp_precision: Literal["s", "ms", "us", "ns"] = "ms",
+    ) -> FixExchange: ...
+    @property
+    def port(self) -> int:
+        """The TCP port it listens on."""
+    @property
+    def host(self) -> str:
+        """The address it listens on."""
+    @property
+    def symbol(self) -> str:
+        """The Symbol (55) orders must carry (the feed's raw symbol, or its instrument id)."""
+    @property
+    def instrument_id(self) -> int:
+        """The instrument traded (default: the feed's most frequent)."""
+    @property
+    def running(self) -> bool:
+        """Whether it is serving."""
+    @property
+    def stats(self) -> dict[str, int | bool]:
+        """Counters: ``connections``, ``refused``, ``logons``, ``logged_on``,
+        ``session_rejects``, ``orders``, ``cancels``, ``replaces``, ``execution_reports``,
+        ``fills``, ``rejects``, ``cancel_rejects``, ``business_rejects``, ``records_total``,
+        ``records_replayed``, ``feed_time_ns``, ``next_sender_seq``, ``next_target_seq``."""
+    def stop(self) -> None:
+        """Log a connected client out ("exchange shutting down") and stop; idempotent."""
+    def __enter__(self) -> FixExchange: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+        /,
+    ) -> bool: ...
+
+@final
+class FixReport:
+    """One application message received by :class:`FixInitiator`: an ExecutionReport
+    (``msg_type`` ``"8"``), OrderCancelReject (``"9"``), BusinessMessageReject (``"j"``) or
+    session Reject (``"3"``). Prices are floats parsed from the FIX decimals (``fields`` has
+    the exact text)."""
+
+    msg_type: str
+    kind: Literal[
+        "new",
+        "partial_fill",
+        "fill",
+        "canceled",
+        "replaced",
+        "rejected",
+        "expired",
+        "restated",
+        "cancel_reject",
+        "business_reject",
+        "session_reject",
+        "other",
+    ]
+    seq_num: int
+    cl_ord_id: str | None
+    orig_cl_ord_id: str | None
+    order_id: str | None
+    exec_id: str | None
+    exec_type: str | None
+    ord_status: str | None
+    symbol: str | None
+    side: Literal["buy", "sell", "other"] | None
+    order_qty: int | None
+    price: float | None
+    last_qty: int | None
+    last_px: float | None
+    cum_qty: int | None
+    leaves_qty: int | None
+    avg_px: float | None
+    ord_rej_reason: int | None
+    cxl_rej_reason: int | None
+    business_reject_reason: int | None
+    text: str | None
+    transact_time_ns: int | None
+    fields: list[tuple[int, str]]
+    def to_dict(self) -> dict[str, Any]:
+        """Every attribute in a dict (``fields`` as a tag -> value dict)."""
+
+@final
+class FixInitiator:
+    """A FIX 4.4 initiator driven by blocking calls (``crate::fix::client``): its session
+    runs in a background thread (heartbeats go out while Python is busy); every call
+    releases the GIL. ``connect()`` (or ``with``) logs on; ``new_order``, ``cancel`` and
+    ``replace`` return the MsgSeqNum sent; ``next_report`` returns the next
+    :class:`FixReport`. ``symbol`` is the default Symbol (55). ``store_dir``: file store,
+    else memory; ``reset_on_logon`` sends 141=Y. ``OSError`` when the connection is
+    refused, ``ConnectionError`` when the Logon is not answered, ``ValueError`` for bad
+    arguments, ``RuntimeError`` when not logged on.
+    """
+
+    def __new__(
+        cls,
+        *,
+        port: int,
+        host: str = "127.0.0.1",
+        sender_comp_id: str = "CLIENT",
+        target_comp_id: str = "EXCH",
+        heartbeat: int = 30,
+        symbol: str = "",
+        store_dir: str | os.PathLike[str] | None = None,
+        reset_on_logon: bool = True,
+        validate: bool = True,
+        timeout: float = 10.0,
+    ) -> FixInitiator: ...
+    def connect(self) -> None:
+        """Connect and log on (blocks until the Logon answer)."""
+    @property
+    def logged_on(self) -> bool:
+        """Whether the session is logged on."""
+    def new_order(
+        self,
+        cl_ord_id: str,
+        side: Literal["buy", "sell"],
+        qty: int,
+        order_type: Literal["market", "limit", "stop", "stop_limit"] = "limit",
+        price: str | float | None = None,
+        stop_price: str | float | None = None,
+        tif: Literal["day", "gtc", "ioc"] = "day",
+        symbol: str | None = None,
+        account: str | None = None,
+    ) -> int:
+        """Send a NewOrderSingle (35=D)."""
+    def cancel(
+        self,
+        cl_ord_id: str,
+        orig_cl_ord_id: str,
+        side: Literal["buy", "sell"],
+        symbol: str | None = None,
+    ) -> int:
+        """Send an OrderCancelRequest (35=F) for the order ``orig_cl_ord_id``."""
+    def replace(
+        self,
+        cl_ord_id: str,
+        orig_cl_ord_id: str,
+        side: Literal["buy", "sell"],
+        qty: int,
+        order_type: Literal["market", "limit", "stop", "stop_limit"] = "limit",
+        price: str | float | None = None,
+        stop_price: str | float | None = None,
+        tif: Literal["day", "gtc", "ioc"] = "day",
+        symbol: str | None = None,
+    ) -> int:
+        """Send an OrderCancelReplaceRequest (35=G): new total ``qty`` and prices."""
+    def next_report(self, timeout: float = 5.0) -> FixReport | None:
+        """The next report within ``timeout`` seconds, else ``None``."""
+    def logout(self, text: str | None = None, timeout: float = 5.0) -> list[FixReport]:
+        """Log out and close; returns reports that arrived meanwhile."""
+    def __enter__(self) -> FixInitiator: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+        /,
+    ) -> bool: ...

@@ -8,6 +8,10 @@
 //!   resumes the sequence and resend requests can be answered.
 //! - [`session`]: the session layer as a pure state machine: bytes and a caller-supplied
 //!   clock in, frames to send and events out. No socket, no clock: deterministic tests.
+//! - [`exchange_app`]: the simulated exchange as a FIX application (orders in, reports out).
+//! - `gateway` (cargo feature `fix`): the FIX exchange: an acceptor over TCP in front of
+//!   [`exchange_app`] and a paced MBO replay, in its own thread.
+//! - `client` (cargo feature `fix`): a blocking initiator (its session in its own thread).
 //! - `net` (cargo feature `fix`): initiator and acceptor over TCP with tokio; it only moves
 //!   bytes and ticks the clock.
 //!
@@ -17,13 +21,24 @@
 //! (`tests/fix_props.rs`: arbitrary and mutated bytes into the decoder and the session). Speed: `cargo run --release --example fix_codec_timing`
 //! and `cargo bench --bench fix` (encode and decode of a NewOrderSingle or an
 //! ExecutionReport: about 160-250 ns each).
+//!
+//! Order round trip over loopback (`cargo run --release --features fix --example
+//! fix_roundtrip`, or `python bench/bench_fix.py` beside QuickFIX 1.15 in the same run;
+//! NewOrderSingle -> `gateway` -> simulated exchange -> ExecutionReport, memory stores, no
+//! log), on 2 cores shared with a load average of 8: p50 23.5 us, p90 31 us (QuickFIX 30 us,
+//! 42 us); p99 1.6 ms (QuickFIX 2.5 ms): the tail is the scheduler's under that load.
 
 pub mod codec;
 pub mod dictionary;
+pub mod exchange_app;
 pub mod session;
 pub mod store;
 pub mod tags;
 
+#[cfg(feature = "fix")]
+pub mod client;
+#[cfg(feature = "fix")]
+pub mod gateway;
 #[cfg(feature = "fix")]
 pub mod net;
 

@@ -6,6 +6,8 @@ use pyo3::prelude::*;
 mod analysis;
 mod backtest;
 mod book;
+#[cfg(feature = "fix")]
+mod fix;
 mod incremental;
 mod indicators;
 mod ingest;
@@ -20,6 +22,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     analysis::register(m)?;
     backtest::register(m)?;
     book::register(m)?;
+    #[cfg(feature = "fix")]
+    fix::register(m)?;
     incremental::register(m)?;
     indicators::register(m)?;
     ingest::register(m)?;

@@ -1,0 +1,27 @@
+"""FIX 4.4: the simulated exchange behind a FIX acceptor (``workbench fix-exchange``) and a
+blocking FIX initiator, both from the native engine (``workbench_native``, cargo feature
+``fix``).
+
+An order sent over FIX reaches the native simulated exchange, which matches it against the
+real L3 book of a replayed Databento MBO file, and the answer comes back as FIX
+ExecutionReports: a paper session or a rehearsal routes orders exactly as it would to a
+broker or exchange gateway.
+"""
+
+from __future__ import annotations
+
+from workbench.adapters.fix.exchange import (
+    FixExchangeConfig,
+    parse_feed_time,
+    start_fix_exchange,
+)
+from workbench.native import FixExchange, FixInitiator, FixReport
+
+__all__ = [
+    "FixExchange",
+    "FixExchangeConfig",
+    "FixInitiator",
+    "FixReport",
+    "parse_feed_time",
+    "start_fix_exchange",
+]
