@@ -64,6 +64,14 @@ if TYPE_CHECKING:
     "--expiry", default=None, help="Live contract (MCLZ5; IB also 202512); default front month."
 )
 @click.option(
+    "--roll-days",
+    type=int,
+    default=5,
+    show_default=True,
+    help="IB: roll to the next contract this many CME business days before the last trade "
+    "date (as load_bars(roll='calendar', roll_days=N)); -1: never roll.",
+)
+@click.option(
     "--warm-up", "warm_up", type=int, default=500, show_default=True, help="IB history bars."
 )
 @click.option("--live", is_flag=True, help="Allow a live port / non-paper account.")
@@ -89,6 +97,7 @@ def paper(
     port: int,
     client_id: int,
     expiry: str | None,
+    roll_days: int,
     warm_up: int,
     live: bool,
     confirm_live: str,
@@ -143,7 +152,15 @@ def paper(
             host, port, client_id, live=live, confirm_live=confirm_live, auto_reconnect=True
         )
         client.check_port()  # a live port without --live and the confirmation: refused
-        ib = IBBroker(client, expiry=expiry, warm_up_bars=warm_up, bar_seconds=bar_seconds)
+        if roll_days < -1:
+            raise ConfigError(f"--roll-days {roll_days}: use N >= 0, or -1 to never roll")
+        ib = IBBroker(
+            client,
+            expiry=expiry,
+            warm_up_bars=warm_up,
+            bar_seconds=bar_seconds,
+            roll_days=None if roll_days == -1 else roll_days,
+        )
         # orderRefs unique in the account across sessions (a resumed one keeps its journal's)
         session = PaperSession(
             None,

@@ -17,7 +17,11 @@ It follows :mod:`workbench.backtest.simulate`'s rules step for step, so on the `
 3. *close*: mark to market, ratchet a trailing stop, the drawdown breakers, the signal.
 
 ``step_live(bar)`` is the order for a bar that arrives at its end (IB): close, then the next
-bar's open phase at once (its orders fill at the market). ``warm_up(bars)`` feeds history to
+bar's open phase at once (its orders fill at the market). ``step_live(bar, roll=(symbol,
+price))`` says the next bar is on another contract (the feed rolled): the position is closed
+on the old contract and the orders for the new one (the re-entry, a new signal's entry) wait
+until that exit has filled, so the account is flat on the old contract before the first
+order on the new one. ``warm_up(bars)`` feeds history to
 the signal only (no order, no record), so a live session's indicators start warm.
 
 Listeners (``engine.listeners.append(fn)``) get an :class:`~workbench.execution.events.Event`
@@ -162,6 +166,8 @@ class ExecutionEngine:
         self.halted_reason = ""
         self.margin_called = False  # the account is closed: no more trading (not a stop)
         self._exit_sent = False
+        # a live roll: entries for the new contract, sent once the old one is flat
+        self._after_roll: list[tuple[Any, ...]] | None = None
         # the record
         self.equity: list[float] = []
         self.position: list[int] = []
@@ -238,10 +244,19 @@ class ExecutionEngine:
             n += 1
         return n
 
-    def step_live(self, bar: Bar, *, act: bool = True) -> None:
+    @property
+    def roll_pending(self) -> bool:
+        """Whether a roll's orders for the new contract wait for the old one's exit."""
+        return self._after_roll is not None
+
+    def step_live(
+        self, bar: Bar, *, act: bool = True, roll: tuple[str, float] | None = None
+    ) -> None:
         """Process a bar that arrives at its end, then act at once for the next one.
 
         ``act=False`` for the session's last bar: no order for a bar that will not come.
+        ``roll``: the next bar is on contract ``roll[0]``, last traded at ``roll[1]`` (the
+        expected price of its orders).
         """
         self.om.bar = bar.index
         self.om.replay_fills("idle")
@@ -251,7 +266,8 @@ class ExecutionEngine:
         self._close_phase(bar)
         if act and not self.stopped:
             self.om.bar = bar.index + 1
-            self._open_phase(bar.index + 1, bar.end, bar.symbol, bar.close)
+            symbol, price = roll if roll is not None else (bar.symbol, bar.close)
+            self._open_phase(bar.index + 1, bar.end, symbol, price)
         self.om.phase = "idle"
 
     def _open_phase(self, i: int, ts: int, symbol: str, open_px: float) -> None:
@@ -259,12 +275,19 @@ class ExecutionEngine:
         self.i = i
         c1_px = self._price(self.c1)
         # 1. roll
+        rolling = reentry = False
         if self.pos is not None and symbol != self.pos.symbol:
             side, qty, dist = self.pos.side, self.pos.qty, self.pos.dist
             self._exit("roll_exit", ts, c1_px)
             self.eq_prev = self.cash
-            # a live broker fills the exit later (before the entry: orders fill in sequence)
-            if self.cfg.roll_mode == "roll" and (self.pos is None or self._exit_sent):
+            if self.pos is not None:
+                # a live broker fills the exit later: the new contract's orders wait for it,
+                # and a re-entry that this bar's signal would close at once is not sent
+                rolling = True
+                self._after_roll = []
+                reentry = self.cfg.roll_mode == "roll" and self.sig1 == side
+                reentry = reentry and not self.stopped and not self.margin_called
+            if self.cfg.roll_mode == "roll" and (not rolling or reentry):
                 self._enter(side, qty, symbol, dist, ts, open_px, "roll_entry")
         # 2. trade date
         if self.use_risk:
@@ -273,9 +296,10 @@ class ExecutionEngine:
         if i > 0 and not self.stopped and not self.margin_called:
             s1, s2 = self.sig1, self.sig2
             exiting = False
-            if self.pos is not None and s1 != self.pos.side:
+            if self.pos is not None and s1 != self.pos.side and not rolling:
                 self._exit("exit", ts, open_px)
                 exiting = self._exit_sent
+            exiting = exiting or (rolling and not reentry)
             if (self.pos is None or exiting) and s1 != 0 and s1 != s2:
                 cap = margin_cap(self.eq_prev, self._margins[0])
                 if self.use_risk:
@@ -364,6 +388,8 @@ class ExecutionEngine:
             self.stop_ref = ""
         if mo.ref == self.target_ref:
             self.target_ref = ""
+        if mo.purpose == "roll_exit":
+            self._after_roll = None  # still on the old contract: the next bar rolls again
         if mo.purpose in ("exit", "roll_exit", "end", "flatten"):
             # the position stays: a reversal's entry sent behind the exit must not fill
             for other in self.om.working():
@@ -410,6 +436,9 @@ class ExecutionEngine:
     def _enter(
         self, side: int, qty: int, symbol: str, dist: int, ts: int, ref_px: float, purpose: str
     ) -> None:
+        if self._after_roll is not None:  # the old contract's exit has not filled yet
+            self._after_roll.append((side, qty, symbol, dist, ts, ref_px, purpose))
+            return
         if qty > self.exe.max_order_size:
             if not self.om.replaying:
                 self.journal.alert(
@@ -553,6 +582,10 @@ class ExecutionEngine:
                 if ref and ref != mo.ref:
                     self.om.cancel(ref)
             self.stop_ref = self.target_ref = ""
+            if mo.purpose == "roll_exit" and self._after_roll is not None:
+                waiting, self._after_roll = self._after_roll, None
+                for entry in waiting:  # flat on the old contract: the new one's orders
+                    self._enter(*entry)
 
     # -- session control ------------------------------------------------------------------------
     def finish(self) -> None:
@@ -575,6 +608,7 @@ class ExecutionEngine:
     def kill(self, reason: str = "kill switch") -> None:
         """Kill switch: no more entries, cancel working orders, flatten, stop."""
         self.risk.kill()
+        self._after_roll = None  # no new contract's entry after a kill
         for mo in self.om.working():
             self.om.cancel(mo.ref)
         self.stop_ref = self.target_ref = ""

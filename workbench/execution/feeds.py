@@ -5,7 +5,8 @@ journal's key, so a restarted session knows where it stopped).
 
 A :class:`LiveFeed` (IB's real-time bars in ``workbench.adapters.ib.broker``) is async: it
 opens (connects, subscribes, returns warm-up history) and then yields each bar at its end,
-and a :class:`FeedNotice` when the connection came back (the session reconciles then).
+and a :class:`FeedNotice` when the connection came back (the session reconciles then). A
+:class:`RollingFeed` also moves to the next contract at its roll point.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
+from workbench.data.continuous import Roll
 from workbench.errors import ConfigError
 
 
@@ -144,4 +146,24 @@ class LiveFeed(Protocol):
 
     async def aclose(self) -> None:
         """Unsubscribe and disconnect."""
+        ...
+
+
+@runtime_checkable
+class RollingFeed(Protocol):
+    """A live feed that follows a futures roll (IB): the session asks after each bar whether
+    the next bar is on another contract, and the feed moves its subscription there."""
+
+    @property
+    def symbol(self) -> str:
+        """The contract the bars are of now (``MCLH4``)."""
+        ...
+
+    def continue_on(self, symbol: str) -> None:
+        """Open on ``symbol`` (a resumed session's contract, from its journal)."""
+        ...
+
+    async def roll_after(self, bar: Bar) -> Roll | None:
+        """The roll when the bar after ``bar`` belongs to the next contract (the feed has
+        moved to it), else None."""
         ...

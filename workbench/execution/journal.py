@@ -57,6 +57,7 @@ CREATE TABLE IF NOT EXISTS live_bars (bar INTEGER PRIMARY KEY, ts INTEGER, end_t
     open REAL, high REAL, low REAL, close REAL, volume REAL, symbol TEXT, act INTEGER);
 CREATE TABLE IF NOT EXISTS alerts (seq INTEGER PRIMARY KEY AUTOINCREMENT, bar INTEGER,
     kind TEXT, message TEXT);
+CREATE TABLE IF NOT EXISTS rolls (bar INTEGER PRIMARY KEY, roll TEXT);
 """
 
 
@@ -303,6 +304,19 @@ class Journal:
             for row in self.db.execute("SELECT * FROM live_bars ORDER BY bar")
         ]
 
+    def record_roll(self, bar: int, roll: dict[str, Any]) -> None:
+        """A contract roll decided at the end of live bar ``bar`` (the bar after it is on
+        ``roll["to_symbol"]``), in the bar's transaction; the session's contract follows."""
+        self._rows["rolls"].append((bar, json.dumps(roll)))
+        self.set_meta("contract", roll["to_symbol"])
+
+    def rolls(self) -> list[tuple[int, dict[str, Any]]]:
+        """The journaled rolls as ``(bar, roll)``, oldest first."""
+        self._flush_ops()
+        return [
+            (r[0], json.loads(r[1])) for r in self.db.execute("SELECT * FROM rolls ORDER BY bar")
+        ]
+
     def alert(self, bar: int, kind: str, message: str) -> None:
         """Something a person should know (a mismatch, a refusal, a kill)."""
         self._ops.append((_ALERT_SQL, (bar, kind, message)))
@@ -348,6 +362,7 @@ class Journal:
         """All rows of a journal table (for tests and reports)."""
         self._flush_ops()
         tables = {"signals", "equity", "positions", "risk_events", "orders", "fills", "live_bars"}
+        tables.add("rolls")
         if name not in tables:
             raise ValueError(f"no journal table {name!r}")
         return list(self.db.execute(f"SELECT * FROM {name}"))

@@ -15,6 +15,13 @@ up on the history it returns, reconciles, then takes each bar at its end
 (:meth:`ExecutionEngine.step_live`) and reconciles again after every reconnect. The record is
 built from the bars received.
 
+A :class:`~workbench.execution.feeds.RollingFeed` (IB) follows the futures roll: after each
+bar the session asks it whether the next bar is on the next contract; if so the feed has moved
+its subscription there, the roll is journaled with the bar (``rolls`` table; the journal's
+``contract`` is the new one, which a resumed session opens on) and the engine closes the old
+contract and re-enters on the new one (:meth:`ExecutionEngine.step_live`). The rolls are in
+the record's provenance, as a backtest's.
+
 A live feed on the ``sim`` broker (Databento Live bars, no account) keeps the sim's fill
 model: each bar goes through :meth:`ExecutionEngine.step` as it arrives, so the orders a bar's
 close decided fill at the next bar's open, as in a replay and in the backtest: the same bars
@@ -33,12 +40,13 @@ import pandas as pd
 
 from workbench.backtest.config import BacktestConfig
 from workbench.backtest.result import BacktestResult
+from workbench.data.continuous import Roll
 from workbench.execution.brokers.base import Broker
 from workbench.execution.brokers.sim import SimBroker
 from workbench.execution.config import ExecutionConfig
 from workbench.execution.engine import ExecutionEngine
 from workbench.execution.events import Listener
-from workbench.execution.feeds import Bar, FeedNotice, LiveFeed, ReplayFeed
+from workbench.execution.feeds import Bar, FeedNotice, LiveFeed, ReplayFeed, RollingFeed
 from workbench.execution.journal import Journal
 from workbench.execution.orders import ReconcileDecision
 from workbench.execution.record import session_result
@@ -107,6 +115,7 @@ class PaperSession:
         self.max_bars = max_bars
         self.settle_timeout = settle_timeout
         self.live_bars: list[Bar] = []
+        self.rolls: list[dict[str, Any]] = []  # contract rolls of a live session
         self.bars_done = 0  # live bars fully processed (orders sent)
         if bars is None:
             bars = _frame([])
@@ -215,7 +224,13 @@ class PaperSession:
         assert feed is not None
         try:
             try:
+                rolling = feed if isinstance(feed, RollingFeed) else None
+                contract = self.journal.meta("contract")
+                if rolling is not None and contract:
+                    rolling.continue_on(str(contract))  # the contract the session was on
                 history = await feed.open()
+                if rolling is not None:
+                    self.journal.set_meta("contract", rolling.symbol)
                 self.broker.connect()
                 simulated = isinstance(self.broker, SimBroker)  # fills on the bars themselves
                 if not simulated:
@@ -268,8 +283,14 @@ class PaperSession:
             # a bar with newer ones already waiting (a gap filled from history) is taken
             # into the signal, but orders are sent for the latest only
             act = not last and not newer_waiting
+            feed = self.live_feed
+            roll = await feed.roll_after(bar) if act and isinstance(feed, RollingFeed) else None
             self.journal.record_live_bar(bar, act)
-            eng.step_live(bar, act=act)
+            if roll is not None:  # in the bar's transaction, before the orders
+                self.journal.record_roll(bar.index, roll.to_dict())
+                self.rolls.append(roll.to_dict())
+                self.journal.alert(bar.index, "roll", f"{roll.from_symbol} -> {roll.to_symbol}")
+            eng.step_live(bar, act=act, roll=_next_contract(roll))
         self.bars_done += 1
         for cb in self.callbacks:
             cb(self.engine)
@@ -290,11 +311,16 @@ class PaperSession:
         journaled one are the gap, taken next."""
         eng, until = self.engine, self.engine.om.replay_until
         past = self.journal.live_bars()
+        rolls = dict(self.journal.rolls())
         eng.warm_up(b for b, _ in past if b.index < 0)
         for bar, act in past:
             if 0 <= bar.index < until:
                 self.live_bars.append(bar)
-                eng.step_live(bar, act=act)
+                roll = rolls.get(bar.index)
+                if roll is not None:
+                    self.rolls.append(roll)
+                nxt = None if roll is None else (roll["to_symbol"], roll["to_close"])
+                eng.step_live(bar, act=act, roll=nxt)
                 self.bars_done += 1
         newest = self.live_bars[-1].ts if self.live_bars else -1
         return [b for b in history if b.ts > newest]
@@ -316,7 +342,11 @@ class PaperSession:
     def result(self) -> BacktestResult:
         """The record so far, shaped like a backtest's."""
         if self.live_feed is not None:
-            return session_result(self.engine, _frame(self.live_bars))
+            frame = _frame(self.live_bars)
+            frame.attrs.update(product=self.engine.spec.product, rolls=self.rolls)
+            if self.rolls:
+                frame.attrs.update(continuous=True, roll_rule="calendar", adjust="none")
+            return session_result(self.engine, frame)
         return session_result(self.engine, self.bars)
 
     def start(self) -> None:
@@ -368,6 +398,11 @@ class PaperSession:
             "stopped": eng.stopped,
             "halted_reason": eng.halted_reason,
         }
+
+
+def _next_contract(roll: Roll | None) -> tuple[str, float] | None:
+    """The engine's ``roll`` argument: the new contract and its last price."""
+    return None if roll is None else (roll.to_symbol, roll.to_close)
 
 
 def _bar_fields(bar: Bar) -> tuple[int, int, float, float, float, float, float, str]:

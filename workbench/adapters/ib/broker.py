@@ -15,9 +15,14 @@ to :meth:`~workbench.execution.ExecutionEngine.step_live`.
   back with ``reqExecutions`` on reconnect and are handed over then, before the session is
   told to reconcile (a :class:`~workbench.execution.feeds.FeedNotice`).
 - A rejected order (IB error 201 and the like) becomes ``rejected`` with IB's text.
-- One contract per session (the front month at the start, or ``expiry``): bars carry its
-  local symbol, so the engine's roll never fires; roll by starting the next session on the
-  next contract.
+- The contract rolls as a calendar-rolled continuous series does
+  (``load_bars(roll="calendar", roll_days=N)``): the session starts on the contract that
+  series holds now (or on ``expiry``), and at the end of the last bar before the current
+  contract's roll date (``roll_days`` CME business days before its last trade date) the next
+  contract is qualified from IB's contract details, the bar subscription (and the registry
+  restored after a reconnect) moves to it, and the session closes the old contract and
+  re-enters on the new one (:class:`~workbench.execution.feeds.RollingFeed`).
+  ``roll_days=None`` trades one contract only.
 - ib-async paces outgoing messages (``MaxRequests``, 45 per second by default, under IB's
   50/s limit). ``max_messages_per_second`` sets it; 0 turns the pacing off, which only the
   simulated gateway should see.
@@ -26,6 +31,9 @@ to :meth:`~workbench.execution.ExecutionEngine.step_live`.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import functools
+import logging
 import time
 
 from ib_async import Contract, Trade
@@ -41,10 +49,14 @@ from workbench.adapters.ib.client import (
     intent_of,
     to_fill,
 )
+from workbench.adapters.ib.contracts import next_bar_trade_date, roll_date
+from workbench.data.continuous import Roll
 from workbench.errors import ConfigError
 from workbench.execution.brokers.base import BrokerOrder, FillListener, StatusListener
 from workbench.execution.feeds import Bar, FeedNotice
 from workbench.model import Order, OrderStatus
+
+log = logging.getLogger(__name__)
 
 
 class IBBroker:
@@ -63,6 +75,9 @@ class IBBroker:
         History bars handed to the strategy before the first live bar.
     max_messages_per_second : int, default 45
         ib-async's outgoing pacing (``MaxRequests``); 0: none (simulated gateway only).
+    roll_days : int or None, default 5
+        Roll this many CME business days before the contract's last trade date (the
+        backtest's ``roll="calendar"`` rule); None: trade one contract, never roll.
 
     Examples
     --------
@@ -81,6 +96,7 @@ class IBBroker:
         bar_seconds: int = 60,
         warm_up_bars: int = 0,
         max_messages_per_second: int = 45,
+        roll_days: int | None = 5,
     ) -> None:
         if bar_seconds not in _BAR_SIZE_NAMES or bar_seconds % 5:
             raise ConfigError(
@@ -89,6 +105,8 @@ class IBBroker:
             )
         if warm_up_bars < 0:
             raise ConfigError(f"warm_up_bars must be >= 0, got {warm_up_bars}")
+        if roll_days is not None and roll_days < 0:
+            raise ConfigError(f"roll_days must be >= 0, got {roll_days}")
         self.client = client
         self.expiry = expiry
         self.bar_seconds = bar_seconds
@@ -96,6 +114,9 @@ class IBBroker:
         client.ib.client.MaxRequests = max_messages_per_second
         self.contract: Contract | None = None
         self.contracts: dict[str, Contract] = {}
+        self.roll_days = roll_days
+        self.roll_at: dt.date | None = None  # first trade date past the contract's roll
+        self._resume_on: str | None = None
         self._orders: dict[str, Order] = {}
         self._trades: dict[str, Trade] = {}
         self._exec_ids: set[str] = set()
@@ -243,11 +264,85 @@ class IBBroker:
         self._stopped = False
         if not self.client.is_connected:
             await self.client.connect()
-        self.contract = await self.client.get_mcl_contract(self.expiry)
-        self.contracts[self.contract.localSymbol] = self.contract
+        self._hold(await self._first_contract())
         history = await self._history()
-        self._sub = self.client.subscribe_bars(self.contract, self.bar_seconds, self._on_bar)
+        self._sub = self._subscribe()
         return history
+
+    async def _first_contract(self) -> Contract:
+        """The resumed session's contract, ``expiry``, or what the roll rule holds now."""
+        if self._resume_on is not None:
+            return await self.client.get_mcl_contract(self._resume_on)
+        if self.expiry is not None or self.roll_days is None:
+            return await self.client.get_mcl_contract(self.expiry)
+        now = await self.client.server_time()
+        return await self.client.front_contract(
+            next_bar_trade_date(int(now.timestamp()) * NS), self.roll_days
+        )
+
+    def _hold(self, contract: Contract) -> None:
+        """Trade ``contract`` from now on (the old one stays known for its exit)."""
+        self.contract = contract
+        self.contracts[contract.localSymbol] = contract
+        if self.roll_days is not None:
+            last = dt.datetime.strptime(contract.lastTradeDateOrContractMonth[:8], "%Y%m%d")
+            self.roll_at = roll_date(last.date(), self.roll_days)
+
+    def _subscribe(self) -> BarSubscription:
+        assert self.contract is not None
+        on_bar = functools.partial(self._on_bar, self.contract.localSymbol)
+        return self.client.subscribe_bars(self.contract, self.bar_seconds, on_bar)
+
+    # -- RollingFeed ------------------------------------------------------------------------
+    @property
+    def symbol(self) -> str:
+        """The contract traded now (``MCLH4``; empty before :meth:`open`)."""
+        return "" if self.contract is None else self.contract.localSymbol
+
+    def continue_on(self, symbol: str) -> None:
+        """Open on ``symbol``: a resumed session's contract (its journal's, past any roll)."""
+        self._resume_on = symbol
+
+    async def roll_after(self, bar: Bar) -> Roll | None:
+        """Roll when the bar after ``bar`` trades on or after the contract's roll date.
+
+        The next contract is qualified through IB's contract details (the one the
+        calendar rule holds on that trade date), the bar subscription moves to it (the old
+        one is cancelled and leaves the registry restored on reconnect), and the roll is
+        returned with the old contract's close and the new one's last close at ``bar``'s end.
+        """
+        if self.roll_at is None or self.contract is None or self.roll_days is None:
+            return None
+        trade_date = next_bar_trade_date(bar.end)
+        if trade_date < self.roll_at:
+            return None
+        old = self.contract
+        new = await self.client.front_contract(trade_date, self.roll_days)
+        if new.conId == old.conId:
+            return None
+        to_close = await self._last_close(new, bar.end, bar.close)
+        self._hold(new)
+        previous, self._sub = self._sub, self._subscribe()
+        if previous is not None:
+            self.client.unsubscribe_bars(previous)
+        log.info("rolled %s -> %s for trade date %s", old.localSymbol, new.localSymbol, trade_date)
+        return Roll(
+            trade_date=trade_date.isoformat(),
+            ts=dt.datetime.fromtimestamp(bar.end // NS, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            from_symbol=old.localSymbol,
+            to_symbol=new.localSymbol,
+            from_close=bar.close,
+            to_close=to_close,
+            adjustment=0.0,
+        )
+
+    async def _last_close(self, contract: Contract, end_ns: int, default: float) -> float:
+        """``contract``'s last close before ``end_ns`` (``default`` if it has not traded)."""
+        end = dt.datetime.fromtimestamp(end_ns // NS, dt.UTC)
+        frame = await self.client.historical_bars(
+            contract, "86400 S", _BAR_SIZE_NAMES[self.bar_seconds], end=end
+        )
+        return float(frame["close"].iloc[-1]) if len(frame) else default
 
     async def _history(self) -> list[Bar]:
         if not self.warm_up_bars:
@@ -275,8 +370,8 @@ class IBBroker:
             )
         ]
 
-    def _on_bar(self, bar: LiveBar) -> None:
-        if self._queue is None or self._stopped or self.contract is None:
+    def _on_bar(self, symbol: str, bar: LiveBar) -> None:
+        if self._queue is None or self._stopped or symbol != self.symbol:
             return
         self._queue.put_nowait(
             Bar(
@@ -288,7 +383,7 @@ class IBBroker:
                 bar.low,
                 bar.close,
                 bar.volume,
-                self.contract.localSymbol,
+                symbol,
             )
         )
 

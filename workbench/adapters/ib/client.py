@@ -29,6 +29,7 @@ from ib_async import Order as IBOrder
 
 from workbench.adapters.ib.bars import BarAggregator, LiveBar, RequestPacer
 from workbench.adapters.ib.connectivity import Action, Connectivity, LinkState
+from workbench.adapters.ib.contracts import roll_date
 from workbench.errors import ConfigError, WorkbenchError
 from workbench.market.contracts import contract_spec, parse_symbol
 from workbench.model import Fill, Order, OrderStatus, OrderType, Side, TimeInForce
@@ -457,25 +458,7 @@ class IBClient:
         ConfigError
             If no listed contract matches.
         """
-        query = Future(symbol=self.spec.root, exchange=self.spec.exchange, currency="USD")
-        details = await asyncio.wait_for(self.ib.reqContractDetailsAsync(query), self.timeout)
-        if not details:
-            raise ConfigError(f"IB lists no {self.spec.root} futures on {self.spec.exchange}")
-        listed = []
-        for d in details:
-            c = d.contract
-            assert c is not None
-            year, month = int(d.contractMonth[:4]), int(d.contractMonth[4:6])
-            ours = self.spec.last_trade_date(year, month).strftime("%Y%m%d")
-            if c.lastTradeDateOrContractMonth[:8] != ours:
-                log.warning(
-                    "%s: IB's last trade date %s differs from the expiry rule's %s",
-                    c.localSymbol,
-                    c.lastTradeDateOrContractMonth,
-                    ours,
-                )
-            listed.append((c.lastTradeDateOrContractMonth[:8], d.contractMonth, c))
-        listed.sort(key=lambda t: t[0])
+        listed = await self.listed_contracts()
         if expiry is None:
             today = await self.server_date()
             cutoff = (today + dt.timedelta(days=roll_days)).strftime("%Y%m%d")
@@ -497,6 +480,52 @@ class IBClient:
             f"no listed {self.spec.root} contract matches expiry {expiry!r}",
             hint=f"listed: {names} (give a month YYYYMM, a symbol like MCLZ5 or a date YYYYMMDD)",
         )
+
+    async def front_contract(self, trade_date: dt.date, roll_days: int) -> Contract:
+        """The contract a calendar-rolled continuous series holds on ``trade_date``.
+
+        The first listed contract whose roll date (:func:`~workbench.adapters.ib.contracts.
+        roll_date`: ``roll_days`` CME business days before its last trade date) is after
+        ``trade_date``: ``load_bars(roll="calendar", roll_days=roll_days)``'s choice.
+
+        Raises
+        ------
+        ConfigError
+            If every listed contract is past its roll date.
+        """
+        for last, _, c in await self.listed_contracts():
+            expiry = dt.datetime.strptime(last, "%Y%m%d").date()
+            if roll_date(expiry, roll_days) > trade_date:
+                return c
+        raise ConfigError(
+            f"every listed {self.spec.root} contract is within {roll_days} business days of "
+            f"its last trade date on {trade_date}"
+        )
+
+    async def listed_contracts(self) -> list[tuple[str, str, Contract]]:
+        """IB's listed contracts of the product, by last trade date: ``(YYYYMMDD of the last
+        trade date, YYYYMM contract month, qualified contract)``; a last trade date differing
+        from :mod:`workbench.market`'s expiry rule is logged."""
+        query = Future(symbol=self.spec.root, exchange=self.spec.exchange, currency="USD")
+        details = await asyncio.wait_for(self.ib.reqContractDetailsAsync(query), self.timeout)
+        if not details:
+            raise ConfigError(f"IB lists no {self.spec.root} futures on {self.spec.exchange}")
+        listed = []
+        for d in details:
+            c = d.contract
+            assert c is not None
+            year, month = int(d.contractMonth[:4]), int(d.contractMonth[4:6])
+            ours = self.spec.last_trade_date(year, month).strftime("%Y%m%d")
+            if c.lastTradeDateOrContractMonth[:8] != ours:
+                log.warning(
+                    "%s: IB's last trade date %s differs from the expiry rule's %s",
+                    c.localSymbol,
+                    c.lastTradeDateOrContractMonth,
+                    ours,
+                )
+            listed.append((c.lastTradeDateOrContractMonth[:8], d.contractMonth, c))
+        listed.sort(key=lambda t: t[0])
+        return listed
 
     # ------------------------------------------------------------------- orders
     async def place_order(

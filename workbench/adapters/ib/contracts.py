@@ -12,6 +12,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import numpy as np
+
+from workbench.market.calendar import add_business_days, trade_dates
 from workbench.market.contracts import CONTRACTS, MONTH_CODES, ContractSpec, contract_spec
 
 #: Contracts listed at a time (MCL: 12 consecutive months; we list this many of any product).
@@ -111,6 +114,25 @@ def listed_contracts(
                 out.append(fut)
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return out
+
+
+def roll_date(last_trade_date: dt.date, roll_days: int) -> dt.date:
+    """The first trade date a calendar-rolled series no longer holds a contract on:
+    ``roll_days`` CME business days before its last trade date (the rule of
+    ``load_bars(roll="calendar", roll_days=...)``)."""
+    return add_business_days(last_trade_date, -roll_days)
+
+
+def next_bar_trade_date(ts_ns: int) -> dt.date:
+    """The CME trade date of the next bar starting at or after ``ts_ns`` (a bar's end).
+
+    A bar ending in the daily halt (17:00 New York) is followed by the next trade date's
+    first bar at 18:00, hence the hour added; Friday's is followed by Sunday evening's,
+    which trades on Monday's date.
+    """
+    day = trade_dates(np.array([ts_ns + 3_600_000_000_000], dtype=np.int64))[0]
+    date: dt.date = day.astype("datetime64[D]").item()
+    return date + dt.timedelta(days=(7 - date.weekday()) % 7 if date.weekday() >= 5 else 0)
 
 
 def front_month(contracts: list[IBFuture], today: dt.date) -> IBFuture:
