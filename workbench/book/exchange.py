@@ -153,7 +153,9 @@ class SimExchange:
     ----------
     source : str, os.PathLike, bytes, iterable of databento_dbn.MBOMsg, or None
         A DBN file (``.dbn`` or ``.dbn.zst``) of schema ``mbo``, its bytes (metadata
-        first), or records (anything whose ``bytes()`` is one MBO record) loaded up front;
+        first), or records (anything whose ``bytes()`` is one MBO record, e.g.
+        ``databento_dbn.MBOMsg``; those of the first record's instrument unless
+        ``instrument_id`` is given), loaded up front and replayed by :meth:`step`/:meth:`run`;
         ``None`` for an empty feed fed record by record with :meth:`apply` (then
         ``instrument_id`` is required).
     config : ExchangeConfig, optional
@@ -231,8 +233,7 @@ class SimExchange:
             else int.from_bytes(records[0][4:8], "little")
         )
         x = native.Exchange(inst, cfg)
-        for r in records:
-            x.apply_bytes(r)
+        x.extend_feed(b"".join(records))
         return x
 
     # -------------------------------------------------------------- the feed

@@ -1168,6 +1168,9 @@ class Exchange:
         when the book refused it."""
     def apply_bytes(self, record: bytes) -> bool:
         """Apply one MBO record given as its 56 DBN bytes; ``False`` when refused."""
+    def extend_feed(self, records: bytes) -> int:
+        """Append MBO records (their concatenated 56-byte DBN forms, no metadata) to the
+        loaded feed, skipping other instruments; returns how many were kept."""
     def run_until(self, t: int) -> int:
         """Apply the loaded records with ``ts_event <= t``; returns how many."""
     def step(self, events: int = 1) -> int:

@@ -571,6 +571,29 @@ impl PyExchange {
         Ok(self.x.on_mbo(&msg).is_ok())
     }
 
+    /// Appends MBO records given as their concatenated DBN bytes (56 each, no metadata) to
+    /// the loaded feed; records of other instruments are skipped. Returns how many were kept.
+    fn extend_feed(&mut self, records: &[u8]) -> PyResult<usize> {
+        let size = std::mem::size_of::<MboMsg>();
+        if records.len() % size != 0 {
+            return Err(PyValueError::new_err(format!(
+                "Exchange.extend_feed: {} bytes is not a whole number of {size}-byte MBO records",
+                records.len()
+            )));
+        }
+        let inst = self.x.instrument_id();
+        let mut msgs = Vec::with_capacity(records.len() / size);
+        for chunk in records.chunks_exact(size) {
+            let m = mbo_from_bytes(chunk)?;
+            if m.hd.instrument_id == inst {
+                msgs.push(m);
+            }
+        }
+        let n = msgs.len();
+        self.feed.extend(msgs);
+        Ok(n)
+    }
+
     /// Applies the loaded records with `ts_event <= t`; returns how many.
     fn run_until(&mut self, py: Python<'_>, t: u64) -> usize {
         py.detach(|| {
