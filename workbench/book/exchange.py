@@ -423,6 +423,46 @@ class SimExchange:
         """Take the reports produced so far as a frame (see :func:`reports_frame`)."""
         return reports_frame(self.report_records(), self._refs)
 
+    def trade_bars(self, interval: str | pd.Timedelta = "1min", symbol: str = "") -> pd.DataFrame:
+        """OHLCV bars of the loaded feed's trades (``T`` records), like ``load_bars``'s.
+
+        Parameters
+        ----------
+        interval : str or pandas.Timedelta, default "1min"
+            Bar length; bars start on multiples of it since the UNIX epoch (UTC).
+        symbol : str, optional
+            Written in a ``symbol`` column when given.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by the bar start (``ts_event``, UTC); ``open``, ``high``, ``low``,
+            ``close`` in dollars, ``volume`` in contracts. Intervals without a trade have no
+            bar (as Databento's OHLCV schemas).
+        """
+        step = int(pd.Timedelta(interval).value)
+        if step <= 0:
+            raise ConfigError(f"SimExchange.trade_bars: interval must be > 0, got {interval!r}")
+        ts, price, size = self._x.trades()
+        start = ts.astype(np.int64) // step * step
+        frame = pd.DataFrame({"start": start, "px": price / PRICE_SCALE, "size": size})
+        g = frame.groupby("start", sort=True)
+        bars = pd.DataFrame(
+            {
+                "open": g["px"].first(),
+                "high": g["px"].max(),
+                "low": g["px"].min(),
+                "close": g["px"].last(),
+                "volume": g["size"].sum().astype(np.float64),
+            }
+        )
+        bars.index = pd.DatetimeIndex(
+            bars.index.to_numpy().view("datetime64[ns]"), name="ts_event"
+        ).tz_localize("UTC")
+        if symbol:
+            bars["symbol"] = symbol
+        return bars
+
     def best_bid(self) -> BookLevel | None:
         """The best bid level of the real book."""
         b = self._x.best_bid()
@@ -444,6 +484,11 @@ class SimExchange:
         """Counters: records applied, refused, requests, fills, maker/taker contracts,
         reports."""
         return dict(self._x.stats())
+
+    @property
+    def pending_reports(self) -> int:
+        """Reports produced and not yet taken."""
+        return int(self._x.pending_reports)
 
     @property
     def now(self) -> int:

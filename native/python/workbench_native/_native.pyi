@@ -1177,6 +1177,10 @@ class Exchange:
         """Apply loaded records through the next ``events`` event boundaries; how many."""
     def run(self) -> int:
         """Apply every remaining loaded record; returns how many."""
+    def trades(
+        self,
+    ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64], npt.NDArray[np.uint32]]:
+        """The trades (``T`` records) of the loaded feed: ``(ts_event, price, size)``."""
     @property
     def next_ts(self) -> int | None:
         """``ts_event`` of the next loaded record, ``None`` at the end."""

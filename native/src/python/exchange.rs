@@ -633,6 +633,27 @@ impl PyExchange {
         })
     }
 
+    /// The trades (`T` records) of the loaded feed: `(ts_event, price, size)` arrays.
+    #[allow(clippy::type_complexity)]
+    fn trades<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> (
+        Bound<'py, PyArray1<u64>>,
+        Bound<'py, PyArray1<i64>>,
+        Bound<'py, PyArray1<u32>>,
+    ) {
+        let (mut ts, mut px, mut sz) = (Vec::new(), Vec::new(), Vec::new());
+        for m in &self.feed {
+            if m.action as u8 == b'T' && m.price != NO_PRICE {
+                ts.push(m.hd.ts_event);
+                px.push(m.price);
+                sz.push(m.size);
+            }
+        }
+        (ts.into_pyarray(py), px.into_pyarray(py), sz.into_pyarray(py))
+    }
+
     /// `ts_event` of the next loaded record, or `None` at the end of the feed.
     #[getter]
     fn next_ts(&self) -> Option<u64> {
