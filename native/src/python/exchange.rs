@@ -575,7 +575,7 @@ impl PyExchange {
     /// the loaded feed; records of other instruments are skipped. Returns how many were kept.
     fn extend_feed(&mut self, records: &[u8]) -> PyResult<usize> {
         let size = std::mem::size_of::<MboMsg>();
-        if records.len() % size != 0 {
+        if !records.len().is_multiple_of(size) {
             return Err(PyValueError::new_err(format!(
                 "Exchange.extend_feed: {} bytes is not a whole number of {size}-byte MBO records",
                 records.len()
@@ -651,7 +651,11 @@ impl PyExchange {
                 sz.push(m.size);
             }
         }
-        (ts.into_pyarray(py), px.into_pyarray(py), sz.into_pyarray(py))
+        (
+            ts.into_pyarray(py),
+            px.into_pyarray(py),
+            sz.into_pyarray(py),
+        )
     }
 
     /// `ts_event` of the next loaded record, or `None` at the end of the feed.
