@@ -19,8 +19,20 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
+
+import databento as db
+from pandas.errors import Pandas4Warning
+
+# The peer, databento's DBNStore.to_df, calls DataFrame.set_index(inplace=True), which pandas
+# 3.1 deprecates with a Pandas4Warning on every call: dozens of lines that are not ours.
+# Silenced for this bench process only, for that warning from databento only. After the
+# import of databento: it puts simplefilter("always", DeprecationWarning) first on import.
+warnings.filterwarnings(
+    "ignore", message="The inplace keyword", category=Pandas4Warning, module=r"databento\."
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT.parent / "shared" / "data" / "real" / "es-nq-ohlcv-1m"
@@ -36,8 +48,6 @@ def median_time(fn: Callable[[], object], repeat: int = 5) -> float:
 
 
 def bench_ingest() -> None:
-    import databento as db
-
     from workbench.data import DataRoot, ingest_files
     from workbench.data.dbn import decode
 

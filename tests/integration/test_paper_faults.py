@@ -257,3 +257,41 @@ def test_ib_bar_feed_restored_after_1101(ib_window: pd.DataFrame):
         gw.step(SUB)
         session.join(30)
     session.close()
+
+
+def test_ib_session_sigkilled_resumes_from_its_state(small_sample: Path, tmp_path: Path):
+    """``paper --broker ib --state``: a real SIGKILL of the child, the same command again:
+    the journal is replayed, the orders found at the gateway by orderRef, none sent twice."""
+    warm_bytecode("workbench.execution", "workbench.adapters.ib.broker")
+    bars = load_bars("MCL_FUT", data_dir=small_sample, start="2024-03-04", end="2024-03-06")
+    state = tmp_path / "state"
+    journal = state / "journal.sqlite"
+    with SimulatedGateway(feed_of(bars.iloc[:900]), GatewayConfig(port=0, speed=200)) as gw:
+        gw.step(SUB * 120)  # history for the warm-up and the gap
+        cmd = [EXE, "paper", "--broker", "ib", "--port", str(gw.port), "--client-id", "9"]
+        cmd += ["--state", str(state), "--warm-up", "100", "--bars", "120", "--no-save-results"]
+        cmd += ["--param", "fast_period=3", "--param", "slow_period=8"]
+        child = subprocess.Popen(cmd, env=child_env(), stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        while len(gw.orders()) < 3 and time.monotonic() < deadline:
+            assert child.poll() is None, child.stderr.read() if child.stderr else ""
+            time.sleep(0.05)
+        child.send_signal(signal.SIGKILL)
+        child.wait(30)
+        assert child.returncode == -signal.SIGKILL
+        before = [o.order_ref for o in gw.orders()]
+        assert len(before) >= 3
+        done = subprocess.run(cmd, env=child_env(), capture_output=True, text=True, timeout=300)
+        refs = [o.order_ref for o in gw.orders()]
+        positions = gw.positions()
+    assert done.returncode == 0, done.stderr
+    assert "resuming:" in done.stderr
+    assert "paper ib ema_crossover: 120 bars" in done.stdout
+    assert "halted" not in done.stdout  # positions reconciled
+    assert len(refs) == len(set(refs)) > len(before)  # nothing sent twice, and it went on
+    with sqlite3.connect(journal) as db:
+        journal_refs = {r[0] for r in db.execute("SELECT order_ref FROM orders")}
+        statuses = {r[0] for r in db.execute("SELECT status FROM orders")}
+    assert set(refs) == journal_refs
+    assert "pending" not in statuses  # every intent answered
+    assert sum(positions.values()) == 0  # flattened at the end, as the journal says

@@ -114,12 +114,21 @@ def no_risk() -> object:
     return build_config(use_risk_manager=False, slippage_ticks=0)
 
 
-def test_ib_session_matches_backtest(bars: pd.DataFrame, no_risk: object) -> None:
+PARITY_CONFIGS = {
+    "no_stop": {"use_risk_manager": False},
+    "atr_stop": {},  # the risk manager's sizing and the ATR stop (a resting STP order)
+    "trailing_target": {"stop": {"mode": "trailing_atr", "target_r": 2.0}},
+}
+
+
+@pytest.mark.parametrize("options", PARITY_CONFIGS.values(), ids=PARITY_CONFIGS.keys())
+def test_ib_session_matches_backtest(bars: pd.DataFrame, options: dict) -> None:
     n = 240
     window = bars.iloc[:n]
-    bt = run_backtest(window, STRATEGY, config=no_risk)  # type: ignore[arg-type]
+    cfg = build_config(slippage_ticks=0, **options)
+    bt = run_backtest(window, STRATEGY, config=cfg)
     with SimulatedGateway(feed_of(window), GatewayConfig(port=0)) as gw:
-        session, broker = start_session(gw, no_risk, n)
+        session, broker = start_session(gw, cfg, n)
         play(gw, session, n)
         session.join(30)
         paper = session.result()
@@ -128,7 +137,10 @@ def test_ib_session_matches_backtest(bars: pd.DataFrame, no_risk: object) -> Non
     expected = bt.trades[bt.trades["exit_reason"] != "end_of_data"].reset_index(drop=True)
     got = paper.trades.reset_index(drop=True)
     assert len(expected) >= 4
+    if options.get("use_risk_manager", True):  # the stops did their work on some trades
+        assert set(expected["exit_reason"]) & {"stop", "target"}
     cols = ["side", "contracts", "entry_price", "exit_price", "gross_pnl", "commission"]
+    cols += ["exit_reason"]
     pd.testing.assert_frame_equal(got[cols], expected[cols])
     np.testing.assert_allclose(
         got["gross_pnl"] - got["commission"], expected["gross_pnl"] - expected["commission"]

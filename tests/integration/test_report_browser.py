@@ -308,6 +308,29 @@ def test_report_in_headless_chromium(
     assert browser.problems() == []
 
 
+def test_moved_and_unzipped_run_folder_draws_offline(
+    browser: DevTools, result: BacktestResult, tmp_path: Path
+) -> None:
+    """A run folder zipped, unpacked elsewhere and the original deleted: report.html and the
+    chart pages still find the folder's one plotly.min.js and draw every chart."""
+    run = tmp_path / "run"
+    R.write_report(result, run, build_summary(result), pdf=False)
+    archive = shutil.make_archive(str(tmp_path / "run"), "zip", run)
+    shutil.rmtree(run)
+    moved = tmp_path / "elsewhere" / "unzipped"
+    shutil.unpack_archive(archive, moved)
+
+    _load(browser, moved / "report.html")
+    expected = len(C.chart_names(report_only=True))
+    assert browser.poll(f"({DRAWN}) >= {expected}"), browser.evaluate(DRAWN)
+    for name in ("equity_curve", "trade_distribution"):
+        _load(browser, moved / "charts" / f"{name}.html")
+        assert browser.poll(f"({DRAWN}) == 1"), name
+        svg = "document.querySelectorAll('.js-plotly-plot svg.main-svg').length"
+        assert browser.evaluate(svg) >= 1, name
+    assert browser.problems() == []
+
+
 def _boxes_overlap(a: dict[str, float], b: dict[str, float]) -> bool:
     return not (
         a["right"] <= b["left"]

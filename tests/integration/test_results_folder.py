@@ -124,7 +124,8 @@ def test_run_folder_has_every_file(saved: dict[str, Path]) -> None:
     assert "report.html" in names
     for chart in REPORT_CHARTS:
         assert (run / "charts" / f"{chart}.html").is_file(), chart
-    assert (run / "charts" / "plotly.min.js").is_file()
+    assert (run / "plotly.min.js").is_file()  # one copy, for report.html and charts/
+    assert not list((run / "charts").glob("*.js"))
     assert not any(n.startswith(".") for n in names)
     html = (run / "report.html").read_text()
     assert run.name in html

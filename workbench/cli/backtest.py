@@ -14,7 +14,15 @@ from typing import Any
 
 import click
 
-from workbench.cli.options import data_dir_option
+from workbench.cli.options import (
+    bars_options,
+    data_dir_option,
+    json_option,
+    param_option,
+    results_dir_option,
+    risk_option,
+    strategy_option,
+)
 
 
 def _parse_params(items: tuple[str, ...], cls: Any) -> dict[str, Any]:
@@ -57,36 +65,10 @@ def _parse_params(items: tuple[str, ...], cls: Any) -> dict[str, Any]:
 
 @click.command()
 @data_dir_option
-@click.option(
-    "--strategy",
-    "strategy_name",
-    default="ema_crossover",
-    show_default=True,
-    help="Strategy name (see `workbench strategies`).",
-)
-@click.option(
-    "--param",
-    "params",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="Strategy parameter, repeatable: --param fast_period=20 --param slow_period=50.",
-)
-@click.option(
-    "--symbol",
-    default="MCL_FUT",
-    show_default=True,
-    help="Product (continuous front month) or one contract (MCLZ5).",
-)
-@click.option("--schema", default="ohlcv-1m", show_default=True)
-@click.option("--start", help="First UTC day (YYYY-MM-DD).")
-@click.option("--end", help="Last UTC day, inclusive (YYYY-MM-DD).")
-@click.option(
-    "--risk/--no-risk",
-    "use_risk",
-    default=True,
-    show_default=True,
-    help="Risk management (sizing, stops, limits, circuit breakers).",
-)
+@strategy_option
+@param_option("Strategy parameter, repeatable: --param fast_period=20 --param slow_period=50.")
+@bars_options
+@risk_option
 @click.option("--risk-per-trade", type=float, help="Fraction of equity risked per trade [0.02].")
 @click.option("--daily-loss-limit", type=float, help="Fraction of the day's equity [0.05].")
 @click.option("--max-contracts", type=int, help="Position cap [5].")
@@ -114,20 +96,14 @@ def _parse_params(items: tuple[str, ...], cls: Any) -> dict[str, Any]:
     type=click.Path(exists=True, dir_okay=False),
     help="A BacktestConfig JSON file (options above override it).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+@json_option("Print the metrics as JSON.")
 @click.option(
     "--save-results/--no-save-results",
     default=True,
     show_default=True,
     help="Save the run (summary.json, CSVs, report.html) into a new folder under --results-dir.",
 )
-@click.option(
-    "--results-dir",
-    default="results/backtests",
-    show_default=True,
-    type=click.Path(file_okay=False),
-    help="Folder of the saved runs.",
-)
+@results_dir_option("results/backtests")
 @click.option("--show", is_flag=True, help="Open the interactive results viewer.")
 @click.option("--pdf", is_flag=True, help="Also print report.pdf (headless Chromium).")
 def backtest(

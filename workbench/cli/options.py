@@ -1,16 +1,40 @@
-"""Options shared by several commands."""
+"""Options shared by several commands.
+
+Each function here is a click decorator (or makes one) for an option that more than one
+command takes, so that ``backtest``, ``sweep`` and ``walkforward`` spell, default and
+document it the same way. Where the meaning differs a little between commands (what a fixed
+``--param`` is for, where results go), the decorator takes the command's own help text or
+default.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from workbench.data.store import DATA_DIR_ENV
 
+F = TypeVar("F", bound=Callable[..., Any])
 
-def data_dir_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+#: The search methods of ``--search`` (see :func:`workbench.optimize.search.search`).
+SEARCH_METHODS = ("grid", "random", "lhs", "optuna")
+
+
+def _stack(*decorators: Callable[[Any], Any]) -> Callable[[F], F]:
+    """One decorator applying ``decorators`` in the order written (the first is the first
+    option in ``--help``)."""
+
+    def apply(fn: F) -> F:
+        for decorator in reversed(decorators):
+            fn = decorator(fn)
+        return fn
+
+    return apply
+
+
+def data_dir_option(fn: F) -> F:
     """``--data-dir`` (or ``$WORKBENCH_DATA_DIR``; default ``./data``)."""
     return click.option(
         "--data-dir",
@@ -19,3 +43,133 @@ def data_dir_option(fn: Callable[..., Any]) -> Callable[..., Any]:
         show_default=True,
         help=f"Data root: a folder or an fsspec URL like s3://bucket/prefix (env {DATA_DIR_ENV}).",
     )(fn)
+
+
+def strategy_option(fn: F) -> F:
+    """``--strategy NAME`` (into ``strategy_name``; default ``ema_crossover``)."""
+    return click.option(
+        "--strategy",
+        "strategy_name",
+        default="ema_crossover",
+        show_default=True,
+        help="Strategy name (see `workbench strategies`).",
+    )(fn)
+
+
+def param_option(help: str) -> Callable[[F], F]:
+    """``--param NAME=VALUE``, repeatable (into ``params``), with the command's ``help``."""
+    return click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help=help)
+
+
+def grid_option(help: str) -> Callable[[F], F]:
+    """``--grid NAME=SPEC``, repeatable (into ``grid_items``), with the command's ``help``."""
+    return click.option("--grid", "grid_items", multiple=True, metavar="NAME=SPEC", help=help)
+
+
+def bars_options(fn: F) -> F:
+    """``--symbol``, ``--schema``, ``--start``, ``--end``: which bars of the catalog to read."""
+    return _stack(
+        click.option(
+            "--symbol",
+            default="MCL_FUT",
+            show_default=True,
+            help="Product (continuous front month) or one contract (MCLZ5).",
+        ),
+        click.option(
+            "--schema",
+            default="ohlcv-1m",
+            show_default=True,
+            help="Bar size: ohlcv-1s, ohlcv-1m, ohlcv-1h or ohlcv-1d.",
+        ),
+        click.option(
+            "--start", help="First UTC day (YYYY-MM-DD). Default: the first day with data."
+        ),
+        click.option("--end", help="Last UTC day, inclusive (YYYY-MM-DD). Default: the last one."),
+    )(fn)
+
+
+def risk_option(fn: F) -> F:
+    """``--risk/--no-risk`` (into ``use_risk``; default on)."""
+    return click.option(
+        "--risk/--no-risk",
+        "use_risk",
+        default=True,
+        show_default=True,
+        help="Risk management (sizing, stops, limits, circuit breakers).",
+    )(fn)
+
+
+def objective_option(fn: F) -> F:
+    """``--objective`` (default ``sharpe_ratio``): the figure a search ranks by."""
+    return click.option(
+        "--objective",
+        default="sharpe_ratio",
+        show_default=True,
+        help="The figure to rank by (e.g. total_return_pct, calmar_ratio, max_drawdown_pct).",
+    )(fn)
+
+
+def search_options(search_help: str, trials_help: str) -> Callable[[F], F]:
+    """``--search`` (into ``method``), ``--trials`` and ``--seed``: how parameters are searched.
+
+    Parameters
+    ----------
+    search_help, trials_help
+        The command's help of ``--search`` and ``--trials`` (what is searched differs).
+    """
+    return _stack(
+        click.option(
+            "--search",
+            "method",
+            type=click.Choice(SEARCH_METHODS),
+            default="grid",
+            show_default=True,
+            help=search_help,
+        ),
+        click.option("--trials", type=click.IntRange(min=1), help=trials_help),
+        click.option(
+            "--seed",
+            type=int,
+            default=0,
+            show_default=True,
+            help="Seed of the random/lhs sample or the optuna sampler.",
+        ),
+    )
+
+
+def workers_option(help: str) -> Callable[[F], F]:
+    """``--workers N`` (default 1: in this process), with the command's ``help``."""
+    return click.option(
+        "--workers", type=click.IntRange(min=1), default=1, show_default=True, help=help
+    )
+
+
+def progress_option(fn: F) -> F:
+    """``--progress/--no-progress`` (default on): a progress bar on stderr."""
+    return click.option(
+        "--progress/--no-progress",
+        default=True,
+        show_default=True,
+        help="A progress bar on stderr.",
+    )(fn)
+
+
+def save_option(help: str) -> Callable[[F], F]:
+    """``--save/--no-save`` (default on), with the command's ``help``: what it writes."""
+    return click.option("--save/--no-save", default=True, show_default=True, help=help)
+
+
+def results_dir_option(default: str) -> Callable[[F], F]:
+    """``--results-dir`` (default ``default``, e.g. ``results/optimizations``)."""
+    return click.option(
+        "--results-dir",
+        default=default,
+        show_default=True,
+        type=click.Path(file_okay=False),
+        help="Folder of the saved results (each run in a new folder inside).",
+    )
+
+
+def json_option(help: str) -> Callable[[F], F]:
+    """``--json`` (into ``as_json``), with the command's ``help``."""
+    return click.option("--json", "as_json", is_flag=True, help=help)

@@ -1,24 +1,31 @@
 """``workbench paper``: a paper-trading session (sim broker on a replay by default).
 
 ``--broker ib`` trades through TWS / IB Gateway (or ``workbench ib-gateway-sim``) on its
-real-time bars. ``--broker sim-l3 --book FILE.dbn`` fills against the real order book of a
-Databento MBO replay (the native simulated exchange); the strategy's bars are the feed's
-trades aggregated to ``--bar-size``.
+real-time bars. ``--feed databento-live`` runs the sim broker on Databento Live bars (the key
+from ``DATABENTO_API_KEY``, never logged), folded into ``--bar-seconds`` bars.
+``--broker sim-l3 --book FILE.dbn`` fills against the real order book of a Databento MBO
+replay (the native simulated exchange); the strategy's bars are the feed's trades aggregated
+to ``--bar-size``.
 
 Alerts: when ``WORKBENCH_SLACK_WEBHOOK_URL`` or ``WORKBENCH_SMTP_*`` are set, an
-:class:`~workbench.alerts.AlertManager` listens to the session's events (fills, closed
-trades, drawdown, risk refusals, rejects, errors); it delivers on its own thread, so the
-trading loop never waits for Slack or SMTP.
+:class:`~workbench.alerts.AlertManager` listens to the session's events (fills, closed trades,
+drawdown, risk refusals, rejects, errors); it delivers on its own thread, so the trading loop
+never waits for Slack or SMTP.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from workbench.cli.backtest import _parse_params
 from workbench.cli.options import data_dir_option
+
+if TYPE_CHECKING:
+    from workbench.adapters.databento.paper_feed import DatabentoPaperFeed
 
 
 @click.command()
@@ -27,10 +34,32 @@ from workbench.cli.options import data_dir_option
 )
 @click.option("--book", "book_path", default=None, help="sim-l3: the MBO file (.dbn, .dbn.zst).")
 @click.option("--bar-size", default="1min", show_default=True, help="sim-l3: bar length.")
+@click.option(
+    "--feed",
+    type=click.Choice(["replay", "databento-live"]),
+    default="replay",
+    show_default=True,
+    help="Bars for the sim broker: the catalog replayed, or Databento Live (DATABENTO_API_KEY).",
+)
+@click.option(
+    "--bar-seconds", type=int, default=60, show_default=True, help="Live bar size, seconds."
+)
+@click.option(
+    "--live-schema",
+    type=click.Choice(["ohlcv-1m", "trades"]),
+    default="ohlcv-1m",
+    show_default=True,
+    help="Databento Live records the bars are built from.",
+)
+@click.option(
+    "--live-gateway", default=None, help="Databento Live gateway HOST[:PORT] (default Databento's)."
+)
 @click.option("--strategy", "strategy_name", default="ema_crossover", show_default=True)
 @click.option("--param", "params", multiple=True, help="Strategy parameter name=value.")
 @click.option("--symbol", default="MCL_FUT", show_default=True)
-@click.option("--start", default=None, help="First date of the replay.")
+@click.option(
+    "--start", default=None, help="First date of the replay (databento-live: replay from, UTC)."
+)
 @click.option("--end", default=None, help="Last date of the replay.")
 @click.option("--bars", "max_bars", type=int, default=None, help="Stop after N bars.")
 @click.option("--speed", type=float, default=0.0, show_default=True, help="Replay x real time.")
@@ -38,7 +67,9 @@ from workbench.cli.options import data_dir_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="IB Gateway/TWS host.")
 @click.option("--port", type=int, default=4002, show_default=True, help="IB Gateway/TWS port.")
 @click.option("--client-id", type=int, default=1, show_default=True, help="IB API client id.")
-@click.option("--expiry", default=None, help="IB contract (MCLZ5, 202512); default front month.")
+@click.option(
+    "--expiry", default=None, help="Live contract (MCLZ5; IB also 202512); default front month."
+)
 @click.option(
     "--warm-up", "warm_up", type=int, default=500, show_default=True, help="IB history bars."
 )
@@ -51,6 +82,10 @@ def paper(
     broker: str,
     book_path: str | None,
     bar_size: str,
+    feed: str,
+    bar_seconds: int,
+    live_schema: str,
+    live_gateway: str | None,
     strategy_name: str,
     params: tuple[str, ...],
     symbol: str,
@@ -77,6 +112,8 @@ def paper(
     """
     # Imported here, not at the top: pandas, the native crate and ib-async are slow to
     # import (CLI start-up).
+    import pandas as pd
+
     from workbench.alerts import AlertConfig, AlertManager
     from workbench.data import load_bars
     from workbench.errors import ConfigError
@@ -85,7 +122,29 @@ def paper(
 
     cls = strategy_class(strategy_name)
     strategy = cls.from_parameters(_parse_params(params, cls))
-    if broker == "ib":
+    if feed != "replay" and broker != "sim":
+        raise ConfigError(
+            f"--feed {feed} runs on --broker sim",
+            hint="an ib session trades on IB's own real-time bars (drop --feed)",
+        )
+    if feed == "databento-live":
+        if live:
+            raise ConfigError("--live applies to --broker ib only")
+        if state_dir is not None:
+            raise ConfigError(
+                "--state (resume) is for replay and ib sessions",
+                hint="a databento-live session on the sim broker starts afresh",
+            )
+        live_feed = _databento_feed(expiry, symbol, bar_seconds, live_schema, start, live_gateway)
+        click.echo(f"feed: {live_feed!r}", err=True)
+        session = PaperSession(
+            None,
+            strategy,
+            feed=live_feed,
+            max_bars=max_bars,
+            interval=pd.Timedelta(seconds=bar_seconds),
+        )
+    elif broker == "ib":
         from workbench.adapters.ib.broker import IBBroker  # start-up: ib-async is heavy
         from workbench.adapters.ib.client import IBClient  # start-up: ib-async is heavy
 
@@ -93,13 +152,18 @@ def paper(
             host, port, client_id, live=live, confirm_live=confirm_live, auto_reconnect=True
         )
         client.check_port()  # a live port without --live and the confirmation: refused
-        if state_dir is not None:
-            raise ConfigError(
-                "--state (resume from the journal) is for --broker sim only",
-                hint="an ib session reconciles with the account at start instead",
-            )
-        ib = IBBroker(client, expiry=expiry, warm_up_bars=warm_up)
-        session = PaperSession(None, strategy, broker=ib, feed=ib, max_bars=max_bars)
+        ib = IBBroker(client, expiry=expiry, warm_up_bars=warm_up, bar_seconds=bar_seconds)
+        # orderRefs unique in the account across sessions (a resumed one keeps its journal's)
+        session = PaperSession(
+            None,
+            strategy,
+            broker=ib,
+            feed=ib,
+            max_bars=max_bars,
+            state_dir=state_dir,
+            session_id=time.strftime("wb%y%m%d%H%M%S", time.gmtime()),
+            interval=pd.Timedelta(seconds=bar_seconds),
+        )
     elif broker == "sim-l3":
         if live or state_dir is not None:
             raise ConfigError("--live and --state do not apply to --broker sim-l3")
@@ -150,3 +214,67 @@ def paper(
 
         run_dir = _report_saver()(result, Path(results_dir))
         click.echo(f"saved {run_dir}")
+
+
+def _databento_feed(
+    expiry: str | None,
+    product: str,
+    bar_seconds: int,
+    schema: str,
+    start: str | None,
+    gateway: str | None,
+) -> DatabentoPaperFeed:
+    """The Databento Live feed of ``workbench paper --feed databento-live``."""
+    import pandas as pd  # start-up: pandas is slow to import
+
+    from workbench.adapters.databento.paper_feed import (  # start-up: databento is heavy
+        DatabentoPaperFeed,
+        front_contract,
+    )
+    from workbench.data.downloader import KEY_ENV, find_api_key
+    from workbench.errors import ConfigError, WorkbenchError
+
+    try:
+        key = find_api_key()
+    except WorkbenchError as exc:
+        raise ConfigError(
+            f"--feed databento-live needs a Databento API key: {exc.message}",
+            hint=f"set {KEY_ENV} in the environment (a key with live access to GLBX.MDP3); "
+            "without one, --feed replay runs on the catalog",
+        ) from None
+    try:
+        symbol = expiry or front_contract(product)
+    except KeyError:
+        raise ConfigError(
+            f"no contract specification for --symbol {product}",
+            hint="use --symbol MCL_FUT or name the contract with --expiry MCLZ5",
+        ) from None
+    start_ns = None
+    if start is not None:
+        try:
+            stamp = pd.Timestamp(start)
+        except ValueError:
+            raise ConfigError(
+                f"--start {start!r} is not a time", hint="e.g. 2025-11-03T14:00 (UTC)"
+            ) from None
+        start_ns = (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp).value
+    host, port = gateway, None
+    if gateway is not None and ":" in gateway:
+        host, _, text = gateway.rpartition(":")
+        if not text.isdigit():
+            raise ConfigError(f"--live-gateway {gateway!r}: the port is not a number")
+        port = int(text)
+    try:
+        return DatabentoPaperFeed(
+            symbol,
+            bar_seconds=bar_seconds,
+            schema=schema,
+            start=start_ns,
+            key=key,
+            gateway=host,
+            port=port,
+        )
+    except ConfigError:
+        raise
+    except ValueError as exc:
+        raise ConfigError(f"--feed databento-live: {exc}") from None

@@ -7,12 +7,31 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from workbench.cli.backtest import _parse_params
-from workbench.cli.options import data_dir_option
+from workbench.cli.options import (
+    bars_options,
+    data_dir_option,
+    grid_option,
+    json_option,
+    objective_option,
+    param_option,
+    progress_option,
+    results_dir_option,
+    risk_option,
+    save_option,
+    search_options,
+    strategy_option,
+    workers_option,
+)
+
+if TYPE_CHECKING:
+    from dask.distributed import Client
+
+    from workbench.optimize import ParameterGrid
 
 
 def _parse_grid(items: tuple[str, ...], cls: Any) -> dict[str, Any]:
@@ -40,6 +59,42 @@ def _parse_grid(items: tuple[str, ...], cls: Any) -> dict[str, Any]:
         else:
             out[name] = [_parse_params((f"{name}={v}",), cls)[name] for v in spec.split(",")]
     return out
+
+
+def _parameter_grid(
+    strategy_name: str, grid_items: tuple[str, ...], params: tuple[str, ...]
+) -> ParameterGrid:
+    """The grid of ``--strategy``, ``--grid`` and ``--param``: the strategy's declared ranges
+    when no ``--grid`` is given, each ``--param`` held at one value."""
+    from workbench.optimize import ParameterGrid  # start-up: the optimize package pulls pandas
+    from workbench.strategies import strategy_class
+
+    cls = strategy_class(strategy_name)
+    ranges: dict[str, Any] = dict(cls.param_space) if not grid_items else {}
+    ranges.update(_parse_grid(grid_items, cls))
+    ranges.update({k: [v] for k, v in _parse_params(params, cls).items()})
+    return ParameterGrid(cls, ranges)
+
+
+def _check_trials(method: str, trials: int | None) -> None:
+    """A random/lhs/optuna ``--search`` needs ``--trials``."""
+    from workbench.errors import ConfigError
+
+    if method != "grid" and trials is None:
+        raise ConfigError(f"--search {method} needs --trials N", hint="e.g. --trials 100")
+
+
+def _local_client(stack: contextlib.ExitStack[Any], workers: int) -> Client | None:
+    """A Dask client of ``workers`` local processes, closed with ``stack``; None for one."""
+    if workers <= 1:
+        return None
+    # start-up: dask.distributed only when asked for workers
+    from dask.distributed import Client, LocalCluster
+
+    cluster = stack.enter_context(
+        LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)
+    )
+    return stack.enter_context(Client(cluster))
 
 
 #: Above this many combinations a sweep asks for --yes (or suggests sampling).
@@ -84,52 +139,22 @@ def _resumable(results_dir: str, identity: dict[str, Any]) -> Path | None:
 
 @click.command()
 @data_dir_option
-@click.option("--strategy", "strategy_name", default="ema_crossover", show_default=True)
-@click.option(
-    "--grid",
-    "grid_items",
-    multiple=True,
-    metavar="NAME=SPEC",
-    help="A swept parameter, repeatable: values (fast_period=10,20,30) or a range "
-    "(slow_period=50:200:50). Default: the strategy's declared ranges.",
+@strategy_option
+@grid_option(
+    "A swept parameter, repeatable: values (fast_period=10,20,30) or a range "
+    "(slow_period=50:200:50). Default: the strategy's declared ranges."
 )
-@click.option(
-    "--param",
-    "params",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="A parameter held fixed for every combination, repeatable.",
+@param_option("A parameter held fixed for every combination, repeatable.")
+@bars_options
+@risk_option
+@objective_option
+@search_options(
+    search_help="Every combination (grid), a random or Latin-hypercube sample of --trials of "
+    "them, or a Bayesian search (optuna).",
+    trials_help="Trials of a random/lhs/optuna search.",
 )
-@click.option("--symbol", default="MCL_FUT", show_default=True)
-@click.option("--schema", default="ohlcv-1m", show_default=True)
-@click.option("--start", help="First UTC day (YYYY-MM-DD). Default: the first day with data.")
-@click.option("--end", help="Last UTC day, inclusive (YYYY-MM-DD). Default: the last one.")
-@click.option("--risk/--no-risk", "use_risk", default=True, show_default=True)
-@click.option(
-    "--objective",
-    default="sharpe_ratio",
-    show_default=True,
-    help="The figure to rank by (e.g. total_return_pct, calmar_ratio, max_drawdown_pct).",
-)
-@click.option(
-    "--search",
-    "method",
-    type=click.Choice(["grid", "random", "lhs", "optuna"]),
-    default="grid",
-    show_default=True,
-    help="Every combination (grid), a random or Latin-hypercube sample of --trials of them, "
-    "or a Bayesian search (optuna).",
-)
-@click.option("--trials", type=click.IntRange(min=1), help="Trials of a random/lhs/optuna search.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the search.")
 @click.option("--prune", is_flag=True, help="optuna: stop hopeless trials after half the bars.")
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Dask worker processes (a LocalCluster); 1 runs in this process.",
-)
+@workers_option("Dask worker processes (a LocalCluster); 1 runs in this process.")
 @click.option(
     "--scheduler",
     metavar="ADDRESS",
@@ -148,14 +173,11 @@ def _resumable(results_dir: str, identity: dict[str, Any]) -> Path | None:
     show_default=True,
     help="CSCV blocks (even) for the probability of backtest overfitting.",
 )
-@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True)
-@click.option("--save/--no-save", default=True, show_default=True)
 @click.option(
-    "--results-dir",
-    default="results/optimizations",
-    show_default=True,
-    type=click.Path(file_okay=False),
+    "--top", type=click.IntRange(min=1), default=10, show_default=True, help="Rows printed."
 )
+@save_option("Write the sweep folder (ledger, table, charts, best_params.json).")
+@results_dir_option("results/optimizations")
 @click.option(
     "--out",
     type=click.Path(file_okay=False),
@@ -163,8 +185,8 @@ def _resumable(results_dir: str, identity: dict[str, Any]) -> Path | None:
     "the same sweep there). Run again with the same folder to finish an interrupted sweep.",
 )
 @click.option("--yes", is_flag=True, help="Run a large sweep without asking.")
-@click.option("--progress/--no-progress", default=True, show_default=True, help="On stderr.")
-@click.option("--json", "as_json", is_flag=True, help="Print the analysis as JSON.")
+@progress_option
+@json_option("Print the analysis as JSON.")
 def sweep(
     data_dir: str,
     strategy_name: str,
@@ -203,26 +225,21 @@ def sweep(
     from workbench.analysis.overfitting import check_blocks
     from workbench.data import load_bars
     from workbench.errors import ConfigError
-    from workbench.optimize import ParameterGrid, StrategyOptimizer, sample_combinations
+    from workbench.optimize import StrategyOptimizer, sample_combinations
     from workbench.optimize.runner import evaluate
     from workbench.optimize.search import search
     from workbench.optimize.sweep import check_objective, sweep_folder, sweep_identity
-    from workbench.strategies import strategy_class
 
     t0 = time.perf_counter()
     check_blocks(blocks, n_rows=2 * blocks)  # an odd count fails before any backtest runs
     check_objective(objective)
-    if method != "grid" and trials is None:
-        raise ConfigError(f"--search {method} needs --trials N", hint="e.g. --trials 100")
+    _check_trials(method, trials)
     if scheduler and workers > 1:
         raise ConfigError("give --scheduler or --workers, not both")
     if notebooks and method == "optuna":
         raise ConfigError("--notebooks runs a grid or a random/lhs sample, not an optuna search")
-    cls = strategy_class(strategy_name)
-    ranges: dict[str, Any] = dict(cls.param_space) if not grid_items else {}
-    ranges.update(_parse_grid(grid_items, cls))
-    ranges.update({k: [v] for k, v in _parse_params(params, cls).items()})
-    grid = ParameterGrid(cls, ranges)
+    grid = _parameter_grid(strategy_name, grid_items, params)
+    cls = grid.strategy
     combos = (
         sample_combinations(grid, trials, method=method, seed=seed)
         if method in ("random", "lhs") and trials is not None
@@ -280,14 +297,8 @@ def sweep(
                         f"cannot reach the Dask scheduler at {scheduler}: {exc}",
                         hint="start it with `dask scheduler`, workers with `dask worker ADDRESS`",
                     ) from None
-            elif workers > 1:
-                # start-up: dask.distributed only for a distributed sweep
-                from dask.distributed import Client, LocalCluster
-
-                cluster = stack.enter_context(
-                    LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)
-                )
-                client = stack.enter_context(Client(cluster))
+            else:
+                client = _local_client(stack, workers)
             if notebooks:
                 from workbench.optimize import run_notebook_sweep
 

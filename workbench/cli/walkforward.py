@@ -10,29 +10,35 @@ from typing import Any
 
 import click
 
-from workbench.cli.backtest import _parse_params
-from workbench.cli.options import data_dir_option
-from workbench.cli.sweep import _parse_grid
+from workbench.cli.options import (
+    bars_options,
+    data_dir_option,
+    grid_option,
+    json_option,
+    objective_option,
+    param_option,
+    progress_option,
+    results_dir_option,
+    risk_option,
+    save_option,
+    search_options,
+    strategy_option,
+    workers_option,
+)
+from workbench.cli.sweep import _check_trials, _local_client, _parameter_grid
 
 
 @click.command()
 @data_dir_option
-@click.option("--strategy", "strategy_name", default="ema_crossover", show_default=True)
-@click.option(
-    "--grid",
-    "grid_items",
-    multiple=True,
-    metavar="NAME=SPEC",
-    help="A parameter searched in sample, repeatable: values (fast_period=10,20,30) or a "
-    "range (slow_period=50:200:50). Default: the strategy's declared ranges.",
+@strategy_option
+@grid_option(
+    "A parameter searched in sample, repeatable: values (fast_period=10,20,30) or a "
+    "range (slow_period=50:200:50). Default: the strategy's declared ranges."
 )
-@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Held fixed.")
-@click.option("--symbol", default="MCL_FUT", show_default=True)
-@click.option("--schema", default="ohlcv-1m", show_default=True)
-@click.option("--start", help="First UTC day (YYYY-MM-DD).")
-@click.option("--end", help="Last UTC day, inclusive (YYYY-MM-DD).")
-@click.option("--risk/--no-risk", "use_risk", default=True, show_default=True)
-@click.option("--objective", default="sharpe_ratio", show_default=True)
+@param_option("A parameter held fixed in every window, repeatable.")
+@bars_options
+@risk_option
+@objective_option
 @click.option(
     "--in-sample",
     "in_sample",
@@ -58,32 +64,15 @@ from workbench.cli.sweep import _parse_grid
     help="Purge/embargo bars between each in-sample end and its out-of-sample start.",
 )
 @click.option("--anchored", is_flag=True, help="Every in-sample part starts at the first bar.")
-@click.option(
-    "--search",
-    "method",
-    type=click.Choice(["grid", "random", "lhs", "optuna"]),
-    default="grid",
-    show_default=True,
-    help="How each in-sample part is searched (random/lhs/optuna need --trials).",
+@search_options(
+    search_help="How each in-sample part is searched (random/lhs/optuna need --trials).",
+    trials_help="Trials per in-sample search.",
 )
-@click.option("--trials", type=click.IntRange(min=1), help="Trials per in-sample search.")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--progress/--no-progress", default=True, show_default=True, help="On stderr.")
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Dask worker processes for the in-sample sweeps; 1 runs in this process.",
-)
-@click.option("--save/--no-save", default=True, show_default=True)
-@click.option(
-    "--results-dir",
-    default="results/walkforward",
-    show_default=True,
-    type=click.Path(file_okay=False),
-)
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@progress_option
+@workers_option("Dask worker processes for the in-sample sweeps; 1 runs in this process.")
+@save_option("Write the walk-forward folder (walkforward.html, stitched_oos/report.html).")
+@results_dir_option("results/walkforward")
+@json_option("Print the summary as JSON.")
 def walkforward(
     data_dir: str,
     strategy_name: str,
@@ -116,20 +105,14 @@ def walkforward(
     """
     # start-up: pandas, the data layer and the backtest engine load only when the command runs
     from workbench.data import load_bars
-    from workbench.errors import ConfigError
     from workbench.optimize import ParameterGrid, search, walk_forward, walk_forward_windows
     from workbench.optimize.sweep import SweepResult, check_objective
-    from workbench.strategies import strategy_class
 
     t0 = time.perf_counter()
     check_objective(objective)
-    if method != "grid" and trials is None:
-        raise ConfigError(f"--search {method} needs --trials N", hint="e.g. --trials 30")
-    cls = strategy_class(strategy_name)
-    ranges: dict[str, Any] = dict(cls.param_space) if not grid_items else {}
-    ranges.update(_parse_grid(grid_items, cls))
-    ranges.update({k: [v] for k, v in _parse_params(params, cls).items()})
-    grid = ParameterGrid(cls, ranges)
+    _check_trials(method, trials)
+    grid = _parameter_grid(strategy_name, grid_items, params)
+    cls = grid.strategy
     bars = load_bars(symbol, schema, start=start, end=end, data_dir=data_dir)
     windows = walk_forward_windows(
         len(bars), in_sample, out_of_sample, step=step, gap=gap, anchored=anchored
@@ -141,15 +124,7 @@ def walkforward(
         err=True,
     )
     with contextlib.ExitStack() as stack:
-        client = None
-        if workers > 1:
-            # start-up: dask.distributed only when asked for workers
-            from dask.distributed import Client, LocalCluster
-
-            cluster = stack.enter_context(
-                LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)
-            )
-            client = stack.enter_context(Client(cluster))
+        client = _local_client(stack, workers)
 
         def optimise(b: Any, g: ParameterGrid, obj: str) -> SweepResult:
             extra: dict[str, Any] = {"client": client} if method != "optuna" else {}

@@ -327,7 +327,7 @@ class ExecutionEngine:
         self.sig2, self.sig1, self.stop_t1, self.c1 = self.sig1, s, stop_t, c
         if not self.om.replaying:
             self.journal.record_bar(bar.index, bar.ts, s, dist, mtm, self.position_qty)
-            if self.journal._in_txn or bar.index % 1000 == 0:
+            if self.journal.dirty or bar.index % 1000 == 0:
                 self._drain_events()
             self.journal.bar_done(bar.index)
 

@@ -13,6 +13,11 @@ trade-off for not calling fsync on each order. A restarted journal takes the int
 log missing from the table as ``pending`` (the OrderManager then asks the broker about
 them); the log is emptied once it passes 1 MiB and every intent in it is in the table.
 
+Nothing else touches SQLite on the order's path: the intent's table row, acknowledgements,
+fills and alerts are queued and run, in order, in the bar's transaction when it commits
+(reads flush them first), so they are exactly as durable as before (an uncommitted
+transaction is lost either way) and a stop's cancel before an exit costs no statement.
+
 The rows of bars (signals, equity, risk events) are buffered and written with
 ``bars_done`` every ``commit_every`` bars, and at the end of every bar that sent an order
 or took a fill (after acting). A crash loses at most the rows of the bars since, which the
@@ -30,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from workbench.execution.feeds import Bar
 from workbench.model import Fill, OrderStatus, Side
 
 _SCHEMA = """
@@ -47,6 +53,8 @@ CREATE TABLE IF NOT EXISTS equity (bar INTEGER PRIMARY KEY, ts INTEGER, equity R
 CREATE TABLE IF NOT EXISTS positions (symbol TEXT PRIMARY KEY, quantity INTEGER, time INTEGER);
 CREATE TABLE IF NOT EXISTS risk_events (bar INTEGER, action INTEGER, reason INTEGER,
     requested INTEGER, approved INTEGER);
+CREATE TABLE IF NOT EXISTS live_bars (bar INTEGER PRIMARY KEY, ts INTEGER, end_ts INTEGER,
+    open REAL, high REAL, low REAL, close REAL, volume REAL, symbol TEXT, act INTEGER);
 CREATE TABLE IF NOT EXISTS alerts (seq INTEGER PRIMARY KEY AUTOINCREMENT, bar INTEGER,
     kind TEXT, message TEXT);
 """
@@ -64,6 +72,22 @@ def _num(x: float | None) -> str:
 #: every commit, so an order's append rewrites an allocated page instead of growing the file.
 _LOG_KEEP = 1 << 20
 _INTENT_SQL = "INSERT OR IGNORE INTO orders VALUES (?,0,?,?,?,'pending',0)"
+_ORDER_SQL = (
+    "INSERT INTO orders VALUES (?,?,?,?,?,?,0) ON CONFLICT(order_ref) DO UPDATE SET "
+    "bar=excluded.bar, purpose=excluded.purpose, body=excluded.body"
+)
+# an upsert: the broker may answer before the intent's row is in
+_STATUS_SQL = (
+    "INSERT INTO orders (order_ref, perm_id, status, filled) VALUES (?,?,?,?) "
+    "ON CONFLICT(order_ref) DO UPDATE SET status=excluded.status, "
+    "perm_id=excluded.perm_id, filled=excluded.filled"
+)
+_FILL_SQL = (
+    "INSERT INTO fills (order_ref, bar, phase, time, symbol, side, quantity, price, "
+    "commission) VALUES (?,?,?,?,?,?,?,?,?)"
+)
+_POSITION_SQL = "INSERT OR REPLACE INTO positions VALUES (?,?,?)"
+_ALERT_SQL = "INSERT INTO alerts (bar, kind, message) VALUES (?,?,?)"
 
 
 @dataclass(frozen=True)
@@ -100,6 +124,7 @@ class Journal:
         self._rows: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
         self._pending_bars = 0
         self._in_txn = False
+        self._ops: list[tuple[str, tuple[Any, ...]]] = []  # statements for the next commit
         self._log_fd: int | None = None
         self._unrecorded: set[str] = set()  # intents logged, not yet in the orders table
         self._logged = 0  # bytes appended since the log was last emptied
@@ -145,11 +170,26 @@ class Journal:
             self.db.execute("BEGIN")
             self._in_txn = True
 
+    @property
+    def dirty(self) -> bool:
+        """Whether something recorded since the last commit waits for one."""
+        return self._in_txn or bool(self._ops)
+
+    def _flush_ops(self) -> None:
+        """Run the deferred statements, in order, inside the open transaction."""
+        if self._ops:
+            self._begin()
+            execute = self.db.execute
+            for sql, params in self._ops:
+                execute(sql, params)
+            self._ops.clear()
+
     def commit(self) -> None:
         """Write everything recorded so far in one transaction (before acting on it)."""
-        if not self._rows and not self._in_txn:
+        if not self._rows and not self._in_txn and not self._ops:
             return
         self._begin()
+        self._flush_ops()
         for table, rows in self._rows.items():
             marks = ",".join("?" * len(rows[0]))
             self.db.executemany(f"INSERT OR REPLACE INTO {table} VALUES ({marks})", rows)
@@ -177,6 +217,7 @@ class Journal:
 
     def meta(self, key: str, default: Any = None) -> Any:
         """A stored setting (``default`` if absent)."""
+        self._flush_ops()
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return default if row is None else json.loads(row[0])
 
@@ -201,45 +242,32 @@ class Journal:
         self, ref: str, bar: int, purpose: str, body: dict[str, Any], status: OrderStatus
     ) -> None:
         """An intent's row (status ``pending`` unless the broker already answered)."""
-        self._begin()
-        self.db.execute(
-            "INSERT INTO orders VALUES (?,?,?,?,?,?,0) ON CONFLICT(order_ref) DO UPDATE SET "
-            "bar=excluded.bar, purpose=excluded.purpose, body=excluded.body",
-            (ref, 0, bar, purpose, json.dumps(body), status.value),
-        )
+        self._ops.append((_ORDER_SQL, (ref, 0, bar, purpose, json.dumps(body), status.value)))
         self._unrecorded.discard(ref)
 
     def update_order(self, ref: str, status: OrderStatus, perm_id: int, filled: int) -> None:
         """An acknowledgement, a fill count or a final state."""
-        self._begin()
-        self.db.execute(  # an upsert: the broker may answer before the intent's row is in
-            "INSERT INTO orders (order_ref, perm_id, status, filled) VALUES (?,?,?,?) "
-            "ON CONFLICT(order_ref) DO UPDATE SET status=excluded.status, "
-            "perm_id=excluded.perm_id, filled=excluded.filled",
-            (ref, perm_id, status.value, filled),
-        )
+        self._ops.append((_STATUS_SQL, (ref, perm_id, status.value, filled)))
 
     def record_fill(self, fill: Fill, bar: int, phase: str, position: int) -> None:
         """An execution, and the position it leaves."""
-        self._begin()
-        self.db.execute(
-            "INSERT INTO fills (order_ref, bar, phase, time, symbol, side, quantity, price, "
-            "commission) VALUES (?,?,?,?,?,?,?,?,?)",
+        self._ops.append(
             (
-                fill.order_ref,
-                bar,
-                phase,
-                fill.time,
-                fill.symbol,
-                int(fill.side),
-                fill.quantity,
-                fill.price,
-                fill.commission,
-            ),
+                _FILL_SQL,
+                (
+                    fill.order_ref,
+                    bar,
+                    phase,
+                    fill.time,
+                    fill.symbol,
+                    int(fill.side),
+                    fill.quantity,
+                    fill.price,
+                    fill.commission,
+                ),
+            )
         )
-        self.db.execute(
-            "INSERT OR REPLACE INTO positions VALUES (?,?,?)", (fill.symbol, position, fill.time)
-        )
+        self._ops.append((_POSITION_SQL, (fill.symbol, position, fill.time)))
 
     def record_bar(self, bar: int, ts: int, signal: int, stop: float, equity: float, pos: int):
         """A bar's signal and close-of-bar equity (group-committed)."""
@@ -250,18 +278,40 @@ class Journal:
         """A pre-trade decision or a breaker."""
         self._rows["risk_events"].append((bar, action, reason, req, app))
 
+    def record_live_bar(self, bar: Bar, act: bool) -> None:
+        """A live bar as received (negative ``bar.index``: warm-up history), and whether the
+        session acted on it: a restarted live session replays these (group-committed)."""
+        self._rows["live_bars"].append(
+            (
+                bar.index,
+                bar.ts,
+                bar.end,
+                bar.open,
+                bar.high,
+                bar.low,
+                bar.close,
+                bar.volume,
+                bar.symbol,
+                int(act),
+            )
+        )
+
+    def live_bars(self) -> list[tuple[Bar, bool]]:
+        """The journaled live bars (warm-up history first) with their ``act`` flag."""
+        return [
+            (Bar(*row[:9]), bool(row[9]))
+            for row in self.db.execute("SELECT * FROM live_bars ORDER BY bar")
+        ]
+
     def alert(self, bar: int, kind: str, message: str) -> None:
         """Something a person should know (a mismatch, a refusal, a kill)."""
-        self._begin()
-        self.db.execute(
-            "INSERT INTO alerts (bar, kind, message) VALUES (?,?,?)", (bar, kind, message)
-        )
+        self._ops.append((_ALERT_SQL, (bar, kind, message)))
 
     def bar_done(self, bar: int) -> None:
         """Bar ``bar`` is fully processed; commit every ``commit_every`` bars, and at the end
         of a bar that sent orders or took fills (after acting: off the order's path)."""
         self._pending_bars += 1
-        if self._pending_bars >= self.commit_every or self._in_txn:
+        if self._pending_bars >= self.commit_every or self._in_txn or self._ops:
             self._begin()
             self.db.execute(
                 "INSERT OR REPLACE INTO meta VALUES ('bars_done', ?)", (json.dumps(bar + 1),)
@@ -275,6 +325,7 @@ class Journal:
 
     def orders(self) -> dict[str, JournalOrder]:
         """Every journaled order by ``order_ref``."""
+        self._flush_ops()
         return {
             r[0]: JournalOrder(r[0], r[1], r[2], r[3], json.loads(r[4]), OrderStatus(r[5]), r[6])
             for r in self.db.execute("SELECT * FROM orders")
@@ -282,6 +333,7 @@ class Journal:
 
     def fills(self) -> list[tuple[int, str, Fill]]:
         """Every journaled fill as ``(bar, phase, fill)``, in the order taken."""
+        self._flush_ops()
         return [
             (r[2], r[3], Fill(r[4], r[5], Side(r[6]), r[7], r[8], r[9], r[1]))
             for r in self.db.execute("SELECT * FROM fills ORDER BY seq")
@@ -289,10 +341,13 @@ class Journal:
 
     def alerts(self) -> list[tuple[int, str, str]]:
         """``(bar, kind, message)`` of every alert."""
+        self._flush_ops()
         return list(self.db.execute("SELECT bar, kind, message FROM alerts ORDER BY seq"))
 
     def table(self, name: str) -> list[tuple[Any, ...]]:
         """All rows of a journal table (for tests and reports)."""
-        if name not in {"signals", "equity", "positions", "risk_events", "orders", "fills"}:
+        self._flush_ops()
+        tables = {"signals", "equity", "positions", "risk_events", "orders", "fills", "live_bars"}
+        if name not in tables:
             raise ValueError(f"no journal table {name!r}")
         return list(self.db.execute(f"SELECT * FROM {name}"))

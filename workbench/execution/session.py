@@ -14,13 +14,18 @@ with the ``ib`` broker) the session runs on its loop: it opens the feed, warms t
 up on the history it returns, reconciles, then takes each bar at its end
 (:meth:`ExecutionEngine.step_live`) and reconciles again after every reconnect. The record is
 built from the bars received.
+
+A live feed on the ``sim`` broker (Databento Live bars, no account) keeps the sim's fill
+model: each bar goes through :meth:`ExecutionEngine.step` as it arrives, so the orders a bar's
+close decided fill at the next bar's open, as in a replay and in the backtest: the same bars
+give the same trades whether they come from the catalog or from the live gateway.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -65,13 +70,15 @@ class PaperSession:
     max_bars : int, optional
         Stop after this many bars.
     session_id : str, default "wb"
-        Prefix of the order references.
+        Prefix of the order references (a resumed session keeps its journal's).
     feed : LiveFeed, optional
         Live bars instead of a replay of ``bars`` (the broker should be the feed's).
     listeners : list of callable, optional
         Called with each session :class:`~workbench.execution.events.Event` (alerts).
     settle_timeout : float, default 10
         Live sessions: seconds to wait for the last orders' answers at the end.
+    interval : pandas.Timedelta, optional
+        Bar length (default one minute): when a bar is known, for the strategy's time filter.
     """
 
     def __init__(
@@ -89,6 +96,7 @@ class PaperSession:
         feed: LiveFeed | None = None,
         listeners: list[Listener] | None = None,
         settle_timeout: float = 10.0,
+        interval: pd.Timedelta | None = None,
     ) -> None:
         self.cfg = config or BacktestConfig()
         if bars is None and feed is None:
@@ -108,6 +116,10 @@ class PaperSession:
             self.state_dir.mkdir(parents=True, exist_ok=True)
         journal_path = ":memory:" if self.state_dir is None else self.state_dir / "journal.sqlite"
         self.journal = Journal(journal_path)
+        # a resumed session keeps its order references' prefix (its orders are found by them)
+        session_id = str(self.journal.meta("session_id") or session_id)
+        self.journal.set_meta("session_id", session_id)
+        self.journal.commit()
         if broker is None:
             broker = SimBroker(
                 commission_per_contract=self.cfg.commission_per_contract,
@@ -123,6 +135,7 @@ class PaperSession:
             journal=self.journal,
             session_id=session_id,
             listeners=listeners,
+            interval=interval,
         )
         self.feed = ReplayFeed(self.bars, speed=speed)
         self.callbacks: list[BarCallback] = []
@@ -204,12 +217,19 @@ class PaperSession:
             try:
                 history = await feed.open()
                 self.broker.connect()
-                eng.warm_up(history)
+                simulated = isinstance(self.broker, SimBroker)  # fills on the bars themselves
+                if not simulated:
+                    self.journal.commit_every = 1  # bars come minutes apart: each journaled
+                gap = self._resume(history) if eng.om.replay_until else self._warm(history)
                 self.journal.set_meta("strategy", eng.strategy.parameters())
-                self.journal.set_meta("warm_up_bars", len(history))
                 self.journal.commit()
                 self.reconciled.append(eng.reconcile())
-                async for item in feed:
+                last = False
+                for k, missed in enumerate(gap):  # bars missed while the session was down
+                    last = await self._take(missed, simulated, k + 1 < len(gap) or feed.backlog())
+                    if last:
+                        break
+                async for item in feed if not last else _nothing():
                     if self._kill is not None:
                         eng.kill(self._kill)
                     if self._stop.is_set() or eng.stopped:
@@ -217,17 +237,9 @@ class PaperSession:
                     if isinstance(item, FeedNotice):
                         self.reconciled.append(eng.reconcile())
                         continue
-                    await self._settle()  # the last bar's orders answered
-                    bar = Bar(len(self.live_bars), *_bar_fields(item))
-                    self.live_bars.append(bar)
-                    last = bool(self.max_bars) and len(self.live_bars) >= (self.max_bars or 0)
-                    # a bar with newer ones already waiting (a gap filled from history) is
-                    # taken into the signal, but orders are sent for the latest bar only
-                    eng.step_live(bar, act=not last and feed.backlog() == 0)
-                    self.bars_done += 1
-                    for cb in self.callbacks:
-                        cb(eng)
-                    if last:
+                    if self.live_bars and item.ts <= self.live_bars[-1].ts:
+                        continue  # already taken (from the journal or the gap's history)
+                    if await self._take(item, simulated, feed.backlog() > 0):
                         break
                 if self._kill is not None and not eng.stopped:
                     eng.kill(self._kill)
@@ -241,6 +253,51 @@ class PaperSession:
         finally:
             self.finished.set()
         return self.result()
+
+    async def _take(self, item: Bar, simulated: bool, newer_waiting: bool | int) -> bool:
+        """One live bar through the engine (journaled first); whether it was the last."""
+        eng = self.engine
+        bar = Bar(len(self.live_bars), *_bar_fields(item))
+        self.live_bars.append(bar)
+        last = bool(self.max_bars) and len(self.live_bars) >= (self.max_bars or 0)
+        if simulated:
+            self.journal.record_live_bar(bar, True)
+            eng.step(bar)  # the sim's fill model: at this bar's open
+        else:
+            await self._settle()  # the last bar's orders answered
+            # a bar with newer ones already waiting (a gap filled from history) is taken
+            # into the signal, but orders are sent for the latest only
+            act = not last and not newer_waiting
+            self.journal.record_live_bar(bar, act)
+            eng.step_live(bar, act=act)
+        self.bars_done += 1
+        for cb in self.callbacks:
+            cb(self.engine)
+        return last
+
+    def _warm(self, history: list[Bar]) -> list[Bar]:
+        """A new session: the strategy warmed up on ``history`` (journaled); no gap."""
+        self.engine.warm_up(history)
+        for k, bar in enumerate(history):
+            self.journal.record_live_bar(Bar(k - len(history), *_bar_fields(bar)), False)
+        self.journal.set_meta("warm_up_bars", len(history))
+        return []
+
+    def _resume(self, history: list[Bar]) -> list[Bar]:
+        """A restarted live session: the journaled warm-up and bars replayed through the
+        engine (nothing sent: the orders are the journal's; the last bar's are adopted from
+        the broker or, if it never got them, sent now); the history bars newer than the last
+        journaled one are the gap, taken next."""
+        eng, until = self.engine, self.engine.om.replay_until
+        past = self.journal.live_bars()
+        eng.warm_up(b for b, _ in past if b.index < 0)
+        for bar, act in past:
+            if 0 <= bar.index < until:
+                self.live_bars.append(bar)
+                eng.step_live(bar, act=act)
+                self.bars_done += 1
+        newest = self.live_bars[-1].ts if self.live_bars else -1
+        return [b for b in history if b.ts > newest]
 
     async def _settle(self) -> None:
         """Wait (up to ``settle_timeout`` s) until no market order is working: the engine
@@ -333,3 +390,9 @@ def _frame(bars: list[Bar]) -> pd.DataFrame:
         },
         index=index,
     )
+
+
+async def _nothing() -> AsyncIterator[Bar | FeedNotice]:
+    """An empty async iteration (the session ended within the gap)."""
+    return
+    yield

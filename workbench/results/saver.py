@@ -470,7 +470,8 @@ def _dump_json(doc: Any, path: Path) -> None:
 
 #: README.md notes of the files page writers usually add; other added files are listed bare.
 PAGE_FILE_NOTES = {
-    "report.html": "Human-readable report (one self-contained page)",
+    "report.html": "Human-readable report (opens offline; needs plotly.min.js beside it)",
+    "plotly.min.js": "plotly.js, loaded by report.html and charts/ (one copy per run)",
     "charts": "Interactive charts, one page each",
     "report.pdf": "The report, printed",
 }

@@ -364,6 +364,35 @@ def _value_at(curve: pd.Series, times: pd.Series) -> np.ndarray:
     return np.asarray(curve, dtype=np.float64)[np.clip(pos, 0, len(curve) - 1)]
 
 
+def _add_entry_markers(
+    fig: go.Figure,
+    trades: pd.DataFrame,
+    x: np.ndarray,
+    y: np.ndarray,
+    customdata: np.ndarray,
+    hovertemplate: str,
+) -> None:
+    """Entry markers of ``trades`` at (``x``, ``y``): green up-triangles for longs, red
+    down-triangles for shorts, one trace each; ``customdata`` rows feed ``hovertemplate``."""
+    long = trades["side"].astype(str).to_numpy() == "long"
+    for mask, label, symbol, color in (
+        (long, "Long entry", "triangle-up", GREEN),
+        (~long, "Short entry", "triangle-down", RED),
+    ):
+        if mask.any():
+            fig.add_trace(
+                go.Scatter(
+                    x=x[mask],
+                    y=y[mask],
+                    mode="markers",
+                    name=label,
+                    marker={"symbol": symbol, "size": 8, "color": color},
+                    customdata=customdata[mask],
+                    hovertemplate=hovertemplate,
+                )
+            )
+
+
 def drawdown_pct(equity: pd.Series, initial_capital: float | None = None) -> pd.Series:
     """Drawdown from the running peak in percent (<= 0), the peak starting at the capital."""
     values = np.asarray(equity, dtype=np.float64)
@@ -505,27 +534,15 @@ def equity_curve(
                 trades["exit_reason"].astype(str).to_numpy(),
             ]
         )
-        long = trades["side"].astype(str).to_numpy() == "long"
-        entry_x = time_axis(trades["entry_time"])
-        for mask, label, symbol, color in (
-            (long, "Long entry", "triangle-up", GREEN),
-            (~long, "Short entry", "triangle-down", RED),
-        ):
-            if mask.any():
-                fig.add_trace(
-                    go.Scatter(
-                        x=entry_x[mask],
-                        y=entry_y[mask],
-                        mode="markers",
-                        name=label,
-                        marker={"symbol": symbol, "size": 8, "color": color},
-                        customdata=info[mask],
-                        hovertemplate=(
-                            "%{x|%Y-%m-%d %H:%M} NY<br>%{customdata[0]} %{customdata[1]} @ "
-                            "%{customdata[2]}<extra>entry</extra>"
-                        ),
-                    )
-                )
+        _add_entry_markers(
+            fig,
+            trades,
+            time_axis(trades["entry_time"]),
+            entry_y,
+            info,
+            "%{x|%Y-%m-%d %H:%M} NY<br>%{customdata[0]} %{customdata[1]} @ "
+            "%{customdata[2]}<extra>entry</extra>",
+        )
         fig.add_trace(
             go.Scatter(
                 x=time_axis(trades["exit_time"]),
@@ -627,27 +644,15 @@ def price_trades(
                     hoverinfo="skip",
                 )
             )
-        long = trades["side"].astype(str).to_numpy() == "long"
-        info = np.column_stack([trades["contracts"].to_numpy(), net])
-        for mask, label, symbol, color in (
-            (long, "Long entry", "triangle-up", GREEN),
-            (~long, "Short entry", "triangle-down", RED),
-        ):
-            if mask.any():
-                fig.add_trace(
-                    go.Scatter(
-                        x=entry_x[mask],
-                        y=entry_y[mask],
-                        mode="markers",
-                        name=label,
-                        marker={"symbol": symbol, "size": 8, "color": color},
-                        customdata=info[mask],
-                        hovertemplate=(
-                            "%{x|%Y-%m-%d %H:%M} NY<br>entry %{customdata[0]} @ %{y:.2f}"
-                            "<br>net $%{customdata[1]:,.2f}<extra></extra>"
-                        ),
-                    )
-                )
+        _add_entry_markers(
+            fig,
+            trades,
+            entry_x,
+            entry_y,
+            np.column_stack([trades["contracts"].to_numpy(), net]),
+            "%{x|%Y-%m-%d %H:%M} NY<br>entry %{customdata[0]} @ %{y:.2f}"
+            "<br>net $%{customdata[1]:,.2f}<extra></extra>",
+        )
         fig.add_trace(
             go.Scatter(
                 x=exit_x,

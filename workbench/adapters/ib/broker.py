@@ -38,6 +38,7 @@ from workbench.adapters.ib.client import (
     BarSubscription,
     IBClient,
     PlacedOrder,
+    intent_of,
     to_fill,
 )
 from workbench.errors import ConfigError
@@ -140,11 +141,9 @@ class IBBroker:
                 f"order {order.order_ref} is for {order.symbol}, not a contract this session "
                 f"trades ({', '.join(self.contracts) or 'none yet'})"
             )
-        extra = {"ocaGroup": oca_group, "ocaType": 1} if oca_group else {}
-        ib_order = self.client._ib_order(order, **extra)
         self._orders[order.order_ref] = order
         self._sent_at[order.order_ref] = time.perf_counter_ns()
-        self._trades[order.order_ref] = self.client.ib.placeOrder(contract, ib_order)
+        self._trades[order.order_ref] = self.client.submit(contract, order, oca_group=oca_group)
         return 0
 
     def cancel(self, order_ref: str) -> None:
@@ -158,20 +157,25 @@ class IBBroker:
         trade = self._trades.get(order_ref)
         if trade is None or trade.isDone() or not self.client.is_connected:
             return
-        trade.order.auxPrice = self.client._tick(stop_price)
-        self.client.ib.placeOrder(trade.contract, trade.order)
+        self.client.move_stop(trade, stop_price)
 
     def find_order(self, order_ref: str) -> BrokerOrder | None:
-        """IB's record of ``order_ref`` (open, done this session, or executed), or None."""
-        trade = next((t for t in self.client.ib.trades() if t.order.orderRef == order_ref), None)
-        fills = [to_fill(f) for f in self.client.ib.fills() if f.execution.orderRef == order_ref]
-        if trade is None and not fills:
+        """IB's record of ``order_ref`` (open, done, or executed), or None.
+
+        An order this process did not send (a restarted session's, journaled by its earlier
+        run) is adopted: its states and fills reach the session from now on, and the
+        executions returned here are not handed over again.
+        """
+        trade, ib_fills = self.client.find_trade(order_ref)
+        if trade is None and not ib_fills:
             return None
-        order = self._orders.get(order_ref)
+        fills = [to_fill(f) for f in ib_fills]
         if trade is not None:
             self._trades[order_ref] = trade
+        order = self._orders.get(order_ref)
         if order is None:
-            return None  # not an intent of this session (the caller resends nothing)
+            order = self._orders[order_ref] = intent_of(order_ref, trade, ib_fills)
+            self._exec_ids.update(f.execution.execId for f in ib_fills)
         if trade is None:
             status = OrderStatus.FILLED if sum(f.quantity for f in fills) else OrderStatus.WORKING
             perm = 0

@@ -515,7 +515,7 @@ class IBClient:
         if order.order_ref in self._placed:
             raise ValueError(f"order_ref {order.order_ref!r} was already sent")
         c = contract or await self.get_mcl_contract()
-        placed = PlacedOrder(order, self.ib.placeOrder(c, self._ib_order(order)))
+        placed = PlacedOrder(order, self.ib.placeOrder(c, self.ib_order(order)))
         self._placed[order.order_ref] = placed
         if wait_ack:
             await placed.wait(
@@ -528,7 +528,11 @@ class IBClient:
             )
         return placed
 
-    def _ib_order(self, order: Order, **extra: Any) -> IBOrder:
+    def ib_order(self, order: Order, **extra: Any) -> IBOrder:
+        """The ib-async order for ``order`` (``orderRef`` its reference, prices on the tick).
+
+        ``extra`` sets further IB order fields (``ocaGroup``, ``transmit``, ``parentId``).
+        """
         action = "BUY" if order.side is Side.BUY else "SELL"
         qty = float(order.quantity)
         ib_order: IBOrder
@@ -536,10 +540,10 @@ class IBClient:
             ib_order = MarketOrder(action, qty)
         elif order.order_type is OrderType.LIMIT:
             assert order.limit_price is not None
-            ib_order = LimitOrder(action, qty, self._tick(order.limit_price))
+            ib_order = LimitOrder(action, qty, self.round_to_tick(order.limit_price))
         elif order.order_type is OrderType.STOP:
             assert order.stop_price is not None
-            ib_order = StopOrder(action, qty, self._tick(order.stop_price))
+            ib_order = StopOrder(action, qty, self.round_to_tick(order.stop_price))
         else:
             raise ValueError(f"order type {order.order_type.value} is not supported on IB here")
         ib_order.orderRef = order.order_ref
@@ -549,9 +553,28 @@ class IBClient:
             setattr(ib_order, key, value)
         return ib_order
 
-    def _tick(self, price: float) -> float:
+    def round_to_tick(self, price: float) -> float:
+        """``price`` rounded to the contract's tick (IB refuses other prices)."""
         tick = self.spec.tick_size
         return round(round(price / tick) * tick, 10)
+
+    def submit(self, contract: Contract, order: Order, *, oca_group: str = "") -> Trade:
+        """Send ``order`` without waiting for an answer (a one-cancels-all group with
+        ``oca_group``); ib-async's ``Trade`` follows its states and fills."""
+        extra: dict[str, Any] = {"ocaGroup": oca_group, "ocaType": 1} if oca_group else {}
+        return self.ib.placeOrder(contract, self.ib_order(order, **extra))
+
+    def move_stop(self, trade: Trade, stop_price: float) -> None:
+        """Move a working stop's trigger to ``stop_price`` (same order id, new ``auxPrice``)."""
+        trade.order.auxPrice = self.round_to_tick(stop_price)
+        self.ib.placeOrder(trade.contract, trade.order)
+
+    def find_trade(self, order_ref: str) -> tuple[Trade | None, list[IBFill]]:
+        """IB's ``Trade`` for ``order_ref`` (open or done, this API session's or an earlier
+        one's with the same client id) and its executions; ``(None, [])`` if IB has neither."""
+        trade = next((t for t in self.ib.trades() if t.order.orderRef == order_ref), None)
+        fills = [f for f in self.ib.fills() if f.execution.orderRef == order_ref]
+        return trade, fills
 
     async def place_market_order(
         self, side: Side, quantity: int, *, contract: Contract | None = None, order_ref: str = ""
@@ -653,10 +676,10 @@ class IBClient:
         for o in (entry, tp, sl):
             if o.order_ref in self._placed:
                 raise ValueError(f"order_ref {o.order_ref!r} was already sent")
-        parent_ib = self._ib_order(entry, transmit=False)
+        parent_ib = self.ib_order(entry, transmit=False)
         parent_ib.orderId = self.ib.client.getReqId()
-        tp_ib = self._ib_order(tp, transmit=False, parentId=parent_ib.orderId)
-        sl_ib = self._ib_order(sl, transmit=True, parentId=parent_ib.orderId)
+        tp_ib = self.ib_order(tp, transmit=False, parentId=parent_ib.orderId)
+        sl_ib = self.ib_order(sl, transmit=True, parentId=parent_ib.orderId)
         placed = [
             PlacedOrder(o, self.ib.placeOrder(c, ib_o))
             for o, ib_o in ((entry, parent_ib), (tp, tp_ib), (sl, sl_ib))
@@ -798,4 +821,31 @@ def to_fill(f: IBFill) -> Fill:
         price=float(ex.price),
         commission=float(f.commissionReport.commission),
         order_ref=ex.orderRef,
+    )
+
+
+_ORDER_TYPES = {"MKT": OrderType.MARKET, "LMT": OrderType.LIMIT, "STP": OrderType.STOP}
+
+
+def intent_of(order_ref: str, trade: Trade | None, fills: list[IBFill]) -> Order:
+    """The model's :class:`~workbench.model.Order` behind an IB order found by reference
+    (an order of an earlier run of the session, adopted after a restart)."""
+    if trade is not None:
+        o = trade.order
+        kind = _ORDER_TYPES.get(o.orderType, OrderType.MARKET)
+        return Order(
+            order_ref,
+            trade.contract.localSymbol,
+            Side.BUY if o.action == "BUY" else Side.SELL,
+            int(o.totalQuantity),
+            kind,
+            limit_price=float(o.lmtPrice or 0) if kind is OrderType.LIMIT else None,
+            stop_price=float(o.auxPrice or 0) if kind is OrderType.STOP else None,
+        )
+    ex = fills[0].execution
+    return Order(
+        order_ref,
+        fills[0].contract.localSymbol,
+        Side.BUY if ex.side == "BOT" else Side.SELL,
+        int(sum(f.execution.shares for f in fills)),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import plotly.graph_objects as go
@@ -16,6 +17,8 @@ PLOTLY_CONFIG: dict[str, Any] = {
     "displaylogo": False,
     "modeBarButtonsToRemove": ["select2d", "lasso2d"],
 }
+#: The one copy of plotly.js in a run folder, loaded by report.html and charts/*.html.
+PLOTLY_JS_FILE = "plotly.min.js"
 #: Rows of the trade table in the printed report (report.pdf).
 PRINT_TABLE_ROWS = 60
 
@@ -49,13 +52,45 @@ def figure_div(fig: go.Figure, div_id: str) -> str:
     )
 
 
-def plotly_head() -> str:
-    """``<head>`` scripts embedding plotly.js once, inline: the page works offline and from
-    ``file://``."""
-    return (
-        "<script>window.PlotlyConfig = {MathJaxConfig: 'local'};</script>"
-        f'<script charset="utf-8">{plotly_js()}</script>'
-    )
+def plotly_head(src: str | None = None) -> str:
+    """``<head>`` scripts loading plotly.js once.
+
+    Parameters
+    ----------
+    src : str, optional
+        A relative URL of a plotly.js file beside the page (e.g. ``"plotly.min.js"``): the
+        page loads it with ``<script src>`` and works offline, from ``file://``, and moved or
+        zipped with its folder. Default: plotly.js inline (a page that stands alone, 4.8 MB).
+
+    Returns
+    -------
+    str
+    """
+    config = "<script>window.PlotlyConfig = {MathJaxConfig: 'local'};</script>"
+    if src is not None:
+        return f'{config}<script charset="utf-8" src="{esc(src)}"></script>'
+    return f'{config}<script charset="utf-8">{plotly_js()}</script>'
+
+
+def write_plotly_js(folder: Path) -> Path:
+    """``folder/plotly.min.js``: the bundled plotly.js, written unless already there.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        The folder (created if missing).
+
+    Returns
+    -------
+    pathlib.Path
+        The file.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / PLOTLY_JS_FILE
+    bundle = plotly_js().encode("utf-8")
+    if not path.is_file() or path.stat().st_size != len(bundle):
+        path.write_bytes(bundle)
+    return path
 
 
 def page(title: str, head_extra: str, body: str) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench.visualization import charts as C
-from workbench.visualization.assets import fill, plotly_js
+from workbench.visualization.assets import fill
 from workbench.visualization.html_parts import (
     account_banner,
     banner,
@@ -23,7 +23,13 @@ from workbench.visualization.html_parts import (
     recommendations_list,
     reliability_banner,
 )
-from workbench.visualization.report.document import figure_div, page, plotly_head
+from workbench.visualization.report.document import (
+    PLOTLY_JS_FILE,
+    figure_div,
+    page,
+    plotly_head,
+    write_plotly_js,
+)
 from workbench.visualization.report.pdf import write_pdf
 from workbench.visualization.report.sections import (
     drawdown_table,
@@ -43,16 +49,19 @@ logger = logging.getLogger(__name__)
 #: File names written by :func:`write_report`.
 REPORT_FILE = "report.html"
 CHARTS_DIR = "charts"
-PLOTLY_JS_FILE = "plotly.min.js"
+#: plotly.js as the chart pages in charts/ find it: the run folder's one copy.
+PARENT_PLOTLY_JS = f"../{PLOTLY_JS_FILE}"
 #: Charts drawn across the whole page width, in this order (the others go two by two).
 FULL_WIDTH_CHARTS = ("equity_curve", "price_trades", "drawdown", "monthly_returns")
 
 
-def write_chart_files(divs: Mapping[str, tuple[str, str]], charts_dir: Path) -> list[Path]:
-    """Write ``charts_dir/{name}.html`` for each ``name -> (title, div)`` and one plotly.js.
+def write_chart_files(
+    divs: Mapping[str, tuple[str, str]], charts_dir: Path, *, plotly_src: str = PARENT_PLOTLY_JS
+) -> list[Path]:
+    """Write ``charts_dir/{name}.html`` for each ``name -> (title, div)``.
 
-    The pages load ``plotly.min.js`` from their folder (as Plotly's
-    ``include_plotlyjs="directory"`` does), written once.
+    The pages load plotly.js from ``plotly_src``, a URL relative to ``charts_dir``: by default
+    the run folder's one copy (:func:`write_plotly_js`), which the caller writes.
 
     Parameters
     ----------
@@ -60,6 +69,8 @@ def write_chart_files(divs: Mapping[str, tuple[str, str]], charts_dir: Path) -> 
         ``name -> (title, figure div)``.
     charts_dir : pathlib.Path
         The folder (created if missing).
+    plotly_src : str, default "../plotly.min.js"
+        Where the pages find plotly.js.
 
     Returns
     -------
@@ -67,14 +78,10 @@ def write_chart_files(divs: Mapping[str, tuple[str, str]], charts_dir: Path) -> 
         The chart pages written.
     """
     charts_dir.mkdir(parents=True, exist_ok=True)
-    js = charts_dir / PLOTLY_JS_FILE
-    bundle = plotly_js()
-    if not js.exists() or js.stat().st_size != len(bundle.encode("utf-8")):
-        js.write_text(bundle, encoding="utf-8")
     paths = []
     for name, (title, div) in divs.items():
         path = charts_dir / f"{name}.html"
-        text = fill("chart_page.html", title=esc(title), plotly_js=PLOTLY_JS_FILE, div=div)
+        text = fill("chart_page.html", title=esc(title), plotly_js=esc(plotly_src), div=div)
         path.write_text(text, encoding="utf-8")
         paths.append(path)
     return paths
@@ -128,7 +135,8 @@ def render_report(
     summary: Mapping[str, Any],
     chart_divs: Mapping[str, tuple[str, str]],
 ) -> str:
-    """The report page as a string (see :func:`write_report`).
+    """The report page as a string (see :func:`write_report`): it loads plotly.js from
+    ``plotly.min.js`` beside it.
 
     Parameters
     ----------
@@ -195,7 +203,7 @@ def render_report(
         f"<footer>workbench report &middot; {esc(run_id)} &middot; charts downsampled for "
         "display (extremes kept); metrics from the full-resolution data.</footer>"
     )
-    return page(title, plotly_head(), body)
+    return page(title, plotly_head(PLOTLY_JS_FILE), body)
 
 
 def write_report(
@@ -206,7 +214,11 @@ def write_report(
     pdf: bool = True,
     charts: bool = True,
 ) -> Path:
-    """Write report.html, charts/*.html and (optionally) report.pdf into ``run_dir``.
+    """Write report.html, charts/*.html, their one plotly.min.js and (optionally) report.pdf
+    into ``run_dir``.
+
+    report.html and the chart pages load ``plotly.min.js`` with a relative ``<script src>``,
+    so the folder opens offline, from disk, and moved or zipped whole.
 
     Parameters
     ----------
@@ -222,7 +234,7 @@ def write_report(
         logged reason when no Chromium is installed. Printing takes several seconds (4-7 s
         for a two-year 1-minute backtest on a 2-core machine): pass False when speed matters.
     charts : bool, default True
-        Also write one page per chart into ``run_dir/charts`` (sharing one plotly.min.js).
+        Also write one page per chart into ``run_dir/charts``.
 
     Returns
     -------
@@ -243,6 +255,7 @@ def write_report(
     }
     t1 = time.perf_counter()
     report_divs = {n: d for n, d in divs.items() if specs[n].in_report}
+    write_plotly_js(run_dir)
     path = run_dir / REPORT_FILE
     path.write_text(render_report(result, summary, report_divs), encoding="utf-8")
     if charts:
