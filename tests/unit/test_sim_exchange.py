@@ -9,6 +9,7 @@ determinism for a seed, quantity conservation, and file = bytes = record-by-reco
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import databento_dbn as dbn
@@ -27,6 +28,7 @@ from workbench.book import (
     QueueFunction,
     QueueModel,
     SimExchange,
+    cme_sessions,
     fixed,
     reports_frame,
 )
@@ -486,3 +488,28 @@ def test_bad_input_is_a_clear_error(tmp_path: Path) -> None:
         SimExchange(None)
     with pytest.raises(ConfigError, match="time zone"):
         SimExchange(None, instrument_id=1).advance_to(pd.Timestamp("2024-01-01"))
+
+
+def test_trade_bars_from_the_feed(fixture_file: Path) -> None:
+    bars = SimExchange(fixture_file).trade_bars("1s", symbol="MCLZ5")
+    assert list(bars.index.asi8) == [3 * SEC, 4 * SEC, 5 * SEC]
+    assert str(bars.index.dtype) == "datetime64[ns, UTC]"
+    assert bars["close"].tolist() == pytest.approx([63.99, 63.99, 64.01])
+    assert bars["volume"].tolist() == [5, 7, 11]
+    assert set(bars["symbol"]) == {"MCLZ5"}
+    with pytest.raises(ConfigError, match="interval"):
+        SimExchange(fixture_file).trade_bars("0s")
+
+
+def test_cme_sessions_feed_the_schedule() -> None:
+    start = pd.Timestamp("2025-09-24 19:30", tz="UTC")
+    sessions = cme_sessions(start, start + pd.Timedelta(days=2))
+    assert len(sessions) >= 2
+    assert all(o < c for o, c in sessions)
+    assert all(c1 <= o2 for (_, c1), (o2, _) in itertools.pairwise(sessions))
+    # Wednesday 19:30 UTC is inside the Globex session that closes at 17:00 New York (21:00 UTC)
+    inside = [s for s in sessions if s[0] <= start.value < s[1]]
+    assert len(inside) == 1
+    assert pd.Timestamp(inside[0][1], tz="UTC") == pd.Timestamp("2025-09-24 21:00", tz="UTC")
+    cfg = ExchangeConfig(sessions=sessions)
+    assert cfg.sessions == sessions
