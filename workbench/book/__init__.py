@@ -5,24 +5,52 @@
 - :class:`OrderBook`: the L3 book of one instrument, fed one record at a time from Python,
   with its queries (best bid/ask, depth, spread, mid, imbalance, orders at a price, queue
   position).
+- :class:`SimExchange`: the simulated exchange over an MBO replay: place market, limit, stop
+  and stop-limit orders from Python against the real book, with queue-position, latency,
+  session and fee models; execution reports as a DataFrame (:func:`reports_frame`).
 """
 
 from __future__ import annotations
 
 from workbench.book.errors import BookFileError, RecordRefusedError, TruncatedBookFileError
+from workbench.book.exchange import (
+    REPORT_COLUMNS,
+    ExchangeConfig,
+    OffHours,
+    OrderState,
+    QueueFunction,
+    QueueModel,
+    SimExchange,
+    cme_sessions,
+    fixed,
+    reports_frame,
+)
+from workbench.book.exchange_codes import ExecReason, ExecType
 from workbench.book.order_book import BookLevel, OrderBook, QueuePosition, RestingOrder
 from workbench.book.replay import PRICE_SCALE, UNDEF_PRICE, level_columns, replay
 
 __all__ = [
     "PRICE_SCALE",
+    "REPORT_COLUMNS",
     "UNDEF_PRICE",
     "BookFileError",
     "BookLevel",
+    "ExchangeConfig",
+    "ExecReason",
+    "ExecType",
+    "OffHours",
     "OrderBook",
+    "OrderState",
+    "QueueFunction",
+    "QueueModel",
     "QueuePosition",
     "RecordRefusedError",
     "RestingOrder",
+    "SimExchange",
     "TruncatedBookFileError",
+    "cme_sessions",
+    "fixed",
     "level_columns",
     "replay",
+    "reports_frame",
 ]

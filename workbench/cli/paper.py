@@ -3,6 +3,9 @@
 ``--broker ib`` trades through TWS / IB Gateway (or ``workbench ib-gateway-sim``) on its
 real-time bars. ``--feed databento-live`` runs the sim broker on Databento Live bars (the key
 from ``DATABENTO_API_KEY``, never logged), folded into ``--bar-seconds`` bars.
+``--broker sim-l3 --book FILE.dbn`` fills against the real order book of a Databento MBO
+replay (the native simulated exchange); the strategy's bars are the feed's trades aggregated
+to ``--bar-size``.
 
 Alerts: when ``WORKBENCH_SLACK_WEBHOOK_URL`` or ``WORKBENCH_SMTP_*`` are set, an
 :class:`~workbench.alerts.AlertManager` listens to the session's events (fills, closed trades,
@@ -26,7 +29,11 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.option("--broker", type=click.Choice(["sim", "ib"]), default="sim", show_default=True)
+@click.option(
+    "--broker", type=click.Choice(["sim", "ib", "sim-l3"]), default="sim", show_default=True
+)
+@click.option("--book", "book_path", default=None, help="sim-l3: the MBO file (.dbn, .dbn.zst).")
+@click.option("--bar-size", default="1min", show_default=True, help="sim-l3: bar length.")
 @click.option(
     "--feed",
     type=click.Choice(["replay", "databento-live"]),
@@ -81,6 +88,8 @@ if TYPE_CHECKING:
 @data_dir_option
 def paper(
     broker: str,
+    book_path: str | None,
+    bar_size: str,
     feed: str,
     bar_seconds: int,
     live_schema: str,
@@ -172,9 +181,24 @@ def paper(
             session_id=time.strftime("wb%y%m%d%H%M%S", time.gmtime()),
             interval=pd.Timedelta(seconds=bar_seconds),
         )
+    elif broker == "sim-l3":
+        if live or state_dir is not None:
+            raise ConfigError("--live and --state do not apply to --broker sim-l3")
+        if book_path is None:
+            raise ConfigError(
+                "--broker sim-l3 needs --book FILE",
+                hint="a Databento MBO file, e.g. --book data/CLX5_mbo.dbn",
+            )
+        from workbench.execution.brokers.sim_l3 import l3_session  # start-up: native book
+
+        session = l3_session(
+            book_path, strategy, bar_size=bar_size, symbol=symbol, max_bars=max_bars
+        )
     else:
         if live:
             raise ConfigError("--live applies to --broker ib only")
+        if book_path is not None:
+            raise ConfigError("--book applies to --broker sim-l3 only")
         bars = load_bars(symbol, start=start, end=end, data_dir=data_dir)
         session = PaperSession(bars, strategy, speed=speed, state_dir=state_dir, max_bars=max_bars)
     alerts_cfg = AlertConfig.from_env()

@@ -21,7 +21,13 @@ __all__ = [
     "DbnMixedError",
     "DbnTruncatedError",
     "DonchianBreakoutSignal",
+    "EXEC_REPORT_DTYPE",
     "EmaCrossoverSignal",
+    "Exchange",
+    "ExchangeConfig",
+    "ExchangeOrder",
+    "ExecReason",
+    "ExecType",
     "ExitReason",
     "FIXED_PRICE_SCALE",
     "FixExchange",
@@ -34,13 +40,21 @@ __all__ = [
     "IncrementalMeanStd",
     "IncrementalMin",
     "L3Book",
+    "Liquidity",
+    "OffHours",
+    "OrderSide",
+    "OrderStatus",
+    "OrderType",
     "PreTradeDecision",
     "PreTradeRisk",
+    "QueueFunction",
+    "QueueModel",
     "RISK_EVENT_DTYPE",
     "Reason",
     "Sizing",
     "StopMode",
     "TRADE_DTYPE",
+    "TimeInForce",
     "UNDEF_PRICE",
     "__version__",
     "atr_wilder",
@@ -1034,3 +1048,410 @@ class FixInitiator:
         tb: TracebackType | None,
         /,
     ) -> bool: ...
+
+# -- simulated exchange (native/src/exchange) --------------------------------------------------
+
+EXEC_REPORT_DTYPE: np.dtype[np.void]
+"""The record dtype of the reports ``Exchange.drain_reports`` returns, mirroring the
+``#[repr(C)]`` Rust struct ``ExecReport`` (96 bytes): ``ts_exchange``, ``ts_local``,
+``client_id``, ``seq`` (uint64), ``order_price``, ``last_px`` (int64, 1e-9 fixed point,
+``UNDEF_PRICE`` when none), ``queue_ahead`` (uint64: size ahead when the order joined its
+queue), ``fee_per_contract``, ``fee`` (int64, 1e-9 USD), ``order_qty``, ``last_qty``,
+``cum_qty``, ``leaves_qty`` (uint32), ``exec_type`` (an :class:`ExecType` value),
+``status`` (:class:`OrderStatus`), ``side`` (int8, :class:`OrderSide`), ``liquidity``
+(:class:`Liquidity`), ``reason`` (:class:`ExecReason`) as uint8."""
+
+@final
+class OrderSide:
+    """Direction of an order (``workbench.model.Side``: ``BUY = 1``, ``SELL = -1``)."""
+
+    BUY: Final[OrderSide]
+    """Buys; rests on the bid side."""
+    SELL: Final[OrderSide]
+    """Sells; rests on the ask side."""
+    def __int__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class OrderType:
+    """Order types of the simulated exchange (``workbench.model.OrderType``, by name)."""
+
+    MARKET: Final[OrderType]
+    """Takes whatever the book offers; the rest is cancelled (``NO_LIQUIDITY``)."""
+    LIMIT: Final[OrderType]
+    """Takes up to its limit price, then rests (unless IOC)."""
+    STOP: Final[OrderType]
+    """Waits for a trade at or through its stop price, then acts as a market order."""
+    STOP_LIMIT: Final[OrderType]
+    """Waits for a trade at or through its stop price, then acts as a limit order."""
+    def __int__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class TimeInForce:
+    """How long an order works (``workbench.model.TimeInForce``, by name)."""
+
+    DAY: Final[TimeInForce]
+    """Until the close of the session in which it was accepted."""
+    GTC: Final[TimeInForce]
+    """Good till cancelled."""
+    IOC: Final[TimeInForce]
+    """Immediate or cancel."""
+    def __int__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class OrderStatus:
+    """Where an order is in its life (``workbench.model.OrderStatus``, by name)."""
+
+    PENDING: Final[OrderStatus]
+    """Sent, not yet arrived (or held while the market is closed)."""
+    WORKING: Final[OrderStatus]
+    """Accepted and working."""
+    PARTIALLY_FILLED: Final[OrderStatus]
+    """Some of it has filled; the rest is working."""
+    FILLED: Final[OrderStatus]
+    """Filled whole."""
+    CANCELLED: Final[OrderStatus]
+    """Cancelled (by the user, as an IOC/market remainder, or expired)."""
+    REJECTED: Final[OrderStatus]
+    """Refused at arrival."""
+    def __int__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class Liquidity:
+    """Whether a fill added or removed liquidity (``NONE`` on reports that are not fills)."""
+
+    NONE: Final[Liquidity]
+    """Not a fill."""
+    MAKER: Final[Liquidity]
+    """The order rested and was hit."""
+    TAKER: Final[Liquidity]
+    """The order took liquidity resting in the book."""
+    def __int__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class ExecType:
+    """What an execution report says happened (``EXEC_REPORT_DTYPE["exec_type"]``)."""
+
+    NEW: Final[ExecType]
+    """The order was accepted."""
+    PARTIAL_FILL: Final[ExecType]
+    """Part of the order filled; some is left."""
+    FILL: Final[ExecType]
+    """The order's last contracts filled."""
+    CANCELLED: Final[ExecType]
+    """Cancelled (user request, IOC or market remainder)."""
+    REPLACED: Final[ExecType]
+    """A replace was applied."""
+    REJECTED: Final[ExecType]
+    """A new order, a cancel or a replace was refused (see the reason)."""
+    EXPIRED: Final[ExecType]
+    """A DAY order reached the end of its session."""
+    TRIGGERED: Final[ExecType]
+    """A stop's trigger was reached; it now works as a market or limit order."""
+    def __int__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class ExecReason:
+    """Why a report was sent (``EXEC_REPORT_DTYPE["reason"]``)."""
+
+    NONE: Final[ExecReason]
+    """Nothing to explain."""
+    INVALID_QUANTITY: Final[ExecReason]
+    """Quantity zero, or a replace to a quantity not above what has filled."""
+    INVALID_PRICE: Final[ExecReason]
+    """A limit or stop price missing for the order type, or given to a type that takes none."""
+    OFF_TICK: Final[ExecReason]
+    """A price off the configured tick, or not positive."""
+    DUPLICATE_CLIENT_ID: Final[ExecReason]
+    """The client id is already in use."""
+    MARKET_CLOSED: Final[ExecReason]
+    """The order arrived outside the sessions."""
+    HALTED: Final[ExecReason]
+    """The order arrived during a halt."""
+    UNKNOWN_ORDER: Final[ExecReason]
+    """A cancel or replace of an order unknown or no longer working."""
+    NO_LIQUIDITY: Final[ExecReason]
+    """A market order (or triggered stop) found no more liquidity: the rest is cancelled."""
+    IMMEDIATE_OR_CANCEL: Final[ExecReason]
+    """The unfilled rest of an IOC order."""
+    SESSION_END: Final[ExecReason]
+    """A DAY order reached the close of its session."""
+    REPLACE_NOT_ALLOWED: Final[ExecReason]
+    """A replace of a price the order type does not have."""
+    def __int__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class OffHours:
+    """What happens to orders arriving while the market is closed or halted."""
+
+    REJECT: Final[OffHours]
+    """Rejected (``MARKET_CLOSED`` or ``HALTED``)."""
+    HOLD: Final[OffHours]
+    """Held (``PENDING``) and processed in arrival order at the open."""
+    def __int__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class QueueModel:
+    """Queue-position model of own resting orders (see ``native/src/exchange/queue.rs``)."""
+
+    CONSERVATIVE: Final[QueueModel]
+    """Only trades at the level advance the order (cancels never do)."""
+    L3_KNOWN: Final[QueueModel]
+    """Trades, and cancels of the real orders known by L3 id to be ahead."""
+    PROBABILISTIC: Final[QueueModel]
+    """Trades, and cancels attributed ahead at random (seeded), weighed by the queue
+    function."""
+    def __int__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class QueueFunction:
+    """The weighting ``f`` of the probabilistic model: a cancel comes from behind with
+    probability ``f(back) / (f(back) + f(front))``."""
+
+    POWER: Final[QueueFunction]
+    """``f(x) = x ** queue_power``."""
+    LOG: Final[QueueFunction]
+    """``f(x) = ln(1 + x)``."""
+    def __int__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class ExchangeConfig:
+    """The configuration of a simulated exchange, immutable, built with keywords only.
+
+    Latencies are ns, constant (``*_latency_ns``) or drawn from recorded samples
+    (``*_latency_samples``, seeded by ``seed``); fees are 1e-9 USD per contract (negative:
+    rebate); ``tick`` is the price grid in 1e-9 fixed point (0: no check); ``sessions`` and
+    ``halts`` are sorted, non-overlapping ``(start_ns, end_ns)`` intervals (no session: always
+    open). ``ValueError`` for an invalid value.
+    """
+
+    def __new__(
+        cls,
+        *,
+        queue: QueueModel = ...,
+        queue_function: QueueFunction = ...,
+        queue_power: float = 2.0,
+        entry_latency_ns: int = 0,
+        response_latency_ns: int = 0,
+        entry_latency_samples: list[int] | None = None,
+        response_latency_samples: list[int] | None = None,
+        seed: int = 0,
+        maker_fee: int = 0,
+        taker_fee: int = 0,
+        tick: int = 0,
+        sessions: list[tuple[int, int]] = ...,
+        halts: list[tuple[int, int]] = ...,
+        off_hours: OffHours = ...,
+    ) -> ExchangeConfig: ...
+    @property
+    def queue(self) -> QueueModel: ...
+    @property
+    def queue_function(self) -> QueueFunction: ...
+    @property
+    def queue_power(self) -> float: ...
+    @property
+    def entry_latency_ns(self) -> int: ...
+    @property
+    def response_latency_ns(self) -> int: ...
+    @property
+    def entry_latency_samples(self) -> list[int] | None: ...
+    @property
+    def response_latency_samples(self) -> list[int] | None: ...
+    @property
+    def seed(self) -> int: ...
+    @property
+    def maker_fee(self) -> int: ...
+    @property
+    def taker_fee(self) -> int: ...
+    @property
+    def tick(self) -> int: ...
+    @property
+    def sessions(self) -> list[tuple[int, int]]: ...
+    @property
+    def halts(self) -> list[tuple[int, int]]: ...
+    @property
+    def off_hours(self) -> OffHours: ...
+
+@final
+class ExchangeOrder:
+    """The state of one own order (prices 1e-9 fixed point, ``None`` when the type has
+    none)."""
+
+    @property
+    def client_id(self) -> int: ...
+    @property
+    def limit_price(self) -> int | None: ...
+    @property
+    def stop_price(self) -> int | None: ...
+    @property
+    def queue_ahead(self) -> int:
+        """Current estimate of the size ahead in the queue (0 when not resting)."""
+    @property
+    def qty(self) -> int: ...
+    @property
+    def filled(self) -> int: ...
+    @property
+    def cancelled(self) -> int: ...
+    @property
+    def leaves(self) -> int: ...
+    @property
+    def status(self) -> OrderStatus: ...
+    @property
+    def side(self) -> OrderSide: ...
+    @property
+    def order_type(self) -> OrderType: ...
+    @property
+    def tif(self) -> TimeInForce: ...
+    @property
+    def resting(self) -> bool: ...
+
+@final
+class Exchange:
+    """A simulated exchange for one instrument: the real L3 book of a replayed MBO feed plus
+    own virtual orders (``native/src/exchange``). The feed is loaded whole (``from_file``,
+    ``from_bytes``) and stepped (``run_until``, ``step``, ``run``), or given record by record
+    (``apply``, ``apply_bytes``). Prices are 1e-9 fixed point; times ns since the epoch."""
+
+    def __new__(cls, instrument_id: int, config: ExchangeConfig) -> Exchange: ...
+    @staticmethod
+    def from_file(
+        path: str, config: ExchangeConfig, *, instrument_id: int | None = None
+    ) -> Exchange:
+        """Load the MBO records of a DBN file (plain or zstd) of one instrument (the only one,
+        or ``instrument_id``). ``FileNotFoundError``/``OSError``; ``ValueError(kind,
+        message)`` with ``kind`` ``"decode"``, ``"empty"`` or ``"instruments"``."""
+    @staticmethod
+    def from_bytes(
+        data: bytes, config: ExchangeConfig, *, instrument_id: int | None = None
+    ) -> Exchange:
+        """As ``from_file``, from DBN bytes (metadata first)."""
+    def apply(
+        self,
+        ts_event: int,
+        order_id: int,
+        price: int,
+        size: int,
+        side: str,
+        action: str,
+        *,
+        flags: int = ...,
+        ts_recv: int | None = None,
+        sequence: int = 0,
+    ) -> bool:
+        """Apply one MBO record by its fields (``flags`` default ``F_LAST``, 128); ``False``
+        when the book refused it."""
+    def apply_bytes(self, record: bytes) -> bool:
+        """Apply one MBO record given as its 56 DBN bytes; ``False`` when refused."""
+    def extend_feed(self, records: bytes) -> int:
+        """Append MBO records (their concatenated 56-byte DBN forms, no metadata) to the
+        loaded feed, skipping other instruments; returns how many were kept."""
+    def run_until(self, t: int) -> int:
+        """Apply the loaded records with ``ts_event <= t``; returns how many."""
+    def step(self, events: int = 1) -> int:
+        """Apply loaded records through the next ``events`` event boundaries; how many."""
+    def run(self) -> int:
+        """Apply every remaining loaded record; returns how many."""
+    def trades(
+        self,
+    ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64], npt.NDArray[np.uint32]]:
+        """The trades (``T`` records) of the loaded feed: ``(ts_event, price, size)``."""
+    @property
+    def next_ts(self) -> int | None:
+        """``ts_event`` of the next loaded record, ``None`` at the end."""
+    @property
+    def remaining(self) -> int:
+        """Loaded records not yet applied."""
+    @property
+    def feed_len(self) -> int:
+        """Loaded records in all."""
+    @property
+    def feed_span(self) -> tuple[int, int] | None:
+        """``(first, last)`` ``ts_event`` of the loaded feed."""
+    def submit(
+        self,
+        ts_local: int,
+        client_id: int,
+        side: OrderSide,
+        order_type: OrderType,
+        qty: int,
+        *,
+        limit_price: int | None = None,
+        stop_price: int | None = None,
+        tif: TimeInForce = ...,
+    ) -> None:
+        """Send a new order at the client's time ``ts_local``; invalid orders are rejected at
+        arrival with a report."""
+    def cancel(self, ts_local: int, client_id: int) -> None:
+        """Send a cancel."""
+    def replace(
+        self,
+        ts_local: int,
+        client_id: int,
+        qty: int,
+        *,
+        limit_price: int | None = None,
+        stop_price: int | None = None,
+    ) -> None:
+        """Send a replace (``qty`` the new total; ``None`` keeps a price)."""
+    def advance_to(self, t: int) -> None:
+        """Process arrivals, held orders and DAY expiries due by ``t`` with no record."""
+    def order(self, client_id: int) -> ExchangeOrder | None:
+        """The state of an order, ``None`` for an id never accepted."""
+    def drain_reports(self) -> npt.NDArray[np.void]:
+        """Take the reports produced so far (``EXEC_REPORT_DTYPE``)."""
+    @property
+    def pending_reports(self) -> int:
+        """Reports waiting to be drained."""
+    def stats(self) -> dict[str, int]:
+        """Counters: records, other_instruments, refused, requests, fills, maker_qty,
+        taker_qty, reports."""
+    @property
+    def instrument_id(self) -> int: ...
+    @property
+    def now(self) -> int:
+        """The exchange clock (ns)."""
+    @property
+    def last_trade(self) -> int | None:
+        """The last trade price of the feed."""
+    @property
+    def open_orders(self) -> int: ...
+    @property
+    def is_consistent(self) -> bool:
+        """Whether the book is at an event boundary."""
+    def best_bid(self) -> tuple[int, int, int] | None:
+        """``(price, size, count)`` of the best bid of the real book."""
+    def best_ask(self) -> tuple[int, int, int] | None:
+        """``(price, size, count)`` of the best ask of the real book."""
+    def depth(self, side: str, n: int) -> list[tuple[int, int, int]]:
+        """The best ``n`` levels of ``side`` (``"B"``/``"A"``)."""
+    def level(self, side: str, price: int) -> tuple[int, int, int] | None:
+        """The level of ``side`` at ``price``."""

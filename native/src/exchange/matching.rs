@@ -16,7 +16,18 @@ use super::types::{
 use crate::book::{Applied, BookError, L3Book, Side};
 
 /// What to do with orders that arrive while the market is closed or halted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(
+    feature = "python",
+    pyo3::pyclass(
+        eq,
+        eq_int,
+        hash,
+        frozen,
+        module = "workbench_native._native",
+        rename_all = "SCREAMING_SNAKE_CASE"
+    )
+)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum OffHours {
     /// Reject them (`MarketClosed` or `Halted`).
     #[default]

@@ -11,6 +11,17 @@ use crate::book::Side;
 pub const NO_PRICE: i64 = dbn::UNDEF_PRICE;
 
 /// Direction of an order (`workbench.model.records.Side`: `BUY = 1`, `SELL = -1`).
+#[cfg_attr(
+    feature = "python",
+    pyo3::pyclass(
+        eq,
+        eq_int,
+        hash,
+        frozen,
+        module = "workbench_native._native",
+        rename_all = "SCREAMING_SNAKE_CASE"
+    )
+)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(i8)]
 pub enum OrderSide {
@@ -51,6 +62,17 @@ impl OrderSide {
 }
 
 /// Order types (`workbench.model.records.OrderType`).
+#[cfg_attr(
+    feature = "python",
+    pyo3::pyclass(
+        eq,
+        eq_int,
+        hash,
+        frozen,
+        module = "workbench_native._native",
+        rename_all = "SCREAMING_SNAKE_CASE"
+    )
+)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum OrderType {
@@ -65,6 +87,17 @@ pub enum OrderType {
 }
 
 /// How long an order works (`workbench.model.records.TimeInForce`).
+#[cfg_attr(
+    feature = "python",
+    pyo3::pyclass(
+        eq,
+        eq_int,
+        hash,
+        frozen,
+        module = "workbench_native._native",
+        rename_all = "SCREAMING_SNAKE_CASE"
+    )
+)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum TimeInForce {
@@ -78,6 +111,17 @@ pub enum TimeInForce {
 
 /// Where an order is in its life (`workbench.model.records.OrderStatus`).
 /// An expired DAY order ends `Cancelled` with an [`ExecType::Expired`] report.
+#[cfg_attr(
+    feature = "python",
+    pyo3::pyclass(
+        eq,
+        eq_int,
+        hash,
+        frozen,
+        module = "workbench_native._native",
+        rename_all = "SCREAMING_SNAKE_CASE"
+    )
+)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum OrderStatus {
@@ -107,6 +151,17 @@ impl OrderStatus {
 
 /// Whether a fill added or removed liquidity (`workbench.model.records.Liquidity`);
 /// `None` on reports that are not fills.
+#[cfg_attr(
+    feature = "python",
+    pyo3::pyclass(
+        eq,
+        eq_int,
+        hash,
+        frozen,
+        module = "workbench_native._native",
+        rename_all = "SCREAMING_SNAKE_CASE"
+    )
+)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum Liquidity {
@@ -119,6 +174,17 @@ pub enum Liquidity {
 }
 
 /// What an execution report says happened.
+#[cfg_attr(
+    feature = "python",
+    pyo3::pyclass(
+        eq,
+        eq_int,
+        hash,
+        frozen,
+        module = "workbench_native._native",
+        rename_all = "SCREAMING_SNAKE_CASE"
+    )
+)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum ExecType {
@@ -142,6 +208,17 @@ pub enum ExecType {
 
 /// Why a report was sent (rejections and exchange-side cancellations), as a
 /// typed error for callers that want one.
+#[cfg_attr(
+    feature = "python",
+    pyo3::pyclass(
+        eq,
+        eq_int,
+        hash,
+        frozen,
+        module = "workbench_native._native",
+        rename_all = "SCREAMING_SNAKE_CASE"
+    )
+)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 #[repr(u8)]
 pub enum ExecReason {

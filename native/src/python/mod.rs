@@ -6,6 +6,7 @@ use pyo3::prelude::*;
 mod analysis;
 mod backtest;
 mod book;
+mod exchange;
 #[cfg(feature = "fix")]
 mod fix;
 mod incremental;
@@ -22,6 +23,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     analysis::register(m)?;
     backtest::register(m)?;
     book::register(m)?;
+    exchange::register(m)?;
     #[cfg(feature = "fix")]
     fix::register(m)?;
     incremental::register(m)?;
