@@ -72,14 +72,13 @@ def bar_table(decoded: DecodedDBN) -> tuple[pa.Table, list[BarPartition]]:
         Bars read by the native decoder (see :func:`can_split`).
     """
     rec = np.ascontiguousarray(decoded.records)
-    *cols, parts = dbn_bar_columns(
+    ts, iid, sym, op, hi, lo, cl, vol, parts = dbn_bar_columns(
         rec.view(np.uint8),
         rec.dtype.itemsize,
         np.ascontiguousarray(decoded.sym_codes, dtype=np.int32),
         np.ascontiguousarray(decoded.prod_codes, dtype=np.int32),
         len(decoded.prod_names),
     )
-    ts, iid, sym, op, hi, lo, cl, vol = cols
     symbol = pa.DictionaryArray.from_arrays(_numeric(pa.int32(), sym), _strings(decoded.sym_names))
     arrays = [
         _numeric(BAR_SCHEMA.field("ts_event").type, ts),
@@ -90,9 +89,7 @@ def bar_table(decoded: DecodedDBN) -> tuple[pa.Table, list[BarPartition]]:
     ]
     table = pa.Table.from_batches([pa.RecordBatch.from_arrays(arrays, schema=BAR_SCHEMA)])
     partitions = [
-        BarPartition(
-            decoded.prod_names[p], _EPOCH + dt.timedelta(days=day), start, end
-        )
+        BarPartition(decoded.prod_names[p], _EPOCH + dt.timedelta(days=day), start, end)
         for p, day, start, end in parts.tolist()
     ]
     return table, partitions

@@ -94,7 +94,7 @@ pub fn bar_columns(
     if record_len != OHLCV_LEN {
         return Err(BarsError::RecordLen(record_len));
     }
-    if records.len() % record_len != 0 {
+    if !records.len().is_multiple_of(record_len) {
         return Err(BarsError::Ragged(records.len(), record_len));
     }
     let n = records.len() / record_len;
@@ -103,15 +103,15 @@ pub fn bar_columns(
     }
     let ts_of = |i: usize| i64_at(&records[i * record_len..], 8);
     // Row indices per product in file order, each stably sorted by ts_event when needed.
-    let mut order: Vec<Vec<u32>> = vec![Vec::new(); n_products];
+    let mut order: Vec<Vec<usize>> = vec![Vec::new(); n_products];
     for (i, &p) in prod_codes.iter().enumerate() {
         if p >= 0 && (p as usize) < n_products {
-            order[p as usize].push(i as u32);
+            order[p as usize].push(i);
         }
     }
     for idx in &mut order {
-        if idx.windows(2).any(|w| ts_of(w[1] as usize) < ts_of(w[0] as usize)) {
-            idx.sort_by_key(|&i| ts_of(i as usize));
+        if idx.windows(2).any(|w| ts_of(w[1]) < ts_of(w[0])) {
+            idx.sort_by_key(|&i| ts_of(i));
         }
     }
     let rows: usize = order.iter().map(Vec::len).sum();
@@ -129,7 +129,6 @@ pub fn bar_columns(
     for (p, idx) in order.iter().enumerate() {
         let mut current: Option<BarPartition> = None;
         for &i in idx {
-            let i = i as usize;
             let r = &records[i * record_len..(i + 1) * record_len];
             let ts = i64_at(r, 8);
             let day = ts.div_euclid(NS_PER_DAY);

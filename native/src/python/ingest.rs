@@ -101,8 +101,7 @@ fn dbn_bar_columns<'py>(
     prod_codes: PyReadonlyArray1<'py, i32>,
     n_products: usize,
 ) -> PyResult<BarArrays<'py>> {
-    let contiguous =
-        |_| PyValueError::new_err("dbn_bar_columns: arrays must be contiguous");
+    let contiguous = |_| PyValueError::new_err("dbn_bar_columns: arrays must be contiguous");
     let bytes = records.as_slice().map_err(contiguous)?;
     let syms = sym_codes.as_slice().map_err(contiguous)?;
     let prods = prod_codes.as_slice().map_err(contiguous)?;
