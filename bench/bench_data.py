@@ -70,7 +70,7 @@ def bench_ingest() -> None:
     print(
         f"ingest ES/NQ: {t_ours:.2f} s = {n / t_ours / 1e6:.2f} M records/s into Parquet "
         f"(target >= 1.0); of which native decode {t_decode:.3f} s "
-        f"({n / t_decode / 1e6:.1f} M/s), the rest to_arrow and Parquet writes; "
+        f"({n / t_decode / 1e6:.1f} M/s), the rest columns and Parquet writes; "
         f"DBNStore.to_df alone {t_peer:.2f} s = {n / t_peer / 1e6:.2f} M/s; "
         f"ratio ours/peer time {t_ours / t_peer:.2f}"
     )
