@@ -75,6 +75,9 @@ class DecodedDBN:
     source_name: str
     spreads_dropped: int = 0
     unknown_dropped: int = 0
+    #: The records are the file's own bytes as the native decoder read them (not a
+    #: ``DBNStore``'s array): :func:`workbench.data.bar_columns.bar_table` may split them.
+    native: bool = False
 
     @property
     def symbols(self) -> np.ndarray:
@@ -245,6 +248,7 @@ def decode(
         source_name=name,
         spreads_dropped=spreads,
         unknown_dropped=unknown,
+        native=native is not None,
     )
 
 

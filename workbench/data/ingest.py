@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from workbench.data.bar_columns import bar_table, can_split
 from workbench.data.dbn import DecodedDBN, check_dbn_file, decode, to_arrow
 from workbench.data.partition_reader import read_partition
 from workbench.data.schemas import NS_PER_DAY, SchemaInfo
@@ -85,6 +85,9 @@ def _merge_existing(
 
 def _merged(old: pa.Table, new: pa.Table, is_bars: bool) -> pa.Table:
     """``new`` records over ``old`` (see :func:`_merge_existing`)."""
+    # start-up: pyarrow.compute only for merges (a fresh ingest does not need it)
+    import pyarrow.compute as pc
+
     if old.num_rows == 0:
         return new
     old = old.cast(new.schema) if old.schema != new.schema else old
@@ -135,6 +138,9 @@ def write_partitions(
     if table.num_rows == 0:
         return report
     root.check_writable()
+    # start-up: pyarrow.compute only here (a fresh native ingest does not need it)
+    import pyarrow.compute as pc
+
     days = pc.cast(table["ts_event"], "int64").to_numpy() // NS_PER_DAY
     if np.any(np.diff(days) < 0):
         raise ValueError("write_partitions needs records sorted by ts_event")
@@ -143,28 +149,55 @@ def write_partitions(
     def one(k: int) -> tuple[str, dt.date, int, bool]:
         lo, hi = int(bounds[k]), int(bounds[k + 1])
         day = dt.date(1970, 1, 1) + dt.timedelta(days=int(days[lo]))
-        part = table.slice(lo, hi - lo)
-        path = root.partition_path(product, schema.name, day)
-        replaced = False
-        if root.exists(path):
-            part, replaced = _merge_existing(root, path, part, schema.is_bars)
-        meta = file_metadata(
-            product=product,
-            schema=schema.name,
-            date=day,
-            source=source,
-            dataset=dataset,
-            price_format=schema.price_format,
-            synthetic=synthetic,
-        )
-        root.write_parquet(path, part.replace_schema_metadata(meta))
-        return path, day, hi - lo, replaced
+        part = _Part(product, day, table.slice(lo, hi - lo))
+        return _write_part(root, part, schema, dataset, source, synthetic)
 
     if pool is None:
         with ThreadPoolExecutor(max_workers=max(1, threads)) as own:
             written = list(own.map(one, range(len(bounds) - 1)))
     else:
         written = list(pool.map(one, range(len(bounds) - 1)))
+    _add_written(report, written, progress)
+    report.products.add(product)
+    report.schemas.add(schema.name)
+    return report
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One file's new records: a product's records of one UTC date."""
+
+    product: str
+    day: dt.date
+    table: pa.Table
+
+
+def _write_part(
+    root: DataRoot, part: _Part, schema: SchemaInfo, dataset: str, source: str, synthetic: bool
+) -> tuple[str, dt.date, int, bool]:
+    """Write (or merge into) one partition file: ``(path, date, rows, replaced)``."""
+    path = root.partition_path(part.product, schema.name, part.day)
+    table, replaced = part.table, False
+    if root.exists(path):
+        table, replaced = _merge_existing(root, path, table, schema.is_bars)
+    meta = file_metadata(
+        product=part.product,
+        schema=schema.name,
+        date=part.day,
+        source=source,
+        dataset=dataset,
+        price_format=schema.price_format,
+        synthetic=synthetic,
+    )
+    root.write_parquet(path, table.replace_schema_metadata(meta))
+    return path, part.day, part.table.num_rows, replaced
+
+
+def _add_written(
+    report: IngestReport,
+    written: Iterable[tuple[str, dt.date, int, bool]],
+    progress: Callable[[int], None] | None,
+) -> None:
     for path, day, rows, replaced in written:
         report.files_written.append(path)
         if replaced:
@@ -173,9 +206,6 @@ def write_partitions(
         report.add_day(day)
         if progress:
             progress(1)
-    report.products.add(product)
-    report.schemas.add(schema.name)
-    return report
 
 
 def write_decoded(
@@ -197,6 +227,8 @@ def write_decoded(
     )
     if len(decoded.records) == 0:
         return report
+    if can_split(decoded):
+        return _write_bars(root, decoded, report, source, synthetic, progress, pool)
     table = to_arrow(decoded)
     ts = decoded.records["ts_event"]
     for code, product in enumerate(decoded.prod_names):
@@ -223,6 +255,35 @@ def write_decoded(
                 pool=pool,
             )
         )
+    return report
+
+
+def _write_bars(
+    root: DataRoot,
+    decoded: DecodedDBN,
+    report: IngestReport,
+    source: str,
+    synthetic: bool,
+    progress: Callable[[int], None] | None,
+    pool: Executor | None,
+) -> IngestReport:
+    """:func:`write_decoded` for bars read natively: the partitions come ready from
+    :func:`~workbench.data.bar_columns.bar_table`, one slice of one table each."""
+    root.check_writable()
+    table, partitions = bar_table(decoded)
+    parts = [_Part(p.product, p.date, table.slice(p.start, p.end - p.start)) for p in partitions]
+
+    def one(part: _Part) -> tuple[str, dt.date, int, bool]:
+        return _write_part(root, part, decoded.schema, decoded.dataset, source, synthetic)
+
+    if pool is None:
+        with ThreadPoolExecutor(max_workers=_THREADS) as own:
+            written = list(own.map(one, parts))
+    else:
+        written = list(pool.map(one, parts))
+    _add_written(report, written, progress)
+    report.products.update(p.product for p in parts)
+    report.schemas.add(decoded.schema.name)
     return report
 
 

@@ -15,7 +15,6 @@ import datetime as dt
 import json
 import os
 from functools import lru_cache
-from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -44,6 +43,8 @@ _CAL_END = "2040-12-31"
 
 
 def _cache_file() -> Path:
+    # start-up: importlib.metadata costs ~25 ms; only the holiday cache's name needs it
+    from importlib.metadata import version
 
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "workbench"
     tag = f"{TRADE_DATE_CALENDAR}-{version('pandas_market_calendars')}-{_CAL_START}-{_CAL_END}"

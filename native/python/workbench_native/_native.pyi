@@ -58,6 +58,7 @@ __all__ = [
     "UNDEF_PRICE",
     "__version__",
     "atr_wilder",
+    "dbn_bar_columns",
     "dbn_symbol_codes",
     "ema_cross",
     "ema_filter",
@@ -836,6 +837,34 @@ def read_dbn(path: str) -> tuple[npt.NDArray[np.uint8], int, int, int]:
     start, the length of each and their number. The GIL is released while reading.
     ``OSError`` when the file cannot be read, :class:`DbnTruncatedError`,
     :class:`DbnMixedError`, or ``ValueError`` when it is not DBN.
+    """
+
+def dbn_bar_columns(
+    records: npt.NDArray[np.uint8],
+    record_len: int,
+    sym_codes: npt.NDArray[np.int32],
+    prod_codes: npt.NDArray[np.int32],
+    n_products: int,
+) -> tuple[
+    npt.NDArray[np.int64],
+    npt.NDArray[np.uint32],
+    npt.NDArray[np.int32],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+]:
+    """OHLCV records as the catalog's columns, grouped by partition (product, UTC day).
+
+    ``records`` is the records region of :func:`read_dbn`'s bytes (or any whole OHLCV
+    records), ``sym_codes`` and ``prod_codes`` one code per record; a product code outside
+    ``0..n_products`` drops the record. Returns ``ts_event``, ``instrument_id``, symbol
+    codes, ``open``, ``high``, ``low``, ``close`` (divided by 1e9), ``volume`` and an
+    ``(n, 4)`` array of partitions ``(product, day, start, end)``: rows come by product,
+    each product's records in file order stably sorted by ``ts_event``. ``ValueError`` when
+    the records are not whole OHLCV records or the codes do not match them.
     """
 
 def dbn_symbol_codes(

@@ -8,6 +8,8 @@
 //! dtype and does no per-record work. [`symbol_codes`] maps every record's instrument id to
 //! its raw symbol over time, as `workbench.data.dbn` did with NumPy.
 
+pub mod bars;
+
 use std::collections::HashMap;
 use std::io::{self, Read};
 

@@ -1,11 +1,12 @@
 //! `read_dbn` and `dbn_symbol_codes`: the DBN side of `workbench data ingest`
 //! (see `crate::ingest`).
 
-use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
+use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
 
+use crate::ingest::bars::bar_columns;
 use crate::ingest::{read_dbn_file, symbol_codes, IngestError, Interval};
 
 create_exception!(
@@ -69,6 +70,64 @@ fn dbn_symbol_codes<'py>(
     Ok((codes.into_pyarray(py), names))
 }
 
+/// The columns ``dbn_bar_columns`` returns: ``ts_event``, ``instrument_id``, symbol codes,
+/// ``open``, ``high``, ``low``, ``close``, ``volume``, and the partitions.
+type BarArrays<'py> = (
+    Bound<'py, PyArray1<i64>>,
+    Bound<'py, PyArray1<u32>>,
+    Bound<'py, PyArray1<i32>>,
+    Bound<'py, PyArray1<f64>>,
+    Bound<'py, PyArray1<f64>>,
+    Bound<'py, PyArray1<f64>>,
+    Bound<'py, PyArray1<f64>>,
+    Bound<'py, PyArray1<i64>>,
+    Bound<'py, PyArray2<i64>>,
+);
+
+/// OHLCV records as the catalog's columns, grouped by partition (product, UTC day).
+///
+/// ``records`` is the records region of :func:`read_dbn`'s bytes (or any whole OHLCV
+/// records), ``sym_codes`` and ``prod_codes`` one code per record; a product code outside
+/// ``0..n_products`` drops the record. Rows come by product, each product's records in file
+/// order stably sorted by ``ts_event``; prices are divided by 1e9. The last array holds one
+/// row ``(product, day, start, end)`` per partition (``day`` in days since the epoch, rows
+/// ``start:end``). The GIL is released while splitting.
+#[pyfunction]
+fn dbn_bar_columns<'py>(
+    py: Python<'py>,
+    records: PyReadonlyArray1<'py, u8>,
+    record_len: usize,
+    sym_codes: PyReadonlyArray1<'py, i32>,
+    prod_codes: PyReadonlyArray1<'py, i32>,
+    n_products: usize,
+) -> PyResult<BarArrays<'py>> {
+    let contiguous = |_| PyValueError::new_err("dbn_bar_columns: arrays must be contiguous");
+    let bytes = records.as_slice().map_err(contiguous)?;
+    let syms = sym_codes.as_slice().map_err(contiguous)?;
+    let prods = prod_codes.as_slice().map_err(contiguous)?;
+    let cols = py
+        .detach(|| bar_columns(bytes, record_len, syms, prods, n_products))
+        .map_err(|e| PyValueError::new_err(format!("dbn_bar_columns: {e}")))?;
+    let parts: Vec<i64> = cols
+        .partitions
+        .iter()
+        .flat_map(|p| [i64::from(p.product), p.day, p.start as i64, p.end as i64])
+        .collect();
+    let parts = numpy::ndarray::Array2::from_shape_vec((cols.partitions.len(), 4), parts)
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    Ok((
+        cols.ts_event.into_pyarray(py),
+        cols.instrument_id.into_pyarray(py),
+        cols.symbol.into_pyarray(py),
+        cols.open.into_pyarray(py),
+        cols.high.into_pyarray(py),
+        cols.low.into_pyarray(py),
+        cols.close.into_pyarray(py),
+        cols.volume.into_pyarray(py),
+        parts.into_pyarray(py),
+    ))
+}
+
 /// Add this domain's names to the module.
 pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -76,5 +135,6 @@ pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("DbnMixedError", py.get_type::<DbnMixedError>())?;
     m.add_function(wrap_pyfunction!(read_dbn, m)?)?;
     m.add_function(wrap_pyfunction!(dbn_symbol_codes, m)?)?;
+    m.add_function(wrap_pyfunction!(dbn_bar_columns, m)?)?;
     Ok(())
 }
