@@ -391,8 +391,11 @@ def test_non_paper_account_is_refused_before_any_order() -> None:
 
         async def scenario() -> None:
             client = IBClient("127.0.0.1", gw.port, 1, timeout=5)
-            with pytest.raises(LiveTradingRefused, match="not a paper account"):
+            with pytest.raises(LiveTradingRefused, match="not a paper account") as refused:
                 await client.connect()
+            # the account number stays masked; the hint names the CLI flags too
+            assert "7654321" not in str(refused.value)
+            assert "--live --confirm" in str(refused.value)
             assert not client.is_connected
             with pytest.raises(LiveTradingRefused):
                 await client.place_market_order(Side.BUY, 1)

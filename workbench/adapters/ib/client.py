@@ -43,6 +43,11 @@ PAPER_PORTS = frozenset({7497, 4002, 4004})
 LIVE_PORTS = frozenset({7496, 4001, 4003})
 #: What a user must type (``confirm_live=``) to trade a live account.
 LIVE_CONFIRMATION = "I understand this sends real orders to a live account"
+#: The hint of every refusal: the Python and the CLI spelling of the confirmation.
+HOW_TO_GO_LIVE = (
+    f"to trade a live account on purpose: live=True, confirm_live={LIVE_CONFIRMATION!r} "
+    f"(CLI: --live --confirm '{LIVE_CONFIRMATION}')"
+)
 NS = 1_000_000_000
 
 _STATUS = {
@@ -256,7 +261,7 @@ class IBClient:
         if live and not self.live:
             raise LiveTradingRefused(
                 "live=True needs the typed confirmation",
-                hint=f"pass confirm_live={LIVE_CONFIRMATION!r}",
+                hint=HOW_TO_GO_LIVE,
             )
         self.ib = IB()
         self.pacer = pacer or RequestPacer()
@@ -279,8 +284,7 @@ class IBClient:
         if self.port in LIVE_PORTS and not self.live:
             raise LiveTradingRefused(
                 f"port {self.port} is a live trading port (TWS 7496, Gateway 4001); refused",
-                hint="use a paper port (TWS 7497, Gateway 4002), or pass live=True with "
-                "the typed confirmation",
+                hint=f"use a paper port (TWS 7497, Gateway 4002); {HOW_TO_GO_LIVE}",
             )
 
     def check_account(self) -> None:
@@ -289,9 +293,10 @@ class IBClient:
             raise ConfigError("not connected: call connect() first")
         if not self.account.startswith("DU") and not self.live:
             raise LiveTradingRefused(
-                f"account {self.account} is not a paper account (paper ids start with 'DU'); "
+                f"account {self.account[:1]}***{self.account[-2:]} is not a paper account "
+                "(paper ids start with 'DU'); "
                 "no order will be sent",
-                hint="connect to a paper account, or pass live=True with the typed confirmation",
+                hint=f"connect to a paper account; {HOW_TO_GO_LIVE}",
             )
 
     async def connect(self) -> None:
