@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -132,7 +133,16 @@ def ib_ack(n: int) -> None:
             )
 
 
+class _QuietCancels(logging.Filter):
+    """Drop ib-async's "Error 202 ... Order Canceled" lines: the bench cancels every order it
+    places, so hundreds of them would bury the figures; other errors still show."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Error 202," not in record.getMessage()
+
+
 def main() -> None:
+    logging.getLogger("ib_async.wrapper").addFilter(_QuietCancels())
     parser = argparse.ArgumentParser()
     parser.add_argument("--orders", type=int, default=500, help="IB round trips")
     args = parser.parse_args()
