@@ -53,6 +53,7 @@ try:
         Reason,
         Sizing,
         StopMode,
+        SweepOutputs,
         __version__,
         atr_wilder,
         dbn_symbol_codes,
@@ -66,6 +67,7 @@ try:
         replay_book,
         run_starts,
         simulate,
+        sweep_simulate,
         ticks_to_fixed,
     )
 except ImportError as exc:  # missing, or built from older sources (a name is missing)
@@ -113,6 +115,7 @@ __all__ = [
     "Reason",
     "Sizing",
     "StopMode",
+    "SweepOutputs",
     "__version__",
     "atr_wilder",
     "dbn_symbol_codes",
@@ -127,5 +130,6 @@ __all__ = [
     "replay_book",
     "run_starts",
     "simulate",
+    "sweep_simulate",
     "ticks_to_fixed",
 ]

@@ -34,6 +34,7 @@ from workbench_native._native import (
     Reason,
     Sizing,
     StopMode,
+    SweepOutputs,
     __version__,
     atr_wilder,
     dbn_symbol_codes,
@@ -47,6 +48,7 @@ from workbench_native._native import (
     replay_book,
     run_starts,
     simulate,
+    sweep_simulate,
     ticks_to_fixed,
 )
 
@@ -78,6 +80,7 @@ __all__ = [
     "Reason",
     "Sizing",
     "StopMode",
+    "SweepOutputs",
     "__version__",
     "atr_wilder",
     "dbn_symbol_codes",
@@ -91,5 +94,6 @@ __all__ = [
     "replay_book",
     "run_starts",
     "simulate",
+    "sweep_simulate",
     "ticks_to_fixed",
 ]

@@ -89,6 +89,13 @@ pub struct Plan {
     pub block: usize,
 }
 
+impl Plan {
+    /// Worker threads for `combos` combinations: no more than there are groups.
+    pub fn workers(&self, combos: usize) -> usize {
+        self.threads.min(combos.div_ceil(self.group.max(1))).max(1)
+    }
+}
+
 impl Default for Plan {
     fn default() -> Self {
         Plan {
@@ -265,7 +272,7 @@ pub fn sweep(
 ) -> Result<Vec<Summary>, SweepError> {
     check(x, combos, plan)?;
     let n = x.open.len();
-    let threads = plan.threads.min(combos.len().div_ceil(plan.group)).max(1);
+    let threads = plan.workers(combos.len());
     let emas = shared_emas(x.close, combos, plan.threads);
     let ema = |span: usize| -> &[f64] {
         let k = emas
