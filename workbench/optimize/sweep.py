@@ -23,6 +23,12 @@ import pandas as pd
 from workbench.analysis.overfitting import DEFAULT_BLOCKS, check_blocks, psr_of_returns
 from workbench.backtest.engine import build_config
 from workbench.errors import ConfigError
+from workbench.optimize.compiled import (
+    COMPILED,
+    PER_COMBINATION,
+    compiled_reason,
+    run_compiled,
+)
 from workbench.optimize.diagnostics import (
     OverfittingReport,
     overfitting_report,
@@ -69,6 +75,12 @@ class SweepResult:
         the grid, including those refused or failed.
     blocks : int, default 16
         CSCV blocks for the probability of backtest overfitting.
+    engine : str, default "per-combination"
+        How the combinations ran: ``"compiled"`` (all through the native kernel at once, see
+        :mod:`workbench.optimize.compiled`) or ``"per-combination"`` (one
+        :func:`~workbench.backtest.run_backtest` each, in this process or on Dask).
+    engine_note : str, optional
+        Why the compiled path was not taken (None when it was, or was not considered).
     """
 
     table: pd.DataFrame
@@ -79,6 +91,8 @@ class SweepResult:
     returns: pd.DataFrame | None = None
     trials: int | None = None
     blocks: int = DEFAULT_BLOCKS
+    engine: str = PER_COMBINATION
+    engine_note: str | None = None
     _report: OverfittingReport | None = field(default=None, init=False, repr=False)
 
     @property
@@ -148,6 +162,8 @@ class SweepResult:
             "skipped": [{"params": p, "reason": why} for p, why in self.skipped],
             "options": self.options,
             "trials": self.n_trials,
+            "engine": self.engine,
+            "engine_note": self.engine_note,
             "diagnostics": self.diagnostics(),
         }
         write_overfitting_files(folder, self.returns, self.overfitting())
@@ -266,6 +282,7 @@ def sweep(
     folder: str | Path | None = None,
     progress: bool = False,
     search_info: Mapping[str, Any] | None = None,
+    compiled: bool = True,
     **options: Any,
 ) -> SweepResult:
     """Backtest every valid combination of ``grid`` (or the given ``combinations``) on ``bars``.
@@ -303,6 +320,11 @@ def sweep(
         Show a progress bar (stderr; a widget in Jupyter).
     search_info : mapping, optional
         How ``combinations`` were chosen, recorded as ``options["search"]``.
+    compiled : bool, default True
+        Run all combinations through the native kernel at once when the options allow
+        (:mod:`workbench.optimize.compiled`: the same rows, far faster); ``False``: one
+        :func:`~workbench.backtest.run_backtest` per combination. The result's ``engine``
+        says which ran (and ``engine_note`` why not the compiled one).
     **options
         Passed to :func:`workbench.backtest.run_backtest` for every combination
         (``use_risk_manager``, ``risk_per_trade``, ``config`` ...).
@@ -340,6 +362,8 @@ def sweep(
     if folder is not None:
         ledger = Ledger(Path(folder), sweep_identity(bars, grid, options))
     todo = [p for p in combos if ledger is None or not ledger.done(combo_key(p))]
+    note = compiled_reason(grid.strategy, options, client) if compiled else "compiled=False"
+    engine = COMPILED if note is None else PER_COMBINATION
     with progress_bar(len(todo), "combinations", enabled=progress) as bar:
 
         def on_outcome(o: Outcome) -> None:
@@ -347,15 +371,18 @@ def sweep(
                 ledger.record(o)
             bar.update(1)
 
-        fresh = run_all(
-            bars,
-            grid.strategy,
-            todo,
-            options,
-            client=client,
-            chunk_size=chunk_size,
-            on_outcome=on_outcome,
-        )
+        if engine == COMPILED:
+            fresh = run_compiled(bars, grid.strategy, todo, options, on_outcome=on_outcome)
+        else:
+            fresh = run_all(
+                bars,
+                grid.strategy,
+                todo,
+                options,
+                client=client,
+                chunk_size=chunk_size,
+                on_outcome=on_outcome,
+            )
     known = {o.key: o for o in fresh}
     if ledger is not None:
         known = {**ledger.outcomes, **known}
@@ -380,6 +407,8 @@ def sweep(
         returns=returns,
         trials=trials if trials is not None else tried,
         blocks=blocks,
+        engine=engine,
+        engine_note=note,
     )
     if ledger is not None:
         result.write_into(ledger.folder)
