@@ -8,16 +8,41 @@
 /// The same operations as `np.maximum.accumulate` floored at `floor`, `peak - values` and
 /// `dd / peak`, so the same values bit for bit.
 pub fn max_drawdown(values: &[f64], floor: f64) -> Option<(f64, Option<f64>)> {
-    let mut acc = Drawdown::new(floor);
-    acc.extend(values);
-    acc.result()
+    if values.is_empty() {
+        return None;
+    }
+    let mut peak = floor;
+    let (mut worst, mut worst_frac) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
+    let mut any_positive = false;
+    let mut nan = false;
+    for &v in values {
+        nan |= v.is_nan();
+        peak = peak.max(v);
+        let dd = peak - v;
+        worst = worst.max(dd);
+        if peak > 0.0 {
+            any_positive = true;
+            worst_frac = worst_frac.max(dd / peak);
+        }
+    }
+    if nan {
+        return None;
+    }
+    Some((worst, any_positive.then_some(worst_frac)))
 }
 
-/// [`max_drawdown`] fed a stretch of the series at a time (a sweep keeps no whole curve):
-/// the same operations in the same order, so the same bits.
+/// [`max_drawdown`] fed a stretch of the series at a time (a sweep keeps no whole curve),
+/// with the same result bit for bit.
+///
+/// It keeps the lowest value since the running peak last rose instead of dividing at every
+/// value: for a fixed peak, `peak - v` and `(peak - v) / peak` only grow as `v` falls
+/// (IEEE subtraction and division by a positive number are monotonic), so the lowest value of
+/// each stretch under one peak gives that stretch's largest of both, the same bits.
 #[derive(Clone, Copy, Debug)]
 pub struct Drawdown {
     peak: f64,
+    /// Lowest value under the current peak (`+inf`: none yet).
+    low: f64,
     worst: f64,
     worst_frac: f64,
     any_positive: bool,
@@ -30,6 +55,7 @@ impl Drawdown {
     pub fn new(floor: f64) -> Self {
         Drawdown {
             peak: floor,
+            low: f64::INFINITY,
             worst: f64::NEG_INFINITY,
             worst_frac: f64::NEG_INFINITY,
             any_positive: false,
@@ -38,24 +64,58 @@ impl Drawdown {
         }
     }
 
-    /// The next values of the series.
+    /// Fold the stretch under the current peak into the worst figures.
     #[inline]
-    pub fn extend(&mut self, values: &[f64]) {
-        let (mut peak, mut worst, mut worst_frac) = (self.peak, self.worst, self.worst_frac);
-        let (mut any_positive, mut nan) = (self.any_positive, self.nan);
-        for &v in values {
-            nan |= v.is_nan();
-            peak = peak.max(v);
-            let dd = peak - v;
-            worst = worst.max(dd);
-            if peak > 0.0 {
-                any_positive = true;
-                worst_frac = worst_frac.max(dd / peak);
+    fn close_stretch(&mut self) {
+        if self.low != f64::INFINITY {
+            let dd = self.peak - self.low;
+            self.worst = self.worst.max(dd);
+            if self.peak > 0.0 {
+                self.any_positive = true;
+                self.worst_frac = self.worst_frac.max(dd / self.peak);
             }
         }
-        (self.peak, self.worst, self.worst_frac) = (peak, worst, worst_frac);
-        (self.any_positive, self.nan) = (any_positive, nan);
+    }
+
+    /// The next values of the series.
+    pub fn extend(&mut self, values: &[f64]) {
+        // A stretch of 32 values without a new peak only lowers `low`: its minimum and
+        // maximum come from a loop the compiler vectorizes; a stretch that sets a peak takes
+        // the value-by-value path.
+        let mut chunks = values.chunks_exact(32);
+        for chunk in &mut chunks {
+            let (mut hi, mut lo) = (f64::NEG_INFINITY, f64::INFINITY);
+            let mut nan = false;
+            for &v in chunk {
+                hi = if v > hi { v } else { hi };
+                lo = if v < lo { v } else { lo };
+                nan |= v.is_nan();
+            }
+            if hi > self.peak {
+                self.extend_each(chunk);
+            } else {
+                self.low = self.low.min(lo);
+                self.nan |= nan;
+            }
+        }
+        self.extend_each(chunks.remainder());
         self.seen |= !values.is_empty();
+    }
+
+    /// [`Drawdown::extend`] one value at a time.
+    #[inline]
+    fn extend_each(&mut self, values: &[f64]) {
+        for &v in values {
+            self.nan |= v.is_nan();
+            if v > self.peak {
+                self.close_stretch();
+                self.peak = v;
+                self.low = v;
+            } else {
+                // `min` ignores a NaN, as `max` does in `max_drawdown`.
+                self.low = self.low.min(v);
+            }
+        }
     }
 
     /// What [`max_drawdown`] returns for the values seen.
@@ -63,7 +123,9 @@ impl Drawdown {
         if !self.seen || self.nan {
             return None;
         }
-        Some((self.worst, self.any_positive.then_some(self.worst_frac)))
+        let mut last = *self;
+        last.close_stretch();
+        Some((last.worst, last.any_positive.then_some(last.worst_frac)))
     }
 }
 
@@ -84,13 +146,32 @@ mod tests {
     }
 
     #[test]
-    fn in_stretches_the_same_as_at_once() {
-        let v = [100.0, 120.0, 90.0, 130.0, 117.0, 60.0, 140.0];
-        for cut in 0..=v.len() {
-            let mut acc = Drawdown::new(100.0);
-            acc.extend(&v[..cut]);
-            acc.extend(&v[cut..]);
-            assert_eq!(acc.result(), max_drawdown(&v, 100.0));
+    fn in_stretches_the_same_bits_as_at_once() {
+        let v = [100.0, 120.0, 90.0, 130.0, 117.0, 60.0, 140.0, 140.0, 3.0];
+        for floor in [100.0, 500.0, -10.0] {
+            for cut in 0..=v.len() {
+                let mut acc = Drawdown::new(floor);
+                acc.extend(&v[..cut]);
+                acc.extend(&v[cut..]);
+                assert_eq!(acc.result(), max_drawdown(&v, floor));
+            }
         }
+        // A pseudo-random walk through 0, with awkward fractions.
+        let mut x = 1.0f64;
+        let walk: Vec<f64> = (0..5_000)
+            .map(|i| {
+                x += ((i * 7919 % 113) as f64 - 56.3) / 9.7;
+                x
+            })
+            .collect();
+        let mut acc = Drawdown::new(0.3);
+        for chunk in walk.chunks(37) {
+            acc.extend(chunk);
+        }
+        assert_eq!(acc.result(), max_drawdown(&walk, 0.3));
+        let mut acc = Drawdown::new(0.0);
+        acc.extend(&[1.0, f64::NAN]);
+        assert_eq!(acc.result(), None);
+        assert_eq!(Drawdown::new(0.0).result(), None);
     }
 }

@@ -219,9 +219,15 @@ def returns_matrix(returns: list[pd.Series]) -> pd.DataFrame:
     account at or below 0 has nothing left to earn or lose)."""
     if not returns:
         return pd.DataFrame(dtype=np.float64)
-    frame = pd.concat(
-        [r.astype(np.float64) for r in returns], axis=1, keys=range(len(returns)), sort=True
-    )
+    first = returns[0].index
+    if all(r.index is first for r in returns) and first.is_monotonic_increasing and first.is_unique:
+        # One shared, sorted index (the compiled sweep's rows): no alignment to do.
+        values = np.column_stack([r.to_numpy(dtype=np.float64) for r in returns])
+        frame = pd.DataFrame(values, index=first.copy(), columns=pd.RangeIndex(len(returns)))
+    else:
+        frame = pd.concat(
+            [r.astype(np.float64) for r in returns], axis=1, keys=range(len(returns)), sort=True
+        )
     if isinstance(frame.index, pd.DatetimeIndex):  # one resolution, whatever the source
         frame.index = frame.index.as_unit("ns")
     frame.index.name = "trade_date"

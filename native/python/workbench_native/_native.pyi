@@ -451,17 +451,17 @@ def sweep_simulate(
     long_only: npt.NDArray[np.bool_] | None = None,
     signal_mask: npt.NDArray[np.bool_] | None = None,
     threads: int = 0,
-    group: int = 8,
-    block: int = 4096,
+    group: int = 0,
+    block: int = 2048,
 ) -> SweepOutputs:
     """Run many combinations of one strategy through the :func:`simulate` kernel at once.
 
     Combination ``k`` uses stop distances ``stops[stop_index[k]]`` and the signal
     ``signals[signal_index[k]]``, or, where ``signal_index`` is None or -1, the EMA crossover
     of ``close`` with spans ``ema_fast[k]``/``ema_slow[k]`` (``long_only[k]``: flat instead of
-    short), forced to 0 where ``signal_mask`` is False. One EMA per distinct span is computed;
-    ``group`` combinations run together over each ``block`` of bars, on ``threads`` threads
-    (0: every core). Each combination's figures equal those of :func:`simulate` on its inputs.
+    short), forced to 0 where ``signal_mask`` is False. ``group`` combinations (0: enough for
+    two groups per thread, at most 64) run together over each ``block`` of bars, with one EMA
+    per distinct span of the group, on ``threads`` threads (0: every core). Each combination's figures equal those of :func:`simulate` on its inputs.
     Raises ``ValueError`` on inconsistent inputs (lengths, indices, non-finite closes with
     EMA signals).
     """

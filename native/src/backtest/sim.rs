@@ -25,6 +25,9 @@ pub struct Inputs<'a> {
     pub low: &'a [f64],
     pub close: &'a [f64],
     pub signal: &'a [i8],
+    /// The first bar `signal` holds (0: all of them; a sweep passes a stretch that starts
+    /// two bars before the bars being simulated).
+    pub signal_off: usize,
     pub stop_distance: &'a [f64],
     /// First bar of each CME trade date after the first, ascending: the day index (0 at bar
     /// 0) steps up by one at each.
@@ -54,6 +57,11 @@ impl Inputs<'_> {
     fn c(&self, i: usize) -> i64 {
         price_ticks(self.close[i], self.tick, self.inv_tick)
     }
+    /// The signal at the close of bar `i`.
+    #[inline(always)]
+    fn sig(&self, i: usize) -> i8 {
+        self.signal[i - self.signal_off]
+    }
     #[inline]
     fn stop_ticks(&self, i: usize) -> i64 {
         distance_ticks(self.stop_distance[i], self.tick)
@@ -74,7 +82,7 @@ impl Inputs<'_> {
             ("high", self.high.len()),
             ("low", self.low.len()),
             ("close", self.close.len()),
-            ("signal", self.signal.len()),
+            ("signal", self.signal.len() + self.signal_off),
             ("stop_distance", self.stop_distance.len()),
             ("entry_ok", self.entry_ok.map_or(n, <[bool]>::len)),
             ("force_flat", self.force_flat.map_or(n, <[bool]>::len)),
@@ -250,14 +258,14 @@ impl Sim<'_> {
                 // Flat: only a new signal (an entry) needs the full rules.
                 let start = i;
                 while i < until && i >= 2 {
-                    let s1 = x.signal[i - 1];
-                    if s1 != 0 && s1 != x.signal[i - 2] {
+                    let s1 = x.sig(i - 1);
+                    if s1 != 0 && s1 != x.sig(i - 2) {
                         break;
                     }
                     // The bar where an entry will be considered reads prices scattered
                     // through memory: ask for them a little ahead.
                     let k = i + PREFETCH_AHEAD;
-                    if k < until && x.signal[k - 1] != x.signal[k - 2] {
+                    if k < until && x.sig(k - 1) != x.sig(k - 2) {
                         prefetch(&x.close[k - 1]);
                         prefetch(&x.stop_distance[k - 1]);
                         prefetch(&x.open[k]);
@@ -273,7 +281,7 @@ impl Sim<'_> {
                 let trailing = p.stop_mode.trailing() && pos.dist > 0;
                 let levels = pos.stop.is_some() || pos.target.is_some();
                 while i < until {
-                    if x.signal[i - 1] as i64 != pos.side || x.force_flat(i) {
+                    if x.sig(i - 1) as i64 != pos.side || x.force_flat(i) {
                         break;
                     }
                     let (h, l) = if levels || trailing {
@@ -437,8 +445,8 @@ impl<'p> Run<'p> {
             }
             // 3. act at the open on the previous bar's signal
             if i > 0 {
-                let s1 = x.signal[i - 1] as i64;
-                let s2 = if i > 1 { x.signal[i - 2] as i64 } else { 0 };
+                let s1 = x.sig(i - 1) as i64;
+                let s2 = if i > 1 { x.sig(i - 2) as i64 } else { 0 };
                 if let Some(side) = sim.pos.as_ref().map(|q| q.side) {
                     let flat = x.force_flat(i);
                     if s1 != side || flat {
@@ -668,6 +676,7 @@ mod tests {
                 low: &self.l,
                 close: &self.c,
                 signal: &self.s,
+                signal_off: 0,
                 stop_distance: &self.st,
                 day_starts: &self.d,
                 rolls: &self.k,

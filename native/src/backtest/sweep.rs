@@ -1,13 +1,15 @@
 //! The compiled sweep: many combinations of one strategy through the backtest kernel at once.
 //!
 //! Combinations share work and memory:
-//! - EMA-crossover signals come from one EMA per distinct span (not two per combination),
-//!   each computed once, in parallel; a combination's signal is the sign of the difference
-//!   of its two, exactly what [`crate::indicators::ema::ema_cross`] gives;
 //! - a group of combinations runs over a block of bars, one after the other, before the next
 //!   block: the block's prices stay in cache for the whole group;
-//! - no equity curve is kept: each run writes a block-sized window, and only the figures a
-//!   sweep row needs are taken from it (the drawdown, by [`crate::analysis::Drawdown`], the
+//! - EMA-crossover signals come from one EMA per distinct span of the group (not two per
+//!   combination), advanced block by block into a block-sized buffer; a combination's signal
+//!   is the sign of the difference of its two, exactly what
+//!   [`crate::indicators::ema::ema_cross`] gives, computed for the block just before its run
+//!   reads it (no per-bar array per combination, no whole EMA series);
+//! - no equity curve is kept: each run writes the block into one window, and only the figures
+//!   a sweep row needs are taken from it (the drawdown, by [`crate::analysis::Drawdown`], the
 //!   same bits as `max_drawdown` of the whole curve; the equity at each trade date's last
 //!   bar, for the daily P&L; the final equity);
 //! - groups go to worker threads (`std::thread::scope`) as they free up.
@@ -23,7 +25,6 @@ use thiserror::Error;
 use super::params::Params;
 use super::sim::{EquityWindow, Inputs, Run};
 use crate::analysis::Drawdown;
-use crate::indicators::ema::ema_filter;
 
 /// Why a sweep cannot run.
 #[derive(Debug, Error, PartialEq)]
@@ -83,16 +84,32 @@ pub struct SweepInputs<'a> {
 pub struct Plan {
     /// Worker threads (at least 1).
     pub threads: usize,
-    /// Combinations run together over each block.
+    /// Combinations run together over each block; 0: enough for two groups per thread (at
+    /// most [`Plan::MAX_GROUP`]).
     pub group: usize,
     /// Bars per block.
     pub block: usize,
 }
 
 impl Plan {
+    /// The largest group [`Plan::group_size`] picks by itself.
+    pub const MAX_GROUP: usize = 64;
+
+    /// Combinations per group for `combos` combinations.
+    pub fn group_size(&self, combos: usize) -> usize {
+        if self.group > 0 {
+            return self.group;
+        }
+        combos
+            .div_ceil(2 * self.threads.max(1))
+            .clamp(1, Self::MAX_GROUP)
+    }
+
     /// Worker threads for `combos` combinations: no more than there are groups.
     pub fn workers(&self, combos: usize) -> usize {
-        self.threads.min(combos.div_ceil(self.group.max(1))).max(1)
+        self.threads
+            .min(combos.div_ceil(self.group_size(combos)))
+            .max(1)
     }
 }
 
@@ -100,8 +117,8 @@ impl Default for Plan {
     fn default() -> Self {
         Plan {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            group: 8,
-            block: 4096,
+            group: 0,
+            block: 2048,
         }
     }
 }
@@ -121,26 +138,95 @@ pub struct Summary {
     pub circuit_breaker_triggered: i64,
 }
 
-/// The sign of `f - s` from `warm` on, 0 before; `long_only` turns -1 into 0; 0 where
-/// `mask` is false.
-fn cross_signal(
-    f: &[f64],
-    s: &[f64],
+/// An EMA advanced a block at a time: `y = alpha * x + (1 - alpha) * y`, seeded with the
+/// first close (the recursion of `ema_cross`, the same operations).
+struct BlockEma {
+    span: usize,
+    alpha: f64,
+    keep: f64,
+    y: f64,
+    /// The values over the current block.
+    buf: Vec<f64>,
+}
+
+impl BlockEma {
+    fn new(span: usize, seed: f64) -> Self {
+        let alpha = 2.0 / (span as f64 + 1.0);
+        BlockEma {
+            span,
+            alpha,
+            keep: 1.0 - alpha,
+            y: seed,
+            buf: Vec::new(),
+        }
+    }
+
+}
+
+/// Advance every EMA over the block `close`, eight at a time: the eight recursions are
+/// independent chains, so they run side by side instead of waiting on each other (each is
+/// a serial chain of a multiply and an add per bar); each is the same operations as alone.
+fn advance_emas(emas: &mut [BlockEma], close: &[f64]) {
+    const LANES: usize = 8;
+    for set in emas.chunks_mut(LANES) {
+        let (mut y, mut alpha, mut keep) = ([0.0f64; LANES], [0.0f64; LANES], [0.0f64; LANES]);
+        for (j, e) in set.iter_mut().enumerate() {
+            (y[j], alpha[j], keep[j]) = (e.y, e.alpha, e.keep);
+            e.buf.clear();
+            e.buf.resize(close.len(), 0.0);
+        }
+        for (i, &v) in close.iter().enumerate() {
+            for j in 0..LANES {
+                y[j] = alpha[j] * v + keep[j] * y[j];
+            }
+            for (j, e) in set.iter_mut().enumerate() {
+                e.buf[i] = y[j];
+            }
+        }
+        for (j, e) in set.iter_mut().enumerate() {
+            e.y = y[j];
+        }
+    }
+}
+
+/// A combination's EMA-crossover signal over the current block and the two bars before it
+/// (what a run reads: the signals at bars `i - 1` and `i - 2` for a bar `i` of the block).
+struct CrossWindow {
+    fast: usize, // index into the group's EMAs
+    slow: usize,
     warm: usize,
     long_only: bool,
-    mask: Option<&[bool]>,
-    out: &mut [i8],
-) {
-    let warm = warm.min(out.len());
-    out[..warm].fill(0);
-    let lo = if long_only { 0 } else { -1 };
-    for ((o, &a), &b) in out[warm..].iter_mut().zip(&f[warm..]).zip(&s[warm..]) {
-        *o = ((a > b) as i8 - (a < b) as i8).max(lo);
-    }
-    if let Some(m) = mask {
-        for (o, &ok) in out.iter_mut().zip(m) {
-            if !ok {
-                *o = 0;
+    /// Signals of bars `off..`.
+    buf: Vec<i8>,
+    off: usize,
+}
+
+impl CrossWindow {
+    /// Move to the block `start..end` (EMAs advanced over it): keep the last two signals,
+    /// compute the block's: the sign of fast - slow from bar `warm` on (0 before), -1 turned
+    /// into 0 with `long_only`, 0 where `mask` is false.
+    fn advance(&mut self, emas: &[BlockEma], start: usize, end: usize, mask: Option<&[bool]>) {
+        let off = start.saturating_sub(2);
+        if off > self.off {
+            let from = off - self.off;
+            self.buf.copy_within(from..from + (start - off), 0);
+        }
+        self.buf.truncate(start - off);
+        self.off = off;
+        let (f, s) = (&emas[self.fast].buf, &emas[self.slow].buf);
+        let mid = self.warm.clamp(start, end);
+        self.buf.resize(mid - off, 0);
+        let lo = if self.long_only { 0 } else { -1 };
+        self.buf.extend(
+            f[mid - start..]
+                .iter()
+                .zip(&s[mid - start..])
+                .map(|(&a, &b)| ((a > b) as i8 - (a < b) as i8).max(lo)),
+        );
+        if let Some(m) = mask {
+            let block = &mut self.buf[start - off..];
+            for (o, &ok) in block.iter_mut().zip(&m[start..end]) {
+                *o &= -(ok as i8); // 0 where not ok
             }
         }
     }
@@ -159,6 +245,7 @@ fn check(x: &SweepInputs, combos: &[Combo], plan: &Plan) -> Result<(), SweepErro
         low: x.low,
         close: x.close,
         signal: &zeros,
+        signal_off: 0,
         stop_distance: x.open,
         day_starts: x.day_starts,
         rolls: x.rolls,
@@ -167,9 +254,9 @@ fn check(x: &SweepInputs, combos: &[Combo], plan: &Plan) -> Result<(), SweepErro
     }
     .check()
     .map_err(SweepError::Inputs)?;
-    if plan.threads == 0 || plan.group == 0 || plan.block == 0 {
+    if plan.threads == 0 || plan.block == 0 {
         return Err(SweepError::Inputs(format!(
-            "threads, group and block must be >= 1, got {plan:?}"
+            "threads and block must be >= 1, got {plan:?}"
         )));
     }
     if let Some(m) = x.signal_mask {
@@ -229,39 +316,6 @@ fn check(x: &SweepInputs, combos: &[Combo], plan: &Plan) -> Result<(), SweepErro
     Ok(())
 }
 
-/// One EMA per distinct span of the combinations, computed on `threads` threads:
-/// `(span, values)` sorted by span.
-fn shared_emas(close: &[f64], combos: &[Combo], threads: usize) -> Vec<(usize, Vec<f64>)> {
-    let mut spans: Vec<usize> = combos
-        .iter()
-        .flat_map(|c| match c.signal {
-            Signal::EmaCross { fast, slow, .. } => vec![fast, slow],
-            Signal::Given(_) => vec![],
-        })
-        .collect();
-    spans.sort_unstable();
-    spans.dedup();
-    let Some(&first) = close.first() else {
-        return spans.into_iter().map(|s| (s, Vec::new())).collect();
-    };
-    let next = AtomicUsize::new(0);
-    let out: Mutex<Vec<(usize, Vec<f64>)>> = Mutex::new(Vec::with_capacity(spans.len()));
-    std::thread::scope(|scope| {
-        for _ in 0..threads.min(spans.len()).max(1) {
-            scope.spawn(|| loop {
-                let k = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&span) = spans.get(k) else { break };
-                // The recursion of `ema_cross`: alpha = 2 / (span + 1), seeded with x[0].
-                let values = ema_filter(close, 2.0 / (span as f64 + 1.0), first);
-                out.lock().expect("no worker panics").push((span, values));
-            });
-        }
-    });
-    let mut emas = out.into_inner().expect("no worker panics");
-    emas.sort_unstable_by_key(|e| e.0);
-    emas
-}
-
 /// Run every combination over all bars with parameters `p`; the summaries come in the
 /// order of `combos`.
 pub fn sweep(
@@ -273,13 +327,6 @@ pub fn sweep(
     check(x, combos, plan)?;
     let n = x.open.len();
     let threads = plan.workers(combos.len());
-    let emas = shared_emas(x.close, combos, plan.threads);
-    let ema = |span: usize| -> &[f64] {
-        let k = emas
-            .binary_search_by_key(&span, |e| e.0)
-            .expect("every span was computed");
-        &emas[k].1
-    };
     // The last bar of each trade date.
     let day_ends: Vec<usize> = x
         .day_starts
@@ -287,90 +334,81 @@ pub fn sweep(
         .map(|&b| b as usize - 1)
         .chain((n > 0).then_some(n - 1))
         .collect();
-    let groups: Vec<&[Combo]> = combos.chunks(plan.group).collect();
+    // Combinations sharing EMAs side by side, so that a group needs few of them.
+    let mut order: Vec<usize> = (0..combos.len()).collect();
+    order.sort_by_key(|&k| match combos[k].signal {
+        Signal::EmaCross { fast, slow, .. } => (0, fast, slow),
+        Signal::Given(j) => (1, j, 0),
+    });
+    let groups: Vec<(&[usize], Vec<Combo>)> = order
+        .chunks(plan.group_size(combos.len()))
+        .map(|idx| (idx, idx.iter().map(|&k| combos[k]).collect()))
+        .collect();
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<(usize, Vec<Summary>)>> = Mutex::new(Vec::new());
+    let results: Mutex<Vec<Option<Summary>>> = Mutex::new(vec![None; combos.len()]);
     std::thread::scope(|scope| {
         for _ in 0..threads {
             scope.spawn(|| {
-                let mut signal_bufs: Vec<Vec<i8>> = Vec::new();
-                let mut windows: Vec<Vec<f64>> = Vec::new();
+                let mut window: Vec<f64> = Vec::new();
                 loop {
                     let g = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(group) = groups.get(g) else { break };
-                    let summaries = run_group(
-                        x,
-                        p,
-                        group,
-                        plan.block,
-                        &ema,
-                        &day_ends,
-                        &mut signal_bufs,
-                        &mut windows,
-                    );
-                    results
-                        .lock()
-                        .expect("no worker panics")
-                        .push((g, summaries));
+                    let Some((idx, group)) = groups.get(g) else {
+                        break;
+                    };
+                    let summaries = run_group(x, p, group, plan.block, &day_ends, &mut window);
+                    let mut done = results.lock().expect("no worker panics");
+                    for (&k, s) in idx.iter().zip(summaries) {
+                        done[k] = Some(s);
+                    }
                 }
             });
         }
     });
-    let mut done = results.into_inner().expect("no worker panics");
-    done.sort_unstable_by_key(|r| r.0);
-    Ok(done.into_iter().flat_map(|r| r.1).collect())
+    let done = results.into_inner().expect("no worker panics");
+    Ok(done
+        .into_iter()
+        .map(|s| s.expect("every group ran"))
+        .collect())
 }
 
-/// One group of combinations, block after block of bars.
-#[allow(clippy::too_many_arguments)]
-fn run_group<'e>(
+/// One group of combinations, block after block of bars: per block, the group's EMAs are
+/// advanced, then each combination's signal computed, its run advanced over the block into
+/// the one equity window and the window's figures taken, before the next combination.
+fn run_group(
     x: &SweepInputs,
     p: &Params,
     group: &[Combo],
     block: usize,
-    ema: &impl Fn(usize) -> &'e [f64],
     day_ends: &[usize],
-    signal_bufs: &mut Vec<Vec<i8>>,
-    windows: &mut Vec<Vec<f64>>,
+    window: &mut Vec<f64>,
 ) -> Vec<Summary> {
     let n = x.open.len();
     let g = group.len();
-    signal_bufs.resize_with(g, Vec::new);
-    windows.resize_with(g, Vec::new);
-    for (c, buf) in group.iter().zip(signal_bufs.iter_mut()) {
-        if let Signal::EmaCross {
-            fast,
-            slow,
-            long_only,
-        } = c.signal
-        {
-            buf.resize(n, 0);
-            let warm = fast.max(slow) - 1;
-            cross_signal(ema(fast), ema(slow), warm, long_only, x.signal_mask, buf);
-        }
-    }
-    for w in windows.iter_mut() {
-        w.resize(block.min(n).max(1), 0.0);
-    }
-    let inputs: Vec<Inputs> = group
+    window.resize(block.min(n).max(1), 0.0);
+    let seed = x.close.first().copied().unwrap_or(0.0);
+    let mut emas: Vec<BlockEma> = Vec::new();
+    let mut ema_index = |span: usize| -> usize {
+        emas.iter().position(|e| e.span == span).unwrap_or_else(|| {
+            emas.push(BlockEma::new(span, seed));
+            emas.len() - 1
+        })
+    };
+    let mut crosses: Vec<Option<CrossWindow>> = group
         .iter()
-        .zip(signal_bufs.iter())
-        .map(|(c, buf)| Inputs {
-            tick: p.tick_size,
-            inv_tick: 1.0 / p.tick_size,
-            open: x.open,
-            high: x.high,
-            low: x.low,
-            close: x.close,
-            signal: match c.signal {
-                Signal::Given(j) => x.signals[j],
-                Signal::EmaCross { .. } => &buf[..],
-            },
-            stop_distance: x.stops[c.stop],
-            day_starts: x.day_starts,
-            rolls: x.rolls,
-            entry_ok: x.entry_ok,
-            force_flat: x.force_flat,
+        .map(|c| match c.signal {
+            Signal::EmaCross {
+                fast,
+                slow,
+                long_only,
+            } => Some(CrossWindow {
+                fast: ema_index(fast),
+                slow: ema_index(slow),
+                warm: fast.max(slow) - 1,
+                long_only,
+                buf: Vec::with_capacity(block + 2),
+                off: 0,
+            }),
+            Signal::Given(_) => None,
         })
         .collect();
     let mut runs: Vec<Option<Run>> = (0..g).map(|_| Some(Run::new(p))).collect();
@@ -379,34 +417,54 @@ fn run_group<'e>(
     let mut records = Vec::with_capacity(g);
     let mut start = 0usize;
     let mut next_end = 0usize; // index into day_ends
-    while start < n {
+    loop {
         let end = (start + block).min(n);
         let ends_here = day_ends[next_end..].partition_point(|&b| b < end);
+        advance_emas(&mut emas, &x.close[start..end]);
         for k in 0..g {
-            let buf = &mut windows[k][..end - start];
-            let mut window = EquityWindow { buf, off: start };
+            let c = &group[k];
+            let (signal, signal_off): (&[i8], usize) = match (&mut crosses[k], c.signal) {
+                (Some(w), _) => {
+                    w.advance(&emas, start, end, x.signal_mask);
+                    (&w.buf, w.off)
+                }
+                (None, Signal::Given(j)) => (x.signals[j], 0),
+                (None, Signal::EmaCross { .. }) => unreachable!("EMA combinations have a window"),
+            };
+            let inputs = Inputs {
+                tick: p.tick_size,
+                inv_tick: 1.0 / p.tick_size,
+                open: x.open,
+                high: x.high,
+                low: x.low,
+                close: x.close,
+                signal,
+                signal_off,
+                stop_distance: x.stops[c.stop],
+                day_starts: x.day_starts,
+                rolls: x.rolls,
+                entry_ok: x.entry_ok,
+                force_flat: x.force_flat,
+            };
+            let mut w = EquityWindow {
+                buf: &mut window[..end - start],
+                off: start,
+            };
             let run = runs[k].as_mut().expect("runs finish at the last block");
-            run.advance(&inputs[k], end, &mut window);
+            run.advance(&inputs, end, &mut w);
             if end == n {
                 let run = runs[k].take().expect("finished once");
-                records.push(run.finish(&inputs[k], &mut window));
+                records.push(run.finish(&inputs, &mut w));
             }
-            dd[k].extend(window.buf);
+            dd[k].extend(w.buf);
             for &b in &day_ends[next_end..next_end + ends_here] {
-                day_equity[k].push(window.buf[b - start]);
+                day_equity[k].push(w.buf[b - start]);
             }
         }
         next_end += ends_here;
         start = end;
-    }
-    if n == 0 {
-        for (k, run) in runs.iter_mut().enumerate() {
-            let run = run.take().expect("finished once");
-            let mut window = EquityWindow {
-                buf: &mut windows[k][..0],
-                off: 0,
-            };
-            records.push(run.finish(&inputs[k], &mut window));
+        if start >= n {
+            break;
         }
     }
     records
@@ -490,6 +548,7 @@ mod tests {
             low: &m.l,
             close: &m.c,
             signal,
+            signal_off: 0,
             stop_distance: stop,
             day_starts: &m.day_starts,
             rolls: &m.rolls,
@@ -624,6 +683,21 @@ mod tests {
                     threads: 3,
                     group: 5,
                     block: 256,
+                },
+                Plan {
+                    threads: 2,
+                    group: 13,
+                    block: 1,
+                },
+                Plan {
+                    threads: 1,
+                    group: 2,
+                    block: 2,
+                },
+                Plan {
+                    threads: 2,
+                    group: 0,
+                    block: 100,
                 },
             ] {
                 assert_same_as_simulate(&m, &p, &combos(), &plan);

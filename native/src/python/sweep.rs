@@ -117,8 +117,8 @@ fn combos(
 #[pyo3(signature = (
     open, high, low, close, day_starts, rolls, entry_ok, force_flat, params, *,
     stops, stop_index, signals = Vec::new(), signal_index = None, ema_fast = None,
-    ema_slow = None, long_only = None, signal_mask = None, threads = 0, group = 8,
-    block = 4096,
+    ema_slow = None, long_only = None, signal_mask = None, threads = 0, group = 0,
+    block = 2048,
 ))]
 fn sweep_simulate<'py>(
     py: Python<'py>,
