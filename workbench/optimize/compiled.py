@@ -120,11 +120,13 @@ def _ema_batch(data: pd.DataFrame, strategies: list[MomentumStrategy]) -> _Batch
 
 def _given_batch(
     data: pd.DataFrame, strategies: list[Strategy], idx: list[int], errors: dict[int, BaseException]
-) -> tuple[list[int], _Batch]:
-    """Any strategy: its own signals and stop distances, computed here; a strategy that
-    raises is left out, its error kept in ``errors``."""
+) -> tuple[list[int], _Batch, BaseException | None]:
+    """Any strategy: its own signals and stop distances, computed here. A strategy that
+    raises is left out, its error kept in ``errors``; an interrupt (Ctrl-C) stops the batch
+    there and is returned, for the combinations prepared before it to run first."""
     kept: list[int] = []
     signals, stops = [], []
+    interrupt: BaseException | None = None
     for i in idx:
         try:
             sig = np.ascontiguousarray(checked_signals(strategies[i], data))
@@ -132,30 +134,35 @@ def _given_batch(
         except Exception as exc:  # a failing combination must not stop the sweep
             errors[i] = exc
             continue
+        except BaseException as exc:  # Ctrl-C: keep what is prepared, then stop
+            interrupt = exc
+            break
         kept.append(i)
         signals.append(sig)
         stops.append(stop)
     index = np.arange(len(kept), dtype=np.int64)
-    return kept, _Batch(stops=stops, stop_index=index, signals=signals, signal_index=index)
+    batch = _Batch(stops=stops, stop_index=index, signals=signals, signal_index=index)
+    return kept, batch, interrupt
 
 
 def _batches(
     data: pd.DataFrame, strategies: list[Strategy], errors: dict[int, BaseException]
-) -> Iterator[tuple[list[int], _Batch]]:
-    """(positions in ``strategies``, kernel arguments) for all of them, in few batches."""
+) -> Iterator[tuple[list[int], _Batch, BaseException | None]]:
+    """(positions in ``strategies``, kernel arguments, an interrupt to raise once they ran)
+    for all of them, in few batches."""
     ema = [i for i, s in enumerate(strategies) if _is_ema_cross(s)]
     # One time filter per batch: the EMA combinations are split by it (usually one group).
     by_filter: dict[Any, list[int]] = {}
     for i in ema:
         by_filter.setdefault(strategies[i].time_filter, []).append(i)
     for idx in by_filter.values():
-        yield idx, _ema_batch(data, [strategies[i] for i in idx])  # type: ignore[misc]
+        yield idx, _ema_batch(data, [strategies[i] for i in idx]), None  # type: ignore[misc]
     taken = set(ema)
     rest = [i for i in range(len(strategies)) if i not in taken]
     for k in range(0, len(rest), CHUNK):
-        kept, batch = _given_batch(data, strategies, rest[k : k + CHUNK], errors)
-        if kept:
-            yield kept, batch
+        kept, batch, interrupt = _given_batch(data, strategies, rest[k : k + CHUNK], errors)
+        if kept or interrupt is not None:
+            yield kept, batch, interrupt
 
 
 def _run_kernel(m: MarketInputs, params: Any, b: _Batch, threads: int) -> SweepOutputs:
@@ -256,15 +263,18 @@ def run_compiled(
     if threads is None:
         threads = int(os.environ.get("WORKBENCH_SWEEP_THREADS", "0") or 0)
     errors: dict[int, BaseException] = {}
-    for idx, batch in _batches(data, strategies, errors):
-        out = _run_kernel(market, params, batch, threads)
-        chosen = [combos[i] for i in idx]
-        for i, o in zip(idx, _outcomes(out, chosen, cfg.initial_capital, dates), strict=True):
-            done[i] = o
-            report(o)
-    for i, exc in errors.items():
-        done[i] = failed(combos[i], exc)
-        report(done[i])
+    for idx, batch, interrupt in _batches(data, strategies, errors):
+        if idx:
+            out = _run_kernel(market, params, batch, threads)
+            chosen = [combos[i] for i in idx]
+            for i, o in zip(idx, _outcomes(out, chosen, cfg.initial_capital, dates), strict=True):
+                done[i] = o
+                report(o)
+        for i in sorted(set(errors) - set(done)):
+            done[i] = failed(combos[i], errors[i])
+            report(done[i])
+        if interrupt is not None:
+            raise interrupt
     return [done[i] for i in range(len(combos))]
 
 
