@@ -87,7 +87,9 @@ def test_each_compiled_row_is_its_run_backtest(bars: pd.DataFrame, name: str) ->
     reasons: set[str] = set()
     breakers = rejected = 0
     for params, o in zip(EMA_COMBOS, outcomes, strict=True):
-        assert o.error is None and o.row is not None and o.returns is not None
+        assert o.error is None
+        assert o.row is not None
+        assert o.returns is not None
         want = _row_of_backtest(bars, MomentumStrategy.from_parameters(params), options)
         got = {k: o.row[k] for k in (*METRIC_COLUMNS,)}
         assert got == {k: want[k] for k in METRIC_COLUMNS}, params
@@ -100,7 +102,8 @@ def test_each_compiled_row_is_its_run_backtest(bars: pd.DataFrame, name: str) ->
         assert "margin_call" in reasons
     if name.startswith("trailing"):
         assert {"stop", "target"} <= reasons
-        assert breakers > 0 and rejected > 0
+        assert breakers > 0
+        assert rejected > 0
     if name == "default risk":
         assert "stop" in reasons
 
@@ -125,7 +128,8 @@ def test_both_paths_give_the_same_sweep(bars: pd.DataFrame) -> None:
     assert (fast.engine, fast.engine_note) == (COMPILED, None)
     assert (slow.engine, slow.engine_note) == (PER_COMBINATION, "compiled=False")
     pd.testing.assert_frame_equal(fast.table, slow.table)
-    assert fast.returns is not None and slow.returns is not None
+    assert fast.returns is not None
+    assert slow.returns is not None
     pd.testing.assert_frame_equal(fast.returns, slow.returns)
     assert fast.diagnostics() == slow.diagnostics()
 
@@ -134,7 +138,8 @@ def test_the_sweep_says_why_it_did_not_run_compiled(bars: pd.DataFrame, tmp_path
     grid = ParameterGrid(MomentumStrategy, {"fast_period": [5, 10], "slow_period": [20]})
     ref = sweep(bars, grid, engine="python")
     assert ref.engine == PER_COMBINATION
-    assert ref.engine_note is not None and "engine='python'" in ref.engine_note
+    assert ref.engine_note is not None
+    assert "engine='python'" in ref.engine_note
     assert "Dask client" in (compiled_reason(MomentumStrategy, {}, client=object()) or "")
     assert compiled_reason(MomentumStrategy, {"use_risk_manager": False}) is None
     done = sweep(bars, grid, folder=tmp_path / "s")
@@ -163,5 +168,6 @@ def test_a_failing_combination_is_set_aside_on_both_paths(bars: pd.DataFrame) ->
     fast, slow = sweep(bars, grid), sweep(bars, grid, compiled=False)
     assert fast.engine == COMPILED
     assert fast.skipped == slow.skipped
-    assert len(fast.skipped) == 1 and "period 7 is cursed" in fast.skipped[0][1]
+    assert len(fast.skipped) == 1
+    assert "period 7 is cursed" in fast.skipped[0][1]
     pd.testing.assert_frame_equal(fast.table, slow.table)
