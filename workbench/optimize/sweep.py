@@ -77,8 +77,9 @@ class SweepResult:
         CSCV blocks for the probability of backtest overfitting.
     engine : str, default "per-combination"
         How the combinations ran: ``"compiled"`` (all through the native kernel at once, see
-        :mod:`workbench.optimize.compiled`) or ``"per-combination"`` (one
-        :func:`~workbench.backtest.run_backtest` each, in this process or on Dask).
+        :mod:`workbench.optimize.compiled`), ``"per-combination"`` (one
+        :func:`~workbench.backtest.run_backtest` each, in this process or on Dask) or
+        ``"notebooks"`` (one papermill run each).
     engine_note : str, optional
         Why the compiled path was not taken (None when it was, or was not considered).
     """
@@ -304,8 +305,9 @@ def sweep(
         the risk counters, larger first otherwise).
     client : dask.distributed.Client, optional
         Run on this Dask cluster (a ``LocalCluster``, or an existing one:
-        ``Client("tcp://host:8786")``); the bars are sent to each worker once. Default: in
-        this process, one combination after another.
+        ``Client("tcp://host:8786")``), one backtest per combination; the bars are sent to
+        each worker once. Default: in this process, through the compiled path when it applies
+        (see ``compiled``), else one combination after another.
     chunk_size : int, default 4
         Combinations per Dask task.
     blocks : int, default 16
