@@ -149,7 +149,7 @@ def main() -> None:
     ap.add_argument("--vbt-bars", type=int, default=0, help="vectorbt on the first N bars only")
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--notebook-combos", type=int, default=4)
-    args = ap.parse_args()
+    args, _ = ap.parse_known_args()  # run_all.py passes its own arguments to every script
     if not any(DATA.glob("raw/MCL_FUT/*/*.parquet")):
         code = f"from workbench.data import build_sample; build_sample({str(DATA)!r})"
         subprocess.run([sys.executable, "-c", code], check=True)
