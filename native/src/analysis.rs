@@ -82,15 +82,26 @@ impl Drawdown {
         // A stretch of 32 values without a new peak only lowers `low`: its minimum and
         // maximum come from a loop the compiler vectorizes; a stretch that sets a peak takes
         // the value-by-value path.
+        const LANES: usize = 4;
         let mut chunks = values.chunks_exact(32);
         for chunk in &mut chunks {
-            let (mut hi, mut lo) = (f64::NEG_INFINITY, f64::INFINITY);
+            // Four independent running extremes (lanes), then combined: exact either way.
+            let (mut hi, mut lo) = ([f64::NEG_INFINITY; LANES], [f64::INFINITY; LANES]);
             let mut nan = false;
-            for &v in chunk {
-                hi = if v > hi { v } else { hi };
-                lo = if v < lo { v } else { lo };
-                nan |= v.is_nan();
+            for quad in chunk.chunks_exact(LANES) {
+                for k in 0..LANES {
+                    let v = quad[k];
+                    hi[k] = if v > hi[k] { v } else { hi[k] };
+                    lo[k] = if v < lo[k] { v } else { lo[k] };
+                    nan |= v.is_nan();
+                }
             }
+            let hi = hi
+                .iter()
+                .fold(f64::NEG_INFINITY, |m, &v| if v > m { v } else { m });
+            let lo = lo
+                .iter()
+                .fold(f64::INFINITY, |m, &v| if v < m { v } else { m });
             if hi > self.peak {
                 self.extend_each(chunk);
             } else {

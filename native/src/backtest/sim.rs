@@ -212,19 +212,29 @@ impl<'p> Sim<'p> {
     }
 }
 
-/// How many bars ahead the quiet loop prefetches an entry bar's prices.
-const PREFETCH_AHEAD: usize = 16;
-
-#[inline(always)]
-fn prefetch<T>(r: &T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is a hint; it never faults, and `r` is a valid reference anyway.
-    unsafe {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        _mm_prefetch::<_MM_HINT_T0>((r as *const T).cast::<i8>());
+/// The first `t` with `s[t + 1] != 0 && s[t + 1] != s[t]` (a new non-zero signal), if any:
+/// 32 pairs at a time with no early exit (the compiler vectorizes it), then one by one in
+/// the 32 that hold it.
+fn first_entry(s: &[i8]) -> Option<usize> {
+    const STEP: usize = 32;
+    if s.len() < 2 {
+        return None;
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = r;
+    let pairs = s.len() - 1;
+    let (prev, next) = (&s[..pairs], &s[1..]);
+    let mut t = 0;
+    while t + STEP <= pairs {
+        let (a, b) = (&prev[t..t + STEP], &next[t..t + STEP]);
+        let any = a
+            .iter()
+            .zip(b)
+            .fold(false, |acc, (&p, &n)| acc | ((n != 0) & (n != p)));
+        if any {
+            break;
+        }
+        t += STEP;
+    }
+    (t..pairs).find(|&k| next[k] != 0 && next[k] != prev[k])
 }
 
 impl Sim<'_> {
@@ -255,26 +265,17 @@ impl Sim<'_> {
         }
         match pos.as_mut() {
             None => {
-                // Flat: only a new signal (an entry) needs the full rules.
-                let start = i;
-                while i < until && i >= 2 {
-                    let s1 = x.sig(i - 1);
-                    if s1 != 0 && s1 != x.sig(i - 2) {
-                        break;
+                // Flat: only a new signal (an entry) needs the full rules. Find the first bar
+                // `j` whose previous signal is non-zero and differs from the one before it
+                // (a scan of the signals alone), and mark the bars before it at the cash.
+                if i >= 2 && i < until {
+                    let pairs = &x.signal[i - 2 - x.signal_off..until - 1 - x.signal_off];
+                    let j = first_entry(pairs).map_or(until, |t| i + t);
+                    if j > i {
+                        equity.fill(i, j, *cash);
+                        *eq_prev = *cash;
+                        i = j;
                     }
-                    // The bar where an entry will be considered reads prices scattered
-                    // through memory: ask for them a little ahead.
-                    let k = i + PREFETCH_AHEAD;
-                    if k < until && x.sig(k - 1) != x.sig(k - 2) {
-                        prefetch(&x.close[k - 1]);
-                        prefetch(&x.stop_distance[k - 1]);
-                        prefetch(&x.open[k]);
-                    }
-                    equity.set(i, *cash);
-                    i += 1;
-                }
-                if i > start {
-                    *eq_prev = *cash;
                 }
             }
             Some(pos) => {
@@ -333,6 +334,11 @@ impl EquityWindow<'_> {
     #[inline(always)]
     fn set(&mut self, i: usize, v: f64) {
         self.buf[i - self.off] = v;
+    }
+    /// Bars `from..to` at `v`.
+    #[inline]
+    fn fill(&mut self, from: usize, to: usize, v: f64) {
+        self.buf[from - self.off..to - self.off].fill(v);
     }
     /// One past the last bar the window holds.
     #[inline(always)]
@@ -504,7 +510,9 @@ impl<'p> Run<'p> {
             // 5. close (a margin call flattens at the close and closes the account)
             let mut mtm = sim.cash;
             let mut margin_call = false;
-            if let Some((side, qty, entry_px)) = sim.pos.as_ref().map(|q| (q.side, q.qty, q.entry_px)) {
+            if let Some((side, qty, entry_px)) =
+                sim.pos.as_ref().map(|q| (q.side, q.qty, q.entry_px))
+            {
                 mtm += ((side * (x.c(i) - entry_px) * qty) as f64) * p.tick_value;
                 if sim.below_maintenance(mtm, qty) {
                     margin_call = true;
@@ -684,6 +692,31 @@ mod tests {
                 force_flat: None,
             }
         }
+    }
+
+    #[test]
+    fn first_entry_is_the_first_new_nonzero_signal() {
+        let slow =
+            |s: &[i8]| (0..s.len().saturating_sub(1)).find(|&t| s[t + 1] != 0 && s[t + 1] != s[t]);
+        let mut s = vec![0i8; 200];
+        for (at, v) in [
+            (None, 0),
+            (Some(0), 1),
+            (Some(31), -1),
+            (Some(32), 1),
+            (Some(150), -1),
+        ] {
+            let mut t = s.clone();
+            if let Some(k) = at {
+                t[k + 1] = v;
+            }
+            assert_eq!(first_entry(&t), slow(&t), "{at:?}");
+        }
+        s[40..].fill(1); // one change at 39 -> 40, then constant: no later entry
+        assert_eq!(first_entry(&s), Some(39));
+        assert_eq!(first_entry(&s[41..]), None);
+        assert_eq!(first_entry(&[]), None);
+        assert_eq!(first_entry(&[1]), None);
     }
 
     #[test]

@@ -33,7 +33,9 @@ pub enum SweepError {
     Inputs(String),
     #[error("combination {combo}: {what}")]
     Combo { combo: usize, what: String },
-    #[error("the closes hold a NaN or an infinity (first at bar {0}): EMA signals need finite prices")]
+    #[error(
+        "the closes hold a NaN or an infinity (first at bar {0}): EMA signals need finite prices"
+    )]
     NotFinite(usize),
 }
 
@@ -160,7 +162,6 @@ impl BlockEma {
             buf: Vec::new(),
         }
     }
-
 }
 
 /// Advance every EMA over the block `close`, eight at a time: the eight recursions are
@@ -294,10 +295,7 @@ fn check(x: &SweepInputs, combos: &[Combo], plan: &Plan) -> Result<(), SweepErro
         }
         match c.signal {
             Signal::Given(j) if j >= x.signals.len() => {
-                return bad(format!(
-                    "signal index {j} but {} signals",
-                    x.signals.len()
-                ));
+                return bad(format!("signal index {j} but {} signals", x.signals.len()));
             }
             Signal::EmaCross { fast, slow, .. } if fast == 0 || slow == 0 => {
                 return bad(format!("EMA spans must be >= 1, got {fast} and {slow}"));
