@@ -1,4 +1,6 @@
-"""Run every benchmark script in this folder (``make bench``). Not part of the tests."""
+"""Run every benchmark script in this folder (``make bench``): bench_backtest, bench_book,
+bench_data, bench_paper and bench_sweep (the compiled sweep against vectorbt's broadcast).
+Not part of the tests."""
 
 from __future__ import annotations
 

@@ -69,6 +69,7 @@ try:
         Reason,
         Sizing,
         StopMode,
+        SweepOutputs,
         TimeInForce,
         __version__,
         atr_wilder,
@@ -84,6 +85,7 @@ try:
         replay_book,
         run_starts,
         simulate,
+        sweep_simulate,
         ticks_to_fixed,
     )
 except ImportError as exc:  # missing, or built from older sources (a name is missing)
@@ -147,6 +149,7 @@ __all__ = [
     "Reason",
     "Sizing",
     "StopMode",
+    "SweepOutputs",
     "TimeInForce",
     "__version__",
     "atr_wilder",
@@ -163,5 +166,6 @@ __all__ = [
     "replay_book",
     "run_starts",
     "simulate",
+    "sweep_simulate",
     "ticks_to_fixed",
 ]

@@ -298,6 +298,7 @@ def test_cli_sweep(small_sample: Path, tmp_path: Path) -> None:
     assert doc["diagnostics"]["trials"] == 4
     assert doc["diagnostics"]["pbo"]["blocks"] == 16
     assert doc["recommendations"] == doc["diagnostics"]["recommendations"]
+    assert doc["engine"] == {"name": "compiled", "note": None}
     text = subprocess.run(
         [
             EXE,
@@ -323,6 +324,7 @@ def test_cli_sweep(small_sample: Path, tmp_path: Path) -> None:
     assert "over 2 trials" in line
     assert "PBO" in line
     assert "(8 blocks, 70 splits" in line
+    assert "  engine: compiled" in text.stdout.splitlines()
     odd = subprocess.run(
         [EXE, "sweep", "--data-dir", str(small_sample), "--blocks", "5", "--no-save"],
         env=child_env(),

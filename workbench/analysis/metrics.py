@@ -86,7 +86,7 @@ from workbench.analysis.returns import (
     annualized_return,
     check_capital,
     clean_daily_pnl,
-    daily_returns,
+    daily_return_values,
     sharpe_ratio,
     sortino_ratio,
 )
@@ -141,25 +141,17 @@ def compute_metrics(
         raise ValueError(f"periods_per_year must be positive, got {periods_per_year}")
     check_trades(trades)
     values = equity_values(equity)
-    pnl = clean_daily_pnl(daily_pnl)
+    pnl = clean_daily_pnl(daily_pnl).to_numpy()
     final = float(values[-1]) if len(values) else capital + float(pnl.sum())
-
-    rets = daily_returns(pnl, capital).to_numpy()
-    rf = risk_free_rate / periods_per_year
-    dd_usd, dd_pct = max_drawdown(values, capital)
-    annual = annualized_return(final, capital, len(pnl), periods_per_year)
-    calmar = annual * 100.0 / dd_pct if annual is not None and dd_pct > 0 else None
-
-    performance: dict[str, Any] = {
-        "total_return_pct": json_number((final - capital) / capital * 100.0, RATIO_DIGITS),
-        "total_return_usd": json_number(final - capital, USD_DIGITS),
-        "sharpe_ratio": json_number(sharpe_ratio(rets, periods_per_year, rf), RATIO_DIGITS),
-        "sortino_ratio": json_number(sortino_ratio(rets, periods_per_year, rf), RATIO_DIGITS),
-        "max_drawdown_pct": json_number(dd_pct, RATIO_DIGITS),
-        "max_drawdown_usd": json_number(dd_usd, USD_DIGITS),
-        "calmar_ratio": json_number(calmar, RATIO_DIGITS),
-    }
-    performance.update(trade_figures(trades["net_pnl"].to_numpy(dtype=np.float64)))
+    performance = performance_figures(
+        final,
+        max_drawdown(values, capital),
+        pnl,
+        trades["net_pnl"].to_numpy(dtype=np.float64),
+        capital,
+        periods_per_year=periods_per_year,
+        risk_free_rate=risk_free_rate,
+    )
     return {
         "performance": performance,
         "time_analysis": time_analysis(trades),
@@ -169,3 +161,56 @@ def compute_metrics(
             "risk_free_rate": float(risk_free_rate),
         },
     }
+
+
+def performance_figures(
+    final: float,
+    drawdown: tuple[float, float],
+    daily_pnl: np.ndarray,
+    net_pnl: np.ndarray,
+    initial_capital: float,
+    *,
+    periods_per_year: int = PERIODS_PER_YEAR,
+    risk_free_rate: float = 0.0,
+) -> dict[str, Any]:
+    """The ``performance`` block of :func:`compute_metrics` from arrays (a sweep's rows,
+    computed without a frame per run; :func:`compute_metrics` calls this too).
+
+    Parameters
+    ----------
+    final : float
+        Equity after the last bar.
+    drawdown : (float, float)
+        Largest drawdown in USD and percent, as
+        :func:`workbench.analysis.drawdowns.max_drawdown` gives them.
+    daily_pnl : numpy.ndarray
+        Net P&L per CME trade date, sorted by date, one per date (float64).
+    net_pnl : numpy.ndarray
+        Net P&L of each closed trade (float64).
+    initial_capital : float
+        Starting equity (positive).
+    periods_per_year, risk_free_rate
+        As for :func:`compute_metrics`.
+
+    Returns
+    -------
+    dict
+        summary.json's performance figures (JSON numbers or None).
+    """
+    capital = check_capital(initial_capital)
+    rets = daily_return_values(daily_pnl, capital)
+    rf = risk_free_rate / periods_per_year
+    dd_usd, dd_pct = drawdown
+    annual = annualized_return(final, capital, len(daily_pnl), periods_per_year)
+    calmar = annual * 100.0 / dd_pct if annual is not None and dd_pct > 0 else None
+    performance: dict[str, Any] = {
+        "total_return_pct": json_number((final - capital) / capital * 100.0, RATIO_DIGITS),
+        "total_return_usd": json_number(final - capital, USD_DIGITS),
+        "sharpe_ratio": json_number(sharpe_ratio(rets, periods_per_year, rf), RATIO_DIGITS),
+        "sortino_ratio": json_number(sortino_ratio(rets, periods_per_year, rf), RATIO_DIGITS),
+        "max_drawdown_pct": json_number(dd_pct, RATIO_DIGITS),
+        "max_drawdown_usd": json_number(dd_usd, USD_DIGITS),
+        "calmar_ratio": json_number(calmar, RATIO_DIGITS),
+    }
+    performance.update(trade_figures(net_pnl))
+    return performance

@@ -62,11 +62,16 @@ def daily_returns(daily_pnl: pd.Series, initial_capital: float) -> pd.Series:
     """
     capital = check_capital(initial_capital)
     pnl = clean_daily_pnl(daily_pnl)
-    values = pnl.to_numpy()
+    return pd.Series(
+        daily_return_values(pnl.to_numpy(), capital), index=pnl.index, name="daily_return"
+    )
+
+
+def daily_return_values(values: np.ndarray, capital: float) -> np.ndarray:
+    """:func:`daily_returns` of P&L values already sorted by date (float64), as an array."""
     start = capital + np.concatenate(([0.0], np.cumsum(values)[:-1]))
     with np.errstate(divide="ignore", invalid="ignore"):
-        ret = np.where(start > 0, values / start, np.nan)
-    return pd.Series(ret, index=pnl.index, name="daily_return")
+        return np.where(start > 0, values / start, np.nan)
 
 
 def sharpe_ratio(returns: np.ndarray, periods_per_year: float, rf: float) -> float | None:

@@ -186,30 +186,35 @@ class Prepared:
     codes: np.ndarray  # each bar's index into ``symbols``
 
 
-def prepare_inputs(
-    data: pd.DataFrame, strategy: Strategy, cfg: BacktestConfig, spec: ContractSpec
-) -> Prepared:
-    """Signals, stop distances, trade dates and rolls: the kernel's inputs."""
+@dataclasses.dataclass(frozen=True)
+class MarketInputs:
+    """What a backtest computes from the bars whatever the strategy (a sweep's combinations
+    share it): prices, trade dates, rolls, entry window and forced exits."""
+
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    dates: np.ndarray  # unique CME trade dates (datetime64[D])
+    day_starts: np.ndarray  # int64: first bar of each trade date after the first
+    rolls: np.ndarray  # int64: bars whose contract differs from the previous bar's
+    entry_ok: np.ndarray | None  # bool: entries allowed at this bar's open (None: all)
+    force_flat: np.ndarray | None  # bool: be flat at this bar's open (None: never)
+    symbols: list[str] | None  # contract names (None without a symbol column)
+    codes: np.ndarray  # each bar's index into ``symbols``
+
+
+def prepare_market(data: pd.DataFrame, cfg: BacktestConfig, spec: ContractSpec) -> MarketInputs:
+    """Prices, trade dates, rolls, entry window and forced exits of checked bars."""
     ts = _ts_ns(data.index)
-    # The stop distances (an ATR, say: a serial recursion) on a second core while this one
-    # computes the signals and the trade dates. Both are pure functions of the bars.
-    stops = worker("prepare").submit(strategy.stop_distance, data) if len(data) >= 100_000 else None
-    signals = strategy.generate_signals(data)
-    if len(signals) != len(data):
-        raise ConfigError(f"{strategy.name} returned {len(signals)} signals for {len(data)} bars")
     dates, day_starts = _trade_days(ts)
-    dist = strategy.stop_distance(data) if stops is None else stops.result()
-    stop_distance = (
-        np.full(len(data), np.nan) if dist is None else np.asarray(dist, dtype=np.float64)
-    )
     symbols, codes = _symbol_codes(data)
-    x = SimInputs(
+    return MarketInputs(
         open=data["open"].to_numpy(np.float64),
         high=data["high"].to_numpy(np.float64),
         low=data["low"].to_numpy(np.float64),
         close=data["close"].to_numpy(np.float64),
-        signal=signals.astype(np.int8, copy=False),
-        stop_distance=stop_distance,
+        dates=dates,
         day_starts=day_starts,
         rolls=np.flatnonzero(codes[1:] != codes[:-1]) + 1,
         entry_ok=_window_mask(ts, cfg.entry_window) if cfg.entry_window else None,
@@ -218,8 +223,91 @@ def prepare_inputs(
             if cfg.flat_before_halt_minutes > 0
             else None
         ),
+        symbols=symbols,
+        codes=codes,
     )
-    return Prepared(x=x, dates=dates, signals=signals, symbols=symbols, codes=codes)
+
+
+def stop_distances(strategy: Strategy, data: pd.DataFrame) -> np.ndarray:
+    """The strategy's stop distance per bar as float64 (NaN everywhere when it has none)."""
+    dist = strategy.stop_distance(data)
+    return np.full(len(data), np.nan) if dist is None else np.asarray(dist, dtype=np.float64)
+
+
+def checked_signals(strategy: Strategy, data: pd.DataFrame) -> np.ndarray:
+    """The strategy's int8 signals, one per bar (ConfigError otherwise)."""
+    signals = strategy.generate_signals(data)
+    if len(signals) != len(data):
+        raise ConfigError(f"{strategy.name} returned {len(signals)} signals for {len(data)} bars")
+    return signals.astype(np.int8, copy=False)
+
+
+def prepare_inputs(
+    data: pd.DataFrame, strategy: Strategy, cfg: BacktestConfig, spec: ContractSpec
+) -> Prepared:
+    """Signals, stop distances, trade dates and rolls: the kernel's inputs."""
+    # The stop distances (an ATR, say: a serial recursion) on a second core while this one
+    # computes the signals and the trade dates. Both are pure functions of the bars.
+    big = len(data) >= 100_000
+    stops = worker("prepare").submit(stop_distances, strategy, data) if big else None
+    signals = checked_signals(strategy, data)
+    m = prepare_market(data, cfg, spec)
+    x = SimInputs(
+        open=m.open,
+        high=m.high,
+        low=m.low,
+        close=m.close,
+        signal=signals,
+        stop_distance=stop_distances(strategy, data) if stops is None else stops.result(),
+        day_starts=m.day_starts,
+        rolls=m.rolls,
+        entry_ok=m.entry_ok,
+        force_flat=m.force_flat,
+    )
+    return Prepared(x=x, dates=m.dates, signals=signals, symbols=m.symbols, codes=m.codes)
+
+
+def checked_bars(data: Any) -> tuple[pd.DataFrame, dict[str, Any], ContractSpec]:
+    """(a checked view of ``data`` carrying only the attrs a backtest reads, the source's
+    attrs, its contract); DataError or ConfigError when they cannot be backtested."""
+    if not isinstance(data, pd.DataFrame):
+        raise DataError(
+            f"data must be a DataFrame of bars, got {type(data).__name__}",
+            hint="load it with workbench.data.load_bars",
+        )
+    source_attrs = dict(data.attrs)
+    # pandas deep-copies ``attrs`` (with the roll list) into every object derived from the
+    # frame, even a column: work on a view (no data copied) that carries only what is needed.
+    view = pd.DataFrame(data, copy=False)
+    view.attrs = {k: source_attrs[k] for k in ("schema", "product") if k in source_attrs}
+    view = _check_bars(view)
+    product = source_attrs.get("product") or "MCL_FUT"
+    try:
+        spec = contract_spec(product)
+    except KeyError as exc:
+        raise ConfigError(exc.args[0]) from None
+    return view, source_attrs, spec
+
+
+def sim_params(cfg: BacktestConfig, spec: ContractSpec) -> SimParams:
+    """The kernel's scalars for ``cfg`` on contract ``spec``."""
+    initial_margin, maintenance_margin = margins(cfg, spec)
+    return SimParams(
+        initial_capital=cfg.initial_capital,
+        initial_margin=initial_margin,
+        maintenance_margin=maintenance_margin,
+        commission=cfg.commission_per_contract,
+        slippage_ticks=cfg.slippage_ticks,
+        tick_value=spec.tick_value,
+        tick_size=spec.tick_size,
+        multiplier=spec.multiplier,
+        use_risk=cfg.use_risk_manager,
+        roll=cfg.roll_mode == "roll",
+        fixed_contracts=cfg.sizing.contracts,
+        risk=cfg.risk,
+        sizing=cfg.sizing,
+        stop=cfg.stop,
+    )
 
 
 def run_backtest(
@@ -279,40 +367,9 @@ def run_backtest(
         slippage_ticks=slippage_ticks,
         **options,
     )
-    if not isinstance(data, pd.DataFrame):
-        raise DataError(
-            f"data must be a DataFrame of bars, got {type(data).__name__}",
-            hint="load it with workbench.data.load_bars",
-        )
-    source_attrs = dict(data.attrs)
-    # pandas deep-copies ``attrs`` (with the roll list) into every object derived from the
-    # frame, even a column: work on a view (no data copied) that carries only what is needed.
-    data = pd.DataFrame(data, copy=False)
-    data.attrs = {k: source_attrs[k] for k in ("schema", "product") if k in source_attrs}
-    data = _check_bars(data)
-    product = source_attrs.get("product") or "MCL_FUT"
-    try:
-        spec = contract_spec(product)
-    except KeyError as exc:
-        raise ConfigError(exc.args[0]) from None
+    data, source_attrs, spec = checked_bars(data)
     prep = prepare_inputs(data, strategy, cfg, spec)
-    initial_margin, maintenance_margin = margins(cfg, spec)
-    params = SimParams(
-        initial_capital=cfg.initial_capital,
-        initial_margin=initial_margin,
-        maintenance_margin=maintenance_margin,
-        commission=cfg.commission_per_contract,
-        slippage_ticks=cfg.slippage_ticks,
-        tick_value=spec.tick_value,
-        tick_size=spec.tick_size,
-        multiplier=spec.multiplier,
-        use_risk=cfg.use_risk_manager,
-        roll=cfg.roll_mode == "roll",
-        fixed_contracts=cfg.sizing.contracts,
-        risk=cfg.risk,
-        sizing=cfg.sizing,
-        stop=cfg.stop,
-    )
+    params = sim_params(cfg, spec)
     simulate = simulate_native if cfg.engine == "native" else simulate_python
     out = simulate(prep.x, params)
     return build_result(data, strategy, cfg, spec, out, prep, source_attrs)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -226,6 +227,7 @@ def sweep(
     from workbench.data import load_bars
     from workbench.errors import ConfigError
     from workbench.optimize import StrategyOptimizer, sample_combinations
+    from workbench.optimize.compiled import compiled_reason, run_compiled
     from workbench.optimize.runner import evaluate
     from workbench.optimize.search import search
     from workbench.optimize.sweep import check_objective, sweep_folder, sweep_identity
@@ -258,12 +260,28 @@ def sweep(
     valid = [p for p in (combos if combos is not None else grid.valid()) if grid.check(p) is None]
     timed = False
     per_run = 8.0  # a papermill run starts a kernel and saves a report: several seconds
-    if valid and not notebooks:
+    parallel = workers
+    compiled = (
+        not notebooks
+        and method != "optuna"
+        and not scheduler
+        and workers == 1
+        and compiled_reason(cls, {"use_risk_manager": use_risk}) is None
+    )
+    if valid and compiled:
+        # The compiled path runs every combination at once on every core: time one there.
+        t1 = time.perf_counter()
+        run_compiled(bars, cls, valid[:1], {"use_risk_manager": use_risk})
+        per_run, timed = max(time.perf_counter() - t1, 1e-3), True
+        parallel = os.cpu_count() or 1
+    elif valid and not notebooks:
         t1 = time.perf_counter()
         evaluate(bars, cls, valid[0], {"use_risk_manager": use_risk})
         per_run, timed = max(time.perf_counter() - t1, 1e-3), True
-    estimate = per_run * n_run / workers
+    estimate = per_run * n_run / parallel
     where = f"for one worker of {scheduler}" if scheduler else f"on {workers} worker(s)"
+    if compiled:
+        where = f"compiled, on {parallel} core(s)"
     click.echo(
         f"{cls.display_name or cls.name}: {n_run:,} "
         + ("trials" if method == "optuna" else "combinations")
@@ -360,6 +378,7 @@ def sweep(
     analysis = StrategyOptimizer(result).analyze_results()
     analysis["next_experiments"] = StrategyOptimizer(result).generate_next_experiments()
     analysis["data"] = {"start": str(first), "end": str(last), "bars": len(bars)}
+    analysis["engine"] = {"name": result.engine, "note": result.engine_note}
     if as_json:
         if folder is not None:
             analysis["folder"] = str(folder)
@@ -373,6 +392,8 @@ def sweep(
         f"{result.n_trials} trials), ranked by {objective}"
     )
     click.echo(f"  data: {span}")
+    note = f" ({result.engine_note})" if result.engine_note else ""
+    click.echo(f"  engine: {result.engine}{note}")
     click.echo(shown.to_string(index=False))
     click.echo(f"  best: {json.dumps(result.best)}")
     for p, why in result.skipped:

@@ -3,7 +3,10 @@
 - :class:`ParameterGrid`: combinations of a strategy's parameters (its declared ranges by
   default), invalid ones set aside with the strategy's reason.
 - :func:`sweep`: one backtest per combination, in this process or on a Dask cluster, ranked
-  by an objective; :meth:`SweepResult.save` writes ``results/optimizations/...``.
+  by an objective; :meth:`SweepResult.save` writes ``results/optimizations/...``. In this
+  process it takes the compiled path (:mod:`workbench.optimize.compiled`: every combination
+  through the native kernel at once, on every core, the same rows) when it can;
+  :attr:`SweepResult.engine` says which ran.
 - :func:`run_notebook_sweep`: the same as a batch of papermill runs of the backtest notebook
   (one executed notebook and results folder per combination), optionally on Dask.
 - :meth:`SweepResult.diagnostics`: is the best row luck? The probabilistic Sharpe ratio of

@@ -189,6 +189,8 @@ def run_notebook_sweep(
             returns=returns,
             trials=tried,
             blocks=blocks,
+            engine="notebooks",
+            engine_note="one papermill run of the backtest notebook per combination",
         )
         result.write_into(tmp)
     return result, parent / name

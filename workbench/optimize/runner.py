@@ -91,10 +91,15 @@ def evaluate(
         row["circuit_breaker_triggered"] = result.circuit_breaker_triggered
         returns = daily_returns(result.daily_pnl, result.initial_capital)
     except Exception as exc:  # a failing combination must not stop the sweep
-        last = traceback.extract_tb(exc.__traceback__)[-1:]
-        where = f" (at {last[0].filename.rsplit('/', 1)[-1]}:{last[0].lineno})" if last else ""
-        return Outcome(params, error=f"{type(exc).__name__}: {exc}{where}")
+        return failed(params, exc)
     return Outcome(params, row=row, returns=returns)
+
+
+def failed(params: dict[str, Any], exc: BaseException) -> Outcome:
+    """The outcome of a combination that raised ``exc``: its error in one line."""
+    last = traceback.extract_tb(exc.__traceback__)[-1:]
+    where = f" (at {last[0].filename.rsplit('/', 1)[-1]}:{last[0].lineno})" if last else ""
+    return Outcome(params, error=f"{type(exc).__name__}: {exc}{where}")
 
 
 def evaluate_chunk(

@@ -282,6 +282,7 @@ def optuna_search(
         returns=returns,
         trials=len(done),
         blocks=blocks,
+        engine_note="optuna: one backtest per trial, each chosen after the previous ones",
     )
 
 

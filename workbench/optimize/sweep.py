@@ -23,6 +23,12 @@ import pandas as pd
 from workbench.analysis.overfitting import DEFAULT_BLOCKS, check_blocks, psr_of_returns
 from workbench.backtest.engine import build_config
 from workbench.errors import ConfigError
+from workbench.optimize.compiled import (
+    COMPILED,
+    PER_COMBINATION,
+    compiled_reason,
+    run_compiled,
+)
 from workbench.optimize.diagnostics import (
     OverfittingReport,
     overfitting_report,
@@ -69,6 +75,13 @@ class SweepResult:
         the grid, including those refused or failed.
     blocks : int, default 16
         CSCV blocks for the probability of backtest overfitting.
+    engine : str, default "per-combination"
+        How the combinations ran: ``"compiled"`` (all through the native kernel at once, see
+        :mod:`workbench.optimize.compiled`), ``"per-combination"`` (one
+        :func:`~workbench.backtest.run_backtest` each, in this process or on Dask) or
+        ``"notebooks"`` (one papermill run each).
+    engine_note : str, optional
+        Why the compiled path was not taken (None when it was, or was not considered).
     """
 
     table: pd.DataFrame
@@ -79,6 +92,8 @@ class SweepResult:
     returns: pd.DataFrame | None = None
     trials: int | None = None
     blocks: int = DEFAULT_BLOCKS
+    engine: str = PER_COMBINATION
+    engine_note: str | None = None
     _report: OverfittingReport | None = field(default=None, init=False, repr=False)
 
     @property
@@ -148,6 +163,8 @@ class SweepResult:
             "skipped": [{"params": p, "reason": why} for p, why in self.skipped],
             "options": self.options,
             "trials": self.n_trials,
+            "engine": self.engine,
+            "engine_note": self.engine_note,
             "diagnostics": self.diagnostics(),
         }
         write_overfitting_files(folder, self.returns, self.overfitting())
@@ -203,9 +220,15 @@ def returns_matrix(returns: list[pd.Series]) -> pd.DataFrame:
     account at or below 0 has nothing left to earn or lose)."""
     if not returns:
         return pd.DataFrame(dtype=np.float64)
-    frame = pd.concat(
-        [r.astype(np.float64) for r in returns], axis=1, keys=range(len(returns)), sort=True
-    )
+    first = returns[0].index
+    if all(r.index is first for r in returns) and first.is_monotonic_increasing and first.is_unique:
+        # One shared, sorted index (the compiled sweep's rows): no alignment to do.
+        values = np.column_stack([r.to_numpy(dtype=np.float64) for r in returns])
+        frame = pd.DataFrame(values, index=first.copy(), columns=pd.RangeIndex(len(returns)))
+    else:
+        frame = pd.concat(
+            [r.astype(np.float64) for r in returns], axis=1, keys=range(len(returns)), sort=True
+        )
     if isinstance(frame.index, pd.DatetimeIndex):  # one resolution, whatever the source
         frame.index = frame.index.as_unit("ns")
     frame.index.name = "trade_date"
@@ -266,6 +289,7 @@ def sweep(
     folder: str | Path | None = None,
     progress: bool = False,
     search_info: Mapping[str, Any] | None = None,
+    compiled: bool = True,
     **options: Any,
 ) -> SweepResult:
     """Backtest every valid combination of ``grid`` (or the given ``combinations``) on ``bars``.
@@ -281,8 +305,9 @@ def sweep(
         the risk counters, larger first otherwise).
     client : dask.distributed.Client, optional
         Run on this Dask cluster (a ``LocalCluster``, or an existing one:
-        ``Client("tcp://host:8786")``); the bars are sent to each worker once. Default: in
-        this process, one combination after another.
+        ``Client("tcp://host:8786")``), one backtest per combination; the bars are sent to
+        each worker once. Default: in this process, through the compiled path when it applies
+        (see ``compiled``), else one combination after another.
     chunk_size : int, default 4
         Combinations per Dask task.
     blocks : int, default 16
@@ -303,6 +328,11 @@ def sweep(
         Show a progress bar (stderr; a widget in Jupyter).
     search_info : mapping, optional
         How ``combinations`` were chosen, recorded as ``options["search"]``.
+    compiled : bool, default True
+        Run all combinations through the native kernel at once when the options allow
+        (:mod:`workbench.optimize.compiled`: the same rows, far faster); ``False``: one
+        :func:`~workbench.backtest.run_backtest` per combination. The result's ``engine``
+        says which ran (and ``engine_note`` why not the compiled one).
     **options
         Passed to :func:`workbench.backtest.run_backtest` for every combination
         (``use_risk_manager``, ``risk_per_trade``, ``config`` ...).
@@ -340,6 +370,8 @@ def sweep(
     if folder is not None:
         ledger = Ledger(Path(folder), sweep_identity(bars, grid, options))
     todo = [p for p in combos if ledger is None or not ledger.done(combo_key(p))]
+    note = compiled_reason(grid.strategy, options, client) if compiled else "compiled=False"
+    engine = COMPILED if note is None else PER_COMBINATION
     with progress_bar(len(todo), "combinations", enabled=progress) as bar:
 
         def on_outcome(o: Outcome) -> None:
@@ -347,15 +379,18 @@ def sweep(
                 ledger.record(o)
             bar.update(1)
 
-        fresh = run_all(
-            bars,
-            grid.strategy,
-            todo,
-            options,
-            client=client,
-            chunk_size=chunk_size,
-            on_outcome=on_outcome,
-        )
+        if engine == COMPILED:
+            fresh = run_compiled(bars, grid.strategy, todo, options, on_outcome=on_outcome)
+        else:
+            fresh = run_all(
+                bars,
+                grid.strategy,
+                todo,
+                options,
+                client=client,
+                chunk_size=chunk_size,
+                on_outcome=on_outcome,
+            )
     known = {o.key: o for o in fresh}
     if ledger is not None:
         known = {**ledger.outcomes, **known}
@@ -380,6 +415,8 @@ def sweep(
         returns=returns,
         trials=trials if trials is not None else tried,
         blocks=blocks,
+        engine=engine,
+        engine_note=note,
     )
     if ledger is not None:
         result.write_into(ledger.folder)

@@ -50,6 +50,7 @@ from workbench_native._native import (
     Reason,
     Sizing,
     StopMode,
+    SweepOutputs,
     TimeInForce,
     __version__,
     atr_wilder,
@@ -65,6 +66,7 @@ from workbench_native._native import (
     replay_book,
     run_starts,
     simulate,
+    sweep_simulate,
     ticks_to_fixed,
 )
 
@@ -112,6 +114,7 @@ __all__ = [
     "Reason",
     "Sizing",
     "StopMode",
+    "SweepOutputs",
     "TimeInForce",
     "__version__",
     "atr_wilder",
@@ -127,5 +130,6 @@ __all__ = [
     "replay_book",
     "run_starts",
     "simulate",
+    "sweep_simulate",
     "ticks_to_fixed",
 ]

@@ -53,6 +53,7 @@ __all__ = [
     "Reason",
     "Sizing",
     "StopMode",
+    "SweepOutputs",
     "TRADE_DTYPE",
     "TimeInForce",
     "UNDEF_PRICE",
@@ -70,6 +71,7 @@ __all__ = [
     "replay_book",
     "run_starts",
     "simulate",
+    "sweep_simulate",
     "ticks_to_fixed",
 ]
 
@@ -414,6 +416,74 @@ def simulate(
     changes; ``entry_ok``/``force_flat`` may be None (always allowed / never forced).
     Raises ``ValueError`` when the lengths differ or a boundary list is not ascending bar
     indices in ``1..len(open)``.
+    """
+
+@final
+class SweepOutputs:
+    """What :func:`sweep_simulate` returns (immutable): per combination, in the order given."""
+
+    @property
+    def final_equity(self) -> npt.NDArray[np.float64]:
+        """Equity after the last bar."""
+    @property
+    def max_drawdown_usd(self) -> npt.NDArray[np.float64]:
+        """Largest drawdown in money below the running peak, the peak starting at the
+        initial capital (:func:`max_drawdown` of the equity curve)."""
+    @property
+    def max_drawdown_frac(self) -> npt.NDArray[np.float64]:
+        """Largest drawdown as a fraction of the peak; NaN when no peak was positive."""
+    @property
+    def day_equity(self) -> npt.NDArray[np.float64]:
+        """Equity at the last bar of each trade date, shape (combinations, trade dates)."""
+    @property
+    def trade_counts(self) -> npt.NDArray[np.int64]:
+        """Closed trades of each combination."""
+    @property
+    def net_pnl(self) -> npt.NDArray[np.float64]:
+        """Net P&L of every closed trade, combination after combination."""
+    @property
+    def trades_rejected(self) -> npt.NDArray[np.int64]:
+        """Entry requests refused."""
+    @property
+    def circuit_breaker_triggered(self) -> npt.NDArray[np.int64]:
+        """Circuit breakers tripped."""
+    @property
+    def threads(self) -> int:
+        """Worker threads used."""
+
+def sweep_simulate(
+    open: npt.NDArray[np.float64],
+    high: npt.NDArray[np.float64],
+    low: npt.NDArray[np.float64],
+    close: npt.NDArray[np.float64],
+    day_starts: npt.NDArray[np.int64],
+    rolls: npt.NDArray[np.int64],
+    entry_ok: npt.NDArray[np.bool_] | None,
+    force_flat: npt.NDArray[np.bool_] | None,
+    params: BacktestParams,
+    *,
+    stops: list[npt.NDArray[np.float64]],
+    stop_index: npt.NDArray[np.int64],
+    signals: list[npt.NDArray[np.int8]] = ...,
+    signal_index: npt.NDArray[np.int64] | None = None,
+    ema_fast: npt.NDArray[np.int64] | None = None,
+    ema_slow: npt.NDArray[np.int64] | None = None,
+    long_only: npt.NDArray[np.bool_] | None = None,
+    signal_mask: npt.NDArray[np.bool_] | None = None,
+    threads: int = 0,
+    group: int = 0,
+    block: int = 2048,
+) -> SweepOutputs:
+    """Run many combinations of one strategy through the :func:`simulate` kernel at once.
+
+    Combination ``k`` uses stop distances ``stops[stop_index[k]]`` and the signal
+    ``signals[signal_index[k]]``, or, where ``signal_index`` is None or -1, the EMA crossover
+    of ``close`` with spans ``ema_fast[k]``/``ema_slow[k]`` (``long_only[k]``: flat instead of
+    short), forced to 0 where ``signal_mask`` is False. ``group`` combinations (0: enough for
+    two groups per thread, at most 64) run together over each ``block`` of bars, with one EMA
+    per distinct span of the group, on ``threads`` threads (0: every core). Each combination's figures equal those of :func:`simulate` on its inputs.
+    Raises ``ValueError`` on inconsistent inputs (lengths, indices, non-finite closes with
+    EMA signals).
     """
 
 # -- incremental indicators (one bar at a time; the vectorized values of

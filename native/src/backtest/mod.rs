@@ -4,7 +4,8 @@
 //! - [`params`]: the scalars of a run; [`codes`]: what it reports; [`records`]: trades and
 //!   risk events;
 //! - [`risk`], [`sizing`], [`stops`]: the rules, one module each;
-//! - [`sim`]: the simulation loop that applies them.
+//! - [`sim`]: the simulation loop that applies them;
+//! - [`sweep`]: many combinations of a strategy through that loop at once, on all cores.
 
 pub mod codes;
 pub mod params;
@@ -13,6 +14,7 @@ pub mod risk;
 pub mod sim;
 pub mod sizing;
 pub mod stops;
+pub mod sweep;
 
 pub use codes::{Action, ExitReason, Reason};
 pub use params::{Params, Sizing, StopMode};

@@ -25,6 +25,9 @@ pub struct Inputs<'a> {
     pub low: &'a [f64],
     pub close: &'a [f64],
     pub signal: &'a [i8],
+    /// The first bar `signal` holds (0: all of them; a sweep passes a stretch that starts
+    /// two bars before the bars being simulated).
+    pub signal_off: usize,
     pub stop_distance: &'a [f64],
     /// First bar of each CME trade date after the first, ascending: the day index (0 at bar
     /// 0) steps up by one at each.
@@ -54,6 +57,11 @@ impl Inputs<'_> {
     fn c(&self, i: usize) -> i64 {
         price_ticks(self.close[i], self.tick, self.inv_tick)
     }
+    /// The signal at the close of bar `i`.
+    #[inline(always)]
+    fn sig(&self, i: usize) -> i8 {
+        self.signal[i - self.signal_off]
+    }
     #[inline]
     fn stop_ticks(&self, i: usize) -> i64 {
         distance_ticks(self.stop_distance[i], self.tick)
@@ -74,7 +82,7 @@ impl Inputs<'_> {
             ("high", self.high.len()),
             ("low", self.low.len()),
             ("close", self.close.len()),
-            ("signal", self.signal.len()),
+            ("signal", self.signal.len() + self.signal_off),
             ("stop_distance", self.stop_distance.len()),
             ("entry_ok", self.entry_ok.map_or(n, <[bool]>::len)),
             ("force_flat", self.force_flat.map_or(n, <[bool]>::len)),
@@ -204,19 +212,29 @@ impl<'p> Sim<'p> {
     }
 }
 
-/// How many bars ahead the quiet loop prefetches an entry bar's prices.
-const PREFETCH_AHEAD: usize = 16;
-
-#[inline(always)]
-fn prefetch<T>(r: &T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is a hint; it never faults, and `r` is a valid reference anyway.
-    unsafe {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        _mm_prefetch::<_MM_HINT_T0>((r as *const T).cast::<i8>());
+/// The first `t` with `s[t + 1] != 0 && s[t + 1] != s[t]` (a new non-zero signal), if any:
+/// 32 pairs at a time with no early exit (the compiler vectorizes it), then one by one in
+/// the 32 that hold it.
+fn first_entry(s: &[i8]) -> Option<usize> {
+    const STEP: usize = 32;
+    if s.len() < 2 {
+        return None;
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = r;
+    let pairs = s.len() - 1;
+    let (prev, next) = (&s[..pairs], &s[1..]);
+    let mut t = 0;
+    while t + STEP <= pairs {
+        let (a, b) = (&prev[t..t + STEP], &next[t..t + STEP]);
+        let any = a
+            .iter()
+            .zip(b)
+            .fold(false, |acc, (&p, &n)| acc | ((n != 0) & (n != p)));
+        if any {
+            break;
+        }
+        t += STEP;
+    }
+    (t..pairs).find(|&k| next[k] != 0 && next[k] != prev[k])
 }
 
 impl Sim<'_> {
@@ -229,11 +247,11 @@ impl Sim<'_> {
         x: &Inputs,
         mut i: usize,
         until: usize,
-        equity: &mut [f64],
+        equity: &mut EquityWindow,
         eq_prev: &mut f64,
     ) -> usize {
         let p = self.p;
-        let until = until.min(equity.len());
+        let until = until.min(equity.end());
         let Sim {
             pos,
             risk,
@@ -247,33 +265,24 @@ impl Sim<'_> {
         }
         match pos.as_mut() {
             None => {
-                // Flat: only a new signal (an entry) needs the full rules.
-                let start = i;
-                while i < until && i >= 2 {
-                    let s1 = x.signal[i - 1];
-                    if s1 != 0 && s1 != x.signal[i - 2] {
-                        break;
+                // Flat: only a new signal (an entry) needs the full rules. Find the first bar
+                // `j` whose previous signal is non-zero and differs from the one before it
+                // (a scan of the signals alone), and mark the bars before it at the cash.
+                if i >= 2 && i < until {
+                    let pairs = &x.signal[i - 2 - x.signal_off..until - 1 - x.signal_off];
+                    let j = first_entry(pairs).map_or(until, |t| i + t);
+                    if j > i {
+                        equity.fill(i, j, *cash);
+                        *eq_prev = *cash;
+                        i = j;
                     }
-                    // The bar where an entry will be considered reads prices scattered
-                    // through memory: ask for them a little ahead.
-                    let k = i + PREFETCH_AHEAD;
-                    if k < until && x.signal[k - 1] != x.signal[k - 2] {
-                        prefetch(&x.close[k - 1]);
-                        prefetch(&x.stop_distance[k - 1]);
-                        prefetch(&x.open[k]);
-                    }
-                    equity[i] = *cash;
-                    i += 1;
-                }
-                if i > start {
-                    *eq_prev = *cash;
                 }
             }
             Some(pos) => {
                 let trailing = p.stop_mode.trailing() && pos.dist > 0;
                 let levels = pos.stop.is_some() || pos.target.is_some();
                 while i < until {
-                    if x.signal[i - 1] as i64 != pos.side || x.force_flat(i) {
+                    if x.sig(i - 1) as i64 != pos.side || x.force_flat(i) {
                         break;
                     }
                     let (h, l) = if levels || trailing {
@@ -303,7 +312,7 @@ impl Sim<'_> {
                         risk.bar = i as i64;
                         risk.end_bar(p, events, mtm);
                     }
-                    equity[i] = mtm;
+                    equity.set(i, mtm);
                     *eq_prev = mtm;
                     i += 1;
                 }
@@ -313,198 +322,314 @@ impl Sim<'_> {
     }
 }
 
+/// Where a run writes the equity of bars `off..off + buf.len()`: the whole series for
+/// [`simulate`], a short stretch reused block after block for a sweep
+/// (`crate::backtest::sweep`), which keeps only figures of the curve.
+pub struct EquityWindow<'e> {
+    pub buf: &'e mut [f64],
+    pub off: usize,
+}
+
+impl EquityWindow<'_> {
+    #[inline(always)]
+    fn set(&mut self, i: usize, v: f64) {
+        self.buf[i - self.off] = v;
+    }
+    /// Bars `from..to` at `v`.
+    #[inline]
+    fn fill(&mut self, from: usize, to: usize, v: f64) {
+        self.buf[from - self.off..to - self.off].fill(v);
+    }
+    /// One past the last bar the window holds.
+    #[inline(always)]
+    fn end(&self) -> usize {
+        self.off + self.buf.len()
+    }
+}
+
+/// What a run leaves besides its equity curve.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub trades: Vec<Trade>,
+    pub events: Vec<RiskEvent>,
+    pub trades_rejected: i64,
+    pub circuit_breaker_triggered: i64,
+}
+
+/// A simulation advanced a stretch of bars at a time: [`simulate`] runs one over all bars at
+/// once; a sweep runs several over the same stretch before the next (the bars stay in
+/// cache). Stopping at any bar changes nothing: the next stretch starts with the full rules,
+/// which give every bar what the quiet loop would.
+pub struct Run<'p> {
+    sim: Sim<'p>,
+    eq_prev: f64,
+    day: i64,
+    next_day: usize,
+    next_roll: usize,
+    i: usize,
+    /// After a margin call: the account is closed with this equity.
+    closed: Option<f64>,
+}
+
+impl<'p> Run<'p> {
+    /// A run at bar 0 with the starting capital.
+    pub fn new(p: &'p Params) -> Self {
+        Run {
+            sim: Sim {
+                p,
+                cash: p.initial_capital,
+                pos: None,
+                risk: Risk::new(),
+                stats: Stats::default(),
+                trades: Vec::new(),
+                events: Vec::new(),
+            },
+            eq_prev: p.initial_capital,
+            day: 0,
+            next_day: 0,
+            next_roll: 0,
+            i: 0,
+            closed: None,
+        }
+    }
+
+    /// The next bar to simulate.
+    pub fn bar(&self) -> usize {
+        self.i
+    }
+
+    /// Simulate bars up to `until` (exclusive, capped at the number of bars), writing their
+    /// equity into `equity`, which must hold them.
+    pub fn advance(&mut self, x: &Inputs, until: usize, equity: &mut EquityWindow) {
+        let n = x.open.len();
+        let until = until.min(n);
+        debug_assert!(self.i >= equity.off && until <= equity.end());
+        if let Some(v) = self.closed {
+            // The account is closed: no more trading, equity stays at the cash left.
+            for k in self.i..until {
+                equity.set(k, v);
+            }
+            self.i = self.i.max(until);
+            return;
+        }
+        let p = self.sim.p;
+        let slip = p.slippage_ticks;
+        let sim = &mut self.sim;
+        let mut eq_prev = self.eq_prev;
+        let (mut day, mut next_day) = (self.day, self.next_day);
+        let mut next_roll = self.next_roll;
+        let mut i = self.i;
+        while i < until {
+            let closed_before = sim.trades.len();
+            // 1. roll
+            if next_roll < x.rolls.len() && x.rolls[next_roll] as usize == i {
+                next_roll += 1;
+                if let Some(pos) = sim.pos.as_ref() {
+                    let (side, qty, dist) = (pos.side, pos.qty, pos.dist);
+                    sim.close_trade(
+                        x.c(i - 1) - side * slip,
+                        (i - 1) as i64,
+                        ExitReason::Roll,
+                        true,
+                        slip,
+                    );
+                    eq_prev = sim.cash;
+                    if p.roll {
+                        sim.open_trade(side, qty, i, x.o(i), dist);
+                    }
+                }
+            }
+            // 2. trade date
+            let mut new_day = false;
+            if p.use_risk {
+                if next_day < x.day_starts.len() && x.day_starts[next_day] as usize == i {
+                    next_day += 1;
+                    day += 1;
+                }
+                new_day = day != sim.risk.day; // bar 0 starts the first date
+                sim.risk.start_bar(i as i64, day, eq_prev);
+            }
+            // 3. act at the open on the previous bar's signal
+            if i > 0 {
+                let s1 = x.sig(i - 1) as i64;
+                let s2 = if i > 1 { x.sig(i - 2) as i64 } else { 0 };
+                if let Some(side) = sim.pos.as_ref().map(|q| q.side) {
+                    let flat = x.force_flat(i);
+                    if s1 != side || flat {
+                        let reason = if flat && s1 == side {
+                            ExitReason::Session
+                        } else {
+                            ExitReason::Signal
+                        };
+                        sim.close_trade(x.o(i) - side * slip, i as i64, reason, false, slip);
+                    }
+                }
+                if sim.pos.is_none() && s1 != 0 && s1 != s2 {
+                    if p.use_risk {
+                        let d = stop_distance(p, x.c(i - 1), x.stop_ticks(i - 1));
+                        let req = size(p, &sim.stats, eq_prev, d, x.stop_ticks(i - 1));
+                        let in_hours = x.entry_ok(i) && !x.force_flat(i);
+                        let cap = sim.margin_cap(eq_prev);
+                        let approved = sim.risk.check_entry(
+                            p,
+                            &mut sim.events,
+                            req,
+                            x.c(i - 1),
+                            eq_prev,
+                            in_hours,
+                            cap,
+                        );
+                        if approved > 0 {
+                            sim.open_trade(s1, approved, i, x.o(i), d);
+                        }
+                    } else if !x.force_flat(i) {
+                        let cap = sim.margin_cap(eq_prev);
+                        let Sim { risk, events, .. } = sim;
+                        let qty = risk.check_margin(events, i as i64, p.fixed_contracts, cap);
+                        if qty > 0 {
+                            sim.open_trade(s1, qty, i, x.o(i), 0);
+                        }
+                    }
+                }
+            }
+            // 4. intrabar stop / target
+            if let Some(pos) = sim.pos.as_ref() {
+                if pos.stop.is_some() || pos.target.is_some() {
+                    let side = pos.side;
+                    if let Some((px, reason)) =
+                        check_stop(side, pos.stop, pos.target, x.o(i), x.h(i), x.l(i))
+                    {
+                        if reason == ExitReason::Stop {
+                            sim.close_trade(px - side * slip, i as i64, reason, false, slip);
+                        } else {
+                            sim.close_trade(px, i as i64, reason, false, 0);
+                        }
+                    }
+                }
+            }
+            // 5. close (a margin call flattens at the close and closes the account)
+            let mut mtm = sim.cash;
+            let mut margin_call = false;
+            if let Some((side, qty, entry_px)) =
+                sim.pos.as_ref().map(|q| (q.side, q.qty, q.entry_px))
+            {
+                mtm += ((side * (x.c(i) - entry_px) * qty) as f64) * p.tick_value;
+                if sim.below_maintenance(mtm, qty) {
+                    margin_call = true;
+                    sim.risk.bar = i as i64;
+                    sim.events.push(RiskEvent::new(
+                        i as i64,
+                        Action::MarginCall,
+                        Reason::MaintenanceMargin,
+                        qty,
+                        0,
+                    ));
+                    sim.close_trade(
+                        x.c(i) - side * slip,
+                        i as i64,
+                        ExitReason::MarginCall,
+                        true,
+                        slip,
+                    );
+                    mtm = sim.cash;
+                }
+            }
+            if let Some(pos) = sim.pos.as_mut() {
+                if p.stop_mode.trailing() && pos.dist > 0 {
+                    if let Some(s) = pos.stop {
+                        pos.stop = Some(if pos.side > 0 {
+                            s.max(x.h(i) - pos.dist)
+                        } else {
+                            s.min(x.l(i) + pos.dist)
+                        });
+                    }
+                }
+            }
+            // Flat all bar long with no fill (a roll exit counts as a fill) on a trade date already
+            // started: `end_bar` saw this same cash with these same peaks last time, so it would
+            // change nothing. A new date resets the peaks and halts: then it may (a negative
+            // equity trips the breakers again). The Python reference calls it on every bar; a
+            // test holds both to the same events.
+            let filled = sim.trades.len() != closed_before;
+            if p.use_risk && (sim.pos.is_some() || filled || new_day) {
+                sim.risk.end_bar(p, &mut sim.events, mtm);
+            }
+            equity.set(i, mtm);
+            eq_prev = mtm;
+            i += 1;
+            if margin_call {
+                // The account is closed: no more trading, equity stays at the cash left.
+                self.closed = Some(mtm);
+                for k in i..until {
+                    equity.set(k, mtm);
+                }
+                i = until;
+                break;
+            }
+            // Then the bars where only the mark to market changes, up to the next roll or date.
+            let next_roll_bar = x.rolls.get(next_roll).map_or(n, |&b| b as usize);
+            let next_day_bar = match x.day_starts.get(next_day) {
+                Some(&b) if p.use_risk => b as usize,
+                _ => n,
+            };
+            i = sim.quiet_run(
+                x,
+                i,
+                next_roll_bar.min(next_day_bar).min(until),
+                equity,
+                &mut eq_prev,
+            );
+        }
+        self.eq_prev = eq_prev;
+        (self.day, self.next_day, self.next_roll, self.i) = (day, next_day, next_roll, i);
+    }
+
+    /// After the last bar (`advance` to the end first): an open position is closed at the
+    /// last close, whose equity in `equity` (which must hold that bar) becomes the cash.
+    pub fn finish(mut self, x: &Inputs, equity: &mut EquityWindow) -> Record {
+        let n = x.open.len();
+        debug_assert_eq!(self.i, n);
+        let sim = &mut self.sim;
+        // 6. end of data
+        if n > 0 {
+            if let Some(side) = sim.pos.as_ref().map(|q| q.side) {
+                let slip = sim.p.slippage_ticks;
+                sim.close_trade(
+                    x.c(n - 1) - side * slip,
+                    (n - 1) as i64,
+                    ExitReason::End,
+                    true,
+                    slip,
+                );
+                equity.set(n - 1, sim.cash);
+            }
+        }
+        Record {
+            trades: std::mem::take(&mut sim.trades),
+            events: std::mem::take(&mut sim.events),
+            trades_rejected: sim.risk.trades_rejected,
+            circuit_breaker_triggered: sim.risk.breakers,
+        }
+    }
+}
+
 /// Run the simulation over all bars.
 pub fn simulate(x: &Inputs, p: &Params) -> Outputs {
     let n = x.open.len();
-    let slip = p.slippage_ticks;
-    let mut sim = Sim {
-        p,
-        cash: p.initial_capital,
-        pos: None,
-        risk: Risk::new(),
-        stats: Stats::default(),
-        trades: Vec::new(),
-        events: Vec::new(),
-    };
     let mut equity = vec![0.0f64; n];
-    let mut eq_prev = p.initial_capital;
-    let (mut day, mut next_day) = (0i64, 0usize);
-    let mut next_roll = 0usize;
-    let mut i = 0usize;
-    while i < n {
-        let closed_before = sim.trades.len();
-        // 1. roll
-        if next_roll < x.rolls.len() && x.rolls[next_roll] as usize == i {
-            next_roll += 1;
-            if let Some(pos) = sim.pos.as_ref() {
-                let (side, qty, dist) = (pos.side, pos.qty, pos.dist);
-                sim.close_trade(
-                    x.c(i - 1) - side * slip,
-                    (i - 1) as i64,
-                    ExitReason::Roll,
-                    true,
-                    slip,
-                );
-                eq_prev = sim.cash;
-                if p.roll {
-                    sim.open_trade(side, qty, i, x.o(i), dist);
-                }
-            }
-        }
-        // 2. trade date
-        let mut new_day = false;
-        if p.use_risk {
-            if next_day < x.day_starts.len() && x.day_starts[next_day] as usize == i {
-                next_day += 1;
-                day += 1;
-            }
-            new_day = day != sim.risk.day; // bar 0 starts the first date
-            sim.risk.start_bar(i as i64, day, eq_prev);
-        }
-        // 3. act at the open on the previous bar's signal
-        if i > 0 {
-            let s1 = x.signal[i - 1] as i64;
-            let s2 = if i > 1 { x.signal[i - 2] as i64 } else { 0 };
-            if let Some(side) = sim.pos.as_ref().map(|q| q.side) {
-                let flat = x.force_flat(i);
-                if s1 != side || flat {
-                    let reason = if flat && s1 == side {
-                        ExitReason::Session
-                    } else {
-                        ExitReason::Signal
-                    };
-                    sim.close_trade(x.o(i) - side * slip, i as i64, reason, false, slip);
-                }
-            }
-            if sim.pos.is_none() && s1 != 0 && s1 != s2 {
-                if p.use_risk {
-                    let d = stop_distance(p, x.c(i - 1), x.stop_ticks(i - 1));
-                    let req = size(p, &sim.stats, eq_prev, d, x.stop_ticks(i - 1));
-                    let in_hours = x.entry_ok(i) && !x.force_flat(i);
-                    let cap = sim.margin_cap(eq_prev);
-                    let approved = sim.risk.check_entry(
-                        p,
-                        &mut sim.events,
-                        req,
-                        x.c(i - 1),
-                        eq_prev,
-                        in_hours,
-                        cap,
-                    );
-                    if approved > 0 {
-                        sim.open_trade(s1, approved, i, x.o(i), d);
-                    }
-                } else if !x.force_flat(i) {
-                    let cap = sim.margin_cap(eq_prev);
-                    let Sim { risk, events, .. } = &mut sim;
-                    let qty = risk.check_margin(events, i as i64, p.fixed_contracts, cap);
-                    if qty > 0 {
-                        sim.open_trade(s1, qty, i, x.o(i), 0);
-                    }
-                }
-            }
-        }
-        // 4. intrabar stop / target
-        if let Some(pos) = sim.pos.as_ref() {
-            if pos.stop.is_some() || pos.target.is_some() {
-                let side = pos.side;
-                if let Some((px, reason)) =
-                    check_stop(side, pos.stop, pos.target, x.o(i), x.h(i), x.l(i))
-                {
-                    if reason == ExitReason::Stop {
-                        sim.close_trade(px - side * slip, i as i64, reason, false, slip);
-                    } else {
-                        sim.close_trade(px, i as i64, reason, false, 0);
-                    }
-                }
-            }
-        }
-        // 5. close (a margin call flattens at the close and closes the account)
-        let mut mtm = sim.cash;
-        let mut margin_call = false;
-        if let Some((side, qty, entry_px)) = sim.pos.as_ref().map(|q| (q.side, q.qty, q.entry_px)) {
-            mtm += ((side * (x.c(i) - entry_px) * qty) as f64) * p.tick_value;
-            if sim.below_maintenance(mtm, qty) {
-                margin_call = true;
-                sim.risk.bar = i as i64;
-                sim.events.push(RiskEvent::new(
-                    i as i64,
-                    Action::MarginCall,
-                    Reason::MaintenanceMargin,
-                    qty,
-                    0,
-                ));
-                sim.close_trade(
-                    x.c(i) - side * slip,
-                    i as i64,
-                    ExitReason::MarginCall,
-                    true,
-                    slip,
-                );
-                mtm = sim.cash;
-            }
-        }
-        if let Some(pos) = sim.pos.as_mut() {
-            if p.stop_mode.trailing() && pos.dist > 0 {
-                if let Some(s) = pos.stop {
-                    pos.stop = Some(if pos.side > 0 {
-                        s.max(x.h(i) - pos.dist)
-                    } else {
-                        s.min(x.l(i) + pos.dist)
-                    });
-                }
-            }
-        }
-        // Flat all bar long with no fill (a roll exit counts as a fill) on a trade date already
-        // started: `end_bar` saw this same cash with these same peaks last time, so it would
-        // change nothing. A new date resets the peaks and halts: then it may (a negative
-        // equity trips the breakers again). The Python reference calls it on every bar; a
-        // test holds both to the same events.
-        let filled = sim.trades.len() != closed_before;
-        if p.use_risk && (sim.pos.is_some() || filled || new_day) {
-            sim.risk.end_bar(p, &mut sim.events, mtm);
-        }
-        equity[i] = mtm;
-        eq_prev = mtm;
-        i += 1;
-        if margin_call {
-            // The account is closed: no more trading, equity stays at the cash left.
-            equity[i..].fill(mtm);
-            break;
-        }
-        // Then the bars where only the mark to market changes, up to the next roll or date.
-        let next_roll_bar = x.rolls.get(next_roll).map_or(n, |&b| b as usize);
-        let next_day_bar = match x.day_starts.get(next_day) {
-            Some(&b) if p.use_risk => b as usize,
-            _ => n,
-        };
-        i = sim.quiet_run(
-            x,
-            i,
-            next_roll_bar.min(next_day_bar),
-            &mut equity,
-            &mut eq_prev,
-        );
-    }
-    // 6. end of data
-    if n > 0 {
-        if let Some(side) = sim.pos.as_ref().map(|q| q.side) {
-            sim.close_trade(
-                x.c(n - 1) - side * slip,
-                (n - 1) as i64,
-                ExitReason::End,
-                true,
-                slip,
-            );
-            equity[n - 1] = sim.cash;
-        }
-    }
+    let mut window = EquityWindow {
+        buf: &mut equity,
+        off: 0,
+    };
+    let mut run = Run::new(p);
+    run.advance(x, n, &mut window);
+    let r = run.finish(x, &mut window);
     Outputs {
         equity,
-        trades: sim.trades,
-        events: sim.events,
-        trades_rejected: sim.risk.trades_rejected,
-        circuit_breaker_triggered: sim.risk.breakers,
+        trades: r.trades,
+        events: r.events,
+        trades_rejected: r.trades_rejected,
+        circuit_breaker_triggered: r.circuit_breaker_triggered,
     }
 }
 
@@ -559,6 +684,7 @@ mod tests {
                 low: &self.l,
                 close: &self.c,
                 signal: &self.s,
+                signal_off: 0,
                 stop_distance: &self.st,
                 day_starts: &self.d,
                 rolls: &self.k,
@@ -566,6 +692,31 @@ mod tests {
                 force_flat: None,
             }
         }
+    }
+
+    #[test]
+    fn first_entry_is_the_first_new_nonzero_signal() {
+        let slow =
+            |s: &[i8]| (0..s.len().saturating_sub(1)).find(|&t| s[t + 1] != 0 && s[t + 1] != s[t]);
+        let mut s = vec![0i8; 200];
+        for (at, v) in [
+            (None, 0),
+            (Some(0), 1),
+            (Some(31), -1),
+            (Some(32), 1),
+            (Some(150), -1),
+        ] {
+            let mut t = s.clone();
+            if let Some(k) = at {
+                t[k + 1] = v;
+            }
+            assert_eq!(first_entry(&t), slow(&t), "{at:?}");
+        }
+        s[40..].fill(1); // one change at 39 -> 40, then constant: no later entry
+        assert_eq!(first_entry(&s), Some(39));
+        assert_eq!(first_entry(&s[41..]), None);
+        assert_eq!(first_entry(&[]), None);
+        assert_eq!(first_entry(&[1]), None);
     }
 
     #[test]

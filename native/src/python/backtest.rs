@@ -326,6 +326,7 @@ fn simulate<'py>(
         low: low.as_slice()?,
         close: close.as_slice()?,
         signal: signal.as_slice()?,
+        signal_off: 0,
         stop_distance: stop_distance.as_slice()?,
         day_starts: day_starts.as_slice()?,
         rolls: rolls.as_slice()?,

@@ -15,6 +15,7 @@ mod ingest;
 mod risk;
 mod series;
 mod signals;
+mod sweep;
 mod ticks;
 
 #[pymodule]
@@ -32,6 +33,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     risk::register(m)?;
     series::register(m)?;
     signals::register(m)?;
+    sweep::register(m)?;
     ticks::register(m)?;
     Ok(())
 }
