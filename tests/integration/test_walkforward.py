@@ -140,6 +140,33 @@ def test_positions_are_flat_at_every_window_edge(bars: pd.DataFrame, momentum_wf
     assert set(w["param.fast_period"]) <= {5, 10}
 
 
+def test_window_rows_are_slices_of_the_stitched_run(momentum_wf) -> None:
+    w, stitched = momentum_wf.windows, momentum_wf.stitched
+    # One account: the windows' out-of-sample trades and P&L add up to the stitched run's.
+    assert w["oos_total_trades"].sum() == len(stitched.trades)
+    pnl = stitched.final_equity - stitched.initial_capital
+    assert w["oos_pnl_usd"].sum() == pytest.approx(pnl, abs=0.01)
+    returns = (1 + w["oos_total_return_pct"] / 100).prod() - 1
+    assert returns * 100 == pytest.approx(
+        stitched.metrics["performance"]["total_return_pct"], abs=0.01
+    )
+    starts = pd.DatetimeIndex(w["oos_start_time"])
+    entry_window = starts.searchsorted(stitched.trades["entry_time"], side="right") - 1
+    per_window = stitched.trades.groupby(entry_window)["net_pnl"].sum()
+    for k, row in w.iterrows():
+        assert row["oos_total_trades"] == int((entry_window == k).sum())
+        assert row["oos_pnl_usd"] == pytest.approx(per_window.get(k, 0.0), abs=0.01)
+
+
+def test_a_short_last_window_is_flagged_unreliable(bars: pd.DataFrame) -> None:
+    grid = ParameterGrid(MomentumStrategy, {"fast_period": [5, 10], "slow_period": [30, 60]})
+    n = 15_000 + 2 * 8_000 + 600  # the last window: 600 one-minute bars, about one trade date
+    wf = walk_forward(bars.iloc[:n], grid, in_sample=15_000, out_of_sample=8_000)
+    last = wf.windows.iloc[-1]
+    assert last["oos_end"] - last["oos_start"] == 600
+    assert "sharpe_ratio" in last["oos_unreliable"]
+
+
 def test_saved_folder_has_its_page_and_the_stitched_report(momentum_wf, tmp_path: Path) -> None:
     folder = momentum_wf.save(tmp_path)
     doc = json.loads((folder / "walkforward.json").read_text())

@@ -160,7 +160,16 @@ def walkforward(
         click.echo(json.dumps(summary, indent=2))
         return
     cols = ["window", "oos_start_time", "oos_end_time", "params", "is_objective", "oos_objective"]
-    click.echo(result.windows[cols].to_string(index=False))
+    table = result.windows
+    shown = table[cols].assign(oos_trades=table["oos_total_trades"], oos_pnl=table["oos_pnl_usd"])
+    click.echo(shown.to_string(index=False))
+    click.echo("  out-of-sample rows are slices of the stitched run (one account)")
+    for row in table.itertuples():
+        if row.oos_unreliable:
+            click.echo(
+                f"  ! window {row.window}: {row.oos_trade_dates} trade dates, "
+                f"{row.oos_total_trades} trades out of sample: unreliable {row.oos_unreliable}"
+            )
     oos = summary["out_of_sample"]
     wfe = summary["walk_forward_efficiency"]
     click.echo(

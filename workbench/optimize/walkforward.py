@@ -22,6 +22,15 @@ so an open position closes at the next bar's open, and each window starts flat. 
 run is one backtest over the out-of-sample span with these signals (flat between windows when
 ``step`` exceeds ``out_of_sample``), so its equity carries from one window to the next.
 
+Each window's out-of-sample figures (``oos_*`` in ``windows``) are a slice of that one run,
+not a separate backtest: its trades are the stitched trades entered in the window (the exit
+at the next window's first open included), its P&L the stitched equity's change from the
+close of its first bar to the close of the bar after its last one. So the windows' trades and
+``oos_pnl_usd`` add up to the stitched run's, and the risk layer's state (equity, consecutive
+losses, halts) carries across windows as it would in one account. ``oos_unreliable`` names the
+figures resting on too few trade dates or trades, by the backtest's rules
+(:mod:`workbench.analysis.reliability`).
+
 Walk-forward efficiency (Pardo): the annualised out-of-sample return over the annualised
 in-sample return of the chosen parameters, each annualised as ``total return x 252 / trade
 dates`` (no compounding). Per window and overall (the stitched run's return over the mean of
@@ -40,10 +49,16 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from workbench.analysis import PERIODS_PER_YEAR
+from workbench.analysis import (
+    PERIODS_PER_YEAR,
+    compute_metrics,
+    reliability_notes,
+    unreliable_metrics,
+)
 from workbench.backtest import run_backtest
 from workbench.backtest.engine import build_config
 from workbench.errors import ConfigError
+from workbench.market.calendar import trade_dates
 from workbench.optimize.grid import ParameterGrid
 from workbench.optimize.progress import progress_bar
 from workbench.optimize.sweep import MINIMIZE, SweepResult, _plain, check_objective, sweep
@@ -60,6 +75,12 @@ if TYPE_CHECKING:
 EDGE_POLICY = (
     "flattened: the signal of each out-of-sample window's last bar is flat, so a position "
     "closes at the next bar's open and every window starts flat"
+)
+#: What each window's out-of-sample figures are (written into walkforward.json).
+WINDOW_FIGURES = (
+    "slices of the stitched run (one account): a window's trades are those entered in it, its "
+    "P&L the stitched equity's change over it (up to the close of its last position), so the "
+    "windows' trades and P&L add up to the stitched run's"
 )
 #: How walk-forward efficiency is computed (written into walkforward.json).
 WFE_DEFINITION = (
@@ -248,7 +269,9 @@ class WalkForwardResult:
     windows : pandas.DataFrame
         One row per window: bar positions and times, the chosen parameters (``param.*``),
         the in-sample and out-of-sample objective, return (total and annualised), Sharpe
-        ratio and trades, and the window's walk-forward efficiency.
+        ratio and trades, and the window's walk-forward efficiency. The out-of-sample
+        figures are slices of :attr:`stitched` (``oos_pnl_usd`` and ``oos_total_trades`` sum
+        to its P&L and trades); ``oos_unreliable`` names those too short to trust.
     stitched : BacktestResult
         The out-of-sample windows traded one after another (one account).
     grid : ParameterGrid
@@ -286,6 +309,7 @@ class WalkForwardResult:
                     "windows": len(w),
                     "windows_traded": int(w["traded"].sum()),
                     "edges": EDGE_POLICY,
+                    "window_figures": WINDOW_FIGURES,
                     "walk_forward_efficiency": _efficiency(oos_annual, is_mean),
                     "wfe_definition": WFE_DEFINITION,
                     "out_of_sample": {
@@ -332,6 +356,56 @@ class WalkForwardResult:
         return parent / name
 
 
+def _oos_figures(
+    stitched: BacktestResult, w: Window, offset: int, objective: str
+) -> dict[str, Any]:
+    """Window ``w``'s out-of-sample figures as a slice of the stitched run (one account).
+
+    The slice's equity starts at the close of the window's first bar (flat then: the previous
+    window's position closed at that bar's open, and this window's first entry fills at the
+    next bar's open at the earliest) and ends at the close of the bar after its last one,
+    where its last position closed (or at the last bar). So consecutive windows share their
+    edge equity, their P&L adds up to the stitched run's, and its trades are those entered
+    in the window.
+    """
+    equity = stitched.equity
+    n = len(equity)
+    first = w.oos_start - offset
+    last = min(w.oos_end - offset, n - 1)
+    part = equity.iloc[first : last + 1]
+    capital = float(part.iloc[0])
+    starts = stitched.signals.index  # bar start times (the equity is at bar ends)
+    trades = stitched.trades
+    t0, t1 = starts[first], starts[w.oos_end - offset - 1]
+    mine = trades[(trades["entry_time"] >= t0) & (trades["entry_time"] <= t1)]
+    dates = trade_dates(starts[first : last + 1].as_unit("ns").asi8)
+    eod = part.groupby(dates).last()
+    daily = pd.Series(np.diff(np.r_[capital, eod.to_numpy()]), index=eod.index)
+    perf = compute_metrics(part, mine, daily, capital)["performance"]
+    events = stitched.risk_events
+    inside = (events["time"] >= t0) & (events["time"] <= t1)
+    action = events.loc[inside, "action"].astype(str)
+    counters = {
+        "trades_rejected": int((action == "rejected").sum()),
+        "circuit_breaker_triggered": int((action == "circuit_breaker").sum()),
+    }
+    span = {
+        "start": str(t0.date()),
+        "end": str(t1.date()),
+        "trading_days": len(eod),
+    }
+    unreliable = unreliable_metrics(reliability_notes(perf, span))
+    return {
+        "oos_objective": counters[objective] if objective in counters else _plain(perf[objective]),
+        "oos_total_return_pct": _plain(perf["total_return_pct"]),
+        "oos_pnl_usd": _plain(perf["total_return_usd"]),
+        "oos_sharpe_ratio": _plain(perf["sharpe_ratio"]),
+        "oos_total_trades": _plain(perf["total_trades"]),
+        "oos_trade_dates": len(eod),
+        "oos_unreliable": ", ".join(unreliable),
+    }
+
+
 def _window(
     bars: pd.DataFrame,
     grid: ParameterGrid,
@@ -344,7 +418,8 @@ def _window(
     stop_parts: list[pd.Series],
     described: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    """One window: the in-sample sweep, the chosen parameters' out-of-sample run, its row."""
+    """One window: the in-sample sweep, the chosen parameters' out-of-sample signals, its row
+    (the out-of-sample figures are added from the stitched run)."""
     index = bars.index
     in_bars = bars.iloc[w.is_start : w.is_end]  # nothing at or after w.is_end
     result = optimise(in_bars, grid, objective)
@@ -377,33 +452,6 @@ def _window(
         sig, stops = _window_signals(bars, strategy, w)
         signal_parts.append(sig)
         stop_parts.append(stops)
-        oos = run_backtest(
-            bars.iloc[w.oos_start : w.oos_end],
-            PrecomputedSignals(signals=sig, stops=stops, label=strategy.display_name),
-            **options,
-        )
-        days = len(oos.daily_pnl)
-        row.update(
-            {
-                "oos_objective": _figure(oos, objective),
-                "oos_total_return_pct": _figure(oos, "total_return_pct"),
-                "oos_sharpe_ratio": _figure(oos, "sharpe_ratio"),
-                "oos_total_trades": _figure(oos, "total_trades"),
-                "oos_trade_dates": days,
-            }
-        )
-    else:
-        row.update(
-            {
-                "oos_objective": None,
-                "oos_total_return_pct": 0.0,
-                "oos_sharpe_ratio": None,
-                "oos_total_trades": 0,
-                "oos_trade_dates": 0,
-            }
-        )
-    row["oos_annual_return_pct"] = _annualised(row["oos_total_return_pct"], row["oos_trade_dates"])
-    row["wfe"] = _efficiency(row["oos_annual_return_pct"], row["is_annual_return_pct"])
     described.append(
         {
             "window": w.index,
@@ -498,9 +546,6 @@ def walk_forward(
                 )
             )
             bar.update(1)
-    table = pd.DataFrame(rows)
-    for p in grid.ranges:
-        table[f"param.{p}"] = [json.loads(s).get(p) for s in table["params"]]
     span = bars.iloc[windows[0].oos_start : windows[-1].oos_end]
     strategy = PrecomputedSignals(
         signals=pd.concat(signal_parts) if signal_parts else pd.Series(dtype=np.int8),
@@ -509,6 +554,15 @@ def walk_forward(
         windows=tuple(described),
     )
     stitched = run_backtest(span, strategy, **options)
+    for row, w in zip(rows, windows, strict=True):
+        row.update(_oos_figures(stitched, w, windows[0].oos_start, objective))
+        row["oos_annual_return_pct"] = _annualised(
+            row["oos_total_return_pct"], row["oos_trade_dates"]
+        )
+        row["wfe"] = _efficiency(row["oos_annual_return_pct"], row["is_annual_return_pct"])
+    table = pd.DataFrame(rows)
+    for p in grid.ranges:
+        table[f"param.{p}"] = [json.loads(s).get(p) for s in table["params"]]
     settings = {
         "in_sample_bars": in_sample,
         "out_of_sample_bars": out_of_sample,
@@ -526,6 +580,7 @@ def walk_forward(
 
 __all__ = [
     "EDGE_POLICY",
+    "WINDOW_FIGURES",
     "PrecomputedSignals",
     "WalkForwardResult",
     "Window",

@@ -102,6 +102,7 @@ def walkforward_page(summary: dict[str, Any], windows: pd.DataFrame, equity: pd.
         ("out-of-sample max drawdown %", oos.get("max_drawdown_pct")),
         ("walk-forward efficiency", None if wfe is None else round(wfe, 3)),
         ("window edges", summary["edges"]),
+        ("window figures", summary.get("window_figures")),
         ("efficiency", summary["wfe_definition"]),
     ]
     rows = "".join(
@@ -120,6 +121,8 @@ def walkforward_page(summary: dict[str, Any], windows: pd.DataFrame, equity: pd.
         "oos_annual_return_pct",
         "wfe",
         "oos_total_trades",
+        "oos_pnl_usd",
+        "oos_unreliable",
     ]
     return (
         '<!DOCTYPE html><html><head><meta charset="utf-8">'
