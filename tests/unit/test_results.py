@@ -408,7 +408,13 @@ def test_time_of_day_filter() -> None:
     assert text is not None
     lost = sum(net[30:])
     assert f"15:00-15:59 New York lost ${-lost:,.2f} in total (n=10" in text
-    assert f"the other 30 trades made ${sum(net[:30]):+,.2f}" in text
+    assert f"the other 30 trades made ${sum(net[:30]):,.2f} (avg $+" in text
+    # the other hours losing too: "lost $3.00", never "lost $-3.00"
+    losing = [x - 12 for x in net[:30]] + net[30:]
+    text = R.time_of_day_filter(make_result(_trades(losing, t["entry_time"].tolist())))
+    assert text is not None
+    assert f"the other 30 trades lost ${-sum(losing[:30]):,.2f} (avg $-" in text
+    assert "lost $-" not in text
     # the same P&L spread evenly over the two hours: no hour stands out
     mixed = [at(i, 10 if i % 2 else 15) for i in range(40)]
     assert R.time_of_day_filter(make_result(_trades(net, mixed))) is None
