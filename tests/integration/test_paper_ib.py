@@ -77,6 +77,7 @@ def start_session(
     warm_up: int = 0,
     execution: ExecutionConfig | None = None,
     listeners: list | None = None,
+    settle_timeout: float = 0.2,
 ) -> tuple[PaperSession, IBBroker]:
     client = IBClient(port=gw.port, client_id=11, timeout=5, auto_reconnect=True)
     broker = IBBroker(client, warm_up_bars=warm_up, max_messages_per_second=0)
@@ -88,7 +89,7 @@ def start_session(
         feed=broker,
         execution=execution or ExecutionConfig(flatten_at_end=False),
         max_bars=n,
-        settle_timeout=0.2,
+        settle_timeout=settle_timeout,
         listeners=listeners,
     )
     session.start()
@@ -157,6 +158,35 @@ def test_ib_session_matches_backtest(bars: pd.DataFrame, options: dict) -> None:
     assert sum(positions.values()) == session.engine.position_qty
     assert broker.ack_ns  # every order acknowledged through ib-async
     session.close()
+
+
+def test_session_ending_in_a_position_agrees_with_its_trades_and_the_account(
+    bars: pd.DataFrame, no_risk: object
+) -> None:
+    """The end flatten's fill (which a live broker gives after the last bar) reaches the
+    equity curve: summary total return == the trades' net P&L == the account's change."""
+    n = 40
+    with SimulatedGateway(feed_of(bars.iloc[: n + 5]), GatewayConfig(port=0)) as gw:
+        before = gw.account_values()["NetLiquidation"]
+        session, _ = start_session(gw, no_risk, n, execution=ExecutionConfig(), settle_timeout=20)
+        play(gw, session, n - 1)
+        om = session.engine.om
+        gw.step(SUB)  # the last bar: the session sends the end flatten and waits for its fill
+        wait_for(lambda: any(mo.purpose == "end" for mo in om.orders.values()), "the flatten")
+        wait_for(lambda: acked(session), "the flatten's acknowledgement")
+        gw.step(SUB)  # the market moves on: the flatten fills
+        session.join(30)
+        after = gw.account_values()["NetLiquidation"]
+        positions = gw.positions()
+    result = session.result()
+    session.close()
+    assert result.trades["exit_reason"].iloc[-1] == "end_of_data"  # it ended in a position
+    assert not positions
+    net = result.trades["net_pnl"].sum()
+    assert result.metrics["performance"]["total_return_usd"] == pytest.approx(net)
+    assert after - before == pytest.approx(net)
+    assert result.equity.iloc[-1] == pytest.approx(result.initial_capital + net)
+    assert result.position.iloc[-1] == 0
 
 
 def test_warm_up_from_history_gives_the_backtests_signals(bars: pd.DataFrame, no_risk: object):

@@ -166,6 +166,7 @@ class ExecutionEngine:
         self.halted_reason = ""
         self.margin_called = False  # the account is closed: no more trading (not a stop)
         self._exit_sent = False
+        self._flattened_after_close = False  # finish() or kill() sent a flatten: mark_end()
         # a live roll: entries for the new contract, sent once the old one is flat
         self._after_roll: list[tuple[Any, ...]] | None = None
         # the record
@@ -589,14 +590,26 @@ class ExecutionEngine:
 
     # -- session control ------------------------------------------------------------------------
     def finish(self) -> None:
-        """After the last bar: close an open position at the last close (as the backtest)."""
+        """After the last bar: close an open position at the last close (as the backtest).
+
+        The sim broker fills at once; a live broker fills later: call :meth:`mark_end` once
+        its fill is in (the session does, after waiting for the last orders)."""
         if self.pos is not None and self.exe.flatten_at_end and self.i >= 0:
             self.om.phase = "submit"
             self._exit("end", self.bar.end if self.bar else 0, self._price(self.c1))
-            if self.equity:
-                self.equity[-1] = self.cash
-                self.position[-1] = self.position_qty
+            self._flattened_after_close = True
+        self.mark_end()
         self.checkpoint()
+
+    def mark_end(self) -> None:
+        """The record's last row once a flatten sent after the last close (the end of data,
+        the kill switch) has filled: the equity is the cash, the position flat, as the
+        backtest's ``end_of_data`` row. Until the fill is in, the row keeps its mark."""
+        if not self._flattened_after_close or self.pos is not None or not self.equity:
+            return
+        self.equity[-1] = self.cash
+        self.position[-1] = 0
+        self.eq_prev = self.cash
 
     def checkpoint(self) -> None:
         """Journal the risk events and the bars done, and commit."""
@@ -615,6 +628,7 @@ class ExecutionEngine:
         if self.pos is not None:
             self.om.phase = "submit"
             self._exit("flatten", self.bar.end if self.bar else 0, self._price(self.c1))
+            self._flattened_after_close = True
         self.journal.alert(self.i, "kill_switch", reason)
         self.journal.commit()
         self.stopped = True

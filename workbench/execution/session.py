@@ -204,6 +204,7 @@ class PaperSession:
                         cb(eng)
             else:
                 eng.finish()
+            eng.mark_end()  # a kill switch's flatten, filled: the record's last row
             eng.checkpoint()
         finally:
             self.finished.set()
@@ -261,6 +262,7 @@ class PaperSession:
                 if not self._stop.is_set() and not eng.stopped:
                     eng.finish()
                 await self._settle()
+                eng.mark_end()  # the end (or kill) flatten filled: the record's last row
                 eng.checkpoint()
             finally:
                 feed.stop()
