@@ -18,6 +18,8 @@ import pytest
 
 from workbench.adapters.ib import (
     LIVE_CONFIRMATION,
+    LIVE_PORTS,
+    PAPER_PORTS,
     BarFeed,
     GatewayConfig,
     IBClient,
@@ -373,11 +375,14 @@ def _free_port() -> int:
 
 def test_live_port_is_refused_before_any_connection() -> None:
     async def scenario() -> None:
-        for port in (4001, 7496):
+        for port in sorted(LIVE_PORTS):
             client = IBClient("127.0.0.1", port, 1, timeout=1)
-            with pytest.raises(LiveTradingRefused, match="live trading port"):
+            with pytest.raises(LiveTradingRefused, match="live trading port") as refused:
                 await client.connect()
             assert not client.is_connected
+            # the message names every live port (4003 too), the hint the paper ones
+            for live_port in LIVE_PORTS | PAPER_PORTS:
+                assert str(live_port) in str(refused.value)
 
     run(scenario())
     with pytest.raises(LiveTradingRefused, match="typed confirmation"):

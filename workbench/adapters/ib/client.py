@@ -5,8 +5,8 @@ Async throughout (it runs in the paper session's own event loop): ``await client
 Orders go in as :class:`workbench.model.Order` intents, each with a unique ``orderRef``, and
 fills come back as :class:`workbench.model.Fill`.
 
-Safety: the paper ports (TWS 7497, Gateway 4002) are the default. A live port (TWS 7496,
-Gateway 4001) or an account that is not a paper account (paper ids start with ``DU``) is
+Safety: the paper ports (TWS 7497, Gateway 4002) are the default. A live port
+(:data:`LIVE_PORTS`: TWS 7496, Gateway 4001, the docker image's 4003) or an account that is not a paper account (paper ids start with ``DU``) is
 refused, before any order can be sent, unless ``live=True`` and ``confirm_live`` equal to
 :data:`LIVE_CONFIRMATION` are both given.
 """
@@ -36,11 +36,13 @@ from workbench.model import Fill, Order, OrderStatus, OrderType, Side, TimeInFor
 
 log = logging.getLogger(__name__)
 
-#: TWS and IB Gateway paper ports, and 4004: the docker image's relay of the paper API
+#: The paper ports, by what listens there: 4004 is the docker image's relay of the paper API
 #: (infrastructure/docker/docker-compose.yml).
-PAPER_PORTS = frozenset({7497, 4002, 4004})
-#: TWS and IB Gateway live ports, and 4003: the docker image's relay of the live API.
-LIVE_PORTS = frozenset({7496, 4001, 4003})
+PAPER_PORT_NAMES = {7497: "TWS", 4002: "IB Gateway", 4004: "IB Gateway in docker"}
+PAPER_PORTS = frozenset(PAPER_PORT_NAMES)
+#: The live ports, by what listens there: 4003 is the docker image's relay of the live API.
+LIVE_PORT_NAMES = {7496: "TWS", 4001: "IB Gateway", 4003: "IB Gateway in docker"}
+LIVE_PORTS = frozenset(LIVE_PORT_NAMES)
 #: What a user must type (``confirm_live=``) to trade a live account.
 LIVE_CONFIRMATION = "I understand this sends real orders to a live account"
 #: The hint of every refusal: the Python and the CLI spelling of the confirmation.
@@ -73,6 +75,11 @@ _TIF = {TimeInForce.DAY: "DAY", TimeInForce.GTC: "GTC", TimeInForce.IOC: "IOC"}
 
 class LiveTradingRefused(WorkbenchError):
     """A live port or a non-paper account without ``live=True`` and the typed confirmation."""
+
+
+def _ports(names: dict[int, str]) -> str:
+    """``"TWS 7496, IB Gateway 4001, ..."``: the ports of a refusal message."""
+    return ", ".join(f"{name} {port}" for port, name in names.items())
 
 
 def new_order_ref(prefix: str = "wb") -> str:
@@ -283,8 +290,8 @@ class IBClient:
         """Refuse a live port unless live trading was confirmed."""
         if self.port in LIVE_PORTS and not self.live:
             raise LiveTradingRefused(
-                f"port {self.port} is a live trading port (TWS 7496, Gateway 4001); refused",
-                hint=f"use a paper port (TWS 7497, Gateway 4002); {HOW_TO_GO_LIVE}",
+                f"port {self.port} is a live trading port ({_ports(LIVE_PORT_NAMES)}); refused",
+                hint=f"use a paper port ({_ports(PAPER_PORT_NAMES)}); {HOW_TO_GO_LIVE}",
             )
 
     def check_account(self) -> None:
