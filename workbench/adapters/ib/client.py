@@ -6,9 +6,10 @@ Orders go in as :class:`workbench.model.Order` intents, each with a unique ``ord
 fills come back as :class:`workbench.model.Fill`.
 
 Safety: the paper ports (TWS 7497, Gateway 4002) are the default. A live port
-(:data:`LIVE_PORTS`: TWS 7496, Gateway 4001, the docker image's 4003) or an account that is not a paper account (paper ids start with ``DU``) is
-refused, before any order can be sent, unless ``live=True`` and ``confirm_live`` equal to
-:data:`LIVE_CONFIRMATION` are both given.
+(:data:`LIVE_PORTS`: TWS 7496, Gateway 4001, the docker image's 4003) or an account that
+is not a paper account (paper ids start with ``DU``) is refused, before any order can be
+sent, unless ``live=True`` and ``confirm_live`` equal to :data:`LIVE_CONFIRMATION` are both
+given.
 """
 
 from __future__ import annotations
