@@ -143,7 +143,7 @@ def backtest(
     t0 = time.perf_counter()
     cls = strategy_class(strategy_name)
     strategy = cls.from_parameters(_parse_params(params, cls))
-    config = BacktestConfig.from_json(Path(config_file).read_text()) if config_file else None
+    config = BacktestConfig.from_file(config_file) if config_file else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         bars = load_bars(symbol, schema, start=start, end=end, data_dir=data_dir)
