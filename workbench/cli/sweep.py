@@ -36,30 +36,54 @@ if TYPE_CHECKING:
 
 
 def _parse_grid(items: tuple[str, ...], cls: Any) -> dict[str, Any]:
-    """``name=a,b,c`` (values) or ``name=low:high:step`` (a range), typed like ``--param``."""
+    """``name=a,b,c`` (values) or ``name=low:high[:step]`` (an inclusive range; step 1 by
+    default for an integer parameter), typed like ``--param``."""
     from workbench.errors import ConfigError
-    from workbench.strategies import ParamRange
 
     out: dict[str, Any] = {}
     for item in items:
         if "=" not in item:
             raise ConfigError(
-                f"--grid {item!r} must look like name=a,b,c or name=low:high:step",
+                f"--grid {item!r} must look like name=a,b,c or name=low:high[:step]",
                 hint="e.g. --grid fast_period=10,20,30 --grid slow_period=50:200:50",
             )
         name, spec = (s.strip() for s in item.split("=", 1))
-        if spec.count(":") == 2:
-            low, high, step = (_parse_params((f"{name}={v}",), cls)[name] for v in spec.split(":"))
-            if not all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) for v in (low, high, step)
-            ):
-                raise ConfigError(f"--grid {item!r}: a range needs a numeric parameter")
-            if step <= 0 or high < low:
-                raise ConfigError(f"--grid {item!r}: give low <= high and a positive step")
-            out[name] = ParamRange(low, high, step)
+        if ":" in spec:
+            out[name] = _parse_range(item, name, spec, cls)
         else:
             out[name] = [_parse_params((f"{name}={v}",), cls)[name] for v in spec.split(",")]
     return out
+
+
+def _parse_range(item: str, name: str, spec: str, cls: Any) -> Any:
+    """``low:high`` or ``low:high:step`` of ``--grid`` as a :class:`ParamRange`."""
+    from workbench.errors import ConfigError
+    from workbench.strategies import ParamRange
+
+    syntax = (
+        "a range is low:high (integers, step 1) or low:high:step, both ends included; "
+        "a list of values is a,b,c"
+    )
+    parts = spec.split(":")
+    if len(parts) not in (2, 3) or not all(parts):
+        raise ConfigError(f"--grid {item!r}: {syntax}", hint=f"e.g. --grid {name}=10:30:5")
+    try:
+        bounds = [_parse_params((f"{name}={v}",), cls)[name] for v in parts]
+    except ConfigError as exc:
+        raise ConfigError(f"--grid {item!r}: {exc.message}", hint=syntax) from None
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in bounds):
+        raise ConfigError(f"--grid {item!r}: a range needs a numeric parameter", hint=syntax)
+    if len(bounds) == 2:
+        if not all(isinstance(v, int) for v in bounds):
+            raise ConfigError(
+                f"--grid {item!r}: a range of the float parameter {name} needs a step",
+                hint=f"e.g. --grid {name}={parts[0]}:{parts[1]}:0.5",
+            )
+        bounds.append(1)
+    low, high, step = bounds
+    if step <= 0 or high < low:
+        raise ConfigError(f"--grid {item!r}: give low <= high and a positive step")
+    return ParamRange(low, high, step)
 
 
 def _parameter_grid(
@@ -142,8 +166,9 @@ def _resumable(results_dir: str, identity: dict[str, Any]) -> Path | None:
 @data_dir_option
 @strategy_option
 @grid_option(
-    "A swept parameter, repeatable: values (fast_period=10,20,30) or a range "
-    "(slow_period=50:200:50). Default: the strategy's declared ranges."
+    "A swept parameter, repeatable: values (fast_period=10,20,30) or an inclusive range "
+    "low:high:step (slow_period=50:200:50; low:high steps by 1, integers only). Default: the "
+    "strategy's declared ranges."
 )
 @param_option("A parameter held fixed for every combination, repeatable.")
 @bars_options

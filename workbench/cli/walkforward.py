@@ -32,8 +32,9 @@ from workbench.cli.sweep import _check_trials, _local_client, _parameter_grid
 @data_dir_option
 @strategy_option
 @grid_option(
-    "A parameter searched in sample, repeatable: values (fast_period=10,20,30) or a "
-    "range (slow_period=50:200:50). Default: the strategy's declared ranges."
+    "A parameter searched in sample, repeatable: values (fast_period=10,20,30) or an "
+    "inclusive range low:high:step (slow_period=50:200:50; low:high steps by 1, integers "
+    "only). Default: the strategy's declared ranges."
 )
 @param_option("A parameter held fixed in every window, repeatable.")
 @bars_options
