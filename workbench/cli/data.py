@@ -150,7 +150,8 @@ def ingest(files: tuple[Path, ...], data_dir: str, product: str | None, keep_spr
 def validate(
     data_dir: str, product: str | None, schema: str | None, start: Any, end: Any, max_gap: int
 ) -> None:
-    """Check stored bars: duplicates, order, OHLC consistency, ticks, volume and gaps.
+    """Check stored bars: duplicates, order, NaN/inf and non-positive prices, OHLC consistency,
+    ticks, volume and gaps; each finding names its file and shows the first rows' timestamps.
 
     Exits 1 when an issue is found (an unreadable file is one), 2 when the selection names
     an unknown schema or product or matches no file.
@@ -165,17 +166,25 @@ def validate(
         end.date() if end else None,
         max_gap,
     )
-    click.echo(f"Checked {report.files:,} files, {report.rows:,} bars.")
+    click.echo(f"Checked {_count(report.files, 'file')}, {_count(report.rows, 'bar')}.")
     if report.ok:
         click.secho("No issues found.", fg="green")
         return
     for issue in report.issues:
-        click.secho(f"{issue.product} {issue.schema}: {issue.check}: {issue.count:,}", fg="yellow")
+        where = f" in {issue.file}" if issue.file else ""
+        click.secho(
+            f"{issue.product} {issue.schema}: {issue.check}: {issue.count:,}{where}", fg="yellow"
+        )
         for ex in issue.examples:
             click.echo(f"    {ex}")
     if report.unreadable:
         click.echo(f"  hint: {_repair_hint(report.unreadable)}")
     raise SystemExit(1)
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 file``, ``2 files``, ``1,024 bars``."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 @data.command()

@@ -1,8 +1,11 @@
 """Data-quality checks over stored bars.
 
-Per contract and partition: duplicate bars, unsorted timestamps, OHLC inconsistencies
+Per contract and partition (each finding names its file): duplicate bars, unsorted
+timestamps, prices that are not finite numbers (NaN, inf), prices at or below zero (possible in
+a real market only in an event like CL's negative prices of April 2020), OHLC inconsistencies
 (``high < max(open, close)``, ``low > min(open, close)``, ``high < low``), prices off the tick
-grid and non-positive volume. Over the continuous front month: gaps in trading time longer
+grid, negative volume and zero volume (Databento bars exist only for minutes with trades).
+Over the continuous front month: gaps in trading time longer
 than ``max_gap`` that are not explained by the daily halt, weekends or CME holidays.
 """
 
@@ -43,6 +46,8 @@ class Issue:
     schema: str
     count: int
     examples: list[str] = field(default_factory=list)
+    #: The file the rows are in (None for findings over several files, such as gaps).
+    file: str | None = None
 
 
 @dataclass
@@ -67,12 +72,13 @@ class ValidationReport:
         schema: str,
         mask: np.ndarray,
         label: Callable[[int], str],
+        file: str | None = None,
     ) -> None:
         """Record the rows flagged by ``mask``; ``label(i)`` describes row ``i``."""
         n = int(np.count_nonzero(mask))
         if n:
             ex = [label(int(i)) for i in np.flatnonzero(mask)[:5]]
-            self.issues.append(Issue(check, product, schema, n, ex))
+            self.issues.append(Issue(check, product, schema, n, ex, file))
 
 
 def _session_open_ns(start: dt.date, end: dt.date, calendar: str) -> tuple[np.ndarray, np.ndarray]:
@@ -203,47 +209,16 @@ def validate(
         except UnreadableFileError as exc:
             report.files += 1
             report.unreadable.append(exc)
-            report.issues.append(Issue("unreadable file", p.product, p.schema, 1, [exc.message]))
+            report.issues.append(
+                Issue("unreadable file", p.product, p.schema, 1, [exc.message], p.path)
+            )
             bad_dates.setdefault((p.product, p.schema), []).append(p.date)
             continue
         report.files += 1
         report.rows += t.num_rows
         if t.num_rows == 0:
             continue
-        ts = t["ts_event"].cast("int64").to_numpy()
-        iid = t["instrument_id"].to_numpy()
-        sym = t["symbol"]
-        o, h, lo, c = (t[k].to_numpy() for k in ("open", "high", "low", "close"))
-        vol = t["volume"].to_numpy()
-
-        def label(i: int, ts: np.ndarray = ts, sym: Any = sym) -> str:
-            return f"{sym[i].as_py()} {np.datetime64(int(ts[i]), 'ns')}Z"
-
-        order = np.lexsort((ts, iid))
-        same = (iid[order][1:] == iid[order][:-1]) & (ts[order][1:] == ts[order][:-1])
-        dup = np.zeros(len(ts), dtype=bool)
-        dup[order[1:][same]] = True
-        report.add("duplicate bar", p.product, p.schema, dup, label)
-        # Out of order: a bar earlier than the previous bar of the same instrument.
-        pos = np.empty(len(ts), dtype=np.int64)
-        pos[order] = np.arange(len(ts))
-        stable = np.lexsort((np.arange(len(ts)), iid))  # file order within each instrument
-        back = np.zeros(len(ts), dtype=bool)
-        same_inst = iid[stable][1:] == iid[stable][:-1]
-        back[stable[1:][same_inst & (ts[stable][1:] < ts[stable][:-1])]] = True
-        report.add("unsorted timestamps", p.product, p.schema, back, label)
-        report.add("high < max(open, close)", p.product, p.schema, h < np.maximum(o, c), label)
-        report.add("low > min(open, close)", p.product, p.schema, lo > np.minimum(o, c), label)
-        report.add("high < low", p.product, p.schema, h < lo, label)
-        try:
-            tick = contract_spec(p.product).tick_size
-        except KeyError:
-            tick = None
-        if tick:
-            px = np.stack([o, h, lo, c]) / tick
-            off = (np.abs(px - np.round(px)) > 1e-6).any(axis=0)
-            report.add(f"price off the {tick:g} tick", p.product, p.schema, np.asarray(off), label)
-        report.add("volume <= 0", p.product, p.schema, vol <= 0, label)
+        _check_file(report, p, t)
     # Gaps in the continuous front month, in trading time only.
     for prod in sorted({p.product for p in parts}):
         for sch in sorted({p.schema for p in parts if p.product == prod}):
@@ -257,6 +232,74 @@ def validate(
                     report, root, storage_options, prod, sch, seg_start, seg_end, max_gap_minutes
                 )
     return report
+
+
+def _check_file(report: ValidationReport, p: Partition, t: Any) -> None:
+    """The row checks of one readable file ``p`` (its Arrow table ``t``)."""
+    ts = t["ts_event"].cast("int64").to_numpy()
+    iid = t["instrument_id"].to_numpy()
+    sym = t["symbol"]
+    prices = {k: t[k].to_numpy() for k in ("open", "high", "low", "close")}
+    o, h, lo, c = prices.values()
+    vol = t["volume"].to_numpy()
+
+    def label(i: int) -> str:
+        return f"{sym[i].as_py()} {np.datetime64(int(ts[i]), 'ns')}Z"
+
+    def add(check: str, mask: np.ndarray, lab: Callable[[int], str] = label) -> None:
+        report.add(check, p.product, p.schema, mask, lab, p.path)
+
+    order = np.lexsort((ts, iid))
+    same = (iid[order][1:] == iid[order][:-1]) & (ts[order][1:] == ts[order][:-1])
+    dup = np.zeros(len(ts), dtype=bool)
+    dup[order[1:][same]] = True
+    add("duplicate bar", dup)
+    # Out of order: a bar earlier than the previous bar of the same instrument.
+    stable = np.lexsort((np.arange(len(ts)), iid))  # file order within each instrument
+    back = np.zeros(len(ts), dtype=bool)
+    same_inst = iid[stable][1:] == iid[stable][:-1]
+    back[stable[1:][same_inst & (ts[stable][1:] < ts[stable][:-1])]] = True
+    add("unsorted timestamps", back)
+    finite = {k: np.isfinite(v) for k, v in prices.items()}
+    add(
+        "price not a finite number",
+        ~np.logical_and.reduce(list(finite.values())),
+        _price_label(label, prices, {k: ~v for k, v in finite.items()}),
+    )
+    add(
+        "price <= 0",
+        np.logical_or.reduce([v <= 0 for v in prices.values()]),
+        _price_label(label, prices, {k: v <= 0 for k, v in prices.items()}),
+    )
+    add("high < max(open, close)", h < np.maximum(o, c))
+    add("low > min(open, close)", lo > np.minimum(o, c))
+    add("high < low", h < lo)
+    try:
+        tick = contract_spec(p.product).tick_size
+    except KeyError:
+        tick = None
+    if tick:
+        px = np.stack([o, h, lo, c]) / tick
+        with np.errstate(invalid="ignore"):  # inf - inf: reported as not finite above
+            off = (np.abs(px - np.round(px)) > 1e-6).any(axis=0)
+        add(f"price off the {tick:g} tick", np.asarray(off))
+    add("volume < 0", vol < 0)
+    add("volume = 0", vol == 0)
+
+
+def _price_label(
+    label: Callable[[int], str],
+    prices: dict[str, np.ndarray],
+    bad: dict[str, np.ndarray],
+) -> Callable[[int], str]:
+    """``label`` of a row followed by its offending prices (``bad``: a mask per column):
+    ``MCLZ5 2024-03-01T14:30:00.000000000Z close=nan``."""
+
+    def describe(i: int) -> str:
+        cols = " ".join(f"{k}={prices[k][i]:g}" for k in prices if bad[k][i])
+        return f"{label(i)} {cols}"
+
+    return describe
 
 
 def _readable_spans(dates: list[dt.date], bad: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
