@@ -222,11 +222,15 @@ class BacktestResult:
         action = events["action"].astype(str)
         decided = action.isin(("accepted", "resized", "rejected"))
         rejected = action == "rejected"
-        if cfg.get("use_risk_manager", True) and int(decided.sum()):
-            req, rej = int(decided.sum()), int(rejected.sum())
+        risk_on = bool(cfg.get("use_risk_manager", True))
+        rej = int(rejected.sum())
+        # Risk management off, only the margin check's refusals and resizes are recorded:
+        # every trade had one entry request granted, every rejection one refused.
+        req = int(decided.sum()) if risk_on else len(trades) + rej
+        if req:
             share = rej / req
             out.update(entry_requests=req, rejected_share=share)
-            if share > BLOCKED_SHARE:
+            if risk_on and share > BLOCKED_SHARE:
                 top = events.loc[rejected, "reason"].astype(str).value_counts().head(2)
                 why = ", ".join(f"{k} {v:,}" for k, v in top.items())
                 notes.append(

@@ -170,24 +170,14 @@ def backtest(
         **options,
     )
     notes = result.reliability
-    # start-up: the analysis package loads pandas; `workbench --help` should not
-    from workbench.analysis.reliability import unreliable_metrics
-
     run_dir = None
     if save_results:
         run_dir = _report_saver()(result, results_dir, pdf=pdf)
     if as_json:
-        doc: dict[str, Any] = {
-            "parameters": result.parameters,
-            "data_range": result.data_range,
-            **result.metrics,
-            **result.statistics,
-        }
-        if notes:
-            doc["warnings"] = [n["message"] for n in notes]
-            doc["unreliable_metrics"] = unreliable_metrics(notes)
-        if run_dir is not None:
-            doc["run_dir"] = str(run_dir)
+        # start-up: the results layer loads pandas; `workbench --help` should not
+        from workbench.results.summary import backtest_document
+
+        doc = backtest_document(result, run_dir)
         click.echo(json.dumps(doc, indent=2, default=str))
     else:
         click.echo(result.summary())

@@ -30,6 +30,7 @@ from workbench.results.folders import is_run_dir, list_runs
 from workbench.results.recommendations import make_recommendations
 from workbench.results.saver import ResultSaver, RunWriter, save_results
 from workbench.results.summary import (
+    backtest_document,
     build_summary,
     make_run_id,
     summary_schema,
@@ -42,6 +43,7 @@ __all__ = [
     "NotARunError",
     "ResultSaver",
     "RunWriter",
+    "backtest_document",
     "build_summary",
     "compare_runs",
     "config_differences",

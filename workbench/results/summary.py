@@ -34,7 +34,7 @@ import json
 import math
 import re
 from importlib import resources
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -320,6 +320,36 @@ def build_summary(
     }
     out: dict[str, Any] = to_jsonable(summary)
     return out
+
+
+def backtest_document(result: BacktestResult, run_dir: str | Path | None = None) -> dict[str, Any]:
+    """What ``workbench backtest --json`` prints: the summary.json document and two extras.
+
+    The same document as a saved run's summary.json (read back from ``run_dir`` when the run
+    was saved, else :func:`build_summary`), so warnings, ``unreliable_metrics``, ``account``
+    and the recommendations are never missing from one of the two; plus ``parameters`` (the
+    full strategy, configuration and contract record) and ``run_dir`` (when saved).
+
+    Parameters
+    ----------
+    result : BacktestResult
+        The run.
+    run_dir : str or Path, optional
+        Its saved folder, if it was saved.
+
+    Returns
+    -------
+    dict
+        JSON-safe.
+    """
+    if run_dir is not None:
+        doc: dict[str, Any] = json.loads((Path(run_dir) / "summary.json").read_text("utf-8"))
+    else:
+        doc = build_summary(result)
+    doc["parameters"] = to_jsonable(result.parameters)
+    if run_dir is not None:
+        doc["run_dir"] = str(run_dir)
+    return doc
 
 
 @functools.cache
