@@ -82,7 +82,7 @@ mod udp;
 pub mod wire;
 
 pub use error::FeedError;
-pub use publish::{PublishOptions, PublisherStats};
+pub use publish::{PublishOptions, PublisherStats, StopFlag};
 pub use source::FeedSource;
 pub use subscribe::{FeedReport, SubscribeOptions, SubscriberStats, MAX_GAP_RANGES};
 pub use tcp::{publish_tcp, read_tcp, subscribe_tcp, TcpPublisher};

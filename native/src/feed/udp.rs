@@ -150,8 +150,12 @@ impl UdpPublisher {
         tx.st.bytes += (HEADER_LEN + meta.len()) as u64;
         tx.start(DatagramKind::Records);
         let mut sent = 0u64;
-        for round in 0..opts.repeat.max(1) {
+        'rounds: for round in 0..opts.repeat.max(1) {
             for i in 0..src.record_count() {
+                if pacer.stopped() {
+                    tx.st.stopped = true;
+                    break 'rounds;
+                }
                 let rec = src.record(i);
                 if HEADER_LEN + rec.len() > max {
                     return Err(FeedError::RecordTooLarge {

@@ -6,6 +6,7 @@ use pyo3::prelude::*;
 mod analysis;
 mod backtest;
 mod book;
+mod feed;
 mod incremental;
 mod indicators;
 mod ingest;
@@ -20,6 +21,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     analysis::register(m)?;
     backtest::register(m)?;
     book::register(m)?;
+    feed::register(m)?;
     incremental::register(m)?;
     indicators::register(m)?;
     ingest::register(m)?;
