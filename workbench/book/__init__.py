@@ -5,6 +5,8 @@
 - :class:`OrderBook`: the L3 book of one instrument, fed one record at a time from Python,
   with its queries (best bid/ask, depth, spread, mid, imbalance, orders at a price, queue
   position).
+- :func:`publish` / :func:`subscribe`: a DBN file streamed over TCP or UDP multicast into the
+  books, with the sequence/gap check and backpressure counts (:mod:`workbench.book.stream`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,16 @@ from __future__ import annotations
 from workbench.book.errors import BookFileError, RecordRefusedError, TruncatedBookFileError
 from workbench.book.order_book import BookLevel, OrderBook, QueuePosition, RestingOrder
 from workbench.book.replay import PRICE_SCALE, UNDEF_PRICE, level_columns, replay
+from workbench.book.stream import (
+    Publication,
+    PublisherStats,
+    StreamError,
+    StreamResult,
+    StreamStats,
+    Subscription,
+    publish,
+    subscribe,
+)
 
 __all__ = [
     "PRICE_SCALE",
@@ -19,10 +31,18 @@ __all__ = [
     "BookFileError",
     "BookLevel",
     "OrderBook",
+    "Publication",
+    "PublisherStats",
     "QueuePosition",
     "RecordRefusedError",
     "RestingOrder",
+    "StreamError",
+    "StreamResult",
+    "StreamStats",
+    "Subscription",
     "TruncatedBookFileError",
     "level_columns",
+    "publish",
     "replay",
+    "subscribe",
 ]

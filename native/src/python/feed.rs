@@ -417,7 +417,7 @@ impl PyFeedSubscriber {
     #[new]
     #[pyo3(signature = (
         *, port, transport="tcp", host="127.0.0.1", timeout=5.0, interface="127.0.0.1",
-        recv_buffer=16 << 20, stop_on_gap=false, instrument_id=None, strict=false
+        recv_buffer=16_777_216, stop_on_gap=false, instrument_id=None, strict=false
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
