@@ -50,7 +50,7 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("esh4_x5_stream_into_book");
     g.throughput(Throughput::Elements(total));
     g.sample_size(10);
-    g.measurement_time(Duration::from_secs(4));
+    g.measurement_time(Duration::from_secs(8));
 
     g.bench_function("tcp", |b| {
         b.iter(|| {
