@@ -12,22 +12,26 @@ use _native::book::{
 use dbn::decode::DecodeRecordRef;
 use dbn::MboMsg;
 
-fn best<F: FnMut() -> u64>(rounds: usize, mut f: F) -> (Duration, u64) {
-    let mut best = Duration::MAX;
+/// Times `rounds` runs of `f`; returns (best, median) and the last output.
+fn best<F: FnMut() -> u64>(rounds: usize, mut f: F) -> ((Duration, Duration), u64) {
+    let mut times = Vec::with_capacity(rounds);
     let mut out = 0;
-    for _ in 0..rounds {
+    for _ in 0..rounds.max(1) {
         let t = Instant::now();
         out = std::hint::black_box(f());
-        best = best.min(t.elapsed());
+        times.push(t.elapsed());
     }
-    (best, out)
+    times.sort();
+    ((times[0], times[times.len() / 2]), out)
 }
 
-fn line(what: &str, n: u64, d: Duration) {
+fn line(what: &str, n: u64, (b, m): (Duration, Duration)) {
     println!(
-        "{what:<58} {:>8.3} ms  {:>7.2} M events/s",
-        d.as_secs_f64() * 1e3,
-        n as f64 / d.as_secs_f64() / 1e6
+        "{what:<58} best {:>7.3} ms {:>6.2} M ev/s   median {:>7.3} ms {:>6.2} M ev/s",
+        b.as_secs_f64() * 1e3,
+        n as f64 / b.as_secs_f64() / 1e6,
+        m.as_secs_f64() * 1e3,
+        n as f64 / m.as_secs_f64() / 1e6
     );
 }
 
@@ -112,7 +116,7 @@ fn main() {
         s.mbo_records, s.event_boundaries, s.snapshots_emitted, s.refused, s.actions
     );
     println!("integrity {:?}", r.integrity());
-    println!("best of {rounds} rounds:");
+    println!("best and median of {rounds} rounds:");
 
     let ev = |every| ReplayOptions {
         every,

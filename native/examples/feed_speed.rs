@@ -81,11 +81,27 @@ fn main() {
         .port();
     // Room for the whole run, if the kernel grants it (SO_RCVBUFFORCE as root):
     // the subscriber then drains at its own pace and nothing overruns.
+    // FEED_RECV_BATCH=1: one recv per datagram (default: recvmmsg batches).
+    let recv_batch = std::env::var("FEED_RECV_BATCH")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(MulticastConfig::default().recv_batch);
     let cfg = MulticastConfig {
         port,
         recv_buffer: 256 << 20,
+        recv_batch,
         ..Default::default()
     };
+    // FEED_DRAIN=1: publish everything into the receive buffer, then read it.
+    let drain = std::env::var_os("FEED_DRAIN").is_some();
+    println!(
+        "multicast subscriber: {recv_batch} datagram(s) per receive call{}",
+        if drain {
+            ", draining a full buffer"
+        } else {
+            ""
+        }
+    );
     if let Err(e) = probe_multicast(&cfg, Duration::from_millis(500)) {
         println!("multicast on lo unavailable here: {e}");
         return;
@@ -104,11 +120,19 @@ fn main() {
             max_rate,
             ..Default::default()
         };
-        let (st, rep) = std::thread::scope(|s| {
-            let h = s.spawn(|| publisher.publish(&src, &opts, &DropPlan::None).unwrap());
-            let rep = sub.run(&sub_opts(Every::Never), |_| {}).unwrap();
-            (h.join().unwrap(), rep)
-        });
+        let (st, rep) = if drain {
+            // The whole stream queued in the receive buffer first: the
+            // subscriber's figure is then its own drain rate, not shared
+            // with a publisher competing for the cores.
+            let st = publisher.publish(&src, &opts, &DropPlan::None).unwrap();
+            (st, sub.run(&sub_opts(Every::Never), |_| {}).unwrap())
+        } else {
+            std::thread::scope(|s| {
+                let h = s.spawn(|| publisher.publish(&src, &opts, &DropPlan::None).unwrap());
+                let rep = sub.run(&sub_opts(Every::Never), |_| {}).unwrap();
+                (h.join().unwrap(), rep)
+            })
+        };
         let s = &rep.stats;
         let cap = if max_rate > 0.0 {
             format!("cap {:.0} M/s", max_rate / 1e6)

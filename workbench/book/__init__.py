@@ -8,6 +8,8 @@
 - :class:`SimExchange`: the simulated exchange over an MBO replay: place market, limit, stop
   and stop-limit orders from Python against the real book, with queue-position, latency,
   session and fee models; execution reports as a DataFrame (:func:`reports_frame`).
+- :func:`publish` / :func:`subscribe`: a DBN file streamed over TCP or UDP multicast into the
+  books, with the sequence/gap check and backpressure counts (:mod:`workbench.book.stream`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,16 @@ from workbench.book.exchange import (
 from workbench.book.exchange_codes import ExecReason, ExecType
 from workbench.book.order_book import BookLevel, OrderBook, QueuePosition, RestingOrder
 from workbench.book.replay import PRICE_SCALE, UNDEF_PRICE, level_columns, replay
+from workbench.book.stream import (
+    Publication,
+    PublisherStats,
+    StreamError,
+    StreamResult,
+    StreamStats,
+    Subscription,
+    publish,
+    subscribe,
+)
 
 __all__ = [
     "PRICE_SCALE",
@@ -41,16 +53,24 @@ __all__ = [
     "OffHours",
     "OrderBook",
     "OrderState",
+    "Publication",
+    "PublisherStats",
     "QueueFunction",
     "QueueModel",
     "QueuePosition",
     "RecordRefusedError",
     "RestingOrder",
     "SimExchange",
+    "StreamError",
+    "StreamResult",
+    "StreamStats",
+    "Subscription",
     "TruncatedBookFileError",
     "cme_sessions",
     "fixed",
     "level_columns",
+    "publish",
     "replay",
     "reports_frame",
+    "subscribe",
 ]

@@ -84,6 +84,23 @@ class OrderBook:
     def __init__(self, instrument_id: int = 0) -> None:
         self._book = native.L3Book(instrument_id)
 
+    @classmethod
+    def from_native(cls, book: native.L3Book) -> OrderBook:
+        """Wrap a native book (e.g. one a stream subscriber built), without copying it.
+
+        Parameters
+        ----------
+        book : workbench_native.L3Book
+            The book; this object then owns it.
+
+        Returns
+        -------
+        OrderBook
+        """
+        self = cls.__new__(cls)
+        self._book = book
+        return self
+
     def apply(self, record: SupportsBytes | bytes) -> str:
         """Apply one MBO record (a ``databento_dbn.MBOMsg``, or its 56 DBN bytes).
 

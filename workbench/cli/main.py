@@ -16,6 +16,7 @@ from workbench import __version__
 from workbench.cli.backtest import backtest, strategies
 from workbench.cli.compare import compare
 from workbench.cli.data import data
+from workbench.cli.feed import feed
 from workbench.cli.fix import fix_exchange
 from workbench.cli.ib import ib_gateway_sim
 from workbench.cli.paper import paper
@@ -41,6 +42,7 @@ cli.add_command(walkforward)
 cli.add_command(ib_gateway_sim)
 cli.add_command(paper)
 cli.add_command(fix_exchange)
+cli.add_command(feed)
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -29,6 +29,8 @@ __all__ = [
     "ExecReason",
     "ExecType",
     "ExitReason",
+    "FeedPublisher",
+    "FeedSubscriber",
     "FIXED_PRICE_SCALE",
     "FixExchange",
     "FixInitiator",
@@ -892,6 +894,96 @@ def replay_book(
     corrupt, truncated) or ``"refused"`` (``strict``); ``ValueError`` for a ``depth`` outside
     1..10 or an unknown ``every``.
     """
+
+# -- market-data streams (native/src/feed) -------------------------------------------------
+
+@final
+class FeedPublisher:
+    """Replays a DBN file (plain or zstd) to one TCP client or to a UDP multicast group, on
+    a native thread started by the constructor.
+
+    TCP: listens on ``host:port`` (``port=0``: a free port, see :attr:`address`) and waits up
+    to ``timeout`` seconds for one client. UDP: sends to the group ``host:port`` through
+    ``interface`` (loopback by default). ``speed`` N paces by ``ts_event`` at N x real time
+    (0: as fast as possible), ``max_rate`` caps records per second, ``repeat`` sends the file
+    K times. ``drop_every``/``drop_seqs`` withhold UDP record datagrams (a test of the gap
+    check). ``FileNotFoundError``, ``ValueError`` (not DBN, bad options), ``OSError`` (socket).
+    """
+
+    def __new__(
+        cls,
+        path: str,
+        *,
+        transport: str = "tcp",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        speed: float = 0.0,
+        max_rate: float = 0.0,
+        repeat: int = 1,
+        chunk: int | None = None,
+        timeout: float = 10.0,
+        interface: str = "127.0.0.1",
+        ttl: int = 0,
+        drop_every: int = 0,
+        drop_seqs: list[int] | None = None,
+    ) -> FeedPublisher: ...
+    @property
+    def address(self) -> tuple[str, int]:
+        """``(host, port)``: the TCP listener, or the multicast group."""
+    @property
+    def transport(self) -> str:
+        """``"tcp"`` or ``"udp"``."""
+    @property
+    def running(self) -> bool:
+        """Whether the publisher thread is still sending (or waiting for its client)."""
+    def stop(self) -> None:
+        """Ask the publisher to stop; it ends its stream cleanly (``stopped`` in the stats)."""
+    def join(self, timeout: float | None = None) -> dict[str, Any] | None:
+        """Wait (GIL released) up to ``timeout`` seconds (``None``: until done) for the
+        publisher's counts (records, bytes, sends, stalls, blocked_ns, max_stall_ns,
+        max_pending_bytes, send_buffer_bytes, dropped_by_plan, send_errors, max_lag_ns,
+        elapsed_ns, stopped); ``None`` if still running. ``TimeoutError`` (no client, or a
+        subscriber that stopped reading) or ``OSError`` if it failed."""
+
+@final
+class FeedSubscriber:
+    """Reads a DBN stream into per-instrument books on a native thread started by the
+    constructor: TCP connects to ``host:port`` (retrying while refused, up to ``timeout``
+    seconds); UDP joins the group ``host:port`` on ``interface`` before returning (start the
+    publisher after it) and ends at the end datagram or after ``timeout`` idle seconds.
+    """
+
+    def __new__(
+        cls,
+        *,
+        port: int,
+        transport: str = "tcp",
+        host: str = "127.0.0.1",
+        timeout: float = 5.0,
+        interface: str = "127.0.0.1",
+        recv_buffer: int = 16777216,
+        stop_on_gap: bool = False,
+        instrument_id: int | None = None,
+        strict: bool = False,
+    ) -> FeedSubscriber: ...
+    @property
+    def transport(self) -> str:
+        """``"tcp"`` or ``"udp"``."""
+    @property
+    def running(self) -> bool:
+        """Whether the stream is still being read."""
+    def join(
+        self, timeout: float | None = None
+    ) -> tuple[dict[str, Any], dict[int, L3Book]] | None:
+        """Wait (GIL released) up to ``timeout`` seconds for the end of the stream: ``(stats,
+        books)`` (the final L3 book of each instrument), or ``None`` if still running.
+        ``stats`` has records, bytes, datagrams, gaps, missing_datagrams,
+        first_missing_seq, gap_ranges (inclusive ``(first, last)`` datagram sequence
+        numbers), late/malformed datagrams, records_published, end_seen, timed_out,
+        stopped_on_gap, complete, elapsed_ns, max_lag_ns, recv_buffer_bytes, dataset,
+        ``replay`` counts and ``integrity``. ``OSError``/``TimeoutError`` on a socket
+        failure, ``ValueError(kind, message)`` on bad DBN (``"decode"``) or a refusal in
+        strict mode (``"refused"``)."""
 
 class DbnTruncatedError(ValueError):
     """The DBN data is cut short (in its metadata, a record or the zstd stream) or corrupt."""

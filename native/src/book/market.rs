@@ -66,7 +66,14 @@ impl<B> Books<B> {
     }
 
     /// The book of `instrument_id`, mutable, if seen.
+    #[inline]
     pub fn get_mut(&mut self, instrument_id: u32) -> Option<&mut B> {
+        // The replayer asks for the book it has just applied a record to.
+        if let Some((id, i)) = self.last {
+            if id == instrument_id {
+                return Some(&mut self.books[i]);
+            }
+        }
         self.index.get(&instrument_id).map(|&i| &mut self.books[i])
     }
 

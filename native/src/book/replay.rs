@@ -7,6 +7,7 @@ use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
+use dbn::decode::dbn::MetadataDecoder;
 use dbn::decode::{DbnDecoder, DecodeRecordRef};
 use dbn::{flags, rtype, BidAskPair, MboMsg, Mbp10Msg, RecordRef, VersionUpgradePolicy};
 
@@ -517,36 +518,13 @@ const UPGRADE: VersionUpgradePolicy = VersionUpgradePolicy::AsIs;
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
 const CHUNK: usize = 256 * 1024;
 
-/// The consumer end of the decompression pipeline: a `Read` over chunks of
-/// decompressed bytes sent by the producer thread (buffers are recycled).
-struct ChunkReader {
-    rx: Receiver<io::Result<Vec<u8>>>,
-    back: SyncSender<Vec<u8>>,
-    cur: Vec<u8>,
-    pos: usize,
-}
-
-impl Read for ChunkReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.pos == self.cur.len() {
-            match self.rx.recv() {
-                Ok(Ok(chunk)) => {
-                    let old = std::mem::replace(&mut self.cur, chunk);
-                    let _ = self.back.try_send(old);
-                    self.pos = 0;
-                }
-                Ok(Err(e)) => return Err(e),
-                Err(_) => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.cur.len() - self.pos);
-        buf[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
-    }
-}
-
-/// Decompresses `src` (zstd, any number of frames) into chunks sent to `tx`.
+/// Decompresses `src` (zstd, any number of frames) on the producer thread and
+/// sends the plain DBN to `tx` cut at record boundaries: first the prelude and
+/// metadata block, then chunks of whole records (a record split by a chunk
+/// end is carried to the next chunk). The framing is checked on the way (as
+/// [`Framed`] does): a record shorter than a header or not a multiple of 8
+/// bytes ends the stream with an `InvalidData` error. A partial record at the
+/// very end is dropped, as `dbn`'s decoder does. Buffers come back on `back`.
 fn produce<R: io::BufRead>(src: R, tx: SyncSender<io::Result<Vec<u8>>>, back: Receiver<Vec<u8>>) {
     let mut dec = match zstd::stream::read::Decoder::with_buffer(src) {
         Ok(d) => d,
@@ -555,13 +533,40 @@ fn produce<R: io::BufRead>(src: R, tx: SyncSender<io::Result<Vec<u8>>>, back: Re
             return;
         }
     };
+    // The prelude and the whole metadata block (anything else is sent as read,
+    // for the consumer's metadata decoder to reject).
+    let mut head = Vec::with_capacity(8);
+    if let Err(e) = (&mut dec).take(8).read_to_end(&mut head) {
+        let _ = tx.send(Err(e));
+        return;
+    }
+    let is_dbn = head.len() == 8 && &head[..3] == b"DBN";
+    if is_dbn {
+        let len = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
+        if let Err(e) = (&mut dec).take(u64::from(len)).read_to_end(&mut head) {
+            let _ = tx.send(Err(e));
+            return;
+        }
+    }
+    let mut base = head.len() as u64; // stream offset of the next chunk
+    if tx.send(Ok(head)).is_err() || !is_dbn {
+        return;
+    }
+    let mut carry: Vec<u8> = Vec::new();
     loop {
         let mut chunk = back.try_recv().unwrap_or_default();
-        chunk.resize(CHUNK, 0);
-        let mut filled = 0;
-        while filled < CHUNK {
+        chunk.clear();
+        chunk.extend_from_slice(&carry);
+        let kept = chunk.len();
+        chunk.resize(CHUNK.max(kept + 1), 0);
+        let mut filled = kept;
+        let mut eof = false;
+        while filled < chunk.len() {
             match dec.read(&mut chunk[filled..]) {
-                Ok(0) => break,
+                Ok(0) => {
+                    eof = true;
+                    break;
+                }
                 Ok(n) => filled += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
@@ -570,17 +575,75 @@ fn produce<R: io::BufRead>(src: R, tx: SyncSender<io::Result<Vec<u8>>>, back: Re
                 }
             }
         }
-        if filled == 0 {
+        let mut at = 0usize;
+        while at < filled {
+            let len = usize::from(chunk[at]) * 4;
+            if len < 16 || len % 8 != 0 {
+                let _ = tx.send(Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "DBN record at byte {} has length {len}: shorter than a header or not a multiple of 8",
+                        base + at as u64
+                    ),
+                )));
+                return;
+            }
+            if at + len > filled {
+                break;
+            }
+            at += len;
+        }
+        carry.clear();
+        carry.extend_from_slice(&chunk[at..filled]);
+        chunk.truncate(at);
+        base += at as u64;
+        if at > 0 && tx.send(Ok(chunk)).is_err() {
             return;
         }
-        chunk.truncate(filled);
-        if tx.send(Ok(chunk)).is_err() {
+        if eof {
             return;
         }
     }
 }
 
-/// Replays zstd-compressed DBN from `src`, decompressing on a scoped thread.
+/// Applies the whole records of a chunk from [`produce`] (no copy: each
+/// record is read in place; one not 8-byte aligned, which a `Vec` from the
+/// system allocator never is, would be copied to an aligned buffer first).
+fn apply_chunk<F: FnMut(&BookSnapshot)>(
+    r: &mut Replayer,
+    chunk: &[u8],
+    sink: &mut F,
+) -> Result<(), ReplayError> {
+    let mut at = 0usize;
+    while at < chunk.len() {
+        let len = usize::from(chunk[at]) * 4;
+        let bytes = &chunk[at..at + len];
+        let mut aligned: [u64; 128]; // 1,024 bytes: a record is at most 255 * 4
+        let bytes = if (bytes.as_ptr() as usize).is_multiple_of(std::mem::align_of::<u64>()) {
+            bytes
+        } else {
+            aligned = [0; 128];
+            // SAFETY: `aligned` is 1,024 initialised bytes, `len` <= 1,020.
+            let out =
+                unsafe { std::slice::from_raw_parts_mut(aligned.as_mut_ptr().cast::<u8>(), len) };
+            out.copy_from_slice(bytes);
+            out
+        };
+        // SAFETY: `produce` checked the framing: `bytes` is one whole record
+        // (its length byte times 4, at least a 16-byte header, a multiple of
+        // 8), 8-byte aligned, as `dbn`'s own decoder hands out.
+        let rec = unsafe { RecordRef::new(bytes) };
+        let index = r.stats().records;
+        r.on_record(rec, sink)
+            .map_err(|source| ReplayError::Book { index, source })?;
+        at += len;
+    }
+    Ok(())
+}
+
+/// Replays zstd-compressed DBN from `src`, decompressing on a scoped thread
+/// while this one applies the records in place in the decompressed chunks
+/// (a two-stage pipeline: the time approaches the slower stage, not the sum).
 fn replay_pipelined<R: io::BufRead + Send, F: FnMut(&BookSnapshot)>(
     src: R,
     opts: ReplayOptions,
@@ -588,17 +651,22 @@ fn replay_pipelined<R: io::BufRead + Send, F: FnMut(&BookSnapshot)>(
 ) -> Result<Replayer, ReplayError> {
     let (tx, rx) = sync_channel::<io::Result<Vec<u8>>>(4);
     let (back_tx, back_rx) = sync_channel::<Vec<u8>>(8);
+    let zstd_error = |e: io::Error| ReplayError::from(dbn::Error::io(e, "decompressing zstd"));
     std::thread::scope(|scope| {
         scope.spawn(move || produce(src, tx, back_rx));
-        let reader = ChunkReader {
-            rx,
-            back: back_tx,
-            cur: Vec::new(),
-            pos: 0,
+        let head = match rx.recv() {
+            Ok(Ok(head)) => head,
+            Ok(Err(e)) => return Err(zstd_error(e)),
+            Err(_) => Vec::new(),
         };
-        let mut dec = dbn_decoder(Box::new(reader))?;
+        // `dbn` checks the prelude, version and metadata as for any stream.
+        MetadataDecoder::<_>::with_upgrade_policy(&head[..], UPGRADE).decode()?;
         let mut r = Replayer::new(opts);
-        r.run(&mut dec, sink)?;
+        for chunk in rx.iter() {
+            let chunk = chunk.map_err(zstd_error)?;
+            apply_chunk(&mut r, &chunk, sink)?;
+            let _ = back_tx.try_send(chunk);
+        }
         Ok(r)
         // Leaving the scope drops the receiver (stopping the producer early on
         // an error) and joins the thread.

@@ -863,3 +863,55 @@ fn one_byte_reads_decode_whole() {
         assert!(cut.is_err() || cut.unwrap().stats().records == 0);
     }
 }
+
+#[test]
+fn pipelined_zstd_replay_equals_one_thread_and_checks_framing() {
+    // Enough records for many decompressed chunks, so records straddle chunk ends.
+    let recs: Vec<MboMsg> = (0..12_000u64)
+        .map(|i| {
+            mbo_at(
+                1 + (i % 3) as u32,
+                i,
+                b'A',
+                b'B',
+                i + 1,
+                (100 + (i % 50) as i64) * T,
+                1,
+                L,
+            )
+        })
+        .collect();
+    let plain = encode(&recs, false);
+    let z = zstd::stream::encode_all(&plain[..], 1).unwrap();
+    let run = |bytes: &[u8], threaded: bool| {
+        let opts = ReplayOptions {
+            decompress_in_thread: threaded,
+            ..ReplayOptions::default()
+        };
+        let mut snaps = Vec::new();
+        replay_bytes(bytes, opts, |s| snaps.push(*s)).map(|r| (snaps, r.stats()))
+    };
+    let (want, want_stats) = run(&plain, false).unwrap();
+    let (got, got_stats) = run(&z, true).unwrap();
+    assert_eq!(got_stats, want_stats);
+    assert_eq!(got_stats.records, 12_000);
+    assert!(got == want, "same snapshots");
+
+    // A record length that is not a multiple of 8, deep in the stream: an
+    // error naming the byte, never a panic or a silent stop.
+    let meta_len = 8 + u32::from_le_bytes([plain[4], plain[5], plain[6], plain[7]]) as usize;
+    let mut bad = plain.clone();
+    let at = meta_len + 56 * 9_000;
+    bad[at] = 3; // 12 bytes
+    let z = zstd::stream::encode_all(&bad[..], 1).unwrap();
+    let err = run(&z, true).unwrap_err().to_string();
+    assert!(err.contains(&format!("byte {at}")), "{err}");
+
+    // A partial record at the end is dropped, as by the one-thread decoder.
+    let cut = &plain[..plain.len() - 20];
+    let z = zstd::stream::encode_all(cut, 1).unwrap();
+    assert_eq!(run(&z, true).unwrap().1, run(cut, false).unwrap().1);
+    // Not DBN at all: the metadata decoder's error.
+    let z = zstd::stream::encode_all(&b"hello, not a DBN stream"[..], 1).unwrap();
+    assert!(run(&z, true).is_err());
+}

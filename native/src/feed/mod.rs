@@ -55,6 +55,14 @@
 //! [`DropPlan`] withholds chosen records datagrams at the publisher (every
 //! n-th, or a list of sequence numbers) to test all this.
 //!
+//! The subscriber takes up to `MulticastConfig::recv_batch` datagrams per
+//! system call (`recvmmsg` with `MSG_WAITFORONE` on Linux) and reads their
+//! records in place (8-byte aligned buffers, no copy into a decoder). Draining
+//! a full receive buffer of ESH4 x 5 (`FEED_DRAIN=1 FEED_RECV_BATCH=1|16
+//! cargo run --release --example feed_speed -- FILE 5`, medians of 7, loaded
+//! 2-core machine): 1,472-byte datagrams 4.4 -> 5.8 M records/s, 8 KiB 7.1 ->
+//! 7.8 M, 64 KiB 7.8 -> 8.5 M.
+//!
 //! On Linux loopback the publisher sets `IP_MULTICAST_IF` to `127.0.0.1`,
 //! `IP_MULTICAST_LOOP` on and TTL 0, and the subscriber binds `group:port`
 //! and joins the group on `127.0.0.1`: no multicast route is needed (checked
@@ -82,7 +90,7 @@ mod udp;
 pub mod wire;
 
 pub use error::FeedError;
-pub use publish::{PublishOptions, PublisherStats};
+pub use publish::{PublishOptions, PublisherStats, StopFlag};
 pub use source::FeedSource;
 pub use subscribe::{FeedReport, SubscribeOptions, SubscriberStats, MAX_GAP_RANGES};
 pub use tcp::{publish_tcp, read_tcp, subscribe_tcp, TcpPublisher};

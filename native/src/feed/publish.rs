@@ -1,9 +1,51 @@
 //! Options, pacing and counters shared by the TCP and UDP publishers.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Longest single sleep of a paced publisher, so that a [`StopFlag`] is
+/// seen promptly even across a long pause in `ts_event` (e.g. overnight).
+const STOP_POLL: Duration = Duration::from_millis(20);
+
+/// Asks a running publisher to stop (from another thread). A stopped
+/// publisher ends its stream cleanly (TCP: closes it; UDP: sends the end
+/// datagram with the records sent so far) and sets
+/// [`PublisherStats::stopped`]. The default flag is never set.
+#[derive(Debug, Clone, Default)]
+pub struct StopFlag(Option<Arc<AtomicBool>>);
+
+impl StopFlag {
+    /// A flag that [`StopFlag::stop`] can set.
+    pub fn new() -> Self {
+        StopFlag(Some(Arc::new(AtomicBool::new(false))))
+    }
+
+    /// Sets the flag (a no-op on the default flag).
+    pub fn stop(&self) {
+        if let Some(f) = &self.0 {
+            f.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// `true` once [`StopFlag::stop`] was called on this flag or a clone.
+    pub fn is_set(&self) -> bool {
+        self.0.as_ref().is_some_and(|f| f.load(Ordering::Relaxed))
+    }
+}
+
+impl PartialEq for StopFlag {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
 /// How a publisher replays its source.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PublishOptions {
     /// Replay speed as a multiple of real time, by `ts_event` deltas: 1.0 is
     /// real time, 10.0 ten times faster. `0.0`, a negative value or
@@ -22,6 +64,9 @@ pub struct PublishOptions {
     /// TCP: how long a single blocked write may wait, and how long the
     /// server waits for a client, before giving up with a `TimedOut` error.
     pub timeout: Duration,
+    /// Stops the publisher early when set from another thread (also while
+    /// the TCP server waits for its client).
+    pub stop: StopFlag,
 }
 
 impl Default for PublishOptions {
@@ -32,6 +77,7 @@ impl Default for PublishOptions {
             repeat: 1,
             chunk: 64 * 1024,
             timeout: Duration::from_secs(10),
+            stop: StopFlag::default(),
         }
     }
 }
@@ -74,6 +120,8 @@ pub struct PublisherStats {
     pub max_lag_ns: u64,
     /// Time from the first send to the last, ns.
     pub elapsed_ns: u64,
+    /// The publisher was stopped by its [`StopFlag`] before the end of the source.
+    pub stopped: bool,
 }
 
 /// Schedules sends by `ts_event` (scaled by `speed`) and by a record rate.
@@ -87,6 +135,7 @@ pub(crate) struct Pacer {
     /// Last scheduled offset (kept monotonic), ns of stream time.
     last_rel: u64,
     pub max_lag_ns: u64,
+    stop: StopFlag,
 }
 
 impl Pacer {
@@ -100,6 +149,7 @@ impl Pacer {
             span: span.saturating_add(1),
             last_rel: 0,
             max_lag_ns: 0,
+            stop: opts.stop.clone(),
         }
     }
 
@@ -134,14 +184,22 @@ impl Pacer {
         Instant::now() < due
     }
 
-    /// Sleeps until `due`, or records how late we are.
+    /// `true` once the publisher was asked to stop.
+    pub fn stopped(&self) -> bool {
+        self.stop.is_set()
+    }
+
+    /// Sleeps until `due` (or until a stop is asked), or records how late we are.
     pub fn wait(&mut self, due: Instant) {
-        let now = Instant::now();
-        if due > now {
-            std::thread::sleep(due - now);
-        } else {
+        let mut now = Instant::now();
+        if due <= now {
             let lag = (now - due).as_nanos() as u64;
             self.max_lag_ns = self.max_lag_ns.max(lag);
+            return;
+        }
+        while due > now && !self.stop.is_set() {
+            std::thread::sleep((due - now).min(STOP_POLL));
+            now = Instant::now();
         }
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use dbn::decode::DbnMetadata;
 
 use super::error::FeedError;
-use super::publish::{Pacer, PublishOptions, PublisherStats};
+use super::publish::{Pacer, PublishOptions, PublisherStats, StopFlag};
 use super::source::FeedSource;
 use super::subscribe::{FeedReport, SubscribeOptions, SubscriberStats};
 use crate::book::{decoder_from_reader, BookSnapshot, ReplayError, Replayer};
@@ -37,6 +37,16 @@ impl TcpPublisher {
 
     /// Waits up to `timeout` for one client.
     pub fn accept(&self, timeout: Duration) -> Result<TcpStream, FeedError> {
+        self.accept_or_stop(timeout, &StopFlag::default())
+    }
+
+    /// Waits up to `timeout` for one client, or until `stop` is set (then an
+    /// `Interrupted` I/O error).
+    pub fn accept_or_stop(
+        &self,
+        timeout: Duration,
+        stop: &StopFlag,
+    ) -> Result<TcpStream, FeedError> {
         let deadline = Instant::now() + timeout;
         self.listener
             .set_nonblocking(true)
@@ -49,6 +59,15 @@ impl TcpPublisher {
                     return Ok(s);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if stop.is_set() {
+                        return Err(FeedError::Io {
+                            context: "waiting for a TCP client",
+                            source: io::Error::new(
+                                io::ErrorKind::Interrupted,
+                                "stopped before a client connected",
+                            ),
+                        });
+                    }
                     if Instant::now() >= deadline {
                         return Err(FeedError::Io {
                             context: "waiting for a TCP client",
@@ -69,7 +88,7 @@ impl TcpPublisher {
         src: &FeedSource,
         opts: &PublishOptions,
     ) -> Result<PublisherStats, FeedError> {
-        let stream = self.accept(opts.timeout)?;
+        let stream = self.accept_or_stop(opts.timeout, &opts.stop)?;
         publish_tcp(stream, src, opts)
     }
 }
@@ -114,7 +133,7 @@ pub fn publish_tcp(
         st.records += n;
         Ok::<(), FeedError>(())
     };
-    for round in 0..opts.repeat.max(1) {
+    'rounds: for round in 0..opts.repeat.max(1) {
         let (mut b0, mut i0) = (0usize, 0usize);
         for (i, &off) in offsets.iter().enumerate() {
             let off = off as usize;
@@ -131,6 +150,12 @@ pub fn publish_tcp(
             if off - b0 >= chunk {
                 flush(b0, off, (i - i0) as u64, &mut pacer, &mut st)?;
                 (b0, i0) = (off, i);
+            }
+            if pacer.stopped() {
+                // Send what was due before the stop, then close the stream.
+                flush(b0, off, (i - i0) as u64, &mut pacer, &mut st)?;
+                st.stopped = true;
+                break 'rounds;
             }
         }
         flush(

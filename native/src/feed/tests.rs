@@ -283,6 +283,44 @@ fn tcp_paced_replay_follows_ts_event() {
 }
 
 #[test]
+fn stop_flag_ends_a_paced_publisher_and_a_waiting_server() {
+    // 2,000 records 1 us apart at 1e-6 x speed would take half an hour.
+    let bytes = synthetic(2_000);
+    let src = FeedSource::from_bytes(&bytes).unwrap();
+    let server = TcpPublisher::bind("127.0.0.1:0").unwrap();
+    let addr = server.local_addr().unwrap();
+    let opts = PublishOptions {
+        speed: 1e-6,
+        stop: StopFlag::new(),
+        ..Default::default()
+    };
+    let (st, rep) = std::thread::scope(|s| {
+        let h = s.spawn(|| server.serve_one(&src, &opts).unwrap());
+        let sub = s.spawn(|| subscribe_tcp(addr, &quick(), |_| {}).unwrap());
+        std::thread::sleep(Duration::from_millis(100));
+        opts.stop.stop();
+        (h.join().unwrap(), sub.join().unwrap())
+    });
+    assert!(st.stopped);
+    assert!(st.records < src.record_count() as u64);
+    assert_eq!(
+        rep.stats.records, st.records,
+        "what was sent arrives, then the stream ends"
+    );
+
+    // A server waiting for a client gives up on the flag, well before its timeout.
+    let server = TcpPublisher::bind("127.0.0.1:0").unwrap();
+    let stop = StopFlag::new();
+    stop.stop();
+    let t = std::time::Instant::now();
+    let err = server
+        .accept_or_stop(Duration::from_secs(30), &stop)
+        .unwrap_err();
+    assert!(err.to_string().contains("stopped"), "{err}");
+    assert!(t.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
 fn multicast_stream_arrives_whole() {
     let Some(cfg) = multicast_or_skip() else {
         return;

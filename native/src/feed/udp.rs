@@ -2,13 +2,12 @@
 //! sequenced datagrams, and a subscriber that checks the sequence and applies
 //! the records to the books.
 
-use std::io::{self, Read};
+use std::io;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
 use std::time::Instant;
 
-use dbn::decode::dbn::RecordDecoder;
 use dbn::decode::DbnMetadata;
-use dbn::VersionUpgradePolicy;
+use dbn::RecordRef;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use super::error::FeedError;
@@ -40,6 +39,10 @@ pub struct MulticastConfig {
     /// caps it at twice `net.core.rmem_max`, unless the process may use
     /// `SO_RCVBUFFORCE`, which is tried next). A buffer that overruns shows as gaps.
     pub recv_buffer: usize,
+    /// Datagrams the subscriber takes per system call (Linux `recvmmsg`;
+    /// 1 = one `recv` per datagram, as on other systems). Each slot holds a
+    /// 64 KiB buffer.
+    pub recv_batch: usize,
 }
 
 impl Default for MulticastConfig {
@@ -50,6 +53,7 @@ impl Default for MulticastConfig {
             interface: Ipv4Addr::LOCALHOST,
             ttl: 0,
             recv_buffer: 16 << 20,
+            recv_batch: 16,
         }
     }
 }
@@ -150,8 +154,12 @@ impl UdpPublisher {
         tx.st.bytes += (HEADER_LEN + meta.len()) as u64;
         tx.start(DatagramKind::Records);
         let mut sent = 0u64;
-        for round in 0..opts.repeat.max(1) {
+        'rounds: for round in 0..opts.repeat.max(1) {
             for i in 0..src.record_count() {
+                if pacer.stopped() {
+                    tx.st.stopped = true;
+                    break 'rounds;
+                }
                 let rec = src.record(i);
                 if HEADER_LEN + rec.len() > max {
                     return Err(FeedError::RecordTooLarge {
@@ -257,19 +265,91 @@ impl Sender<'_> {
     }
 }
 
-/// The current datagram, as a `Read` for `dbn`'s record decoder.
-struct Payload {
-    buf: Vec<u8>,
-    pos: usize,
-    end: usize,
+/// Receive buffers for a batch of datagrams, 8-byte aligned (`u64` backing)
+/// so that the records they carry are read in place.
+struct Batch {
+    bufs: Vec<Vec<u64>>,
+    lens: Vec<usize>,
 }
 
-impl Read for Payload {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        let n = out.len().min(self.end - self.pos);
-        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
+/// Words of one receive buffer: a whole UDP datagram and one byte more.
+const SLOT_WORDS: usize = MAX_DATAGRAM / 8 + 1;
+
+impl Batch {
+    fn new(n: usize) -> Self {
+        Batch {
+            bufs: (0..n.max(1)).map(|_| vec![0u64; SLOT_WORDS]).collect(),
+            lens: vec![0; n.max(1)],
+        }
+    }
+
+    /// The bytes of datagram `i` of the last receive.
+    fn datagram(&self, i: usize) -> &[u8] {
+        let words = &self.bufs[i];
+        // SAFETY: the `u64` buffer viewed as its bytes (any bit pattern is a
+        // valid `u8`); `lens[i]` is at most its byte length.
+        let bytes =
+            unsafe { std::slice::from_raw_parts(words.as_ptr().cast::<u8>(), words.len() * 8) };
+        &bytes[..self.lens[i]]
+    }
+
+    /// Receives at least one datagram (blocking up to the socket's read
+    /// timeout), and as many more as are queued, up to the batch size.
+    #[cfg(target_os = "linux")]
+    fn recv(&mut self, socket: &UdpSocket) -> io::Result<usize> {
+        use std::os::fd::AsRawFd;
+        if self.bufs.len() == 1 {
+            return self.recv_one(socket);
+        }
+        let n = self.bufs.len();
+        let mut iov: Vec<libc::iovec> = self
+            .bufs
+            .iter_mut()
+            .map(|b| libc::iovec {
+                iov_base: b.as_mut_ptr().cast(),
+                iov_len: b.len() * 8,
+            })
+            .collect();
+        // SAFETY: `mmsghdr` is plain old data; all zeroes is a valid value.
+        let mut msgs: Vec<libc::mmsghdr> = (0..n).map(|_| unsafe { std::mem::zeroed() }).collect();
+        for (m, v) in msgs.iter_mut().zip(iov.iter_mut()) {
+            m.msg_hdr.msg_iov = v;
+            m.msg_hdr.msg_iovlen = 1;
+        }
+        // SAFETY: `msgs` has `n` headers, each pointing at one live iovec over
+        // a live buffer of `iov_len` bytes; no address or control buffers.
+        let got = unsafe {
+            libc::recvmmsg(
+                socket.as_raw_fd(),
+                msgs.as_mut_ptr(),
+                n as libc::c_uint,
+                libc::MSG_WAITFORONE,
+                std::ptr::null_mut(),
+            )
+        };
+        if got < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let got = got as usize;
+        for (len, m) in self.lens.iter_mut().zip(&msgs[..got]) {
+            *len = m.msg_len as usize;
+        }
+        Ok(got)
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn recv(&mut self, socket: &UdpSocket) -> io::Result<usize> {
+        self.recv_one(socket)
+    }
+
+    fn recv_one(&mut self, socket: &UdpSocket) -> io::Result<usize> {
+        let words = &mut self.bufs[0];
+        // SAFETY: as in `datagram`, mutably; the buffer outlives the call.
+        let bytes = unsafe {
+            std::slice::from_raw_parts_mut(words.as_mut_ptr().cast::<u8>(), words.len() * 8)
+        };
+        self.lens[0] = socket.recv(bytes)?;
+        Ok(1)
     }
 }
 
@@ -277,6 +357,7 @@ impl Read for Payload {
 #[derive(Debug)]
 pub struct UdpSubscriber {
     socket: UdpSocket,
+    batch: usize,
 }
 
 impl UdpSubscriber {
@@ -297,7 +378,10 @@ impl UdpSubscriber {
             .map_err(FeedError::io("binding the multicast group and port"))?;
         s.join_multicast_v4(&cfg.group, &cfg.interface)
             .map_err(FeedError::io("joining the multicast group"))?;
-        Ok(UdpSubscriber { socket: s.into() })
+        Ok(UdpSubscriber {
+            socket: s.into(),
+            batch: cfg.recv_batch.max(1),
+        })
     }
 
     /// The receive buffer the kernel granted (`SO_RCVBUF`), bytes.
@@ -320,25 +404,14 @@ impl UdpSubscriber {
         self.socket
             .set_read_timeout(Some(opts.timeout))
             .map_err(FeedError::io("setting the idle timeout"))?;
-        let mut version = dbn::DBN_VERSION;
-        let mut dec = RecordDecoder::with_version(
-            Payload {
-                buf: vec![0; MAX_DATAGRAM + 1],
-                pos: 0,
-                end: 0,
-            },
-            version,
-            VersionUpgradePolicy::AsIs,
-            false,
-        )
-        .map_err(ReplayError::from)?;
+        let mut batch = Batch::new(self.batch);
         let mut replayer = Replayer::new(opts.replay);
         let mut st = SubscriberStats::default();
         let mut metadata = None;
         let mut first: Option<Instant> = None;
-        loop {
-            let n = match self.socket.recv(&mut dec.get_mut().buf) {
-                Ok(n) => n,
+        'stream: loop {
+            let got = match batch.recv(&self.socket) {
+                Ok(k) => k,
                 Err(e)
                     if e.kind() == io::ErrorKind::WouldBlock
                         || e.kind() == io::ErrorKind::TimedOut =>
@@ -350,55 +423,45 @@ impl UdpSubscriber {
                 Err(e) => return Err(FeedError::io("receiving a datagram")(e)),
             };
             first.get_or_insert_with(Instant::now);
-            st.bytes += n as u64;
-            let buf = &dec.get_ref().buf[..n];
-            let Some(h) = Header::read(buf) else {
-                st.malformed_datagrams += 1;
-                continue;
-            };
-            if h.kind == DatagramKind::Records && !check_records(&buf[HEADER_LEN..], h.count) {
-                st.malformed_datagrams += 1;
-                continue;
-            }
-            match st.on_seq(h.seq) {
-                SeqCheck::Late => continue,
-                SeqCheck::AfterGap if opts.stop_on_gap => {
-                    st.stopped_on_gap = true;
-                    break;
+            for i in 0..got {
+                let buf = batch.datagram(i);
+                st.bytes += buf.len() as u64;
+                let Some(h) = Header::read(buf) else {
+                    st.malformed_datagrams += 1;
+                    continue;
+                };
+                if h.kind == DatagramKind::Records && !check_records(&buf[HEADER_LEN..], h.count) {
+                    st.malformed_datagrams += 1;
+                    continue;
                 }
-                _ => {}
-            }
-            st.datagrams += 1;
-            st.max_lag_ns = st.max_lag_ns.max(unix_ns().saturating_sub(h.send_ns));
-            match h.kind {
-                DatagramKind::Metadata => {
-                    metadata = decoder_from_bytes(&buf[HEADER_LEN..])
-                        .ok()
-                        .map(|d| d.metadata().clone());
-                }
-                DatagramKind::End => {
-                    let p = &buf[HEADER_LEN..];
-                    if p.len() >= 8 {
-                        let mut b = [0u8; 8];
-                        b.copy_from_slice(&p[..8]);
-                        st.records_published = Some(u64::from_le_bytes(b));
+                match st.on_seq(h.seq) {
+                    SeqCheck::Late => continue,
+                    SeqCheck::AfterGap if opts.stop_on_gap => {
+                        st.stopped_on_gap = true;
+                        break 'stream;
                     }
-                    st.end_seen = true;
-                    break;
+                    _ => {}
                 }
-                DatagramKind::Records => {
-                    if h.dbn_version != version {
-                        dec.set_version(h.dbn_version).map_err(ReplayError::from)?;
-                        version = h.dbn_version;
+                st.datagrams += 1;
+                st.max_lag_ns = st.max_lag_ns.max(unix_ns().saturating_sub(h.send_ns));
+                match h.kind {
+                    DatagramKind::Metadata => {
+                        metadata = decoder_from_bytes(&buf[HEADER_LEN..])
+                            .ok()
+                            .map(|d| d.metadata().clone());
                     }
-                    let p = dec.get_mut();
-                    p.pos = HEADER_LEN;
-                    p.end = n;
-                    while let Some(rec) = dec.decode_ref().map_err(ReplayError::from)? {
-                        let index = replayer.stats().records;
-                        replayer
-                            .on_record(rec, &mut sink)
-                            .map_err(|source| ReplayError::Book { index, source })?;
+                    DatagramKind::End => {
+                        let p = &buf[HEADER_LEN..];
+                        if p.len() >= 8 {
+                            let mut b = [0u8; 8];
+                            b.copy_from_slice(&p[..8]);
+                            st.records_published = Some(u64::from_le_bytes(b));
+                        }
+                        st.end_seen = true;
+                        break 'stream;
+                    }
+                    DatagramKind::Records => {
+                        apply_records(&mut replayer, &buf[HEADER_LEN..], &mut sink)?;
                     }
                 }
             }
@@ -411,6 +474,32 @@ impl UdpSubscriber {
             metadata,
         })
     }
+}
+
+/// Applies the records of a datagram payload that passed [`check_records`],
+/// each read in place (the payload starts 8-byte aligned: an aligned buffer
+/// plus the 24-byte header).
+fn apply_records<F: FnMut(&BookSnapshot)>(
+    replayer: &mut Replayer,
+    payload: &[u8],
+    sink: &mut F,
+) -> Result<(), FeedError> {
+    let mut at = 0usize;
+    while at < payload.len() {
+        let len = usize::from(payload[at]) * 4;
+        let bytes = &payload[at..at + len];
+        debug_assert!((bytes.as_ptr() as usize).is_multiple_of(8));
+        // SAFETY: `check_records` found `bytes` to be one whole record (its
+        // length byte times 4, a header at least, a multiple of 8), and it
+        // is 8-byte aligned: what `dbn`'s decoder hands out.
+        let rec = unsafe { RecordRef::new(bytes) };
+        let index = replayer.stats().records;
+        replayer
+            .on_record(rec, sink)
+            .map_err(|source| ReplayError::Book { index, source })?;
+        at += len;
+    }
+    Ok(())
 }
 
 /// Asks for `bytes` of receive buffer past `net.core.rmem_max` with

@@ -135,7 +135,7 @@ type LevelTuple = (i64, u64, u32);
 
 /// The L3 (market-by-order) book of one instrument (`crate::book::L3Book`).
 #[pyclass(module = "workbench_native._native", name = "L3Book")]
-struct PyL3Book(L3Book);
+pub(super) struct PyL3Book(pub(super) L3Book);
 
 #[pymethods]
 impl PyL3Book {
@@ -322,7 +322,10 @@ impl PyL3Book {
     }
 }
 
-fn integrity_dict<'py>(py: Python<'py>, c: &IntegrityCounts) -> PyResult<Bound<'py, PyDict>> {
+pub(super) fn integrity_dict<'py>(
+    py: Python<'py>,
+    c: &IntegrityCounts,
+) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("unknown_cancels", c.unknown_cancels)?;
     d.set_item("modify_as_add", c.modify_as_add)?;
@@ -335,7 +338,7 @@ fn integrity_dict<'py>(py: Python<'py>, c: &IntegrityCounts) -> PyResult<Bound<'
     Ok(d)
 }
 
-fn stats_dict<'py>(py: Python<'py>, s: &ReplayStats) -> PyResult<Bound<'py, PyDict>> {
+pub(super) fn stats_dict<'py>(py: Python<'py>, s: &ReplayStats) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("records", s.records)?;
     d.set_item("mbo_records", s.mbo_records)?;

@@ -7,6 +7,7 @@ mod analysis;
 mod backtest;
 mod book;
 mod exchange;
+mod feed;
 #[cfg(feature = "fix")]
 mod fix;
 mod incremental;
@@ -25,6 +26,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     backtest::register(m)?;
     book::register(m)?;
     exchange::register(m)?;
+    feed::register(m)?;
     #[cfg(feature = "fix")]
     fix::register(m)?;
     incremental::register(m)?;
