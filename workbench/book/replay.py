@@ -13,9 +13,11 @@ import os
 from dataclasses import dataclass
 from typing import Literal
 
+import databento_dbn as dbn
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import zstandard
 
 from workbench import native
 from workbench.book.errors import BookFileError, TruncatedBookFileError
@@ -42,6 +44,11 @@ _LEVEL_FIELDS = ("bid_px", "ask_px", "bid_sz", "ask_sz", "bid_ct", "ask_ct")
 
 # Decoder messages that mean the file stops in the middle of something.
 _TRUNCATION_MARKERS = ("unexpected end", "incomplete", "eof", "truncated")
+
+#: The schemas the native replayer builds books from (MBO: L3 books; MBP-10: L2 books).
+BOOK_SCHEMAS = ("mbo", "mbp-10")
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_DBN_PREFIX = 8  # b"DBN", the version byte, the metadata length (u32 little endian)
 
 
 def level_columns(depth: int = 10) -> list[str]:
@@ -179,7 +186,8 @@ def replay(
     ----------
     path : str or os.PathLike
         A DBN file, plain (``.dbn``) or zstd-compressed (``.dbn.zst``), of schema ``mbo`` or
-        ``mbp-10`` (records of other schemas are counted and ignored).
+        ``mbp-10`` (in a file of mixed records, the records of other schemas are counted and
+        ignored).
     depth : int, default 10
         Levels per side in the frame (1..10).
     every : {"event", "record"}, default "event"
@@ -206,8 +214,8 @@ def replay(
     Raises
     ------
     BookFileError
-        The file is missing, is not DBN, or is corrupt (or, with ``strict``, a record was
-        refused).
+        The file is missing, is not DBN, is corrupt, holds another schema than ``mbo`` or
+        ``mbp-10`` (OHLCV bars, trades, ...), or, with ``strict``, a record was refused.
     TruncatedBookFileError
         The file ends in the middle of a record or of a zstd frame.
     workbench.errors.ConfigError
@@ -229,6 +237,9 @@ def replay(
             f"no DBN file at {name}",
             hint="check the path (a .dbn or .dbn.zst file of schema mbo or mbp-10)",
         )
+    schema = _dbn_schema(name)
+    if schema is not None and schema not in BOOK_SCHEMAS:
+        raise _not_a_book_file(name, f"holds {schema} records")
     try:
         rows, stats = native.replay_book(
             name, depth=depth, every=every, instrument_id=instrument_id, strict=strict
@@ -237,9 +248,40 @@ def replay(
         raise BookFileError(name, f"cannot read {name}: {exc}") from exc
     except ValueError as exc:
         raise _file_error(name, exc) from exc
+    if stats["records"] and not stats["mbo_records"] and not stats["mbp10_records"]:
+        raise _not_a_book_file(name, f"holds {stats['records']:,} records, none mbo or mbp-10")
     frame = snapshots_to_frame(rows, depth)
     frame.attrs["replay"] = stats
     return frame
+
+
+def _not_a_book_file(name: str, what: str) -> BookFileError:
+    """The error for a readable DBN file without order-book records."""
+    return BookFileError(
+        name,
+        f"{name} {what}: replay builds books from {' or '.join(BOOK_SCHEMAS)} records only",
+        hint="pass a DBN file of schema mbo (L3 books) or mbp-10 (L2 books); bars are "
+        "read with workbench.data.load_bars after `workbench data ingest`",
+    )
+
+
+def _dbn_schema(name: str) -> str | None:
+    """The schema named in a DBN file's metadata (``"ohlcv-1m"``), read from its first bytes;
+    None for a file of mixed records, or one whose header cannot be read (the replay then
+    says what is wrong with it)."""
+    try:
+        with open(name, "rb") as fh:
+            head = fh.read(4)
+            fh.seek(0)
+            reader = zstandard.ZstdDecompressor().stream_reader(fh) if head == _ZSTD_MAGIC else fh
+            prefix = reader.read(_DBN_PREFIX)
+            if len(prefix) < _DBN_PREFIX or prefix[:3] != b"DBN":
+                return None
+            rest = reader.read(int.from_bytes(prefix[4:8], "little"))
+        meta = dbn.Metadata.decode(prefix + rest)
+    except (OSError, ValueError, zstandard.ZstdError):
+        return None
+    return None if meta.schema is None else str(meta.schema)
 
 
 def _file_error(name: str, exc: ValueError) -> BookFileError:
