@@ -268,19 +268,26 @@ class BacktestResult:
         def fmt(v: Any, spec: str) -> str:
             return "n/a" if v is None else format(v, spec)
 
+        def usd(v: Any) -> str:
+            return "n/a" if v is None else f"{'-' if v < 0 else ''}${abs(v):,.2f}"
+
+        prov = self.provenance
+        contracts = prov.get("contracts") or []
+        # The symbol run on: one contract (--symbol MCLZ5), or the product's continuous series.
+        symbol = contracts[0] if prov.get("continuous") is False and len(contracts) == 1 else None
         return "\n".join(
             [
-                f"{self.parameters['strategy']['name']} on {self.provenance.get('product')} "
+                f"{self.parameters['strategy']['name']} on {symbol or prov.get('product')} "
                 f"{self.data_range['start']} to {self.data_range['end']} "
                 f"({self.data_range['total_bars']:,} bars){synthetic}",
                 f"  return {fmt(p['total_return_pct'], '.2f')}%"
-                f" (${fmt(p['total_return_usd'], ',.2f')})"
+                f" ({usd(p['total_return_usd'])})"
                 f"  sharpe {fmt(p['sharpe_ratio'], '.2f')}"
                 f"  max dd {fmt(p['max_drawdown_pct'], '.2f')}%"
-                f" (${fmt(p['max_drawdown_usd'], ',.2f')})",
+                f" ({usd(p['max_drawdown_usd'])})",
                 f"  trades {p['total_trades']}  win rate {fmt(p['win_rate'], '.1%')}"
                 f"  profit factor {fmt(p['profit_factor'], '.2f')}"
-                f"  avg trade ${fmt(p['avg_trade_pnl'], ',.2f')}",
+                f"  avg trade {usd(p['avg_trade_pnl'])}",
                 f"  risk: {self.trades_rejected} entries rejected, "
                 f"{self.circuit_breaker_triggered} circuit breakers",
                 *(f"  ! {note}" for note in self.account["notes"]),

@@ -88,7 +88,8 @@ def _repair_hint(errors: list[Any]) -> str:
 @data.command()
 @data_dir_option
 def sample(data_dir: str) -> None:
-    """Write the embedded synthetic MCL sample (2023-12-10 to 2026-01-08), no key needed."""
+    """Write the embedded synthetic MCL sample, no key needed: CME trade dates 2023-12-11 to
+    2026-01-08 (UTC 2023-12-10 23:00 to 2026-01-08 22:00, files of UTC days)."""
     from workbench.data.sample import build_sample
 
     t0 = time.perf_counter()
@@ -96,7 +97,7 @@ def sample(data_dir: str) -> None:
         report = build_sample(data_dir, progress=bar.update)
     click.echo(
         f"Wrote {report.records_written:,} synthetic bars in {len(report.files_written)} files "
-        f"({report.first_date} to {report.last_date}) to {data_dir} in "
+        f"(UTC days {report.first_date} to {report.last_date}) to {data_dir} in "
         f"{time.perf_counter() - t0:.1f} s"
     )
 
