@@ -454,4 +454,4 @@ def test_notebook_and_in_process_sweeps_run_on_the_same_data(
     assert runs[True]["best"]["total_trades"] == runs[False]["best"]["total_trades"]
     [summary] = Path(runs[True]["folder"]).glob("runs/0000/*/summary.json")
     data = json.loads(summary.read_text())["data_range"]
-    assert (data["start"], data["end"]) == ("2024-01-01", "2024-03-15")
+    assert (data["start"], data["end"]) == ("2024-01-02", "2024-03-15")  # trade dates

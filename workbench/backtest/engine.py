@@ -494,9 +494,9 @@ def build_result(
     }
     first = pd.Timestamp(int(ts_ns[0]), tz="UTC")
     last = pd.Timestamp(int(ts_ns[-1]) + iv_ns, tz="UTC")
-    data_range = {
-        "start": first.date().isoformat(),
-        "end": last.date().isoformat(),
+    data_range = {  # start/end: CME trade dates (--start/--end); *_time: exact UTC
+        "start": str(dates[0]),
+        "end": str(dates[-1]),
         "trading_days": len(last_of_day),
         "total_bars": len(data),
         "start_time": first.isoformat(),

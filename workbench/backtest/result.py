@@ -91,7 +91,9 @@ class BacktestResult:
     parameters : dict
         Strategy (name, class, parameters) and backtest configuration.
     data_range : dict
-        start, end, trading_days, total_bars.
+        start, end (the first and last CME trade date run on, as ``--start``/``--end`` take
+        them), trading_days, total_bars, start_time, end_time (the first bar's start and the
+        last bar's end, UTC).
     provenance : dict
         Product, schema, synthetic or real, sources, contracts and roll dates of the data.
     bars : pandas.DataFrame or None

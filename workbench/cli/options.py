@@ -82,10 +82,38 @@ def bars_options(fn: F) -> F:
             help="Bar size: ohlcv-1s, ohlcv-1m, ohlcv-1h or ohlcv-1d.",
         ),
         click.option(
-            "--start", help="First UTC day (YYYY-MM-DD). Default: the first day with data."
+            "--start",
+            metavar="YYYY-MM-DD",
+            callback=_trade_date_bound,
+            help="First CME trade date (its session opens 18:00 New York the evening before). "
+            "Default: the first with data.",
         ),
-        click.option("--end", help="Last UTC day, inclusive (YYYY-MM-DD). Default: the last one."),
+        click.option(
+            "--end",
+            metavar="YYYY-MM-DD",
+            callback=_trade_date_bound,
+            help="Last CME trade date, inclusive (its session closes 17:00 New York that day). "
+            "Default: the last with data.",
+        ),
     )(fn)
+
+
+def _trade_date_bound(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``--start``/``--end`` (a CME trade date) as the UTC bound ``load_bars`` takes (ISO
+    text: ``--start`` inclusive, ``--end`` exclusive, the next trade date's session open)."""
+    # start-up: the calendar module (numpy) only once a date is given
+    from workbench.data.trade_dates import parse_trade_date, trade_date_bounds
+    from workbench.errors import ConfigError
+
+    if value is None:
+        return None
+    try:
+        day = parse_trade_date(value, f"--{param.name}")
+    except ConfigError as exc:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", ctx, param) from exc
+    lo, hi = trade_date_bounds(day, day)
+    bound = lo if param.name == "start" else hi
+    return None if bound is None else bound.isoformat()
 
 
 def risk_option(fn: F) -> F:

@@ -278,7 +278,7 @@ def sweep(
         n_run = sum(1 for p in (combos if combos is not None else grid) if grid.check(p) is None)
         refused = (len(combos) if combos is not None else len(grid)) - n_run
 
-    # Both modes run on the same bars: the notebooks get the loaded range's first and last day.
+    # Both modes run on the same bars: the notebooks get the same bounds.
     bars = load_bars(symbol, schema, start=start, end=end, data_dir=data_dir)
     first, last = bars.index[0], bars.index[-1]
     span = f"{first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC ({len(bars):,} {schema} bars)"
@@ -349,8 +349,9 @@ def sweep(
                     "symbol": symbol,
                     "schema": schema,
                     "use_risk_manager": use_risk,
-                    "start": f"{first:%Y-%m-%d}",
-                    "end": f"{last:%Y-%m-%d}",
+                    # the UTC bounds of --start/--end (trade dates), else the catalog's days
+                    "start": start or f"{first:%Y-%m-%d}",
+                    "end": end or f"{last:%Y-%m-%d}",
                 }
                 parameters["data_dir"] = (
                     str(Path(data_dir).resolve()) if "://" not in data_dir else data_dir
