@@ -48,6 +48,9 @@ def test_a_short_run_is_flagged_in_summary_and_report(small_sample: Path) -> Non
     validate_summary(summary)
     assert "sharpe_ratio" in summary["unreliable_metrics"]
     assert any("trade date" in w for w in summary["warnings"])
+    # the Calmar ratio is not computed over so few days, and the warning says why
+    assert summary["performance"]["calmar_ratio"] is None
+    assert any("calmar_ratio n/a (a growth rate compounded" in w for w in summary["warnings"])
     html = render_report(result, summary, {})
     assert 'id="reliability-banner"' in html
     assert "annualized, daily · unreliable" in html

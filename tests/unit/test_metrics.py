@@ -16,6 +16,9 @@ from workbench.analysis import (
     rolling_sharpe,
     trade_streaks,
 )
+from workbench.analysis.distribution import return_statistics
+from workbench.analysis.metrics import MIN_DRAWDOWN_PCT
+from workbench.analysis.reliability import MIN_TRADE_DATES
 from workbench.model import TRADE_COLUMNS
 
 T0 = pd.Timestamp("2024-03-04 15:00", tz="UTC")
@@ -400,8 +403,8 @@ def test_single_day() -> None:
     assert perf["sortino_ratio"] is None
     assert perf["total_return_usd"] == 1.0
     assert perf["max_drawdown_usd"] == 3.0
-    # One day of +1% compounds to 1.01 ** 252 - 1 a year.
-    assert perf["calmar_ratio"] == pytest.approx((1.01**252 - 1) * 100 / 3.0, abs=1e-3)
+    # One day of +1% would compound to 1.01 ** 252 - 1 a year: no Calmar ratio from it.
+    assert perf["calmar_ratio"] is None
     json.dumps(m, allow_nan=False)
 
 
@@ -412,9 +415,36 @@ def test_ruined_account_is_json_safe() -> None:
     assert perf["max_drawdown_pct"] == 120.0
     assert perf["sharpe_ratio"] is None  # day three starts below zero: no return
     assert perf["sortino_ratio"] is None
-    # A final equity below zero counts as a -100% annual return.
-    assert perf["calmar_ratio"] == pytest.approx(-100.0 / 120.0, abs=1e-4)
+    assert perf["calmar_ratio"] is None  # three trade dates: too few to annualise
     json.dumps(m, allow_nan=False)
+
+
+def test_ratios_to_about_zero_or_over_too_short_a_period_are_none() -> None:
+    # 30 days: the last one ends a cent below the peak (a drawdown of 0.0002%).
+    pnl = np.r_[np.full(29, 10.0), -0.01]
+    equity = 5000.0 + np.concatenate(([0.0], np.cumsum(pnl)))
+    perf = compute_metrics(_equity(equity), _trades([50.0, -1e-9]), _daily(pnl), 5000.0)
+    assert perf["performance"]["max_drawdown_pct"] < MIN_DRAWDOWN_PCT
+    assert perf["performance"]["calmar_ratio"] is None
+    assert perf["performance"]["profit_factor"] is None  # losers lost 1e-9 dollars
+    assert perf["performance"]["total_trades"] == 2
+    # a 1% drawdown over 19 then 20 trade dates: the Calmar ratio needs MIN_TRADE_DATES
+    for days, defined in ((MIN_TRADE_DATES - 1, False), (MIN_TRADE_DATES, True)):
+        pnl = np.r_[-50.0, np.full(days - 1, 10.0)]
+        equity = 5000.0 + np.concatenate(([0.0], np.cumsum(pnl)))
+        got = compute_metrics(_equity(equity), _no_trades(), _daily(pnl), 5000.0)
+        assert (got["performance"]["calmar_ratio"] is not None) is defined
+
+
+def test_tail_omega_and_recovery_to_about_zero_are_none() -> None:
+    days = pd.Index(pd.date_range("2024-01-01", periods=40).date, name="trade_date")
+    returns = pd.Series(np.r_[np.full(37, 0.001), np.full(3, -1e-9)], index=days)
+    stats = return_statistics(returns, 5000.0, final_equity=5200.0, max_drawdown_usd=1e-6)
+    assert stats["omega_ratio"] is None
+    assert stats["tail_ratio"] is None
+    assert stats["recovery_factor"] is None
+    real = return_statistics(returns, 5000.0, final_equity=5200.0, max_drawdown_usd=100.0)
+    assert real["recovery_factor"] == pytest.approx(2.0)
 
 
 def test_values_are_builtin_and_keys_match_the_schema() -> None:

@@ -41,8 +41,9 @@ Exposure
     The share of bars that end with a position open, in percent (backtesting.py's "Exposure
     Time").
 
-A figure that is undefined (too few days, a zero denominator, equity at or below zero) is
-None, never NaN or infinity.
+A figure that is undefined (too few days, a denominator of ~0, equity at or below zero) is
+None, never NaN or infinity: the tail ratio's 5th percentile, the Omega ratio's losses and
+the recovery factor's drawdown (over the initial capital) must exceed :data:`MIN_RETURN`.
 """
 
 from __future__ import annotations
@@ -55,6 +56,9 @@ import pandas as pd
 
 from workbench.analysis.numbers import RATIO_DIGITS, json_number
 
+#: A return (fraction) this small or smaller is ~0 as a ratio's denominator: a basis point of
+#: a basis point, $0.005 on $5,000.
+MIN_RETURN = 1e-6
 #: The tail probability of VaR and CVaR.
 VAR_CUTOFF = 0.05
 #: Fewest daily returns for skew (3) and kurtosis (4) to be defined.
@@ -84,8 +88,9 @@ STATISTICS_KEYS = (
 )
 
 
-def _ratio(num: float, den: float) -> float | None:
-    return num / den if den > 0 and math.isfinite(num) else None
+def _ratio(num: float, den: float, floor: float = 0.0) -> float | None:
+    """``num / den``; None unless ``den`` exceeds ``floor`` (a ratio to ~0 is noise)."""
+    return num / den if den > floor and math.isfinite(num) else None
 
 
 def volatility(returns: np.ndarray, periods_per_year: int) -> float | None:
@@ -114,13 +119,14 @@ def tail_ratio(returns: np.ndarray) -> float | None:
     """``|95th percentile| / |5th percentile|``; None without returns or a zero 5th."""
     if len(returns) == 0:
         return None
-    return _ratio(abs(float(np.percentile(returns, 95))), abs(float(np.percentile(returns, 5))))
+    p95, p5 = abs(float(np.percentile(returns, 95))), abs(float(np.percentile(returns, 5)))
+    return _ratio(p95, p5, MIN_RETURN)
 
 
 def omega_ratio(returns: np.ndarray, threshold: float = 0.0) -> float | None:
     """Gains above ``threshold`` over losses below it; None without a loss."""
     excess = returns - threshold
-    return _ratio(float(excess[excess > 0].sum()), float(-excess[excess < 0].sum()))
+    return _ratio(float(excess[excess > 0].sum()), float(-excess[excess < 0].sum()), MIN_RETURN)
 
 
 def ulcer_index(closes: np.ndarray, initial_capital: float) -> float | None:
@@ -188,7 +194,8 @@ def return_statistics(
         growth = -1.0 if ratio <= 0 else ratio ** (periods_per_year / len(rets)) - 1.0
         out["cagr_pct"] = json_number(growth * 100.0, RATIO_DIGITS)
     out["recovery_factor"] = json_number(
-        _ratio(final_equity - initial_capital, max_drawdown_usd), RATIO_DIGITS
+        _ratio(final_equity - initial_capital, max_drawdown_usd, MIN_RETURN * initial_capital),
+        RATIO_DIGITS,
     )
     if position is not None and len(position):
         held = float(np.mean(position.to_numpy() != 0)) * 100.0

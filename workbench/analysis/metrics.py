@@ -35,13 +35,16 @@ Maximum drawdown
 Calmar ratio
     ``annualized_return_pct / max_drawdown_pct`` with the compound annual growth rate
     ``(final / initial) ** (periods_per_year / n_trade_days) - 1`` (``n_trade_days`` is the
-    number of rows of ``daily_pnl``; a final equity <= 0 counts as -100%). None without a
-    drawdown or without trade dates.
+    number of rows of ``daily_pnl``; a final equity <= 0 counts as -100%). None with a
+    drawdown under :data:`MIN_DRAWDOWN_PCT` (a ratio to ~0 is noise) or fewer than
+    :data:`~workbench.analysis.reliability.MIN_TRADE_DATES` trade dates (one good day
+    compounded over a year gives a Calmar ratio in the billions).
 Trades
     A winner has ``net_pnl > 0``, a loser ``net_pnl < 0``; a scratch (exactly 0) is neither but
     counts in ``total_trades``, so ``win_rate = winning_trades / total_trades`` (in [0, 1]).
-    ``profit_factor = sum(winners' net_pnl) / |sum(losers' net_pnl)|``; None when there is no
-    loser (it would be infinite, or 0/0 without trades). ``avg_winner``/``largest_winner`` are
+    ``profit_factor = sum(winners' net_pnl) / |sum(losers' net_pnl)|``; None when the losers
+    lost less than a cent in total (it would be infinite or noise, or 0/0 without trades).
+    ``avg_winner``/``largest_winner`` are
     over winners, ``avg_loser``/``largest_loser`` over losers (negative numbers); None when there
     are none. Without trades the counts are 0 and every other trade figure is None.
 Time analysis
@@ -80,6 +83,7 @@ import pandas as pd
 
 from workbench.analysis.drawdowns import equity_values, max_drawdown
 from workbench.analysis.numbers import RATIO_DIGITS, USD_DIGITS, json_number
+from workbench.analysis.reliability import MIN_TRADE_DATES
 from workbench.analysis.returns import (
     ANNUALIZATION_BASIS,
     PERIODS_PER_YEAR,
@@ -91,6 +95,9 @@ from workbench.analysis.returns import (
     sortino_ratio,
 )
 from workbench.analysis.trades import check_trades, time_analysis, trade_figures
+
+#: Below this maximum drawdown (percent: one basis point) the Calmar ratio is None.
+MIN_DRAWDOWN_PCT = 0.01
 
 
 def compute_metrics(
@@ -202,7 +209,11 @@ def performance_figures(
     rf = risk_free_rate / periods_per_year
     dd_usd, dd_pct = drawdown
     annual = annualized_return(final, capital, len(daily_pnl), periods_per_year)
-    calmar = annual * 100.0 / dd_pct if annual is not None and dd_pct > 0 else None
+    calmar = (
+        annual * 100.0 / dd_pct
+        if annual is not None and dd_pct >= MIN_DRAWDOWN_PCT and len(daily_pnl) >= MIN_TRADE_DATES
+        else None
+    )
     performance: dict[str, Any] = {
         "total_return_pct": json_number((final - capital) / capital * 100.0, RATIO_DIGITS),
         "total_return_usd": json_number(final - capital, USD_DIGITS),

@@ -18,6 +18,9 @@ MIN_TRADE_DATES = 20
 MIN_TRADES = 10
 #: Substrings naming the annualised figures among a run's ``performance`` figures.
 ANNUALISED = ("sharpe", "sortino", "calmar", "cagr", "annual", "volatility")
+#: Annualised figures not computed at all (None) below :data:`MIN_TRADE_DATES` trade dates:
+#: the Calmar ratio's compound growth rate turns one good day into billions.
+NOT_COMPUTED_WHEN_SHORT = ("calmar_ratio",)
 #: The per-trade figures among a run's ``performance`` figures.
 PER_TRADE = ("win_rate", "profit_factor", "avg_trade_pnl")
 
@@ -52,12 +55,19 @@ def reliability_notes(
     notes: list[dict[str, Any]] = []
     if days < MIN_TRADE_DATES:
         annualised = [k for k in performance if any(a in k for a in ANNUALISED)]
+        left_out = [k for k in NOT_COMPUTED_WHEN_SHORT if k in performance]
+        shown = [k for k in annualised if k not in left_out]
+        why_na = (
+            f"; {', '.join(left_out)} n/a (a growth rate compounded from so few days means nothing)"
+            if left_out
+            else ""
+        )
         notes.append(
             {
                 "message": f"only {_plural(days, 'trade date')} "
                 f"({data_range.get('start')} to {data_range.get('end')}): "
-                f"annualised figures ({', '.join(annualised) or 'none'}) are unreliable "
-                f"below {MIN_TRADE_DATES} trade dates",
+                f"annualised figures ({', '.join(shown) or 'none'}) are unreliable "
+                f"below {MIN_TRADE_DATES} trade dates{why_na}",
                 "why": f"{_plural(days, 'trade date')} < {MIN_TRADE_DATES}",
                 "metrics": annualised,
             }

@@ -28,6 +28,10 @@ def utc_index(column: pd.Series) -> pd.DatetimeIndex:
     return idx.tz_localize("UTC") if idx.tz is None else idx
 
 
+#: Losers losing less than this in total (USD: a cent) leave the profit factor None.
+MIN_LOSS_USD = 0.01
+
+
 def trade_figures(net: np.ndarray) -> dict[str, Any]:
     """Win rate, profit factor, averages and counts of the trades' net P&L (JSON numbers)."""
     wins, losses = net[net > 0], net[net < 0]
@@ -36,7 +40,7 @@ def trade_figures(net: np.ndarray) -> dict[str, Any]:
     return {
         "win_rate": json_number(len(wins) / n, RATIO_DIGITS) if n else None,
         "profit_factor": json_number(float(wins.sum()) / -loss_sum, RATIO_DIGITS)
-        if len(losses)
+        if -loss_sum >= MIN_LOSS_USD
         else None,
         "avg_trade_pnl": json_number(float(net.mean()), USD_DIGITS) if n else None,
         "avg_winner": json_number(float(wins.mean()), USD_DIGITS) if len(wins) else None,

@@ -187,8 +187,7 @@ def _worst_group(sums_by: np.ndarray, net: np.ndarray, n_groups: int) -> int:
 def _rest(n_rest: int, sum_rest: float) -> str:
     verb = "made" if sum_rest >= 0 else "lost"  # the verb carries the sign, not the amount
     return (
-        f"the other {n_rest} trades {verb} {_money(abs(sum_rest))} "
-        f"(avg {_usd(sum_rest / n_rest)})"
+        f"the other {n_rest} trades {verb} {_money(abs(sum_rest))} (avg {_usd(sum_rest / n_rest)})"
     )
 
 
