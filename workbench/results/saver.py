@@ -26,7 +26,8 @@ renamed into place at the end (:mod:`workbench.results.folders`), so a crash nev
 folder that looks complete.
 
 CSV conventions: UTC timestamps as ``YYYY-MM-DDTHH:MM:SSZ`` (sub-second times keep their
-fraction), money in USD with full float precision (so sums reconcile to the cent), empty
+fraction), money in USD (trades.csv's dollar columns rounded to the cent, which every amount
+is a whole number of; equity with full float precision, so sums reconcile to the cent), empty
 cells for missing values.
 
 ``signals.csv`` holds the first bar and every bar whose signal differs from the previous
@@ -96,6 +97,8 @@ RUN_FILES = (
     "risk_events.csv",
     "README.md",
 )
+#: trades.csv's dollar columns, written rounded to the cent.
+TRADE_MONEY_COLUMNS = ("gross_pnl", "commission", "slippage_cost", "net_pnl", "mae_usd", "mfe_usd")
 _NS_PER_S = 1_000_000_000
 _S_PER_DAY = 86_400
 _ISO_LEN = 20  # YYYY-MM-DDTHH:MM:SSZ
@@ -113,7 +116,8 @@ README = """\
 (rolls) |
 | trades.csv | One row per closed trade; times UTC; net_pnl = gross_pnl - commission; \
 gross_pnl is at fill prices (slippage_cost already taken out); mae_usd/mfe_usd: maximum \
-adverse/favourable excursion in USD over the bars the trade was open |
+adverse/favourable excursion in USD over the bars the trade was open; dollar columns to the \
+cent |
 | equity_curve.csv | Equity (USD) and signed position (`ts` = bar end, UTC) at the first bar, \
 every bar where the position changes (fills, rolls) or a flat account's equity does, \
 the last bar of each CME trade date and the last bar; `mark` says which. Between two rows \
@@ -211,7 +215,10 @@ def _write_frame(path: Path, frame: pd.DataFrame, *, time_columns: tuple[str, ..
 def write_trades(result: BacktestResult, path: Path) -> None:
     """``trades.csv``: the closed trades (columns of ``TRADE_COLUMNS``), times as ISO UTC,
     then ``mae_usd`` and ``mfe_usd`` (:mod:`workbench.analysis.excursions`) when the result
-    kept its bars.
+    kept its bars. The dollar columns (:data:`TRADE_MONEY_COLUMNS`) are rounded to the cent:
+    prices times the multiplier leave float noise (24.99999999999858); every amount is a
+    whole number of cents, so the sums still reconcile (``result.trades`` and
+    ``result.excursions`` keep the full floats).
 
     Parameters
     ----------
@@ -223,6 +230,8 @@ def write_trades(result: BacktestResult, path: Path) -> None:
     trades = result.trades
     if result.bars is not None:
         trades = trades.join(result.excursions)
+    money = [c for c in TRADE_MONEY_COLUMNS if c in trades.columns]
+    trades = trades.assign(**{c: trades[c].astype(np.float64).round(2) for c in money})
     _write_frame(path, trades, time_columns=("entry_time", "exit_time"))
 
 
