@@ -19,7 +19,7 @@ def compare(run_dirs: tuple[str, ...], out_dir: str) -> None:
     strategy_comparison.csv and comparison_report.html, and prints the key figures."""
     from pathlib import Path
 
-    from workbench.results.compare import COMPARISON_CSV
+    from workbench.results.compare import COMPARISON_CSV, load_summary, period_warning
     from workbench.visualization.report import compare_with_report  # Plotly: slow import
 
     folder = compare_with_report([Path(d) for d in run_dirs], out_dir)
@@ -33,4 +33,7 @@ def compare(run_dirs: tuple[str, ...], out_dir: str) -> None:
             f"{row.run_id}: {row.strategy}  return {ret}  sharpe {sharpe}"
             f"  trades {row.total_trades}"
         )
+    warning = period_warning([load_summary(Path(d)) for d in run_dirs])
+    if warning:
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
     click.echo(f"comparison: {folder}")

@@ -18,6 +18,7 @@ Nothing here imports :mod:`workbench.visualization`.
 from __future__ import annotations
 
 from workbench.results.compare import (
+    PERIOD_DEPENDENT,
     ComparisonWriter,
     NotARunError,
     compare_runs,
@@ -25,6 +26,7 @@ from workbench.results.compare import (
     daily_return_correlation,
     load_equity,
     load_summary,
+    period_warning,
 )
 from workbench.results.folders import is_run_dir, list_runs
 from workbench.results.recommendations import make_recommendations
@@ -39,6 +41,7 @@ from workbench.results.summary import (
 )
 
 __all__ = [
+    "PERIOD_DEPENDENT",
     "ComparisonWriter",
     "NotARunError",
     "ResultSaver",
@@ -54,6 +57,7 @@ __all__ = [
     "load_summary",
     "make_recommendations",
     "make_run_id",
+    "period_warning",
     "save_results",
     "summary_schema",
     "utc_now",

@@ -174,6 +174,58 @@ def load_equity(run_dir: str | Path) -> pd.Series:
     return pd.Series(frame["equity"].to_numpy(dtype="float64"), index=index, name="equity")
 
 
+#: Figures that grow with the length of the period (totals, counts, extremes): across runs
+#: over different periods they are not ranked (no "best").
+PERIOD_DEPENDENT = frozenset(
+    {
+        "total_return_pct",
+        "total_return_usd",
+        "max_drawdown_pct",
+        "max_drawdown_usd",
+        "total_trades",
+        "winning_trades",
+        "losing_trades",
+        "largest_winner",
+        "largest_loser",
+    }
+)
+
+
+def run_period(summary: dict[str, Any]) -> tuple[Any, Any]:
+    """A run's data period: ``(start, end)`` of its summary's ``data_range``."""
+    dr = summary.get("data_range") or {}
+    return dr.get("start"), dr.get("end")
+
+
+def period_warning(summaries: Sequence[dict[str, Any]]) -> str | None:
+    """A sentence when the runs cover different periods, else None.
+
+    Totals, counts and drawdowns (:data:`PERIOD_DEPENDENT`) then say as much about the
+    periods as about the strategies; the comparison does not rank them.
+
+    Parameters
+    ----------
+    summaries : sequence of dict
+        The runs' summary.json dicts.
+
+    Returns
+    -------
+    str or None
+    """
+    periods = [run_period(s) for s in summaries]
+    if len(set(periods)) <= 1:
+        return None
+    spans = "; ".join(
+        f"{s['run_id']} {start} to {end}"
+        for s, (start, end) in zip(summaries, periods, strict=True)
+    )
+    return (
+        f"the runs cover different periods ({spans}): totals, trade counts and drawdowns "
+        "depend on the period and are not ranked; compare annualised ratios and per-trade "
+        "figures, or rerun over the same dates (--start/--end)"
+    )
+
+
 def comparison_row(summary: dict[str, Any]) -> dict[str, Any]:
     """One row of strategy_comparison.csv.
 

@@ -12,7 +12,12 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from workbench.results import config_differences, daily_return_correlation
+from workbench.results import (
+    PERIOD_DEPENDENT,
+    config_differences,
+    daily_return_correlation,
+    period_warning,
+)
 from workbench.visualization import charts as C
 from workbench.visualization.assets import asset
 from workbench.visualization.html_parts import esc, fmt_num, pct, plain, usd
@@ -192,7 +197,9 @@ def wiped_out_on(summary: dict[str, Any]) -> str | None:
 
 def comparison_table_html(summaries: list[dict[str, Any]]) -> str:
     """Metrics of several runs side by side; the best value of each row is marked, never
-    in a run whose account was wiped out (a margin call), which says so in its header."""
+    in a run whose account was wiped out (a margin call), which says so in its header, and
+    not for totals, counts and drawdowns (``PERIOD_DEPENDENT``) of runs over different
+    periods."""
     labels = [_run_label(s) for s in summaries]
     wiped = [wiped_out_on(s) for s in summaries]
     head = "".join(
@@ -205,7 +212,10 @@ def comparison_table_html(summaries: list[dict[str, Any]]) -> str:
         for lab, s, w in zip(labels, summaries, wiped, strict=True)
     )
     rows = []
+    periods_differ = period_warning(summaries) is not None
     for key, label, kind, higher in COMPARISON_ROWS:
+        if periods_differ and key in PERIOD_DEPENDENT:
+            higher = None  # a total over a longer period is not a better strategy
         perfs = [s.get("performance") or {} for s in summaries]
         values = [p.get(key) for p in perfs]
         finite = [
@@ -315,6 +325,7 @@ def write_comparison_report(
     out_dir.mkdir(parents=True, exist_ok=True)
     synthetic = any((s.get("provenance") or {}).get("synthetic") for s in summaries)
     figs = comparison_figures(summaries, equity)
+    warning = period_warning(summaries)
     charts_html = "".join(
         f'<div class="chart" id="chart-{n}">{figure_div(f, f"chart-{n}-plot")}</div>'
         for n, f in figs.items()
@@ -331,7 +342,8 @@ def write_comparison_report(
         f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC</span></div></header>{banner}<main>"
         f'<section id="metrics"><h2>Metrics side by side</h2><div class="panel">'
         f"{comparison_table_html(summaries)}"
-        '<p class="muted">Best value of each row in bold.</p></div></section>'
+        + (f'<p class="wiped" id="period-warning">Warning: {esc(warning)}.</p>' if warning else "")
+        + '<p class="muted">Best value of each row in bold.</p></div></section>'
         '<section id="differences"><h2>How the runs differ</h2><div class="panel">'
         f"{differences_html(summaries)}</div></section>"
         '<section id="correlation"><h2>Correlation of daily returns</h2><div class="panel">'
