@@ -65,6 +65,7 @@ fn main() {
             low: &l,
             close: &c,
             signal: &sig,
+            signal_off: 0,
             stop_distance: &d,
             day_starts: &day_starts,
             rolls: &[],
