@@ -219,6 +219,10 @@ def test_paper_cli_on_the_simulated_gateway(bars: pd.DataFrame, tmp_path) -> Non
         refs = [o.order_ref for o in gw.orders()]
     assert done.returncode == 0, done.stderr
     assert "paper ib ema_crossover: 60 bars" in done.stdout
+    # the session's capital is the account's (the gateway's 100,000), and says so
+    assert "capital 100,000.00 USD: the account's NetLiquidation at the start" in done.stdout
+    equity = float(done.stdout.split("equity ")[1].split()[0].rstrip(","))
+    assert abs(equity - 100_000) < 2_000
     assert len(refs) == len(set(refs)) > 0
     assert any((p / "summary.json").exists() for p in tmp_path.iterdir())
 

@@ -127,6 +127,52 @@ def risk_option(fn: F) -> F:
     )(fn)
 
 
+def capital_risk_options(capital_help: str) -> Callable[[F], F]:
+    """The capital, cost, sizing, stop and risk-limit options of a run (with ``--risk``
+    from :func:`risk_option`), each None unless given, and ``--config FILE`` (into
+    ``config_file``): ``build_config(config, use_risk_manager=..., ...)`` takes them.
+
+    Parameters
+    ----------
+    capital_help
+        The command's help of ``--initial-capital`` (its default differs).
+    """
+    return _stack(
+        click.option(
+            "--risk-per-trade", type=float, help="Fraction of equity risked per trade [0.02]."
+        ),
+        click.option("--daily-loss-limit", type=float, help="Fraction of the day's equity [0.05]."),
+        click.option("--max-contracts", type=int, help="Position cap [5]."),
+        click.option("--initial-capital", type=float, help=capital_help),
+        click.option("--commission", type=float, help="USD per contract per side [1.25]."),
+        click.option(
+            "--initial-margin",
+            type=float,
+            help="USD per contract to enter, every mode [the contract's: MCL 770]; "
+            "0: no margin model.",
+        ),
+        click.option(
+            "--maintenance-margin",
+            type=float,
+            help="USD per contract held; below it a margin call flattens and stops [MCL 700].",
+        ),
+        click.option("--slippage-ticks", type=int, help="Ticks per side [1]."),
+        click.option(
+            "--stop-mode",
+            type=click.Choice(
+                ["none", "fixed_pct", "fixed_usd", "atr", "trailing_atr", "trailing_pct"]
+            ),
+            help="Protective stop [atr].",
+        ),
+        click.option(
+            "--config",
+            "config_file",
+            type=click.Path(exists=True, dir_okay=False),
+            help="A BacktestConfig JSON file (options above override it).",
+        ),
+    )
+
+
 def objective_option(fn: F) -> F:
     """``--objective`` (default ``sharpe_ratio``): the figure a search ranks by."""
     return click.option(

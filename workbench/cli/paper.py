@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from workbench.cli.backtest import _parse_params
-from workbench.cli.options import data_dir_option
+from workbench.cli.options import capital_risk_options, data_dir_option, risk_option
 
 if TYPE_CHECKING:
     from workbench.adapters.databento.paper_feed import DatabentoPaperFeed
@@ -61,7 +61,14 @@ if TYPE_CHECKING:
     "--start", default=None, help="First date of the replay (databento-live: replay from, UTC)."
 )
 @click.option("--end", default=None, help="Last date of the replay.")
-@click.option("--bars", "max_bars", type=int, default=None, help="Stop after N bars.")
+@click.option(
+    "--bars",
+    "max_bars",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Stop after N bars (N >= 1). Default: every bar of the replay; ib and "
+    "databento-live: until Ctrl-C.",
+)
 @click.option("--speed", type=float, default=0.0, show_default=True, help="Replay x real time.")
 @click.option("--state", "state_dir", default=None, help="Journal folder (resumable session).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="IB Gateway/TWS host.")
@@ -83,6 +90,11 @@ if TYPE_CHECKING:
 )
 @click.option("--live", is_flag=True, help="Allow a live port / non-paper account.")
 @click.option("--confirm", "confirm_live", default="", help="Typed confirmation for --live.")
+@risk_option
+@capital_risk_options(
+    "USD. Default: sim brokers 5000 (the backtest's); --broker ib the account's "
+    "NetLiquidation when the session starts (a resumed session keeps its journal's)."
+)
 @click.option("--results-dir", default="results/paper", show_default=True)
 @click.option("--save-results/--no-save-results", default=True, show_default=True)
 @data_dir_option
@@ -110,6 +122,17 @@ def paper(
     warm_up: int,
     live: bool,
     confirm_live: str,
+    use_risk: bool,
+    risk_per_trade: float | None,
+    daily_loss_limit: float | None,
+    max_contracts: int | None,
+    initial_capital: float | None,
+    commission: float | None,
+    initial_margin: float | None,
+    maintenance_margin: float | None,
+    slippage_ticks: int | None,
+    stop_mode: str | None,
+    config_file: str | None,
     results_dir: str,
     save_results: bool,
     data_dir: str,
@@ -117,13 +140,21 @@ def paper(
     """Run a strategy as a paper session and save its record like a backtest's.
 
     With --state DIR the session journals to DIR; the same command after a crash replays the
-    journal, reconciles with the broker and goes on without sending any order twice.
+    journal, reconciles with the broker and goes on without sending any order twice. A
+    journal is resumed only by the same session (strategy, parameters, broker, symbol, bar
+    size, capital and risk options); anything else is refused before an order is sent.
+
+    Capital, costs and risk options are the backtest's. The capital of a --broker ib session
+    is the account's NetLiquidation at its start unless --initial-capital is given; of a sim
+    session --initial-capital (default 5000). The output says which.
     """
     # Imported here, not at the top: pandas, the native crate and ib-async are slow to
     # import (CLI start-up).
     import pandas as pd
 
     from workbench.alerts import AlertConfig, AlertManager
+    from workbench.backtest import BacktestConfig
+    from workbench.backtest.engine import build_config
     from workbench.data import load_bars
     from workbench.errors import ConfigError
     from workbench.execution import PaperSession
@@ -131,6 +162,22 @@ def paper(
 
     cls = strategy_class(strategy_name)
     strategy = cls.from_parameters(_parse_params(params, cls))
+    options: dict[str, Any] = {}
+    if stop_mode:
+        options["stop"] = {"mode": stop_mode}
+    config = build_config(
+        BacktestConfig.from_file(config_file) if config_file else None,
+        use_risk_manager=use_risk,
+        risk_per_trade=risk_per_trade,
+        daily_loss_limit=daily_loss_limit,
+        max_position_contracts=max_contracts,
+        initial_capital=initial_capital,
+        commission_per_contract=commission,
+        slippage_ticks=slippage_ticks,
+        initial_margin=initial_margin,
+        maintenance_margin=maintenance_margin,
+        **options,
+    )
     if feed != "replay" and broker != "sim":
         raise ConfigError(
             f"--feed {feed} runs on --broker sim",
@@ -149,6 +196,7 @@ def paper(
         session = PaperSession(
             None,
             strategy,
+            config,
             feed=live_feed,
             max_bars=max_bars,
             interval=pd.Timedelta(seconds=bar_seconds),
@@ -174,8 +222,10 @@ def paper(
         session = PaperSession(
             None,
             strategy,
+            config,
             broker=ib,
             feed=ib,
+            capital_from_broker=initial_capital is None,
             max_bars=max_bars,
             state_dir=state_dir,
             session_id=time.strftime("wb%y%m%d%H%M%S", time.gmtime()),
@@ -192,7 +242,7 @@ def paper(
         from workbench.execution.brokers.sim_l3 import l3_session  # start-up: native book
 
         session = l3_session(
-            book_path, strategy, bar_size=bar_size, symbol=symbol, max_bars=max_bars
+            book_path, strategy, config, bar_size=bar_size, symbol=symbol, max_bars=max_bars
         )
     else:
         if live:
@@ -200,7 +250,13 @@ def paper(
         if book_path is not None:
             raise ConfigError("--book applies to --broker sim-l3 only")
         bars = load_bars(symbol, start=start, end=end, data_dir=data_dir)
-        session = PaperSession(bars, strategy, speed=speed, state_dir=state_dir, max_bars=max_bars)
+        session = PaperSession(
+            bars, strategy, config, speed=speed, state_dir=state_dir, max_bars=max_bars
+        )
+    if initial_capital is not None:
+        session.capital_source = "--initial-capital"
+    elif session.capital_source == "the config":
+        session.capital_source = "the default (--initial-capital sets it)"
     alerts_cfg = AlertConfig.from_env()
     alerts = None
     if alerts_cfg.slack() is not None or alerts_cfg.email() is not None:
@@ -221,11 +277,15 @@ def paper(
             alerts.close(timeout=10.0)
     status = session.status()
     session.close()
+    sent = f"{status['orders_sent']} orders sent"
+    if session.resumed_from:
+        sent += f" ({status['orders_sent_now']} since resume)"
     click.echo(
         f"paper {broker} {strategy.name}: {status['bars']} bars, {status['trades']} trades, "
-        f"{status['orders_sent']} orders sent, equity {status['equity']:.2f}"
+        f"{sent}, equity {status['equity']:.2f}"
         + (f", halted: {status['halted_reason']}" if status["halted_reason"] else "")
     )
+    click.echo(f"capital {session.cfg.initial_capital:,.2f} USD: {session.capital_source}")
     if save_results:
         from workbench.cli.backtest import _report_saver  # start-up: plotly is heavy
 

@@ -31,6 +31,7 @@ mismatch (not while a resumed session replays its journal).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from collections.abc import Iterable
@@ -186,6 +187,14 @@ class ExecutionEngine:
         self._dd_frac = dd
         self._dd_level = self.cash * (1 - dd) if dd else -math.inf
         self._in_dd = False
+
+    def set_capital(self, capital: float) -> None:
+        """Start on ``capital`` USD instead of the config's (before the first bar only)."""
+        if self.equity or self.trades:
+            raise RuntimeError("the capital is set before the first bar")
+        self.cfg = dataclasses.replace(self.cfg, initial_capital=capital)
+        self.cash = self.eq_prev = self._peak = capital
+        self._dd_level = capital * (1 - self._dd_frac) if self._dd_frac else -math.inf
 
     # -- helpers ------------------------------------------------------------------------------
     @property

@@ -31,6 +31,7 @@ give the same trades whether they come from the catalog or from the live gateway
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -41,12 +42,14 @@ import pandas as pd
 from workbench.backtest.config import BacktestConfig
 from workbench.backtest.result import BacktestResult
 from workbench.data.continuous import Roll
-from workbench.execution.brokers.base import Broker
+from workbench.errors import ConfigError
+from workbench.execution.brokers.base import AccountValue, Broker
 from workbench.execution.brokers.sim import SimBroker
 from workbench.execution.config import ExecutionConfig
 from workbench.execution.engine import ExecutionEngine
 from workbench.execution.events import Listener
 from workbench.execution.feeds import Bar, FeedNotice, LiveFeed, ReplayFeed, RollingFeed
+from workbench.execution.identity import IDENTITY_KEY, check_resume, session_identity
 from workbench.execution.journal import Journal
 from workbench.execution.orders import ReconcileDecision
 from workbench.execution.record import session_result
@@ -87,6 +90,17 @@ class PaperSession:
         Live sessions: seconds to wait for the last orders' answers at the end.
     interval : pandas.Timedelta, optional
         Bar length (default one minute): when a bar is known, for the strategy's time filter.
+    capital_from_broker : bool, default False
+        Start a new session on the account's value (``broker.account_value()``, the ib
+        broker's NetLiquidation) instead of ``config.initial_capital``; a resumed session
+        keeps the capital its journal started with. :attr:`capital_source` says which.
+
+    Raises
+    ------
+    ConfigError
+        ``state_dir`` holds a session with another strategy, parameters, broker, symbol,
+        bar size, capital or risk settings (:func:`~workbench.execution.identity.check_resume`):
+        nothing is sent and the journal is left as it was.
     """
 
     def __init__(
@@ -105,12 +119,21 @@ class PaperSession:
         listeners: list[Listener] | None = None,
         settle_timeout: float = 10.0,
         interval: pd.Timedelta | None = None,
+        capital_from_broker: bool = False,
     ) -> None:
         self.cfg = config or BacktestConfig()
         if bars is None and feed is None:
-            from workbench.errors import ConfigError  # optional: the error path only
-
             raise ConfigError("a paper session needs bars to replay or a live feed")
+        if max_bars is not None and max_bars < 1:
+            raise ConfigError(
+                f"max_bars must be at least 1, got {max_bars}",
+                hint="None runs every bar of the replay (a live session: until stopped)",
+            )
+        if capital_from_broker and not isinstance(broker, AccountValue):
+            raise ConfigError(
+                "capital_from_broker needs a broker with an account (the ib broker)",
+                hint="give the capital in the config (initial_capital)",
+            )
         self.live_feed = feed
         self.max_bars = max_bars
         self.settle_timeout = settle_timeout
@@ -125,6 +148,33 @@ class PaperSession:
             self.state_dir.mkdir(parents=True, exist_ok=True)
         journal_path = ":memory:" if self.state_dir is None else self.state_dir / "journal.sqlite"
         self.journal = Journal(journal_path)
+        stored = self.journal.meta(IDENTITY_KEY)
+        #: where the capital came from (printed by ``workbench paper``)
+        self.capital_source = "the config"
+        self._capital_from_broker = capital_from_broker
+        if capital_from_broker and stored:  # resumed: the capital the session started with
+            capital = stored.get("config", {}).get("initial_capital", self.cfg.initial_capital)
+            self.cfg = dataclasses.replace(self.cfg, initial_capital=capital)
+            self._capital_from_broker = False
+            self.capital_source = "the journal's: the account's NetLiquidation at its start"
+        legacy = self.journal.meta("strategy")
+        self._interval = interval
+        self._execution = execution or ExecutionConfig()
+        self._broker_name = "sim" if broker is None else broker.name
+        self._symbol = (
+            str(getattr(feed, "expiry", None) or bars.attrs.get("product") or "MCL_FUT")
+            if feed is not None
+            else str(bars.attrs.get("contract") or bars.attrs.get("product") or "")
+        )
+        try:
+            check_resume(
+                stored or ({"parameters": legacy} if legacy else None),
+                self.identity(strategy),
+                self.state_dir,
+            )
+        except ConfigError:
+            self.journal.close()
+            raise
         # a resumed session keeps its order references' prefix (its orders are found by them)
         session_id = str(self.journal.meta("session_id") or session_id)
         self.journal.set_meta("session_id", session_id)
@@ -140,7 +190,7 @@ class PaperSession:
             broker,
             strategy,
             self.cfg,
-            execution=execution,
+            execution=self._execution,
             journal=self.journal,
             session_id=session_id,
             listeners=listeners,
@@ -154,6 +204,44 @@ class PaperSession:
         self._stop = threading.Event()
         self._kill: str | None = None
         self.finished = threading.Event()
+
+    def identity(self, strategy: Strategy | None = None) -> dict[str, Any]:
+        """What a resumed session must share with this one (:mod:`.identity`)."""
+        strategy = strategy or self.engine.strategy
+        live = self.live_feed is not None
+        if live:
+            seconds = (self._interval or pd.Timedelta(minutes=1)).total_seconds()
+            bar_size = f"{seconds:g}s"
+        else:
+            bar_size = str(self.bars.attrs.get("schema", ""))
+        ident = session_identity(
+            strategy.name,
+            strategy.parameters(),
+            broker=self._broker_name,
+            symbol=self._symbol,
+            bar_size=bar_size,
+            config=self.cfg.to_dict(),
+            execution=self._execution.to_dict(),
+        )
+        if not live and len(self.bars):
+            ident["first_bar"] = str(self.bars.index[0])
+        return ident
+
+    def _store_identity(self) -> None:
+        self.journal.set_meta(IDENTITY_KEY, self.identity())
+        self.journal.set_meta("strategy", self.engine.strategy.parameters())
+        self.journal.commit()
+
+    async def _take_capital_from_broker(self) -> None:
+        """A new session on the account's capital: its NetLiquidation now."""
+        if not self._capital_from_broker:
+            return
+        assert isinstance(self.broker, AccountValue)
+        value = await self.broker.account_value()
+        self.cfg = dataclasses.replace(self.cfg, initial_capital=value)
+        self.engine.set_capital(value)
+        self._capital_from_broker = False
+        self.capital_source = "the account's NetLiquidation at the start"
 
     @property
     def resumed_from(self) -> int:
@@ -183,8 +271,7 @@ class PaperSession:
     def _run_replay(self) -> BacktestResult:
         eng = self.engine
         self.broker.connect()
-        self.journal.set_meta("strategy", eng.strategy.parameters())
-        self.journal.commit()
+        self._store_identity()
         replay_until = eng.om.replay_until
         reconciled = replay_until == 0
         if reconciled:
@@ -233,12 +320,12 @@ class PaperSession:
                 if rolling is not None:
                     self.journal.set_meta("contract", rolling.symbol)
                 self.broker.connect()
+                await self._take_capital_from_broker()
                 simulated = isinstance(self.broker, SimBroker)  # fills on the bars themselves
                 if not simulated:
                     self.journal.commit_every = 1  # bars come minutes apart: each journaled
                 gap = self._resume(history) if eng.om.replay_until else self._warm(history)
-                self.journal.set_meta("strategy", eng.strategy.parameters())
-                self.journal.commit()
+                self._store_identity()
                 self.reconciled.append(eng.reconcile())
                 last = False
                 for k, missed in enumerate(gap):  # bars missed while the session was down
@@ -389,13 +476,15 @@ class PaperSession:
         self.broker.close()
 
     def status(self) -> dict[str, Any]:
-        """Bars done, position, equity, orders sent, open alerts."""
+        """Bars done, position, equity, orders sent (the session's, journaled by every run;
+        ``orders_sent_now``: by this process, less after a resume), open alerts."""
         eng = self.engine
         return {
             "bars": len(eng.equity),
             "position": eng.position_qty,
             "equity": eng.equity[-1] if eng.equity else eng.cash,
-            "orders_sent": eng.om.sent,
+            "orders_sent": len(self.journal.orders()),
+            "orders_sent_now": eng.om.sent,
             "trades": len(eng.trades),
             "stopped": eng.stopped,
             "halted_reason": eng.halted_reason,

@@ -146,6 +146,13 @@ class IBBroker:
         if not self.client.is_connected:
             raise ConnectionError("the IB broker is not connected: await broker.open() first")
 
+    async def account_value(self) -> float:
+        """The account's NetLiquidation (USD): a new session's capital by default."""
+        values = await self.client.get_account_summary()
+        if "NetLiquidation" not in values:
+            raise ConnectionError(f"account {self.client.account} reported no NetLiquidation")
+        return values["NetLiquidation"]
+
     def close(self) -> None:
         """Disconnect (subscriptions are dropped)."""
         if self._sub is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from workbench.execution.feeds import Bar
 from workbench.model import Fill, Order, OrderStatus
@@ -66,3 +66,12 @@ class Broker(Protocol):
 
     def on_bar(self, bar: Bar) -> None:
         """Market data: ``bar`` closed (a simulated broker matches resting orders in it)."""
+
+
+@runtime_checkable
+class AccountValue(Protocol):
+    """A broker with an account whose value can start a session (the ib broker)."""
+
+    async def account_value(self) -> float:
+        """The account's net liquidation value now, in USD."""
+        ...
