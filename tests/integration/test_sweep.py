@@ -342,7 +342,7 @@ def test_cli_sweep(small_sample: Path, tmp_path: Path) -> None:
         timeout=300,
     )
     assert bad.returncode == 2
-    assert bad.stderr.startswith("error: ema_crossover: fast_period='x' is not a valid int")
+    assert bad.stderr.startswith("error: --grid 'fast_period=1:x:2': ema_crossover: fast_period=")
     assert "Traceback" not in bad.stderr
 
 
