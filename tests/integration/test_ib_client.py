@@ -174,6 +174,38 @@ def test_limit_stop_and_cancel(gateway: SimulatedGateway) -> None:
     run(scenario())
 
 
+def test_cancels_we_asked_for_are_not_logged_as_errors(gateway: SimulatedGateway) -> None:
+    """ib-async logs every cancel as "Error 202"; ours (and the OCA sibling of a bracket
+    exit) are expected and dropped, a cancel we did not ask for still shows."""
+    records = _Records()
+    logging.getLogger("ib_async").addHandler(records)
+
+    async def scenario() -> None:
+        client = await connected(gateway)
+        contract = await client.get_mcl_contract()
+        await step(gateway)  # 70.00
+        ours = await client.place_limit_order(Side.BUY, 1, 60.00, contract=contract)
+        theirs = await client.place_limit_order(Side.BUY, 1, 61.00, contract=contract)
+        assert await client.cancel_order(ours) is OrderStatus.CANCELLED
+        bracket = await client.place_bracket_order(
+            Side.SELL, 1, take_profit=69.85, stop_loss=70.50, contract=contract
+        )
+        await step(gateway, 4)  # the entry fills, then the take-profit: the stop is cancelled
+        assert await bracket.stop_loss.wait() is OrderStatus.CANCELLED
+        client.ib.reqGlobalCancel()  # not through our cancel: unexpected, so logged
+        assert await theirs.wait(OrderStatus.CANCELLED) is OrderStatus.CANCELLED
+        await until(lambda: any(m.startswith("Error 202") for m in records.messages))
+        await client.server_date()  # a round trip: every message of the cancels is in
+        errors = [m for m in records.messages if m.startswith("Error 202")]
+        assert errors == [f"Error 202, reqId {theirs.order_id}: Order Canceled - reason:"]
+        client.disconnect()
+
+    try:
+        run(scenario())
+    finally:
+        logging.getLogger("ib_async").removeHandler(records)
+
+
 def test_bracket_order(gateway: SimulatedGateway) -> None:
     async def scenario() -> None:
         client = await connected(gateway)

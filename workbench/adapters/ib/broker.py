@@ -178,7 +178,7 @@ class IBBroker:
         """Cancel a working order (nothing when it is done or unknown)."""
         trade = self._trades.get(order_ref)
         if trade is not None and not trade.isDone() and self.client.is_connected:
-            self.client.ib.cancelOrder(trade.order)
+            self.client.cancel(trade)
 
     def modify_stop(self, order_ref: str, stop_price: float) -> None:
         """Move a working stop's trigger (the same order id, a new ``auxPrice``)."""

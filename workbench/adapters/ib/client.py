@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -76,6 +77,31 @@ _TIF = {TimeInForce.DAY: "DAY", TimeInForce.GTC: "GTC", TimeInForce.IOC: "IOC"}
 
 class LiveTradingRefused(WorkbenchError):
     """A live port or a non-paper account without ``live=True`` and the typed confirmation."""
+
+
+class ExpectedCancels(logging.Filter):
+    """Drops ib-async's "Error 202, reqId N: Order Canceled" log lines for the cancels a
+    client asked for itself (and the one-cancels-all cancels of the groups it placed):
+    ib-async logs every cancel as an error, so a session would print one per stop moved
+    out of the way. Other 202s (an order cancelled by IB, or by another client) still show.
+    """
+
+    _LINE = re.compile(r"^Error 202, reqId (-?\d+): (.*)")
+
+    def __init__(self) -> None:
+        super().__init__("ib_async.wrapper")
+        self.order_ids: set[int] = set()  # cancels we asked for
+        self.oca_ids: set[int] = set()  # orders we placed in a one-cancels-all group
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """False (drop) for an expected cancel's line."""
+        match = self._LINE.match(record.getMessage())
+        if match is None:
+            return True
+        order_id = int(match.group(1))
+        if order_id in self.order_ids:
+            return False
+        return not (order_id in self.oca_ids and "OCA" in match.group(2))
 
 
 def _ports(names: dict[int, str]) -> str:
@@ -284,6 +310,8 @@ class IBClient:
         self._reconnect_task: asyncio.Task[None] | None = None
         self._time_lock = asyncio.Lock()
         self.ib.errorEvent += self._on_error
+        self.expected_cancels = ExpectedCancels()
+        logging.getLogger("ib_async.wrapper").addFilter(self.expected_cancels)
         self.ib.disconnectedEvent += self._on_disconnected
 
     # ------------------------------------------------------------------ session
@@ -320,6 +348,7 @@ class IBClient:
             The gateway did not answer in time.
         """
         self.check_port()
+        logging.getLogger("ib_async.wrapper").addFilter(self.expected_cancels)  # once
         self.link.connecting()
         try:
             await self.ib.connectAsync(
@@ -352,6 +381,7 @@ class IBClient:
             self._reconnect_task.cancel()
             self._reconnect_task = None
         self.ib.disconnect()
+        logging.getLogger("ib_async.wrapper").removeFilter(self.expected_cancels)
 
     @property
     def is_connected(self) -> bool:
@@ -604,7 +634,19 @@ class IBClient:
         """Send ``order`` without waiting for an answer (a one-cancels-all group with
         ``oca_group``); ib-async's ``Trade`` follows its states and fills."""
         extra: dict[str, Any] = {"ocaGroup": oca_group, "ocaType": 1} if oca_group else {}
-        return self.ib.placeOrder(contract, self.ib_order(order, **extra))
+        trade = self.ib.placeOrder(contract, self.ib_order(order, **extra))
+        if oca_group:
+            self.expected_cancels.oca_ids.add(trade.order.orderId)
+        return trade
+
+    def cancel(self, trade: Trade) -> None:
+        """Cancel ``trade``'s order (and, for a parent, its children), its 202 not logged."""
+        order_id = trade.order.orderId
+        self.expected_cancels.order_ids.add(order_id)
+        self.expected_cancels.order_ids.update(
+            t.order.orderId for t in self.ib.trades() if t.order.parentId == order_id
+        )
+        self.ib.cancelOrder(trade.order)
 
     def move_stop(self, trade: Trade, stop_price: float) -> None:
         """Move a working stop's trigger to ``stop_price`` (same order id, new ``auxPrice``)."""
@@ -726,6 +768,7 @@ class IBClient:
             PlacedOrder(o, self.ib.placeOrder(c, ib_o))
             for o, ib_o in ((entry, parent_ib), (tp, tp_ib), (sl, sl_ib))
         ]
+        self.expected_cancels.oca_ids.update((tp_ib.orderId, sl_ib.orderId))  # siblings
         for p in placed:
             self._placed[p.order_ref] = p
         for p in placed:
@@ -745,7 +788,7 @@ class IBClient:
             raise ValueError(f"no order with order_ref {order!r} was sent by this client")
         if placed.status.is_done:
             return placed.status
-        self.ib.cancelOrder(placed.trade.order)
+        self.cancel(placed.trade)
         return await placed.wait(timeout=self.timeout)
 
     def placed_orders(self) -> dict[str, PlacedOrder]:
