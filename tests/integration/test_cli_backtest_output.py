@@ -70,11 +70,11 @@ def test_a_short_period_is_flagged(cli: dict[str, Any]) -> None:
     out = cli["short"]
     _ok(out)
     assert "unreliable: sharpe_ratio, sortino_ratio" in out.stdout
-    assert "(5 trade dates < 20)" in out.stdout
-    assert "warning: only 5 trade dates (2024-03-11 to 2024-03-15)" in out.stderr
+    assert "(4 trade dates < 20)" in out.stdout  # --start/--end are trade dates
+    assert "warning: only 4 trade dates (2024-03-11 to 2024-03-14)" in out.stderr
     doc = json.loads(cli["short_json"].stdout)
     assert "sharpe_ratio" in doc["unreliable_metrics"]
-    assert any("only 5 trade dates" in w for w in doc["warnings"])
+    assert any("only 4 trade dates" in w for w in doc["warnings"])
     # the figures summary.json carries beyond the plan's metrics are in the JSON too
     assert {"statistics", "benchmark"} <= doc.keys()
     assert {"volatility_pct", "cagr_pct", "exposure_pct"} <= doc["statistics"].keys()

@@ -52,6 +52,16 @@ def test_the_bounds_load_exactly_those_sessions(small_sample: Path) -> None:
     bars = load_bars(start=lo.isoformat(), end=hi.isoformat(), data_dir=small_sample)
     assert bars.index[0] == pd.Timestamp("2024-02-04 23:00", tz="UTC")  # Sunday 18:00 NY
     assert bars.index[-1] == pd.Timestamp("2024-02-09 21:59", tz="UTC")  # Friday's last minute
+    same = load_bars(start="2024-02-05", end="2024-02-11", data_dir=small_sample, dates="trade")
+    assert same.index.equals(bars.index)
+
+
+def test_no_data_error_repeats_the_dates_given(
+    small_sample: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["backtest", "--data-dir", str(small_sample), "--start", "2030-01-01"])
+    assert "from 2030-01-01:" in capsys.readouterr().err
 
 
 def test_start_on_a_sunday_begins_with_mondays_session(

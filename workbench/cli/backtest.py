@@ -146,7 +146,7 @@ def backtest(
     config = BacktestConfig.from_file(config_file) if config_file else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        bars = load_bars(symbol, schema, start=start, end=end, data_dir=data_dir)
+        bars = load_bars(symbol, schema, start=start, end=end, data_dir=data_dir, dates="trade")
     for w in caught:  # e.g. an unreadable file of other days, left out
         click.secho(f"warning: {w.message}", fg="yellow", err=True)
     options: dict[str, Any] = {}

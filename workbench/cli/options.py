@@ -9,6 +9,7 @@ default.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -99,21 +100,15 @@ def bars_options(fn: F) -> F:
 
 
 def _trade_date_bound(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """``--start``/``--end`` (a CME trade date) as the UTC bound ``load_bars`` takes (ISO
-    text: ``--start`` inclusive, ``--end`` exclusive, the next trade date's session open)."""
-    # start-up: the calendar module (numpy) only once a date is given
-    from workbench.data.trade_dates import parse_trade_date, trade_date_bounds
-    from workbench.errors import ConfigError
-
+    """``--start``/``--end``: a CME trade date ``YYYY-MM-DD`` (the commands load with
+    ``load_bars(..., dates="trade")``)."""
     if value is None:
         return None
     try:
-        day = parse_trade_date(value, f"--{param.name}")
-    except ConfigError as exc:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", ctx, param) from exc
-    lo, hi = trade_date_bounds(day, day)
-    bound = lo if param.name == "start" else hi
-    return None if bound is None else bound.isoformat()
+        dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", ctx, param) from None
+    return value.strip()
 
 
 def risk_option(fn: F) -> F:

@@ -279,7 +279,7 @@ def sweep(
         refused = (len(combos) if combos is not None else len(grid)) - n_run
 
     # Both modes run on the same bars: the notebooks get the same bounds.
-    bars = load_bars(symbol, schema, start=start, end=end, data_dir=data_dir)
+    bars = load_bars(symbol, schema, start=start, end=end, data_dir=data_dir, dates="trade")
     first, last = bars.index[0], bars.index[-1]
     span = f"{first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC ({len(bars):,} {schema} bars)"
     valid = [p for p in (combos if combos is not None else grid.valid()) if grid.check(p) is None]
@@ -343,15 +343,21 @@ def sweep(
             else:
                 client = _local_client(stack, workers)
             if notebooks:
+                from workbench.data.trade_dates import parse_trade_date, trade_date_bounds
                 from workbench.optimize import run_notebook_sweep
+
+                lo, hi = trade_date_bounds(
+                    parse_trade_date(start, "--start") if start else None,
+                    parse_trade_date(end, "--end") if end else None,
+                )
 
                 parameters = {
                     "symbol": symbol,
                     "schema": schema,
                     "use_risk_manager": use_risk,
                     # the UTC bounds of --start/--end (trade dates), else the catalog's days
-                    "start": start or f"{first:%Y-%m-%d}",
-                    "end": end or f"{last:%Y-%m-%d}",
+                    "start": f"{lo:%Y-%m-%dT%H:%M}Z" if lo else f"{first:%Y-%m-%d}",
+                    "end": f"{hi:%Y-%m-%dT%H:%M}Z" if hi else f"{last:%Y-%m-%d}",
                 }
                 parameters["data_dir"] = (
                     str(Path(data_dir).resolve()) if "://" not in data_dir else data_dir

@@ -114,7 +114,7 @@ def walkforward(
     _check_trials(method, trials)
     grid = _parameter_grid(strategy_name, grid_items, params)
     cls = grid.strategy
-    bars = load_bars(symbol, schema, start=start, end=end, data_dir=data_dir)
+    bars = load_bars(symbol, schema, start=start, end=end, data_dir=data_dir, dates="trade")
     windows = walk_forward_windows(
         len(bars), in_sample, out_of_sample, step=step, gap=gap, anchored=anchored
     )

@@ -26,6 +26,7 @@ from workbench.data.continuous import (
 from workbench.data.partition_reader import read_partitions
 from workbench.data.schemas import NS_PER_DAY, schema_info
 from workbench.data.store import DataRoot, Partition, read_file_metadata
+from workbench.data.trade_dates import parse_trade_date, trade_date_bounds
 from workbench.errors import ConfigError, DataError, DataWarning, UnreadableFileError
 from workbench.market.calendar import trade_dates
 from workbench.market.contracts import contract_spec, is_spread, parse_symbol
@@ -54,6 +55,19 @@ def _parse_bound(value: Any, name: str, *, is_end: bool) -> int | None:
     if is_end and date_only:
         ns += NS_PER_DAY
     return ns
+
+
+def _trade_date_bounds_ns(start: Any, end: Any) -> tuple[int | None, int | None]:
+    """UTC ns bounds (start inclusive, end exclusive) of the trade dates ``start``..``end``."""
+
+    def day(value: Any, name: str) -> dt.date | None:
+        if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
+            return value
+        return parse_trade_date(str(value), name)
+
+    bounds = trade_date_bounds(day(start, "start"), day(end, "end"))
+    lo, hi = (None if b is None else int(pd.Timestamp(b).value) for b in bounds)
+    return lo, hi
 
 
 def _read_partitions(
@@ -182,6 +196,7 @@ def load_bars(
     roll_days: int = 5,
     adjust: str = "none",
     storage_options: dict[str, Any] | None = None,
+    dates: str = "utc",
 ) -> pd.DataFrame:
     """Load OHLCV bars from the catalog.
 
@@ -194,7 +209,8 @@ def load_bars(
         ``ohlcv-1s``, ``ohlcv-1m``, ``ohlcv-1h`` or ``ohlcv-1d``.
     start, end : date, str or Timestamp, optional
         UTC bounds on the bar start. ``start`` is inclusive; ``end`` is exclusive, except that
-        a bare date (``"2024-06-30"``) includes that whole day.
+        a bare date (``"2024-06-30"``) includes that whole day. With ``dates="trade"``: CME
+        trade dates (``YYYY-MM-DD`` or dates), both inclusive.
     data_dir : str or Path, optional
         Data root (folder or fsspec URL); default ``$WORKBENCH_DATA_DIR`` or ``./data``.
     continuous : bool, default True
@@ -205,6 +221,9 @@ def load_bars(
         Business days before the last trade date for ``roll="calendar"``.
     adjust : {"none", "difference", "ratio"}
         Back-adjustment of prices before each roll.
+    dates : {"utc", "trade"}, default "utc"
+        What ``start`` and ``end`` are: UTC bounds, or CME trade dates (a trade date's
+        session opens 18:00 New York the evening before; the CLI's ``--start``/``--end``).
 
     Returns
     -------
@@ -225,8 +244,13 @@ def load_bars(
     validate_roll_options(roll, adjust, roll_days)
     product, contract = _resolve_symbol(symbol)
     spec = contract_spec(product)
-    lo = _parse_bound(start, "start", is_end=False)
-    hi = _parse_bound(end, "end", is_end=True)
+    if dates == "trade":
+        lo, hi = _trade_date_bounds_ns(start, end)
+    elif dates == "utc":
+        lo = _parse_bound(start, "start", is_end=False)
+        hi = _parse_bound(end, "end", is_end=True)
+    else:
+        raise ConfigError(f"dates={dates!r}: use 'utc' or 'trade'")
     if lo is not None and hi is not None and hi <= lo:
         raise ConfigError(f"empty date range: start={start} is not before end={end}")
     root = DataRoot(data_dir, storage_options)
