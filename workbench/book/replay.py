@@ -248,7 +248,9 @@ def replay(
         raise BookFileError(name, f"cannot read {name}: {exc}") from exc
     except ValueError as exc:
         raise _file_error(name, exc) from exc
-    if stats["records"] and not stats["mbo_records"] and not stats["mbp10_records"]:
+    # (with instrument_id the counts are that instrument's: none of it is an empty frame)
+    no_book = not stats["mbo_records"] and not stats["mbp10_records"]
+    if instrument_id is None and stats["records"] and no_book:
         raise _not_a_book_file(name, f"holds {stats['records']:,} records, none mbo or mbp-10")
     frame = snapshots_to_frame(rows, depth)
     frame.attrs["replay"] = stats
