@@ -189,6 +189,43 @@ def test_session_ending_in_a_position_agrees_with_its_trades_and_the_account(
     assert result.position.iloc[-1] == 0
 
 
+def test_ib_session_capital_is_the_accounts_and_a_resume_keeps_it(
+    bars: pd.DataFrame, no_risk: object, tmp_path: Path
+) -> None:
+    n = 5
+
+    def session(gw: SimulatedGateway) -> PaperSession:
+        broker = IBBroker(IBClient(port=gw.port, client_id=12, timeout=5), warm_up_bars=0)
+        return PaperSession(
+            None,
+            STRATEGY,
+            no_risk,  # type: ignore[arg-type]
+            broker=broker,
+            feed=broker,
+            max_bars=n,
+            state_dir=tmp_path,
+            settle_timeout=0.2,
+            capital_from_broker=True,
+        )
+
+    with SimulatedGateway(feed_of(bars), GatewayConfig(port=0, cash=80_000)) as gw:
+        first = session(gw)
+        first.start()
+        wait_for(lambda: subscribed(gw) and bool(first.reconciled), "the session to subscribe")
+        play(gw, first, n)
+        first.join(30)
+        first.close()
+    assert first.cfg.initial_capital == 80_000
+    assert first.result().initial_capital == 80_000
+    assert first.capital_source == "the account's NetLiquidation at the start"
+    with SimulatedGateway(feed_of(bars), GatewayConfig(port=0, cash=90_000)) as gw:
+        again = session(gw)  # the account is worth more now: the session's capital stays
+        assert again.cfg.initial_capital == 80_000
+        assert again.engine.cash == 80_000
+        assert "journal" in again.capital_source
+        again.close()
+
+
 def test_warm_up_from_history_gives_the_backtests_signals(bars: pd.DataFrame, no_risk: object):
     warm, n = 60, 30
     window = bars.iloc[: warm + n]

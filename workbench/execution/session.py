@@ -157,6 +157,9 @@ class PaperSession:
             self.cfg = dataclasses.replace(self.cfg, initial_capital=capital)
             self._capital_from_broker = False
             self.capital_source = "the journal's: the account's NetLiquidation at its start"
+        elif capital_from_broker and self.journal.bars_done():
+            self._capital_from_broker = False  # a journal from before: it ran on the config's
+            self.capital_source = "the config's, as the journal's earlier runs"
         legacy = self.journal.meta("strategy")
         self._interval = interval
         self._execution = execution or ExecutionConfig()
