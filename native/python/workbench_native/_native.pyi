@@ -1078,10 +1078,15 @@ class FixInitiator:
         """Send an OrderStatusRequest (35=H); the answer is a report of kind "status"
         (OrdStatus 8 with OrdRejReason 5 when the counterparty does not know the order)."""
     def replay(
-        self, until_ns: int, stop_on_report: bool = False, req_id: str | None = None
+        self,
+        until_ns: int,
+        stop_on_report: bool = False,
+        req_id: str | None = None,
+        inclusive: bool = True,
     ) -> int:
         """Send a ReplayRequest (35=U1, user-defined) to a driven exchange
-        (``speed="driven"``): replay the feed up to ``until_ns``, stopping after the first
+        (``speed="driven"``): replay the feed up to ``until_ns`` (the records at it too when
+        ``inclusive``; feed time reaches ``until_ns`` either way), stopping after the first
         record that caused a report when ``stop_on_report``. The answer, after those
         reports, is a report of kind "replay_status"."""
     def replace(

@@ -723,7 +723,7 @@ impl Server {
     }
 
     /// A ReplayRequest (35=U1) of a driven exchange: applies the records up to its
-    /// TransactTime (stopping after the first record that caused a report when 5001=Y), lets
+    /// TransactTime (only those before it with 5005=N; stopping after the first record that caused a report when 5001=Y), lets
     /// feed time pass to it when reached, then answers with a ReplayStatus (35=U2) queued
     /// after those reports.
     fn replay_request(&mut self, m: &Message) {
@@ -747,9 +747,10 @@ impl Server {
         }
         let target = target.unwrap_or(0) as u64;
         let stop = m.get(tags::REPLAY_STOP_ON_REPORT) == Some(b"Y");
+        let inclusive = m.get(tags::REPLAY_INCLUSIVE) != Some(b"N");
         let mut reached = true;
         while let Some(&r) = self.feed.records.get(self.pos) {
-            if r.hd.ts_event > target {
+            if r.hd.ts_event > target || (!inclusive && r.hd.ts_event == target) {
                 break;
             }
             let before = self.out.len();

@@ -139,6 +139,9 @@ pub const REPLAY_REACHED: u32 = 5002;
 pub const REPLAY_RECORDS: u32 = 5003;
 /// The next record's time (ns since the epoch); absent at the end of the feed.
 pub const REPLAY_NEXT_TIME: u32 = 5004;
+/// `N`: the records strictly before the TransactTime only (time still passes to it);
+/// `Y` (the default): those at it too.
+pub const REPLAY_INCLUSIVE: u32 = 5005;
 
 /// MsgType (35) values of the messages this engine speaks.
 pub mod msg_type {

@@ -728,16 +728,17 @@ impl PyFixInitiator {
     }
 
     /// Sends a ReplayRequest (35=U1, user-defined) to a driven exchange: replay the feed up
-    /// to `until_ns` (stopping after the first record that caused a report when
-    /// `stop_on_report`); returns its MsgSeqNum. The answer, after those reports, is a report
+    /// to `until_ns` (only those before it unless `inclusive`; stopping after the first
+    /// record that caused a report when `stop_on_report`); returns its MsgSeqNum. The answer, after those reports, is a report
     /// of kind "replay_status".
-    #[pyo3(signature = (until_ns, stop_on_report=false, req_id=None))]
+    #[pyo3(signature = (until_ns, stop_on_report=false, req_id=None, inclusive=true))]
     fn replay(
         &self,
         py: Python<'_>,
         until_ns: i64,
         stop_on_report: bool,
         req_id: Option<&str>,
+        inclusive: bool,
     ) -> PyResult<u64> {
         if until_ns < 0 {
             return Err(PyValueError::new_err("until_ns must not be negative"));
@@ -750,7 +751,8 @@ impl PyFixInitiator {
             .push(
                 tags::REPLAY_STOP_ON_REPORT,
                 if stop_on_report { "Y" } else { "N" },
-            );
+            )
+            .push(tags::REPLAY_INCLUSIVE, if inclusive { "Y" } else { "N" });
         self.send(py, m)
     }
 

@@ -10,7 +10,7 @@ and the ExecutionReports come back into the engine's order and fill model:
 - **Reports**: new -> working, partial fill / fill -> :class:`~workbench.model.Fill` (price
   LastPx, fee MiscFeeAmt 137, liquidity LastLiquidityInd 851), canceled / expired ->
   cancelled, replaced -> working with the new ClOrdID, rejected -> rejected with OrdRejReason
-  and Text. Reports are deduplicated by ExecID, so a resend (PossDup) is applied once.
+  and Text. A resend (PossDup) of a report already applied (same ExecID) is skipped.
 - **Clock** (``clock="driven"``, the default): the exchange replays its feed in lock-step with
   the session (``workbench fix-exchange --speed driven``). :meth:`on_bar_open` asks it for
   the records before the bar (a ReplayRequest, 35=U1, user-defined), :meth:`on_bar` for the
@@ -40,7 +40,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -52,7 +52,7 @@ from workbench.execution.config import ExecutionConfig
 from workbench.execution.feeds import Bar
 from workbench.execution.session import PaperSession
 from workbench.market import contract_spec
-from workbench.model import Fill, Liquidity, Order, OrderStatus, OrderType, Side
+from workbench.model import Fill, Liquidity, Order, OrderStatus, Side
 from workbench.native import FixInitiator, FixReport
 from workbench.strategies.base import Strategy
 
@@ -239,10 +239,10 @@ class FixBroker:
 
     # -- market data ---------------------------------------------------------------------
     def on_bar_open(self, bar: Bar) -> None:
-        """Driven: replay the records before ``bar`` and let feed time reach its start."""
+        """Driven: replay the records before ``bar`` and let feed time reach its start (the
+        records at its start come with the bar)."""
         if self.clock == "driven":
-            self._replay(bar.ts - 1, stop=False)
-            self._replay(bar.ts, stop=False)
+            self._replay(bar.ts, stop=False, inclusive=False)
         else:
             self._drain(0.0)
 
@@ -298,10 +298,9 @@ class FixBroker:
             )
         self._sync()
 
-    def _request(self, send: object) -> None:
+    def _request(self, send: Callable[[FixInitiator], object]) -> None:
         """Hand a message to the session; log on again first when the connection is gone
         (the message is then sent on the new connection, once)."""
-        assert callable(send)
         for attempt in range(2):
             if self._ini is None or not self._ini.logged_on:
                 self._logon()
@@ -322,14 +321,18 @@ class FixBroker:
         else:
             self._drain(self.settle)
 
-    def _replay(self, until_ns: int, *, stop: bool) -> bool:
+    def _replay(self, until_ns: int, *, stop: bool, inclusive: bool = True) -> bool:
         """A ReplayRequest (``until_ns=-1``: no move, a barrier); applies the reports up to
         its ReplayStatus; returns whether the requested time was reached. A dropped
         connection is survived by logging on again and asking again."""
+        target = max(until_ns, 0)
         while True:
             rid = f"p{self._next()}"
-            target = max(until_ns, 0)
-            self._request(lambda ini: ini.replay(target, stop_on_report=stop, req_id=rid))
+
+            def send(ini: FixInitiator, rid: str = rid) -> int:
+                return ini.replay(target, stop_on_report=stop, req_id=rid, inclusive=inclusive)
+
+            self._request(send)
             self._waiting.add(rid)
             try:
                 status = self._until(rid)
@@ -381,7 +384,7 @@ class FixBroker:
     # -- reports -------------------------------------------------------------------------
     def _apply(self, r: FixReport) -> None:
         if r.exec_id is not None:
-            if r.exec_id in self._exec_ids:
+            if r.poss_dup and r.exec_id in self._exec_ids:
                 return  # a resend (PossDup) of a report already applied
             self._exec_ids.add(r.exec_id)
         ref = self._ref_of.get(r.cl_ord_id or "") or self._ref_of.get(r.orig_cl_ord_id or "")
