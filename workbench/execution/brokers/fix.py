@@ -52,12 +52,24 @@ from workbench.execution.config import ExecutionConfig
 from workbench.execution.feeds import Bar
 from workbench.execution.session import PaperSession
 from workbench.market import contract_spec
-from workbench.model import Fill, Liquidity, Order, OrderStatus, Side
+from workbench.model import Fill, Liquidity, Order, OrderStatus, OrderType, Side, TimeInForce
 from workbench.native import FixInitiator, FixReport
 from workbench.strategies.base import Strategy
 
 Clock = Literal["driven", "free"]
+Side_ = Literal["buy", "sell"]
 
+_ORD_TYPE: dict[OrderType, Literal["market", "limit", "stop", "stop_limit"]] = {
+    OrderType.MARKET: "market",
+    OrderType.LIMIT: "limit",
+    OrderType.STOP: "stop",
+    OrderType.STOP_LIMIT: "stop_limit",
+}
+_TIF: dict[TimeInForce, Literal["day", "gtc", "ioc"]] = {
+    TimeInForce.DAY: "day",
+    TimeInForce.GTC: "gtc",
+    TimeInForce.IOC: "ioc",
+}
 _DONE = {"canceled": OrderStatus.CANCELLED, "expired": OrderStatus.CANCELLED}
 _STATUS = {  # OrdStatus (39) of a status report
     "0": OrderStatus.WORKING,
@@ -198,7 +210,21 @@ class FixBroker:
         self._cl_ord_id[ref] = self._ref_of_set(ref, ref)
         if oca_group:
             self._oca[ref] = oca_group
-        self._request(lambda ini: ini.new_order(ref, *self._order_args(order)))
+        o = order
+
+        def send(ini: FixInitiator) -> int:
+            return ini.new_order(
+                ref,
+                self._side(o),
+                o.quantity,
+                _ORD_TYPE[o.order_type],
+                price=None if o.limit_price is None else _price(o.limit_price),
+                stop_price=None if o.stop_price is None else _price(o.stop_price),
+                tif=_TIF[o.time_in_force],
+                symbol=self.symbol,
+            )
+
+        self._request(send)
         self.orders_sent += 1
         self._sync()
         return bo.perm_id
@@ -228,10 +254,10 @@ class FixBroker:
                 orig,
                 self._side(o),
                 o.quantity,
-                o.order_type.value,  # type: ignore[arg-type]  # the model's names are FIX's
+                _ORD_TYPE[o.order_type],
                 price=limit,
                 stop_price=_price(stop_price),
-                tif=o.time_in_force.value,  # type: ignore[arg-type]
+                tif=_TIF[o.time_in_force],
                 symbol=self.symbol,
             )
         )
@@ -289,13 +315,13 @@ class FixBroker:
         """After a reconnect: the reports resent by the session layer, then an
         OrderStatusRequest for every order still open here."""
         for ref in list(self._open()):
-            bo = self._orders[ref]
+            cl, side = self._cl_ord_id[ref], self._side(self._orders[ref].order)
             rid = f"s{self._next()}"
-            self._request(
-                lambda ini, ref=ref, bo=bo, rid=rid: ini.order_status(
-                    self._cl_ord_id[ref], self._side(bo.order), req_id=rid, symbol=self.symbol
-                )
-            )
+
+            def send(ini: FixInitiator, cl: str = cl, side: Side_ = side, rid: str = rid) -> int:
+                return ini.order_status(cl, side, req_id=rid, symbol=self.symbol)
+
+            self._request(send)
         self._sync()
 
     def _request(self, send: Callable[[FixInitiator], object]) -> None:
@@ -473,19 +499,6 @@ class FixBroker:
     @staticmethod
     def _side(order: Order) -> Literal["buy", "sell"]:
         return "buy" if order.side is Side.BUY else "sell"
-
-    def _order_args(
-        self, o: Order
-    ) -> tuple[Literal["buy", "sell"], int, str, str | None, str | None, str, str]:
-        return (
-            self._side(o),
-            o.quantity,
-            o.order_type.value,
-            None if o.limit_price is None else _price(o.limit_price),
-            None if o.stop_price is None else _price(o.stop_price),
-            o.time_in_force.value,
-            self.symbol,
-        )
 
 
 def fix_session(
