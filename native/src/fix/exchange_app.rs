@@ -33,8 +33,8 @@ use super::codec::{write_utc_timestamp, Message, TimePrecision};
 use super::dictionary::BUSINESS_REJECT_UNSUPPORTED_MSG_TYPE;
 use super::tags::{self, msg_type as mt};
 use crate::exchange::{
-    Exchange, ExecReason, ExecReport, ExecType, Liquidity, OrderRequest, OrderSide, OrderStatus, OrderType,
-    TimeInForce, NO_PRICE,
+    Exchange, ExecReason, ExecReport, ExecType, Liquidity, OrderRequest, OrderSide, OrderStatus,
+    OrderType, TimeInForce, NO_PRICE,
 };
 
 /// OrdRejReason (103) values used.

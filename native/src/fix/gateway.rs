@@ -731,8 +731,12 @@ impl Server {
         let target = m.get(tags::TRANSACT_TIME).and_then(parse_utc_timestamp);
         let why = match (self.cfg.pace, target) {
             (Pace::Driven, Some(t)) if t >= 0 => None,
-            (Pace::Driven, _) => Some("ReplayRequest needs TransactTime (60), the feed time to reach"),
-            _ => Some("ReplayRequest (35=U1) needs a driven exchange: start it with --speed driven"),
+            (Pace::Driven, _) => {
+                Some("ReplayRequest needs TransactTime (60), the feed time to reach")
+            }
+            _ => {
+                Some("ReplayRequest (35=U1) needs a driven exchange: start it with --speed driven")
+            }
         };
         if let Some(text) = why {
             let mut r = Message::of_type(mt::BUSINESS_MESSAGE_REJECT);
