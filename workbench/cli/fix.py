@@ -55,8 +55,9 @@ from workbench.errors import ConfigError
     "--speed",
     default="1",
     show_default=True,
-    help="Replay speed: a multiple of the records' own timestamps (1 = as recorded), or "
-    "'max' (as fast as possible).",
+    help="Replay speed: a multiple of the records' own timestamps (1 = as recorded), "
+    "'max' (as fast as possible), or 'driven' (in lock-step with the client: "
+    "`workbench paper --broker fix` moves the feed clock bar by bar).",
 )
 @click.option(
     "--hold-at",
@@ -72,6 +73,20 @@ from workbench.errors import ConfigError
     help="Instrument to trade (default: the file's most frequent).",
 )
 @click.option("--tick", default=None, help="Price increment checked on orders, e.g. 0.01.")
+@click.option(
+    "--fee",
+    default=0.0,
+    show_default=True,
+    type=float,
+    help="Fee per contract in dollars, makers and takers (MiscFees on fills).",
+)
+@click.option(
+    "--timestamp-precision",
+    type=click.Choice(["s", "ms", "us", "ns"]),
+    default="ms",
+    show_default=True,
+    help="Sub-second digits of SendingTime and TransactTime.",
+)
 def fix_exchange(
     feed: str,
     host: str,
@@ -87,6 +102,8 @@ def fix_exchange(
     symbol: str | None,
     instrument_id: int | None,
     tick: str | None,
+    fee: float,
+    timestamp_precision: Literal["s", "ms", "us", "ns"],
 ) -> None:
     """Run the simulated exchange behind a FIX 4.4 acceptor.
 
@@ -98,15 +115,16 @@ def fix_exchange(
     # Lazy: the compiled engine loads only when the command runs (CLI start-up).
     from workbench.adapters.fix import FixExchangeConfig, parse_feed_time, start_fix_exchange
 
-    pace: float | Literal["max"]
-    if speed == "max":
-        pace = "max"
+    pace: float | Literal["max", "driven"]
+    if speed in ("max", "driven"):
+        pace = "max" if speed == "max" else "driven"
     else:
         try:
             pace = float(speed)
         except ValueError:
             raise ConfigError(
-                f"--speed {speed!r} is not a number", hint="e.g. --speed 10, or --speed max"
+                f"--speed {speed!r} is not a number",
+                hint="e.g. --speed 10, --speed max or --speed driven",
             ) from None
     config = FixExchangeConfig(
         feed=Path(feed),
@@ -123,10 +141,14 @@ def fix_exchange(
         symbol=symbol,
         instrument_id=instrument_id,
         tick=tick,
+        fee=fee,
+        timestamp_precision=timestamp_precision,
     )
     exchange = start_fix_exchange(config)
     stats = exchange.stats
     replay = f"held at {hold_at}" if hold_at is not None else f"replay speed {speed}x"
+    if hold_at is None and speed == "driven":
+        replay = "replay driven by the client"
     click.echo(
         f"FIX exchange listening on {exchange.host}:{exchange.port} "
         f"(SenderCompID={sender_comp_id}, TargetCompID={target_comp_id}, FIX.4.4); "

@@ -5,7 +5,9 @@ real-time bars. ``--feed databento-live`` runs the sim broker on Databento Live 
 from ``DATABENTO_API_KEY``, never logged), folded into ``--bar-seconds`` bars.
 ``--broker sim-l3 --book FILE.dbn`` fills against the real order book of a Databento MBO
 replay (the native simulated exchange); the strategy's bars are the feed's trades aggregated
-to ``--bar-size``.
+to ``--bar-size``. ``--broker fix --book FILE --fix-port 9878`` routes the orders over FIX
+4.4 to ``workbench fix-exchange --feed FILE --speed driven`` (or, with ``--fix-clock free``,
+any FIX 4.4 acceptor), on the same bars as sim-l3.
 
 Alerts: when ``WORKBENCH_SLACK_WEBHOOK_URL`` or ``WORKBENCH_SMTP_*`` are set, an
 :class:`~workbench.alerts.AlertManager` listens to the session's events (fills, closed trades,
@@ -30,10 +32,37 @@ if TYPE_CHECKING:
 
 @click.command()
 @click.option(
-    "--broker", type=click.Choice(["sim", "ib", "sim-l3"]), default="sim", show_default=True
+    "--broker",
+    type=click.Choice(["sim", "ib", "sim-l3", "fix"]),
+    default="sim",
+    show_default=True,
 )
-@click.option("--book", "book_path", default=None, help="sim-l3: the MBO file (.dbn, .dbn.zst).")
-@click.option("--bar-size", default="1min", show_default=True, help="sim-l3: bar length.")
+@click.option(
+    "--book", "book_path", default=None, help="sim-l3, fix: the MBO file (.dbn, .dbn.zst)."
+)
+@click.option("--bar-size", default="1min", show_default=True, help="sim-l3, fix: bar length.")
+@click.option("--fix-host", default="127.0.0.1", show_default=True, help="fix: acceptor host.")
+@click.option("--fix-port", type=int, default=9878, show_default=True, help="fix: acceptor port.")
+@click.option("--sender-comp-id", default="CLIENT", show_default=True, help="fix: our CompID.")
+@click.option(
+    "--target-comp-id", default="EXCH", show_default=True, help="fix: the acceptor's CompID."
+)
+@click.option(
+    "--fix-symbol", default=None, help="fix: Symbol (55) of orders (default: the file's id)."
+)
+@click.option(
+    "--fix-clock",
+    type=click.Choice(["driven", "free"]),
+    default="driven",
+    show_default=True,
+    help="fix: the session moves the exchange's feed clock bar by bar (fix-exchange --speed "
+    "driven), or the acceptor replays by itself.",
+)
+@click.option(
+    "--fix-store",
+    default=None,
+    help="fix: folder of the FIX message store (kept: a restart resumes the sequence).",
+)
 @click.option(
     "--feed",
     type=click.Choice(["replay", "databento-live"]),
@@ -102,6 +131,13 @@ def paper(
     broker: str,
     book_path: str | None,
     bar_size: str,
+    fix_host: str,
+    fix_port: int,
+    sender_comp_id: str,
+    target_comp_id: str,
+    fix_symbol: str | None,
+    fix_clock: str,
+    fix_store: str | None,
     feed: str,
     bar_seconds: int,
     live_schema: str,
@@ -244,11 +280,39 @@ def paper(
         session = l3_session(
             book_path, strategy, config, bar_size=bar_size, symbol=symbol, max_bars=max_bars
         )
+    elif broker == "fix":
+        if live or state_dir is not None:
+            raise ConfigError("--live and --state do not apply to --broker fix")
+        if book_path is None:
+            raise ConfigError(
+                "--broker fix needs --book FILE (the bars; the file fix-exchange replays)",
+                hint="e.g. --book data/CLX5_mbo.dbn, with workbench fix-exchange --feed "
+                "data/CLX5_mbo.dbn --speed driven running",
+            )
+        if not 0 < fix_port < 65536:
+            raise ConfigError(f"--fix-port {fix_port} is not a TCP port", hint="1-65535")
+        from workbench.execution.brokers.fix import fix_session  # start-up: native crate
+
+        session = fix_session(
+            book_path,
+            strategy,
+            port=fix_port,
+            host=fix_host,
+            sender_comp_id=sender_comp_id,
+            target_comp_id=target_comp_id,
+            fix_symbol=fix_symbol,
+            clock="free" if fix_clock == "free" else "driven",
+            store_dir=fix_store,
+            bar_size=bar_size,
+            symbol=symbol,
+            max_bars=max_bars,
+            speed=speed,
+        )
     else:
         if live:
             raise ConfigError("--live applies to --broker ib only")
         if book_path is not None:
-            raise ConfigError("--book applies to --broker sim-l3 only")
+            raise ConfigError("--book applies to --broker sim-l3 and fix only")
         bars = load_bars(symbol, start=start, end=end, data_dir=data_dir)
         session = PaperSession(
             bars, strategy, config, speed=speed, state_dir=state_dir, max_bars=max_bars
@@ -270,7 +334,9 @@ def paper(
     except (ConnectionError, OSError) as exc:
         raise ConfigError(
             f"the {broker} session could not go on: {exc}",
-            hint="is the gateway running (workbench ib-gateway-sim --port 4002)?",
+            hint="is the FIX exchange running (workbench fix-exchange --feed FILE --speed driven)?"
+            if broker == "fix"
+            else "is the gateway running (workbench ib-gateway-sim --port 4002)?",
         ) from None
     finally:
         if alerts is not None:

@@ -1052,8 +1052,10 @@ class FixExchange:
     NewOrderSingle, OrderCancelRequest and OrderCancelReplaceRequest go into the native
     simulated exchange over the replayed book and are answered with ExecutionReports,
     OrderCancelReject or BusinessMessageReject. The replay runs at ``speed`` times the
-    records' timestamps (``"max"``: as fast as possible) or is held at ``hold_at_ns`` (every
-    record up to then applied, then a still book). ``store_dir``: QuickFIX-layout file store
+    records' timestamps (``"max"``: as fast as possible), is held at ``hold_at_ns`` (every
+    record up to then applied, then a still book), or is ``"driven"`` by the client in
+    lock-step (:meth:`FixInitiator.replay`; nothing replays by itself). An
+    OrderStatusRequest (35=H) is answered with an ExecutionReport 150=I. ``store_dir``: QuickFIX-layout file store
     (a restart resumes the sequence), else memory. ``tick``: price increment checked on
     orders. ``FileNotFoundError`` for a missing feed, ``ValueError`` for a feed without MBO
     records or a bad setting, ``OSError`` when the port cannot be bound. A context manager:
@@ -1072,7 +1074,7 @@ class FixExchange:
         store_dir: str | os.PathLike[str] | None = None,
         reset_on_logon: bool = False,
         validate: bool = True,
-        speed: float | Literal["max"] | None = None,
+        speed: float | Literal["max", "driven"] | None = None,
         hold_at_ns: int | None = None,
         instrument_id: int | None = None,
         symbol: str | None = None,
@@ -1132,6 +1134,8 @@ class FixReport:
         "rejected",
         "expired",
         "restated",
+        "status",
+        "replay_status",
         "cancel_reject",
         "business_reject",
         "session_reject",
@@ -1158,6 +1162,18 @@ class FixReport:
     business_reject_reason: int | None
     text: str | None
     transact_time_ns: int | None
+    last_liquidity_ind: int | None
+    """LastLiquidityInd (851): 1 added liquidity (maker), 2 removed it (taker)."""
+    misc_fee_amt: float | None
+    """MiscFeeAmt (137): the fill's fee."""
+    poss_dup: bool
+    """PossDupFlag (43): a resend of a message sent before."""
+    req_id: str | None
+    """OrdStatusReqID (790) of a "status" report, ReplayReqID (5000) of a "replay_status"."""
+    replay_reached: bool | None
+    """"replay_status": whether the feed clock reached the requested time (5002)."""
+    replay_next_ns: int | None
+    """"replay_status": the next feed record's time (5004), None at the end of the feed."""
     fields: list[tuple[int, str]]
     def to_dict(self) -> dict[str, Any]:
         """Every attribute in a dict (``fields`` as a tag -> value dict)."""
@@ -1214,6 +1230,27 @@ class FixInitiator:
         symbol: str | None = None,
     ) -> int:
         """Send an OrderCancelRequest (35=F) for the order ``orig_cl_ord_id``."""
+    def order_status(
+        self,
+        cl_ord_id: str,
+        side: Literal["buy", "sell"],
+        req_id: str | None = None,
+        symbol: str | None = None,
+    ) -> int:
+        """Send an OrderStatusRequest (35=H); the answer is a report of kind "status"
+        (OrdStatus 8 with OrdRejReason 5 when the counterparty does not know the order)."""
+    def replay(
+        self,
+        until_ns: int,
+        stop_on_report: bool = False,
+        req_id: str | None = None,
+        inclusive: bool = True,
+    ) -> int:
+        """Send a ReplayRequest (35=U1, user-defined) to a driven exchange
+        (``speed="driven"``): replay the feed up to ``until_ns`` (the records at it too when
+        ``inclusive``; feed time reaches ``until_ns`` either way), stopping after the first
+        record that caused a report when ``stop_on_report``. The answer, after those
+        reports, is a report of kind "replay_status"."""
     def replace(
         self,
         cl_ord_id: str,

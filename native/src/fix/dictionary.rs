@@ -257,9 +257,31 @@ pub static MESSAGES: &[MessageDef] = &[
         optional: &[
             198, 526, 11, 41, 1, 19, 103, 48, 22, 167, 200, 207, 38, 152, 40, 44, 99, 15, 59, 126,
             432, 18, 32, 31, 30, 424, 425, 426, 75, 60, 58, 354, 355, 528, 582, 77, 110, 111, 63,
-            64, 21, 378, 636, 797, 1057, 527, 880,
+            64, 21, 378, 636, 797, 1057, 527, 880, 790, 851,
         ],
         groups: &[PARTIES, MISC_FEES],
+    },
+    MessageDef {
+        msg_type: "H",
+        name: "OrderStatusRequest",
+        required: &[11, 55, 54],
+        optional: &[37, 790, 526, 1, 48, 22, 167, 200, 207],
+        groups: &[PARTIES],
+    },
+    // User-defined (35=U...): the replay control of a driven simulated exchange.
+    MessageDef {
+        msg_type: "U1",
+        name: "ReplayRequest",
+        required: &[60],
+        optional: &[],
+        groups: &[],
+    },
+    MessageDef {
+        msg_type: "U2",
+        name: "ReplayStatus",
+        required: &[60],
+        optional: &[],
+        groups: &[],
     },
     MessageDef {
         msg_type: "9",
@@ -312,7 +334,7 @@ pub fn field_type(tag: u32) -> Option<(FieldType, &'static [&'static str])> {
         8 | 35 | 49 | 56 | 115 | 128 | 91 | 50 | 142 | 57 | 143 | 116 | 144 | 129 | 145 | 213
         | 347 | 628 | 89 | 10 | 96 | 112 | 372 | 58 | 355 | 379 | 553 | 554 | 11 | 526 | 1 | 18
         | 100 | 55 | 48 | 167 | 207 | 15 | 37 | 198 | 41 | 17 | 19 | 30 | 448 | 138 | 586 | 114
-        | 211 | 388 | 389 | 847 | 848 | 849 | 117 | 378 | 636 | 797 | 880 | 527 | 63 => {
+        | 211 | 388 | 389 | 847 | 848 | 849 | 117 | 378 | 636 | 797 | 880 | 527 | 63 | 790 => {
             (String, &[])
         }
         43 | 97 | 123 | 141 | 464 => (Boolean, &[]),
@@ -321,6 +343,7 @@ pub fn field_type(tag: u32) -> Option<(FieldType, &'static [&'static str])> {
         200 => (MonthYear, &[]),
         110 | 111 | 38 | 152 | 44 | 99 | 32 | 31 | 151 | 14 | 6 | 425 | 426 | 137 => (Float, &[]),
         98 => (Int, &["0", "1", "2", "3", "4", "5", "6"]),
+        851 => (Int, &["1", "2", "3"]),
         373 => (
             Int,
             &[

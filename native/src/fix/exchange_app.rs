@@ -33,8 +33,8 @@ use super::codec::{write_utc_timestamp, Message, TimePrecision};
 use super::dictionary::BUSINESS_REJECT_UNSUPPORTED_MSG_TYPE;
 use super::tags::{self, msg_type as mt};
 use crate::exchange::{
-    Exchange, ExecReason, ExecReport, ExecType, OrderRequest, OrderSide, OrderStatus, OrderType,
-    TimeInForce, NO_PRICE,
+    Exchange, ExecReason, ExecReport, ExecType, Liquidity, OrderRequest, OrderSide, OrderStatus,
+    OrderType, TimeInForce, NO_PRICE,
 };
 
 /// OrdRejReason (103) values used.
@@ -78,6 +78,8 @@ pub struct AppStats {
     pub business_rejects: u64,
     /// Feed records given to the exchange.
     pub records: u64,
+    /// OrderStatusRequest messages answered.
+    pub status_requests: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -191,6 +193,7 @@ impl ExchangeApp {
             mt::NEW_ORDER_SINGLE => self.new_order(msg, t, out),
             mt::ORDER_CANCEL_REQUEST => self.cancel(msg, t, out),
             mt::ORDER_CANCEL_REPLACE_REQUEST => self.replace(msg, t, out),
+            mt::ORDER_STATUS_REQUEST => self.order_status(msg, out),
             other => {
                 self.stats.business_rejects += 1;
                 let mut m = Message::of_type(mt::BUSINESS_MESSAGE_REJECT);
@@ -205,7 +208,7 @@ impl ExchangeApp {
                 m.push(
                     tags::TEXT,
                     format!(
-                        "Unsupported Message Type {}: this exchange takes D, F and G",
+                        "Unsupported Message Type {}: this exchange takes D, F, G and H",
                         String::from_utf8_lossy(other)
                     ),
                 );
@@ -376,6 +379,77 @@ impl ExchangeApp {
             });
         self.exchange.replace(t, cid, qty, limit, stop);
         self.advance_to(t, out);
+    }
+
+    /// Answers an OrderStatusRequest (35=H) with an ExecutionReport 150=I: the order's
+    /// current ClOrdID (any ClOrdID of its chain finds it), status and quantities; an unknown
+    /// ClOrdID gets OrdStatus 8 with OrdRejReason 5 (unknown order), as QuickFIX's examples do.
+    fn order_status(&mut self, msg: &Message, out: &mut Vec<Message>) {
+        self.stats.status_requests += 1;
+        self.stats.execution_reports += 1;
+        let exec_id = self.exec_id();
+        let cl = msg.get_str(tags::CL_ORD_ID).unwrap_or("NONE").to_string();
+        let cid = self.cl_ord_ids.get(&cl).copied();
+        let found = cid.and_then(|c| Some((self.orders.get(&c)?, self.exchange.order(c)?)));
+        let mut m = Message::with_capacity(24, 200 + self.symbol.len());
+        m.push(tags::MSG_TYPE, mt::EXECUTION_REPORT);
+        let mut px = [0u8; 32];
+        match found {
+            Some((info, v)) => {
+                m.push(tags::ORDER_ID, &info.order_id)
+                    .push(tags::CL_ORD_ID, &info.cl_ord_id);
+                if let Some(o) = &info.orig_cl_ord_id {
+                    m.push(tags::ORIG_CL_ORD_ID, o);
+                }
+                if let Some(id) = msg.get(tags::ORD_STATUS_REQ_ID) {
+                    m.push(tags::ORD_STATUS_REQ_ID, id);
+                }
+                m.push(tags::EXEC_ID, exec_id)
+                    .push(tags::EXEC_TYPE, "I")
+                    .push(tags::ORD_STATUS, [ord_status(v.status, ExecType::New)])
+                    .push(tags::SYMBOL, &self.symbol)
+                    .push(
+                        tags::SIDE,
+                        if v.side == OrderSide::Buy { b"1" } else { b"2" },
+                    )
+                    .push_int(tags::ORDER_QTY, i64::from(v.qty))
+                    .push(tags::ORD_TYPE, [info.ord_type]);
+                if v.limit_price != NO_PRICE {
+                    m.push(tags::PRICE, fmt_price(v.limit_price, &mut px));
+                }
+                if v.stop_price != NO_PRICE {
+                    m.push(tags::STOP_PX, fmt_price(v.stop_price, &mut px));
+                }
+                let avg = if v.filled > 0 {
+                    (info.notional / i128::from(v.filled)) as i64
+                } else {
+                    0
+                };
+                m.push(tags::TIME_IN_FORCE, [info.tif])
+                    .push_int(tags::LEAVES_QTY, i64::from(v.leaves))
+                    .push_int(tags::CUM_QTY, i64::from(v.filled))
+                    .push(tags::AVG_PX, fmt_price(avg, &mut px));
+                self.push_time(&mut m, self.exchange.now());
+            }
+            None => {
+                m.push(tags::ORDER_ID, "NONE").push(tags::CL_ORD_ID, &cl);
+                if let Some(id) = msg.get(tags::ORD_STATUS_REQ_ID) {
+                    m.push(tags::ORD_STATUS_REQ_ID, id);
+                }
+                m.push(tags::EXEC_ID, exec_id)
+                    .push(tags::EXEC_TYPE, "I")
+                    .push(tags::ORD_STATUS, "8")
+                    .push(tags::SYMBOL, msg.get(tags::SYMBOL).unwrap_or(b"NONE"))
+                    .push(tags::SIDE, msg.get(tags::SIDE).unwrap_or(b"1"))
+                    .push(tags::LEAVES_QTY, "0")
+                    .push(tags::CUM_QTY, "0")
+                    .push(tags::AVG_PX, "0");
+                self.push_time(&mut m, self.exchange.now());
+                m.push(tags::ORD_REJ_REASON, rej::UNKNOWN_ORDER)
+                    .push(tags::TEXT, format!("unknown order: ClOrdID {cl}"));
+            }
+        }
+        out.push(m);
     }
 
     /// What the exchange cannot check itself: same symbol, side, order type and time in force.
@@ -635,6 +709,16 @@ impl ExchangeApp {
         if is_fill {
             m.push_int(tags::LAST_QTY, i64::from(r.last_qty))
                 .push(tags::LAST_PX, fmt_price(r.last_px, &mut px));
+            // LastLiquidityInd (851): 1 added liquidity (maker), 2 removed it (taker)
+            match r.liquidity {
+                Liquidity::Maker => {
+                    m.push(tags::LAST_LIQUIDITY_IND, "1");
+                }
+                Liquidity::Taker => {
+                    m.push(tags::LAST_LIQUIDITY_IND, "2");
+                }
+                Liquidity::None => {}
+            }
         }
         m.push_int(tags::LEAVES_QTY, i64::from(r.leaves_qty))
             .push_int(tags::CUM_QTY, i64::from(r.cum_qty));

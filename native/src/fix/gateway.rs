@@ -29,11 +29,12 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
-use super::codec::{Message, TimePrecision};
+use super::codec::{parse_utc_timestamp, Message, TimePrecision};
 use super::exchange_app::{AppStats, ExchangeApp};
 use super::net::{now_ns, TICK};
 use super::session::{Event, Output, Role, Session, SessionConfig};
 use super::store::{FileStore, MemoryStore, MessageStore};
+use super::tags::{self, msg_type as mt};
 use crate::book::decoder_from_file;
 use crate::exchange::{Exchange, ExchangeConfig, Fees, QueueModel};
 
@@ -75,6 +76,11 @@ pub enum Pace {
     Max,
     /// Every record up to this time (ns since the epoch) at start, then the book holds still.
     HoldAt(u64),
+    /// The client moves the feed clock (lock-step with a paper session): nothing is replayed
+    /// until a ReplayRequest (35=U1, user-defined) asks for the records up to its
+    /// TransactTime (60); the answer, after the reports those records cause, is a
+    /// ReplayStatus (35=U2). Other paces answer U1 with a BusinessMessageReject.
+    Driven,
 }
 
 /// Where the session keeps sequence numbers and sent messages.
@@ -515,7 +521,7 @@ impl Server {
                 let el = self.wall0.elapsed().as_nanos() as f64 * x;
                 self.feed0.saturating_add(el as u64)
             }
-            Pace::Max => self.app.exchange().now(),
+            Pace::Max | Pace::Driven => self.app.exchange().now(),
             Pace::HoldAt(t) => t,
         }
     }
@@ -536,7 +542,7 @@ impl Server {
     /// Brings the exchange to the feed time now; returns it.
     fn catch_up(&mut self) -> u64 {
         let t = self.clock();
-        if !matches!(self.cfg.pace, Pace::Max) {
+        if !matches!(self.cfg.pace, Pace::Max | Pace::Driven) {
             self.apply_until(t, usize::MAX);
             self.app.advance_to(t, &mut self.out);
         }
@@ -552,7 +558,7 @@ impl Server {
                 Some(self.wall0 + Duration::from_nanos(dt.min(1e18) as u64))
             }
             Pace::Max => Some(Instant::now()),
-            Pace::HoldAt(_) => None,
+            Pace::HoldAt(_) | Pace::Driven => None,
         }
     }
 
@@ -702,6 +708,7 @@ impl Server {
 
     fn on_event(&mut self, e: Event) {
         match e {
+            Event::App(m) if m.msg_type() == mt::REPLAY_REQUEST => self.replay_request(&m),
             Event::App(m) => {
                 let t = self.catch_up();
                 self.app.on_message(&m, t, &mut self.out);
@@ -713,6 +720,69 @@ impl Server {
             Event::Rejected(_) => self.stats.session_rejects += 1,
             _ => {}
         }
+    }
+
+    /// A ReplayRequest (35=U1) of a driven exchange: applies the records up to its
+    /// TransactTime (only those before it with 5005=N; stopping after the first record that caused a report when 5001=Y), lets
+    /// feed time pass to it when reached, then answers with a ReplayStatus (35=U2) queued
+    /// after those reports.
+    fn replay_request(&mut self, m: &Message) {
+        let req_id = m.get(tags::REPLAY_REQ_ID).map(<[u8]>::to_vec);
+        let target = m.get(tags::TRANSACT_TIME).and_then(parse_utc_timestamp);
+        let why = match (self.cfg.pace, target) {
+            (Pace::Driven, Some(t)) if t >= 0 => None,
+            (Pace::Driven, _) => {
+                Some("ReplayRequest needs TransactTime (60), the feed time to reach")
+            }
+            _ => {
+                Some("ReplayRequest (35=U1) needs a driven exchange: start it with --speed driven")
+            }
+        };
+        if let Some(text) = why {
+            let mut r = Message::of_type(mt::BUSINESS_MESSAGE_REJECT);
+            if let Some(seq) = m.get(tags::MSG_SEQ_NUM) {
+                r.push(tags::REF_SEQ_NUM, seq);
+            }
+            r.push(tags::REF_MSG_TYPE, mt::REPLAY_REQUEST)
+                .push_int(tags::BUSINESS_REJECT_REASON, 4)
+                .push(tags::TEXT, text);
+            self.out.push(r);
+            return;
+        }
+        let target = target.unwrap_or(0) as u64;
+        let stop = m.get(tags::REPLAY_STOP_ON_REPORT) == Some(b"Y");
+        let inclusive = m.get(tags::REPLAY_INCLUSIVE) != Some(b"N");
+        let mut reached = true;
+        while let Some(&r) = self.feed.records.get(self.pos) {
+            if r.hd.ts_event > target || (!inclusive && r.hd.ts_event == target) {
+                break;
+            }
+            let before = self.out.len();
+            self.app.on_record(&r, &mut self.out);
+            self.pos += 1;
+            if stop && self.out.len() > before {
+                reached = false;
+                break;
+            }
+        }
+        if reached && target > self.app.exchange().now() {
+            self.app.advance_to(target, &mut self.out);
+        }
+        let mut s = Message::of_type(mt::REPLAY_STATUS);
+        if let Some(id) = req_id {
+            s.push(tags::REPLAY_REQ_ID, id);
+        }
+        s.set_timestamp(
+            tags::TRANSACT_TIME,
+            self.app.exchange().now() as i64,
+            TimePrecision::Nanos,
+        )
+        .push(tags::REPLAY_REACHED, if reached { "Y" } else { "N" })
+        .push_int(tags::REPLAY_RECORDS, self.pos as i64);
+        if let Some(r) = self.feed.records.get(self.pos) {
+            s.push_int(tags::REPLAY_NEXT_TIME, r.hd.ts_event as i64);
+        }
+        self.out.push(s);
     }
 
     fn publish(&mut self) {

@@ -124,6 +124,24 @@ pub const MISC_FEE_AMT: u32 = 137;
 pub const MISC_FEE_CURR: u32 = 138;
 pub const MISC_FEE_TYPE: u32 = 139;
 pub const MISC_FEE_BASIS: u32 = 891;
+pub const ORD_STATUS_REQ_ID: u32 = 790;
+pub const LAST_LIQUIDITY_IND: u32 = 851;
+
+/// User-defined fields (5000-9999) of the replay control messages (`U1` / `U2`) that a
+/// driven exchange (`Pace::Driven`) answers: the client moves the feed clock itself.
+pub const REPLAY_REQ_ID: u32 = 5000;
+/// `Y`: stop after the first feed record that produced a report (so the client can react
+/// between two records, as in-process stepping does).
+pub const REPLAY_STOP_ON_REPORT: u32 = 5001;
+/// `Y` when the feed clock reached the requested TransactTime, `N` when it stopped early.
+pub const REPLAY_REACHED: u32 = 5002;
+/// Feed records applied so far.
+pub const REPLAY_RECORDS: u32 = 5003;
+/// The next record's time (ns since the epoch); absent at the end of the feed.
+pub const REPLAY_NEXT_TIME: u32 = 5004;
+/// `N`: the records strictly before the TransactTime only (time still passes to it);
+/// `Y` (the default): those at it too.
+pub const REPLAY_INCLUSIVE: u32 = 5005;
 
 /// MsgType (35) values of the messages this engine speaks.
 pub mod msg_type {
@@ -141,6 +159,11 @@ pub mod msg_type {
     pub const EXECUTION_REPORT: &[u8] = b"8";
     pub const ORDER_CANCEL_REJECT: &[u8] = b"9";
     pub const BUSINESS_MESSAGE_REJECT: &[u8] = b"j";
+    pub const ORDER_STATUS_REQUEST: &[u8] = b"H";
+    /// User-defined: move a driven exchange's feed clock (ReplayRequest).
+    pub const REPLAY_REQUEST: &[u8] = b"U1";
+    /// User-defined: where a driven exchange's feed clock is (ReplayStatus).
+    pub const REPLAY_STATUS: &[u8] = b"U2";
 }
 
 /// Whether `msg_type` is one of the seven session-level (administrative) messages.

@@ -105,6 +105,7 @@ fn stats_dict<'py>(py: Python<'py>, s: &GatewayStats) -> PyResult<Bound<'py, PyD
     d.set_item("rejects", s.app.rejects)?;
     d.set_item("cancel_rejects", s.app.cancel_rejects)?;
     d.set_item("business_rejects", s.app.business_rejects)?;
+    d.set_item("status_requests", s.app.status_requests)?;
     d.set_item("records_total", s.records_total)?;
     d.set_item("records_replayed", s.records_replayed)?;
     d.set_item("feed_time_ns", s.feed_time_ns)?;
@@ -172,12 +173,15 @@ impl PyFixExchange {
             (None, None) => Pace::Speed(1.0),
             (Some(s), None) => {
                 if let Ok(text) = s.extract::<String>() {
-                    if text != "max" {
-                        return Err(PyValueError::new_err(format!(
-                            "speed must be a positive number or 'max', got {text:?}"
-                        )));
+                    match text.as_str() {
+                        "max" => Pace::Max,
+                        "driven" => Pace::Driven,
+                        _ => {
+                            return Err(PyValueError::new_err(format!(
+                                "speed must be a positive number, 'max' or 'driven', got {text:?}"
+                            )))
+                        }
                     }
-                    Pace::Max
                 } else {
                     Pace::Speed(s.extract::<f64>()?)
                 }
@@ -341,6 +345,18 @@ pub struct PyFixReport {
     business_reject_reason: Option<i64>,
     text: Option<String>,
     transact_time_ns: Option<i64>,
+    /// LastLiquidityInd (851): 1 added liquidity (maker), 2 removed it (taker).
+    last_liquidity_ind: Option<i64>,
+    /// MiscFeeAmt (137) of the first fee, the fill's fee.
+    misc_fee_amt: Option<f64>,
+    /// PossDupFlag (43): a resend of a message sent before.
+    poss_dup: bool,
+    /// The request id echoed: OrdStatusReqID (790) or ReplayReqID (5000).
+    req_id: Option<String>,
+    /// ReplayStatus (35=U2): whether the requested feed time was reached (5002).
+    replay_reached: Option<bool>,
+    /// ReplayStatus: the next feed record's time (5004), None at the end of the feed.
+    replay_next_ns: Option<i64>,
     /// Every field, tag to value, in message order (header included).
     fields: Vec<(u32, String)>,
 }
@@ -363,6 +379,8 @@ impl PyFixReport {
             ("8", Some(b"8")) => "rejected",
             ("8", Some(b"C")) => "expired",
             ("8", Some(b"D")) => "restated",
+            ("8", Some(b"I")) => "status",
+            ("U2", _) => "replay_status",
             ("9", _) => "cancel_reject",
             ("j", _) => "business_reject",
             ("3", _) => "session_reject",
@@ -400,6 +418,12 @@ impl PyFixReport {
             business_reject_reason: i(tags::BUSINESS_REJECT_REASON),
             text: s(tags::TEXT),
             transact_time_ns: m.get(tags::TRANSACT_TIME).and_then(parse_utc_timestamp),
+            last_liquidity_ind: i(tags::LAST_LIQUIDITY_IND),
+            misc_fee_amt: px(m, tags::MISC_FEE_AMT),
+            poss_dup: m.get(tags::POSS_DUP_FLAG) == Some(b"Y"),
+            req_id: s(tags::ORD_STATUS_REQ_ID).or_else(|| s(tags::REPLAY_REQ_ID)),
+            replay_reached: m.get(tags::REPLAY_REACHED).map(|v| v == b"Y"),
+            replay_next_ns: i(tags::REPLAY_NEXT_TIME),
             fields: m
                 .iter()
                 .map(|(t, v)| (t, String::from_utf8_lossy(v).into_owned()))
@@ -436,6 +460,12 @@ impl PyFixReport {
         d.set_item("business_reject_reason", self.business_reject_reason)?;
         d.set_item("text", &self.text)?;
         d.set_item("transact_time_ns", self.transact_time_ns)?;
+        d.set_item("last_liquidity_ind", self.last_liquidity_ind)?;
+        d.set_item("misc_fee_amt", self.misc_fee_amt)?;
+        d.set_item("poss_dup", self.poss_dup)?;
+        d.set_item("req_id", &self.req_id)?;
+        d.set_item("replay_reached", self.replay_reached)?;
+        d.set_item("replay_next_ns", self.replay_next_ns)?;
         let f = PyDict::new(py);
         for (t, v) in &self.fields {
             f.set_item(t, v)?;
@@ -668,6 +698,61 @@ impl PyFixInitiator {
     ) -> PyResult<u64> {
         let mut m = self.base(mt::ORDER_CANCEL_REQUEST, cl_ord_id, side, symbol)?;
         m.push(tags::ORIG_CL_ORD_ID, orig_cl_ord_id);
+        self.send(py, m)
+    }
+
+    /// Sends an OrderStatusRequest (35=H) for `cl_ord_id`; returns its MsgSeqNum. The answer
+    /// is a report of kind "status".
+    #[pyo3(signature = (cl_ord_id, side, req_id=None, symbol=None))]
+    fn order_status(
+        &self,
+        py: Python<'_>,
+        cl_ord_id: &str,
+        side: &str,
+        req_id: Option<&str>,
+        symbol: Option<&str>,
+    ) -> PyResult<u64> {
+        if cl_ord_id.is_empty() || cl_ord_id.contains('\u{1}') {
+            return Err(PyValueError::new_err(
+                "cl_ord_id must be a non-empty string without SOH",
+            ));
+        }
+        let mut m = Message::of_type(mt::ORDER_STATUS_REQUEST);
+        m.push(tags::CL_ORD_ID, cl_ord_id)
+            .push(tags::SYMBOL, symbol.unwrap_or(&self.symbol))
+            .push(tags::SIDE, side_code(side)?);
+        if let Some(id) = req_id.filter(|s| !s.is_empty()) {
+            m.push(tags::ORD_STATUS_REQ_ID, id);
+        }
+        self.send(py, m)
+    }
+
+    /// Sends a ReplayRequest (35=U1, user-defined) to a driven exchange: replay the feed up
+    /// to `until_ns` (only those before it unless `inclusive`; stopping after the first
+    /// record that caused a report when `stop_on_report`); returns its MsgSeqNum. The answer, after those reports, is a report
+    /// of kind "replay_status".
+    #[pyo3(signature = (until_ns, stop_on_report=false, req_id=None, inclusive=true))]
+    fn replay(
+        &self,
+        py: Python<'_>,
+        until_ns: i64,
+        stop_on_report: bool,
+        req_id: Option<&str>,
+        inclusive: bool,
+    ) -> PyResult<u64> {
+        if until_ns < 0 {
+            return Err(PyValueError::new_err("until_ns must not be negative"));
+        }
+        let mut m = Message::of_type(mt::REPLAY_REQUEST);
+        if let Some(id) = req_id.filter(|s| !s.is_empty()) {
+            m.push(tags::REPLAY_REQ_ID, id);
+        }
+        m.set_timestamp(tags::TRANSACT_TIME, until_ns, TimePrecision::Nanos)
+            .push(
+                tags::REPLAY_STOP_ON_REPORT,
+                if stop_on_report { "Y" } else { "N" },
+            )
+            .push(tags::REPLAY_INCLUSIVE, if inclusive { "Y" } else { "N" });
         self.send(py, m)
     }
 

@@ -37,8 +37,10 @@ class FixExchangeConfig:
     validate
         Validate received messages against the built-in FIX 4.4 data dictionary.
     speed
-        Replay at this multiple of the records' timestamps, or ``"max"`` (as fast as
-        possible). Ignored when ``hold_at_ns`` is set.
+        Replay at this multiple of the records' timestamps, ``"max"`` (as fast as
+        possible), or ``"driven"`` (in lock-step with the client, which moves the feed clock
+        with ReplayRequests: ``workbench paper --broker fix``). Ignored when ``hold_at_ns``
+        is set.
     hold_at_ns
         Apply every record up to this time (ns since the epoch), then hold the book still.
     symbol, instrument_id
@@ -46,6 +48,10 @@ class FixExchangeConfig:
         most frequent instrument and its raw symbol).
     tick
         Price increment checked on orders, as a decimal string (e.g. ``"0.01"``).
+    fee
+        Fee per contract in dollars, for makers and takers (sent as MiscFees on fills).
+    timestamp_precision
+        Sub-second digits of SendingTime and TransactTime: ``"ms"``, ``"us"`` or ``"ns"``.
     """
 
     feed: Path
@@ -57,11 +63,13 @@ class FixExchangeConfig:
     store_dir: Path | None = None
     reset_on_logon: bool = False
     validate: bool = True
-    speed: float | Literal["max"] = 1.0
+    speed: float | Literal["max", "driven"] = 1.0
     hold_at_ns: int | None = None
     symbol: str | None = None
     instrument_id: int | None = None
     tick: str | None = None
+    fee: float = 0.0
+    timestamp_precision: Literal["s", "ms", "us", "ns"] = "ms"
 
     def __post_init__(self) -> None:
         """Reject settings that cannot work, naming the setting and what to do."""
@@ -78,10 +86,18 @@ class FixExchangeConfig:
             raise ConfigError("sender_comp_id and target_comp_id must differ")
         if not 1 <= self.heartbeat <= 3600:
             raise ConfigError(f"heartbeat {self.heartbeat} s is out of range", hint="1-3600 s")
-        if self.speed != "max" and not (isinstance(self.speed, int | float) and self.speed > 0):
+        if self.speed not in ("max", "driven") and not (
+            isinstance(self.speed, int | float) and self.speed > 0
+        ):
             raise ConfigError(
-                f"speed {self.speed!r} must be a positive number or 'max'",
+                f"speed {self.speed!r} must be a positive number, 'max' or 'driven'",
                 hint="1 = as recorded, 60 = a minute of market per second",
+            )
+        if not (self.fee >= 0 and self.fee < 1e6):
+            raise ConfigError(f"fee {self.fee!r} must be >= 0 dollars per contract")
+        if self.timestamp_precision not in ("s", "ms", "us", "ns"):
+            raise ConfigError(
+                f"timestamp_precision {self.timestamp_precision!r} is not s, ms, us or ns"
             )
         if self.tick is not None and not re.fullmatch(r"\d*\.?\d+", self.tick):
             raise ConfigError(f"tick {self.tick!r} is not a positive decimal", hint="e.g. 0.01")
@@ -163,6 +179,9 @@ def start_fix_exchange(config: FixExchangeConfig) -> FixExchange:
             instrument_id=config.instrument_id,
             symbol=config.symbol,
             tick=config.tick,
+            maker_fee=config.fee,
+            taker_fee=config.fee,
+            timestamp_precision=config.timestamp_precision,
         )
     except FileNotFoundError as exc:
         raise DataError(str(exc)) from None
