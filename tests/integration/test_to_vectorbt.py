@@ -6,6 +6,7 @@ vectorbt's final value, trade count, per-trade P&L, fees and sides must be ours 
 
 from __future__ import annotations
 
+import pickle
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -117,7 +118,34 @@ def test_vectorbt_accessors_work_on_the_portfolio(
     assert stats["Total Trades"] == len(ours.trades)
     assert round(float(stats["End Value"]), 2) == round(ours.final_equity, 2)
     assert pf.wrapper.columns.tolist() == ["ema"]
+    # built on every bar: vectorbt's period and drawdown are the run's
+    assert len(pf.value()) == len(ours.equity)
+    assert stats["Period"] == len(ours.equity) * pd.Timedelta("1min")
+    perf = ours.metrics["performance"]
+    assert float(stats["Max Drawdown [%]"]) == pytest.approx(perf["max_drawdown_pct"], abs=0.01)
+    assert float(stats["Total Return [%]"]) == pytest.approx(perf["total_return_pct"], abs=1e-6)
+
+
+@pytest.mark.parametrize("setting", list(SETTINGS))
+def test_vectorbt_value_is_our_equity_at_every_bar(
+    results: dict[tuple[str, str], BacktestResult], setting: str
+) -> None:
+    ours = results[("donchian_breakout", setting)]
+    value = ours.to_vectorbt().value()
+    assert value.index.equals(ours.equity.index)
+    off = (value - ours.equity).abs()
+    # at a roll our equity takes the closing fill's costs one bar later (module notes)
+    rolls = pd.DatetimeIndex(ours.trades.loc[ours.trades["exit_reason"] == "roll", "exit_time"])
+    assert off.drop(rolls, errors="ignore").max() < 0.005
+    assert off.max() < 10.0
+
+
+def test_without_the_bars_the_fills_alone(results: dict[tuple[str, str], BacktestResult]) -> None:
+    ours = pickle.loads(pickle.dumps(results[("ema_crossover", "risk_on")]))
+    assert ours.bars is None
+    pf = ours.to_vectorbt()
     assert len(pf.value()) == 2 * len(ours.trades)  # one row per fill
+    assert round(float(pf.final_value()), 2) == round(ours.final_equity, 2)
 
 
 @dataclass(frozen=True)

@@ -299,14 +299,19 @@ class BacktestResult:
     def to_vectorbt(self, **kwargs: Any) -> Any:
         """The same fills as a ``vectorbt.Portfolio``, for vectorbt's stats, plots and accessors.
 
-        Built by ``Portfolio.from_orders`` with our fill prices, sizes times the contract
-        multiplier, and commissions; ``init_cash`` is :attr:`initial_capital`. Its final value
-        and trade count equal ours; see :mod:`workbench.backtest.vectorbt` for how it marks.
+        Built on every bar (indexed like :attr:`equity`, marked at each bar's close) with our
+        fills as orders in the bars they happened in: fill prices, sizes times the contract
+        multiplier, commissions; ``init_cash`` is :attr:`initial_capital`. Its trades and
+        final value equal ours, its value is :attr:`equity`, so ``stats()`` gives our
+        maximum drawdown and total return and a ``Period`` of the run's bars. Without
+        :attr:`bars` (unpickled) it is built on the fills alone, one row per fill (drawdown
+        and period then of the fill prices); see :mod:`workbench.backtest.vectorbt`.
 
         Parameters
         ----------
         **kwargs
-            ``freq`` (for vectorbt's annualised statistics) or ``column`` (its column name).
+            ``freq`` (the bar interval, e.g. ``"1min"``, for vectorbt's annualised statistics
+            and its ``Period``) or ``column`` (its column name).
 
         Returns
         -------
