@@ -320,13 +320,24 @@ fn orders_cancels_and_replaces_against_a_synthetic_book_held_still() {
         assert_eq!(s(&got[3], tags::TEXT), "no liquidity");
         assert_eq!(s(&got[3], tags::CUM_QTY), "15");
 
-        // Unsupported message type: BusinessMessageReject.
+        // OrderStatusRequest: an ExecutionReport with ExecType I (order status) for q1.
         let mut status = Message::of_type(b"H");
         status
             .push(tags::CL_ORD_ID, "q1")
             .push(tags::SYMBOL, "MCLM4")
             .push(tags::SIDE, "2");
         c.send(status).await;
+        let r = c.next().await;
+        assert_eq!(
+            (s(&r, tags::MSG_TYPE), s(&r, tags::EXEC_TYPE), s(&r, tags::CL_ORD_ID)),
+            ("8", "I", "q1")
+        );
+
+        // A FIX 4.4 message type the exchange does not speak (OrderMassStatusRequest):
+        // BusinessMessageReject, reason 3.
+        let mut mass = Message::of_type(b"AF");
+        mass.push(584, "m1").push(585, "7");
+        c.send(mass).await;
         let r = c.next().await;
         assert_eq!(
             (s(&r, tags::MSG_TYPE), s(&r, tags::BUSINESS_REJECT_REASON)),
