@@ -329,7 +329,11 @@ fn orders_cancels_and_replaces_against_a_synthetic_book_held_still() {
         c.send(status).await;
         let r = c.next().await;
         assert_eq!(
-            (s(&r, tags::MSG_TYPE), s(&r, tags::EXEC_TYPE), s(&r, tags::CL_ORD_ID)),
+            (
+                s(&r, tags::MSG_TYPE),
+                s(&r, tags::EXEC_TYPE),
+                s(&r, tags::CL_ORD_ID)
+            ),
             ("8", "I", "q1")
         );
 
