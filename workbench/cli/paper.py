@@ -268,8 +268,8 @@ def paper(
             interval=pd.Timedelta(seconds=bar_seconds),
         )
     elif broker == "sim-l3":
-        if live or state_dir is not None:
-            raise ConfigError("--live and --state do not apply to --broker sim-l3")
+        if live:
+            raise ConfigError("--live does not apply to --broker sim-l3")
         if book_path is None:
             raise ConfigError(
                 "--broker sim-l3 needs --book FILE",
@@ -278,7 +278,14 @@ def paper(
         from workbench.execution.brokers.sim_l3 import l3_session  # start-up: native book
 
         session = l3_session(
-            book_path, strategy, config, bar_size=bar_size, symbol=symbol, max_bars=max_bars
+            book_path,
+            strategy,
+            config,
+            bar_size=bar_size,
+            symbol=symbol,
+            max_bars=max_bars,
+            state_dir=state_dir,
+            speed=speed,
         )
     elif broker == "fix":
         if live or state_dir is not None:

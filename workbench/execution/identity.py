@@ -79,7 +79,8 @@ def check_resume(stored: dict[str, Any] | None, now: dict[str, Any], where: Path
         f"{folder} holds another session: {describe(stored)}; it differs in {shown}{more}. "
         "Nothing was sent and the journal is unchanged",
         hint="resume it with the command that started it (same --strategy, --param, broker, "
-        "symbol, bar size, capital and risk options), or start this one in a new --state DIR",
+        "symbol, bar size, --book file, capital and risk options), or start this one in a "
+        "new --state DIR",
     )
 
 
@@ -95,6 +96,9 @@ def describe(identity: dict[str, Any]) -> str:
         f"symbol {identity.get('symbol')}",
         f"bar size {identity.get('bar_size')}",
     ]
+    book = identity.get("book")
+    if isinstance(book, dict):
+        parts.append(f"book {book.get('path')}")
     if capital is not None:
         parts.append(f"capital {capital:,.2f}")
     parts.append(risk)

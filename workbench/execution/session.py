@@ -4,8 +4,9 @@ The notebook stays usable while bars are processed (no nest_asyncio: the session
 loop lives in its thread); :meth:`stop` ends it after the current bar, :meth:`kill` trips the
 kill switch (flatten and stop). ``on_bar`` callbacks (a live plot) run in the session thread.
 
-A session with a ``state_dir`` journals to ``state_dir/journal.sqlite`` (and the ``sim``
-broker keeps its account in ``state_dir/sim_account.sqlite``): run it again with the same
+A session with a ``state_dir`` journals to ``state_dir/journal.sqlite`` (the ``sim``
+broker keeps its account in ``state_dir/sim_account.sqlite``, the ``sim-l3`` broker its
+exchange's inbound log in ``state_dir/exchange.log``): run it again with the same
 folder and it replays what it had done from the journal, reconciles with the broker and
 goes on, without sending any order twice.
 
@@ -94,6 +95,9 @@ class PaperSession:
         Start a new session on the account's value (``broker.account_value()``, the ib
         broker's NetLiquidation) instead of ``config.initial_capital``; a resumed session
         keeps the capital its journal started with. :attr:`capital_source` says which.
+    identity_extra : dict, optional
+        More of what a resumed session must share with its journal (JSON-ready), e.g. the
+        ``sim-l3`` broker's book file and exchange settings.
 
     Raises
     ------
@@ -120,8 +124,10 @@ class PaperSession:
         settle_timeout: float = 10.0,
         interval: pd.Timedelta | None = None,
         capital_from_broker: bool = False,
+        identity_extra: dict[str, Any] | None = None,
     ) -> None:
         self.cfg = config or BacktestConfig()
+        self._identity_extra = dict(identity_extra or {})
         if bars is None and feed is None:
             raise ConfigError("a paper session needs bars to replay or a live feed")
         if max_bars is not None and max_bars < 1:
@@ -228,6 +234,7 @@ class PaperSession:
         )
         if not live and len(self.bars):
             ident["first_bar"] = str(self.bars.index[0])
+        ident.update(self._identity_extra)
         return ident
 
     def _store_identity(self) -> None:

@@ -15,27 +15,48 @@ depth of the book and its spread:
 - fills carry the exchange's liquidity flag; the commission is the exchange's fee per
   contract (the config's ``commission_per_contract`` for makers and takers alike).
 
-The account lives in memory only (no resume from a journal folder).
+With a journal folder (``state_dir``) the session is resumable. The exchange's inbound
+calls are logged to ``state_dir/exchange.log`` before they act
+(:class:`~workbench.execution.brokers.exchange_log.ExchangeLog`); a restarted session
+rebuilds the exchange from the file by replaying the feed and re-issuing the logged calls up
+to the start of the bar its journal resumes at (``bars_done``: every bar before it was fully
+processed and committed), with their nested calls at the notices they answered. The exchange
+is deterministic, so its reports reproduce the fills, statuses and positions the journal
+holds. The calls logged after that point belong to the bars the killed process had not
+committed: they are dropped from the log, and the engine redoes those bars from the same
+state, issuing the same calls at the same exchange times (the intents journaled for them
+have no acknowledgement from the rebuilt exchange, so they are sent to it, once). The session
+identity names the book file (path, size, SHA-256): another file is refused.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from workbench.backtest.config import BacktestConfig
 from workbench.book import ExchangeConfig, SimExchange, fixed
+from workbench.errors import WorkbenchError
 from workbench.execution.brokers.base import BrokerOrder, FillListener, StatusListener
+from workbench.execution.brokers.exchange_log import ExchangeLog
 from workbench.execution.config import ExecutionConfig
 from workbench.execution.feeds import Bar
 from workbench.execution.session import PaperSession
 from workbench.market import contract_spec
-from workbench.model import Fill, Liquidity, Order, OrderStatus
+from workbench.model import Fill, Liquidity, Order, OrderStatus, OrderType, Side, TimeInForce
 from workbench.strategies.base import Strategy
 
 _DONE_TYPES = {"cancelled": OrderStatus.CANCELLED, "expired": OrderStatus.CANCELLED}
+
+
+class ExchangeLogError(WorkbenchError):
+    """The exchange log does not replay as it was written (a bug or an edited file)."""
 
 
 class L3SimBroker:
@@ -45,11 +66,13 @@ class L3SimBroker:
     ----------
     exchange : SimExchange
         The exchange, its feed loaded and not yet replayed.
+    log : str or Path, optional
+        The exchange's inbound log (resumable sessions); None: in memory only.
     """
 
     name = "sim-l3"
 
-    def __init__(self, exchange: SimExchange) -> None:
+    def __init__(self, exchange: SimExchange, log: str | Path | None = None) -> None:
         self.x = exchange
         self._orders: dict[str, BrokerOrder] = {}
         self._oca: dict[str, str] = {}
@@ -59,6 +82,16 @@ class L3SimBroker:
         self._on_status: StatusListener | None = None
         self.reports: list[pd.DataFrame] = []
         """Every execution report, as :func:`workbench.book.reports_frame` frames."""
+        self.log = None if log is None else ExchangeLog(log)
+        self.resume_bar = 0
+        """The bar the session goes on at (its journal's ``bars_done``): :meth:`connect`
+        rebuilds the exchange up to its start."""
+        self.rebuilt = 0
+        """Calls re-issued from the log by :meth:`connect`."""
+        self._depth = 0  # nesting of broker calls (0: none running)
+        self._notices = 0  # fill and status notices handed out
+        self._replay: deque[dict[str, Any]] | None = None  # the log being re-issued
+        self._connected = False
 
     # -- account -------------------------------------------------------------------------
     def set_listeners(self, on_fill: FillListener, on_status: StatusListener) -> None:
@@ -66,10 +99,90 @@ class L3SimBroker:
         self._on_fill, self._on_status = on_fill, on_status
 
     def connect(self) -> None:
-        """Nothing to open: the account is in memory."""
+        """Rebuild the exchange from its log (a resumed session; see the module docstring)."""
+        if self._connected:
+            return
+        self._connected = True
+        if self.log is None:
+            return
+        entries, offsets = self.log.read()
+        cut = next(
+            (
+                k
+                for k, e in enumerate(entries)
+                if e["k"] == "O" and e["d"] == 0 and e["i"] >= self.resume_bar
+            ),
+            len(entries),
+        )
+        if cut < len(entries):
+            self.log.truncate(offsets[cut])  # the uncommitted bars: redone by the engine
+        self._replay = deque(entries[:cut])
+        try:
+            while self._replay:
+                entry = self._replay.popleft()
+                if entry["d"] != 0:
+                    raise ExchangeLogError(
+                        f"{self.log.path}: call {entry} came at no notice of the replay",
+                        hint="the log was written by another version, or edited; "
+                        "start the session in a new --state DIR",
+                    )
+                self._reissue(entry)
+                self.rebuilt += 1
+        finally:
+            self._replay = None
+
+    def _reissue(self, e: dict[str, Any]) -> None:
+        kind = e["k"]
+        if kind == "O":
+            self._call(None, self._open_at, e["ts"])
+        elif kind == "B":
+            self._call(None, self._replay_until, e["end"])
+        elif kind == "S":
+            order = Order(
+                e["ref"],
+                e["symbol"],
+                Side(e["side"]),
+                e["qty"],
+                OrderType(e["type"]),
+                limit_price=e["limit"],
+                stop_price=e["stop"],
+                time_in_force=TimeInForce(e["tif"]),
+            )
+            self._call(None, self._submit, order, e["oca"])
+        elif kind == "C":
+            self._call(None, self._cancel, e["ref"])
+        elif kind == "M":
+            self._call(None, self._modify_stop, e["ref"], e["stop"])
+        else:
+            raise ExchangeLogError(f"{self.log.path if self.log else 'log'}: unknown call {e}")
+
+    def _call(self, entry: dict[str, Any] | None, fn: Callable[..., Any], *args: Any) -> Any:
+        """Log ``entry`` (before acting), then run ``fn(*args)`` one level deeper."""
+        if entry is not None and self.log is not None and self._replay is None:
+            entry.update(d=self._depth, n=self._notices)
+            self.log.append(entry)
+        self._depth += 1
+        try:
+            return fn(*args)
+        finally:
+            self._depth -= 1
+
+    def _notice(self) -> bool:
+        """Count a notice; while rebuilding, re-issue the nested calls that answered it
+        (instead of telling the engine, which has them from its journal). Whether to tell."""
+        self._notices += 1
+        q = self._replay
+        if q is None:
+            return True
+        while q and q[0]["d"] == self._depth and q[0]["n"] == self._notices:
+            self._reissue(q.popleft())
+            self.rebuilt += 1
+        return False
 
     def close(self) -> None:
-        """Nothing to release."""
+        """Close the log."""
+        if self.log is not None:
+            self.log.close()
 
     def find_order(self, order_ref: str) -> BrokerOrder | None:
         """The broker's record of ``order_ref``."""
@@ -89,6 +202,21 @@ class L3SimBroker:
         entry latency)."""
         if order.order_ref in self._orders:
             raise ValueError(f"duplicate order_ref {order.order_ref!r}: the broker has it")
+        entry = {
+            "k": "S",
+            "ref": order.order_ref,
+            "symbol": order.symbol,
+            "side": int(order.side),
+            "qty": order.quantity,
+            "type": order.order_type.value,
+            "limit": order.limit_price,
+            "stop": order.stop_price,
+            "tif": order.time_in_force.value,
+            "oca": oca_group,
+        }
+        return int(self._call(entry, self._submit, order, oca_group))
+
+    def _submit(self, order: Order, oca_group: str) -> int:
         cid = self.x.submit_order(order)
         bo = BrokerOrder(order, cid, OrderStatus.PENDING)
         self._orders[order.order_ref] = bo
@@ -103,6 +231,12 @@ class L3SimBroker:
         bo = self._orders.get(order_ref)
         if bo is None or bo.status.is_done:
             return
+        self._call({"k": "C", "ref": order_ref}, self._cancel, order_ref)
+
+    def _cancel(self, order_ref: str) -> None:
+        bo = self._orders.get(order_ref)
+        if bo is None or bo.status.is_done:
+            return
         self.x.cancel(bo.perm_id)
         self._pump()
 
@@ -110,6 +244,13 @@ class L3SimBroker:
         """Move a working stop's trigger (a replace at the exchange)."""
         bo = self._orders.get(order_ref)
         if bo is None or bo.status.is_done:
+            return
+        entry = {"k": "M", "ref": order_ref, "stop": stop_price}
+        self._call(entry, self._modify_stop, order_ref, stop_price)
+
+    def _modify_stop(self, order_ref: str, stop_price: float) -> None:
+        bo = self._orders[order_ref]
+        if bo.status.is_done:
             return
         self.x.replace(bo.perm_id, bo.order.quantity, stop_price=stop_price)
         self._pump()
@@ -144,7 +285,7 @@ class L3SimBroker:
         if bo.status is status:
             return
         bo.status, bo.message = status, message
-        if self._on_status is not None:
+        if self._notice() and self._on_status is not None:
             self._on_status(bo.order.order_ref, status, bo.perm_id, message)
 
     def _fill(self, bo: BrokerOrder, r: Any) -> None:
@@ -165,34 +306,50 @@ class L3SimBroker:
         self._position[o.symbol] = self._position.get(o.symbol, 0) + int(o.side) * qty
         done = bo.filled >= o.quantity
         bo.status = OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED
-        if self._on_fill is not None:
+        if self._notice() and self._on_fill is not None:
             self._on_fill(o.order_ref, fill)
-        if self._on_status is not None:
+        if self._notice() and self._on_status is not None:
             self._on_status(o.order_ref, bo.status, bo.perm_id, "")
         group = self._oca.get(o.order_ref)
         if group:
             for ref, g in list(self._oca.items()):
                 if g == group and ref != o.order_ref:
-                    self.cancel(ref)
+                    self._cancel(ref)  # the exchange's own doing: not a logged call
 
     # -- market data ---------------------------------------------------------------------
     def on_bar_open(self, bar: Bar) -> None:
         """Replay the records before ``bar`` starts; orders sent now arrive at its start."""
-        self.x.run_until(bar.ts - 1)
-        self.x.advance_to(bar.ts)
+        self._call({"k": "O", "i": bar.index, "ts": bar.ts}, self._open_at, bar.ts)
+
+    def _open_at(self, ts: int) -> None:
+        self.x.run_until(ts - 1)
+        self.x.advance_to(ts)
         self._dispatch()
 
     def on_bar(self, bar: Bar) -> None:
         """Replay ``bar``'s records, one event at a time while orders are working."""
+        self._call({"k": "B", "i": bar.index, "end": bar.end}, self._replay_until, bar.end)
+
+    def _replay_until(self, end: int) -> None:
         x = self.x
-        while (nxt := x.next_ts) is not None and nxt < bar.end:
+        while (nxt := x.next_ts) is not None and nxt < end:
             if x.open_orders == 0:
-                x.run_until(bar.end - 1)
+                x.run_until(end - 1)
                 break
             x.step()
             self._dispatch()
-        x.advance_to(max(x.now, bar.end - 1))
+        x.advance_to(max(x.now, end - 1))
         self._dispatch()
+
+
+def book_identity(book: str | os.PathLike[str]) -> dict[str, Any]:
+    """The book file a session runs on: absolute path, size and SHA-256 (its identity)."""
+    path = Path(book).resolve()
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return {"path": str(path), "size": path.stat().st_size, "sha256": digest.hexdigest()}
 
 
 def l3_session(
@@ -206,6 +363,8 @@ def l3_session(
     max_bars: int | None = None,
     execution: ExecutionConfig | None = None,
     product: str = "MCL_FUT",
+    state_dir: str | Path | None = None,
+    speed: float = 0.0,
 ) -> PaperSession:
     """A paper session whose broker is the simulated exchange over an MBO file.
 
@@ -231,11 +390,20 @@ def l3_session(
         Order size and rate limits.
     product : str, default "MCL_FUT"
         Contract spec of the exchange's default tick.
+    state_dir : str or Path, optional
+        The journal folder (resumable; the exchange's log is ``exchange.log`` in it).
+    speed : float, default 0
+        Replay speed (0: full speed; 60: a one-minute bar a second).
 
     Returns
     -------
     PaperSession
         Ready to :meth:`~PaperSession.run` (its broker is an :class:`L3SimBroker`).
+
+    Raises
+    ------
+    ConfigError
+        ``state_dir`` holds another session (another book file included).
     """
     cfg = config or BacktestConfig()
     if exchange_config is None:
@@ -245,6 +413,18 @@ def l3_session(
         )
     x = SimExchange(book, exchange_config)
     bars = x.trade_bars(bar_size, symbol)
-    return PaperSession(
-        bars, strategy, cfg, execution=execution, broker=L3SimBroker(x), max_bars=max_bars
+    log = None if state_dir is None else Path(state_dir) / "exchange.log"
+    broker = L3SimBroker(x, log=log)
+    session = PaperSession(
+        bars,
+        strategy,
+        cfg,
+        execution=execution,
+        broker=broker,
+        max_bars=max_bars,
+        state_dir=state_dir,
+        speed=speed,
+        identity_extra={"book": book_identity(book), "exchange": repr(exchange_config)},
     )
+    broker.resume_bar = session.engine.om.replay_until
+    return session
