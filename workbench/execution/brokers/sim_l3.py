@@ -424,7 +424,12 @@ def l3_session(
         max_bars=max_bars,
         state_dir=state_dir,
         speed=speed,
-        identity_extra={"book": book_identity(book), "exchange": repr(exchange_config)},
+        identity_extra={
+            "symbol": symbol,
+            "bar_size": bar_size,
+            "book": book_identity(book),
+            "exchange": repr(exchange_config),
+        },
     )
     broker.resume_bar = session.engine.om.replay_until
     return session
