@@ -37,9 +37,10 @@ class ExchangeLog:
         self._fd: int | None = None
 
     def read(self) -> tuple[list[dict[str, Any]], list[int]]:
-        """The complete lines (a torn last line is left out) and each one's byte offset."""
+        """The complete lines (a torn last line is left out) and each one's byte offset,
+        plus one more: where the complete lines end."""
         if not self.path.exists():
-            return [], []
+            return [], [0]
         entries: list[dict[str, Any]] = []
         offsets: list[int] = []
         at = 0
@@ -50,6 +51,7 @@ class ExchangeLog:
                 entries.append(json.loads(line))
                 offsets.append(at)
                 at += len(line)
+        offsets.append(at)
         return entries, offsets
 
     def truncate(self, size: int) -> None:

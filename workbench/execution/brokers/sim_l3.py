@@ -114,8 +114,8 @@ class L3SimBroker:
             ),
             len(entries),
         )
-        if cut < len(entries):
-            self.log.truncate(offsets[cut])  # the uncommitted bars: redone by the engine
+        # the uncommitted bars (redone by the engine) and a torn last line go
+        self.log.truncate(offsets[cut])
         self._replay = deque(entries[:cut])
         try:
             while self._replay:
