@@ -121,6 +121,8 @@ pub struct GatewayConfig {
     pub fees: Fees,
     /// Seed of the exchange's generators.
     pub seed: u64,
+    /// Folder of the message and event log ([`super::log`]); `None`: no log.
+    pub log_dir: Option<PathBuf>,
 }
 
 impl GatewayConfig {
@@ -141,6 +143,7 @@ impl GatewayConfig {
             tick: 0,
             fees: Fees::default(),
             seed: 0,
+            log_dir: None,
         }
     }
 
@@ -391,7 +394,12 @@ impl Gateway {
         scfg.heartbeat_interval = cfg.heartbeat_interval;
         scfg.validate = cfg.validate;
         scfg.timestamp_precision = cfg.timestamp_precision;
-        let session = Session::new(scfg, store);
+        scfg.log_dir = cfg.log_dir.clone();
+        let mut session = Session::new(scfg, store);
+        session.open_log().map_err(|e| GatewayError::Io {
+            what: format!("opening the FIX log {}", e.path.display()),
+            source: e.source,
+        })?;
         let stats = Arc::new(Mutex::new(GatewayStats {
             records_total: feed.records.len() as u64,
             ..Default::default()
@@ -653,6 +661,7 @@ impl Server {
                 }
             }
             self.wbuf.clear();
+            self.session.flush_log();
             if close {
                 if let Some(mut c) = conn.take() {
                     let _ = c.shutdown().await;
@@ -670,6 +679,7 @@ impl Server {
         if let Some(mut c) = conn.take() {
             let _ = c.shutdown().await;
         }
+        self.session.flush_log();
         self.publish();
         Ok(())
     }

@@ -6,6 +6,7 @@
 //!   the session-level Reject (35=3) or BusinessMessageReject (35=j) to send.
 //! - [`store`]: sequence numbers and sent messages, in memory or in files, so a restart
 //!   resumes the sequence and resend requests can be answered.
+//! - [`log`]: the opt-in message and event log, QuickFIX's `FileLog` files.
 //! - [`session`]: the session layer as a pure state machine: bytes and a caller-supplied
 //!   clock in, frames to send and events out. No socket, no clock: deterministic tests.
 //! - [`exchange_app`]: the simulated exchange as a FIX application (orders in, reports out).
@@ -31,6 +32,7 @@
 pub mod codec;
 pub mod dictionary;
 pub mod exchange_app;
+pub mod log;
 pub mod session;
 pub mod store;
 pub mod tags;
