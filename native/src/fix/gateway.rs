@@ -30,6 +30,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
 use super::codec::{parse_utc_timestamp, Message, TimePrecision};
+use super::data_dictionary::Dictionary;
 use super::exchange_app::{AppStats, ExchangeApp};
 use super::net::{now_ns, TICK};
 use super::session::{Event, Output, Role, Session, SessionConfig};
@@ -107,8 +108,11 @@ pub struct GatewayConfig {
     pub reset_on_logon: bool,
     /// Memory or file store.
     pub store: StoreChoice,
-    /// Validate received messages against the built-in FIX 4.4 data dictionary.
+    /// Validate received messages against the data dictionary.
     pub validate: bool,
+    /// The data dictionary (e.g. read from a QuickFIX XML file by
+    /// [`super::dictionary_xml::load`]); `None`: the built-in FIX 4.4 one.
+    pub dictionary: Option<Arc<Dictionary>>,
     /// Sub-second digits of SendingTime and TransactTime.
     pub timestamp_precision: TimePrecision,
     /// Feed replay.
@@ -137,6 +141,7 @@ impl GatewayConfig {
             reset_on_logon: false,
             store: StoreChoice::Memory,
             validate: true,
+            dictionary: None,
             timestamp_precision: TimePrecision::Millis,
             pace: Pace::Speed(1.0),
             queue: QueueModel::Conservative,
@@ -395,6 +400,7 @@ impl Gateway {
         scfg.validate = cfg.validate;
         scfg.timestamp_precision = cfg.timestamp_precision;
         scfg.log_dir = cfg.log_dir.clone();
+        scfg.dictionary = cfg.dictionary.clone();
         let mut session = Session::new(scfg, store);
         session.open_log().map_err(|e| GatewayError::Io {
             what: format!("opening the FIX log {}", e.path.display()),

@@ -6,6 +6,8 @@
 //!   the session-level Reject (35=3) or BusinessMessageReject (35=j) to send.
 //! - [`store`]: sequence numbers and sent messages, in memory or in files, so a restart
 //!   resumes the sequence and resend requests can be answered.
+//! - [`data_dictionary`]: a data dictionary held at run time (the built-in one, or one read
+//!   from QuickFIX's XML format by `dictionary_xml`, cargo feature `fix`).
 //! - [`log`]: the opt-in message and event log, QuickFIX's `FileLog` files.
 //! - [`session`]: the session layer as a pure state machine: bytes and a caller-supplied
 //!   clock in, frames to send and events out. No socket, no clock: deterministic tests.
@@ -30,6 +32,7 @@
 //! 42 us); p99 1.6 ms (QuickFIX 2.5 ms): the tail is the scheduler's under that load.
 
 pub mod codec;
+pub mod data_dictionary;
 pub mod dictionary;
 pub mod exchange_app;
 pub mod log;
@@ -39,6 +42,8 @@ pub mod tags;
 
 #[cfg(feature = "fix")]
 pub mod client;
+#[cfg(feature = "fix")]
+pub mod dictionary_xml;
 #[cfg(feature = "fix")]
 pub mod gateway;
 #[cfg(feature = "fix")]

@@ -50,6 +50,7 @@ use std::io;
 use super::codec::{
     next_frame, parse_utc_timestamp, Decoder, Encoder, Frame, Message, TimePrecision, FIX44,
 };
+use super::data_dictionary::Dictionary;
 use super::dictionary::{self, Rejection, SessionRejectReason};
 use super::log::{Direction, FileLog, LogError};
 use super::store::MessageStore;
@@ -150,6 +151,9 @@ pub struct SessionConfig {
     /// Folder of the message and event log (QuickFIX's `FileLogPath`); `None`: no log.
     /// The session loops ([`super::net`], the gateway) open it; see [`super::log`].
     pub log_dir: Option<std::path::PathBuf>,
+    /// The data dictionary received messages are validated against (QuickFIX's
+    /// `DataDictionary`); `None`: the built-in FIX 4.4 one.
+    pub dictionary: Option<std::sync::Arc<Dictionary>>,
 }
 
 impl SessionConfig {
@@ -172,6 +176,7 @@ impl SessionConfig {
             validate: true,
             schedule: None,
             log_dir: None,
+            dictionary: None,
         }
     }
 }
@@ -556,7 +561,10 @@ impl<S: MessageStore> Session<S> {
                 return;
             }
             let invalid = if self.cfg.validate {
-                dictionary::validate(&view).err()
+                match &self.cfg.dictionary {
+                    Some(d) => d.validate(&view).err(),
+                    None => dictionary::validate(&view).err(),
+                }
             } else {
                 None
             };
