@@ -141,7 +141,7 @@ fn both_ends_log_every_message_in_order_and_the_session_events() {
         std::fs::read_to_string(dir.join("client/FIX.4.4-CLIENT-EXCH.event.current.log")).unwrap();
     let texts: Vec<&str> = events
         .lines()
-        .map(|l| l.splitn(2, " : ").nth(1).unwrap())
+        .map(|l| l.split_once(" : ").unwrap().1)
         .collect();
     assert_eq!(
         texts,

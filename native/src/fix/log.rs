@@ -218,10 +218,8 @@ fn admin_event(dir: Direction, frame: &[u8]) -> Option<String> {
                 ": RefSeqNum {r}, SessionRejectReason {why}, RefTagID {tag}"
             ));
         }
-        mt::LOGON => {
-            if s(tags::RESET_SEQ_NUM_FLAG).as_deref() == Some("Y") {
-                text.push_str(": ResetSeqNumFlag=Y");
-            }
+        mt::LOGON if s(tags::RESET_SEQ_NUM_FLAG).as_deref() == Some("Y") => {
+            text.push_str(": ResetSeqNumFlag=Y");
         }
         _ => {}
     }

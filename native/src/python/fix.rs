@@ -58,8 +58,12 @@ fn dictionary_err(e: DictionaryError) -> PyErr {
 }
 
 fn load_dictionary(path: Option<&Path>) -> PyResult<Option<Arc<Dictionary>>> {
-    path.map(|p| dictionary_xml::load(p).map(Arc::new).map_err(dictionary_err))
-        .transpose()
+    path.map(|p| {
+        dictionary_xml::load(p)
+            .map(Arc::new)
+            .map_err(dictionary_err)
+    })
+    .transpose()
 }
 
 /// Writes the built-in FIX 4.4 data dictionary in QuickFIX's XML format.
