@@ -320,13 +320,10 @@ fn orders_cancels_and_replaces_against_a_synthetic_book_held_still() {
         assert_eq!(s(&got[3], tags::TEXT), "no liquidity");
         assert_eq!(s(&got[3], tags::CUM_QTY), "15");
 
-        // Unsupported message type: BusinessMessageReject.
-        let mut status = Message::of_type(b"H");
-        status
-            .push(tags::CL_ORD_ID, "q1")
-            .push(tags::SYMBOL, "MCLM4")
-            .push(tags::SIDE, "2");
-        c.send(status).await;
+        // Unsupported message type (MarketDataRequest): BusinessMessageReject.
+        let mut md = Message::of_type(b"V");
+        md.push(262, "md1");
+        c.send(md).await;
         let r = c.next().await;
         assert_eq!(
             (s(&r, tags::MSG_TYPE), s(&r, tags::BUSINESS_REJECT_REASON)),
