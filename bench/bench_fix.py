@@ -16,7 +16,10 @@ after 2,000 warm-up ones, both engines in the same run, alternating, several rou
 Both sides: memory message stores, no message log, TCP_NODELAY, 30 s heartbeats.
 Reports the median over rounds of each percentile and the ratio QuickFIX / ours.
 
-Usage: python bench/bench_fix.py [ROUNDS] [ORDERS]
+With ``--log``, a third row: ours with the message log on at both ends (``fix::log``, files
+in a temporary folder), to price the log against the same run without it.
+
+Usage: python bench/bench_fix.py [ROUNDS] [ORDERS] [--log]
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,15 +73,26 @@ def build() -> tuple[list[str], list[str] | None]:
 
 
 def main() -> int:
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 3
-    orders = int(sys.argv[2]) if len(sys.argv) > 2 else 20_000
+    args = [a for a in sys.argv[1:] if a != "--log"]
+    with_log = "--log" in sys.argv[1:]
+    rounds = int(args[0]) if args else 3
+    orders = int(args[1]) if len(args) > 1 else 20_000
     ours_cmd, qf_cmd = build()
-    runs: dict[str, list[dict[str, float]]] = {"workbench": [], "quickfix": []}
+    runs: dict[str, list[dict[str, float]]] = {"workbench": [], "quickfix": [], "ours+log": []}
     for _ in range(rounds):
         out = subprocess.run(
             [*ours_cmd, str(orders), "2000"], capture_output=True, text=True, timeout=600
         )
         runs["workbench"].append(result(out.stdout))
+        if with_log:
+            with tempfile.TemporaryDirectory(prefix="wb-fixlog-") as logs:
+                out = subprocess.run(
+                    [*ours_cmd, str(orders), "2000", logs],
+                    capture_output=True,
+                    text=True,
+                    timeout=600,
+                )
+            runs["ours+log"].append(result(out.stdout))
         if qf_cmd is not None:
             out = subprocess.run(
                 [*qf_cmd, str(free_port()), str(orders), "2000"],
@@ -97,6 +112,9 @@ def main() -> int:
     if "quickfix" in med:
         ratio = "".join(f"{med['quickfix'][k] / med['workbench'][k]:>9.1f}x" for k in KEYS)
         print(f"{'QF / ours':<12}" + ratio)
+    if "ours+log" in med:
+        ratio = "".join(f"{med['ours+log'][k] / med['workbench'][k]:>9.2f}x" for k in KEYS)
+        print(f"{'log / none':<12}" + ratio)
     ours = med["workbench"]
     print(
         f"targets: p50 < 30 us ({'met' if ours['p50_us'] < 30 else 'MISSED'}), "

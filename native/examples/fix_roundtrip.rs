@@ -2,9 +2,10 @@
 //! NewOrderSingle, the acceptor (`fix::gateway`, its own thread) routes it into the
 //! simulated exchange, and the ExecutionReport (New: the order rests) comes back. One order
 //! in flight at a time; the next goes out when the report is in. Memory stores on both
-//! ends, no message log, validation against the FIX 4.4 dictionary on both ends.
+//! ends, no message log (unless LOG_DIR is given: both ends then log there, `fix::log`),
+//! validation against the FIX 4.4 dictionary on both ends.
 //!
-//! `cargo run --release --features fix --example fix_roundtrip [ORDERS] [WARMUP]`
+//! `cargo run --release --features fix --example fix_roundtrip [ORDERS] [WARMUP] [LOG_DIR]`
 //!
 //! Prints p50/p90/p99/p99.9/max in microseconds (an HDR histogram), then a `RESULT {json}`
 //! line for `bench/bench_fix.py`.
@@ -63,9 +64,11 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let n: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(20_000);
     let warmup: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(2_000);
+    let log_dir = args.get(3).map(std::path::PathBuf::from);
     let feed = Feed::from_records(vec![mbo(1, b'B', 7000), mbo(2, b'A', 7001)], 42, "MCLM4");
     let mut cfg = GatewayConfig::new("127.0.0.1:0".parse().unwrap());
     cfg.pace = Pace::HoldAt(T0);
+    cfg.log_dir = log_dir.clone();
     let mut gw = Gateway::start(cfg, feed).expect("gateway");
     let addr = gw.local_addr();
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -74,7 +77,8 @@ fn main() {
         .unwrap();
     let mut hist = Histogram::<u64>::new_with_bounds(100, 10_000_000_000, 3).unwrap();
     let elapsed = rt.block_on(async {
-        let icfg = SessionConfig::new(Role::Initiator, "CLIENT", "EXCH");
+        let mut icfg = SessionConfig::new(Role::Initiator, "CLIENT", "EXCH");
+        icfg.log_dir = log_dir;
         let mut h = net::initiate(addr, icfg, MemoryStore::new(net::now_ns()))
             .await
             .expect("connect");

@@ -15,7 +15,7 @@ from workbench.errors import ConfigError
 @click.command("fix-exchange")
 @click.option(
     "--feed",
-    required=True,
+    default=None,
     type=click.Path(dir_okay=False),
     help="Databento MBO file to replay (.dbn or .dbn.zst). The catalog holds bars only, so "
     "the order book comes from an MBO file (e.g. from `workbench data download --schema mbo`).",
@@ -42,6 +42,30 @@ from workbench.errors import ConfigError
     type=click.Path(file_okay=False),
     help="Folder of the file message store (QuickFIX layout: a restart resumes the "
     "sequence). Default: memory.",
+)
+@click.option(
+    "--log",
+    "log_dir",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Folder of the FIX message and event log (QuickFIX FileLog names: "
+    "FIX.4.4-EXCH-CLIENT.messages.current.log, one line per message in and out, and "
+    ".event.current.log). Default: no log.",
+)
+@click.option(
+    "--dictionary",
+    "dictionary_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="QuickFIX XML data dictionary to validate received messages against (default: the "
+    "built-in FIX 4.4 one, which --write-dictionary writes out).",
+)
+@click.option(
+    "--write-dictionary",
+    "write_dictionary",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Write the built-in FIX 4.4 data dictionary (QuickFIX XML) to this file and exit.",
 )
 @click.option(
     "--reset-on-logon", is_flag=True, help="Reset sequence numbers to 1 at each connection."
@@ -88,13 +112,16 @@ from workbench.errors import ConfigError
     help="Sub-second digits of SendingTime and TransactTime.",
 )
 def fix_exchange(
-    feed: str,
+    feed: str | None,
     host: str,
     port: int,
     sender_comp_id: str,
     target_comp_id: str,
     heartbeat: int,
     store_dir: str | None,
+    log_dir: str | None,
+    dictionary_path: str | None,
+    write_dictionary: str | None,
     reset_on_logon: bool,
     no_validate: bool,
     speed: str,
@@ -113,7 +140,21 @@ def fix_exchange(
     Ctrl-C logs the client out and stops.
     """
     # Lazy: the compiled engine loads only when the command runs (CLI start-up).
-    from workbench.adapters.fix import FixExchangeConfig, parse_feed_time, start_fix_exchange
+    from workbench.adapters.fix import (
+        FixExchangeConfig,
+        parse_feed_time,
+        start_fix_exchange,
+        write_dictionary_file,
+    )
+
+    if write_dictionary is not None:
+        path = write_dictionary_file(Path(write_dictionary))
+        click.echo(f"wrote the built-in FIX 4.4 data dictionary to {path}")
+        return
+    if feed is None:
+        raise ConfigError(
+            "--feed is required", hint="give the MBO file to replay: --feed FILE.dbn.zst"
+        )
 
     pace: float | Literal["max", "driven"]
     if speed in ("max", "driven"):
@@ -143,6 +184,8 @@ def fix_exchange(
         tick=tick,
         fee=fee,
         timestamp_precision=timestamp_precision,
+        log_dir=None if log_dir is None else Path(log_dir),
+        dictionary_path=None if dictionary_path is None else Path(dictionary_path),
     )
     exchange = start_fix_exchange(config)
     stats = exchange.stats

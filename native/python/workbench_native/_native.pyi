@@ -67,6 +67,8 @@ __all__ = [
     "ema_filter",
     "first_not_finite",
     "first_not_increasing",
+    "fix_decode",
+    "fix_write_dictionary",
     "fixed_to_ticks",
     "max_drawdown",
     "read_dbn",
@@ -1057,8 +1059,15 @@ class FixExchange:
     lock-step (:meth:`FixInitiator.replay`; nothing replays by itself). An
     OrderStatusRequest (35=H) is answered with an ExecutionReport 150=I. ``store_dir``: QuickFIX-layout file store
     (a restart resumes the sequence), else memory. ``tick``: price increment checked on
-    orders. ``FileNotFoundError`` for a missing feed, ``ValueError`` for a feed without MBO
-    records or a bad setting, ``OSError`` when the port cannot be bound. A context manager:
+    orders. ``log_dir``: QuickFIX-style message and event log files there
+    (``FIX.4.4-EXCH-CLIENT.messages.current.log``: one line per message in and out, UTC
+    microseconds, ``IN``/``OUT``, raw SOH; ``….event.current.log``), else no log.
+    ``FileNotFoundError`` for a missing feed, ``ValueError`` for a feed without MBO
+    records or a bad setting, ``OSError`` when the port cannot be bound or the log
+    cannot be opened. ``dictionary_path``: a QuickFIX XML data dictionary to validate
+    received messages against (else the built-in FIX 4.4 one; :func:`fix_write_dictionary`
+    writes that one out); ``ValueError`` naming the file and line when it is not one,
+    ``FileNotFoundError`` when it is missing. A context manager:
     leaving it stops the exchange.
     """
 
@@ -1084,6 +1093,8 @@ class FixExchange:
         taker_fee: float = 0.0,
         seed: int = 0,
         timestamp_precision: Literal["s", "ms", "us", "ns"] = "ms",
+        log_dir: str | os.PathLike[str] | None = None,
+        dictionary_path: str | os.PathLike[str] | None = None,
     ) -> FixExchange: ...
     @property
     def port(self) -> int:
@@ -1185,7 +1196,9 @@ class FixInitiator:
     releases the GIL. ``connect()`` (or ``with``) logs on; ``new_order``, ``cancel`` and
     ``replace`` return the MsgSeqNum sent; ``next_report`` returns the next
     :class:`FixReport`. ``symbol`` is the default Symbol (55). ``store_dir``: file store,
-    else memory; ``reset_on_logon`` sends 141=Y. ``OSError`` when the connection is
+    else memory; ``reset_on_logon`` sends 141=Y; ``log_dir``: message and event log files
+    there, as :class:`FixExchange`'s; ``dictionary_path``: a QuickFIX XML data dictionary,
+    as :class:`FixExchange`'s. ``OSError`` when the log cannot be opened or the connection is
     refused, ``ConnectionError`` when the Logon is not answered, ``ValueError`` for bad
     arguments, ``RuntimeError`` when not logged on.
     """
@@ -1203,6 +1216,8 @@ class FixInitiator:
         reset_on_logon: bool = True,
         validate: bool = True,
         timeout: float = 10.0,
+        log_dir: str | os.PathLike[str] | None = None,
+        dictionary_path: str | os.PathLike[str] | None = None,
     ) -> FixInitiator: ...
     def connect(self) -> None:
         """Connect and log on (blocks until the Logon answer)."""
@@ -1683,3 +1698,11 @@ class Exchange:
         """The best ``n`` levels of ``side`` (``"B"``/``"A"``)."""
     def level(self, side: str, price: int) -> tuple[int, int, int] | None:
         """The level of ``side`` at ``price``."""
+
+def fix_write_dictionary(path: str | os.PathLike[str]) -> None:
+    """Write the built-in FIX 4.4 data dictionary (the messages the engine speaks) to
+    ``path`` in QuickFIX's XML format, to edit and pass back as ``dictionary_path``."""
+
+def fix_decode(frame: bytes) -> list[tuple[int, str]]:
+    """Decode one FIX frame (BeginString, BodyLength and CheckSum checked) into its
+    ``(tag, value)`` fields in order; ``ValueError`` when it is not a well-formed message."""

@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use super::codec::Message;
 use super::gateway::AnyStore;
 use super::net;
-use super::session::{Event, SessionConfig};
+use super::session::{Event, Session, SessionConfig};
 
 /// Why a blocking call failed.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +32,9 @@ pub enum ClientError {
     /// The session refused the message (not logged on, administrative type, store error).
     #[error("send failed: {0}")]
     Send(String),
+    /// The message log could not be opened.
+    #[error(transparent)]
+    Log(#[from] super::log::LogError),
     /// The session thread has ended.
     #[error("the session has ended")]
     Closed,
@@ -66,6 +69,8 @@ impl Initiator {
         store: AnyStore,
         timeout: Duration,
     ) -> Result<Self, ClientError> {
+        let mut session = Session::new(cfg, store);
+        session.open_log()?;
         let (cmd_tx, mut cmd_rx) = mpsc::unbounded_channel::<Cmd>();
         let (ev_tx, ev_rx) = std_mpsc::channel::<Event>();
         let (up_tx, up_rx) = std_mpsc::sync_channel::<std::io::Result<()>>(1);
@@ -83,7 +88,7 @@ impl Initiator {
                     }
                 };
                 rt.block_on(async move {
-                    let mut h = match net::initiate(addr, cfg, store).await {
+                    let mut h = match net::initiate_session(addr, session).await {
                         Ok(h) => {
                             let _ = up_tx.send(Ok(()));
                             h

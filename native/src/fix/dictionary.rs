@@ -24,7 +24,7 @@
 use thiserror::Error;
 
 use super::codec::{is_float, parse_date, parse_int, parse_utc_timestamp, MessageView};
-use super::tags::{self, is_header, is_trailer};
+use super::tags;
 
 /// FIX 4.4 data types, as far as validation distinguishes them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,14 +117,6 @@ pub enum Rejection {
     },
 }
 
-fn reject(reason: SessionRejectReason, tag: u32, text: &str) -> Rejection {
-    Rejection::Session {
-        reason,
-        ref_tag: Some(tag),
-        text: text.to_string(),
-    }
-}
-
 /// A repeating group: its NumInGroup tag, and its member tags (the first is the delimiter).
 #[derive(Debug)]
 pub struct GroupDef {
@@ -160,11 +152,6 @@ const MISC_FEES: GroupDef = GroupDef {
 const MSG_TYPES: GroupDef = GroupDef {
     count_tag: tags::NO_MSG_TYPES,
     members: &[372, 385],
-};
-/// Header group NoHops (627).
-const HOPS: GroupDef = GroupDef {
-    count_tag: 627,
-    members: &[628, 629, 630],
 };
 
 /// Required header fields (besides 8, 9, 35).
@@ -257,7 +244,7 @@ pub static MESSAGES: &[MessageDef] = &[
         optional: &[
             198, 526, 11, 41, 1, 19, 103, 48, 22, 167, 200, 207, 38, 152, 40, 44, 99, 15, 59, 126,
             432, 18, 32, 31, 30, 424, 425, 426, 75, 60, 58, 354, 355, 528, 582, 77, 110, 111, 63,
-            64, 21, 378, 636, 797, 1057, 527, 880, 790, 851,
+            64, 21, 378, 636, 797, 527, 880, 790, 851,
         ],
         groups: &[PARTIES, MISC_FEES],
     },
@@ -330,7 +317,7 @@ pub fn field_type(tag: u32) -> Option<(FieldType, &'static [&'static str])> {
     Some(match tag {
         9 | 34 | 36 | 7 | 16 | 45 | 369 | 789 | 90 | 95 | 212 | 93 | 354 | 383 | 384 | 453
         | 136 | 627 | 630 | 371 => (UInt, &[]),
-        108 | 582 | 891 | 424 | 1057 => (Int, &[]),
+        108 | 582 | 891 | 424 => (Int, &[]),
         8 | 35 | 49 | 56 | 115 | 128 | 91 | 50 | 142 | 57 | 143 | 116 | 144 | 129 | 145 | 213
         | 347 | 628 | 89 | 10 | 96 | 112 | 372 | 58 | 355 | 379 | 553 | 554 | 11 | 526 | 1 | 18
         | 100 | 55 | 48 | 167 | 207 | 15 | 37 | 198 | 41 | 17 | 19 | 30 | 448 | 138 | 586 | 114
@@ -409,6 +396,148 @@ pub fn field_type(tag: u32) -> Option<(FieldType, &'static [&'static str])> {
     })
 }
 
+/// The FIX 4.4 name and type name (as in QuickFIX's `FIX44.xml`) of the fields of this
+/// dictionary; `("", "STRING")` for another tag.
+pub fn field_name(tag: u32) -> (&'static str, &'static str) {
+    match tag {
+        1 => ("Account", "STRING"),
+        6 => ("AvgPx", "PRICE"),
+        7 => ("BeginSeqNo", "SEQNUM"),
+        8 => ("BeginString", "STRING"),
+        9 => ("BodyLength", "LENGTH"),
+        10 => ("CheckSum", "STRING"),
+        11 => ("ClOrdID", "STRING"),
+        14 => ("CumQty", "QTY"),
+        15 => ("Currency", "CURRENCY"),
+        16 => ("EndSeqNo", "SEQNUM"),
+        17 => ("ExecID", "STRING"),
+        18 => ("ExecInst", "MULTIPLEVALUESTRING"),
+        19 => ("ExecRefID", "STRING"),
+        21 => ("HandlInst", "CHAR"),
+        22 => ("SecurityIDSource", "STRING"),
+        30 => ("LastMkt", "EXCHANGE"),
+        31 => ("LastPx", "PRICE"),
+        32 => ("LastQty", "QTY"),
+        34 => ("MsgSeqNum", "SEQNUM"),
+        35 => ("MsgType", "STRING"),
+        36 => ("NewSeqNo", "SEQNUM"),
+        37 => ("OrderID", "STRING"),
+        38 => ("OrderQty", "QTY"),
+        39 => ("OrdStatus", "CHAR"),
+        40 => ("OrdType", "CHAR"),
+        41 => ("OrigClOrdID", "STRING"),
+        43 => ("PossDupFlag", "BOOLEAN"),
+        44 => ("Price", "PRICE"),
+        45 => ("RefSeqNum", "SEQNUM"),
+        48 => ("SecurityID", "STRING"),
+        49 => ("SenderCompID", "STRING"),
+        50 => ("SenderSubID", "STRING"),
+        52 => ("SendingTime", "UTCTIMESTAMP"),
+        54 => ("Side", "CHAR"),
+        55 => ("Symbol", "STRING"),
+        56 => ("TargetCompID", "STRING"),
+        57 => ("TargetSubID", "STRING"),
+        58 => ("Text", "STRING"),
+        59 => ("TimeInForce", "CHAR"),
+        60 => ("TransactTime", "UTCTIMESTAMP"),
+        63 => ("SettlType", "STRING"),
+        64 => ("SettlDate", "LOCALMKTDATE"),
+        75 => ("TradeDate", "LOCALMKTDATE"),
+        77 => ("PositionEffect", "CHAR"),
+        89 => ("Signature", "DATA"),
+        90 => ("SecureDataLen", "LENGTH"),
+        91 => ("SecureData", "DATA"),
+        93 => ("SignatureLength", "LENGTH"),
+        95 => ("RawDataLength", "LENGTH"),
+        96 => ("RawData", "DATA"),
+        97 => ("PossResend", "BOOLEAN"),
+        98 => ("EncryptMethod", "INT"),
+        99 => ("StopPx", "PRICE"),
+        100 => ("ExDestination", "EXCHANGE"),
+        102 => ("CxlRejReason", "INT"),
+        103 => ("OrdRejReason", "INT"),
+        108 => ("HeartBtInt", "INT"),
+        110 => ("MinQty", "QTY"),
+        111 => ("MaxFloor", "QTY"),
+        112 => ("TestReqID", "STRING"),
+        114 => ("LocateReqd", "STRING"),
+        115 => ("OnBehalfOfCompID", "STRING"),
+        116 => ("OnBehalfOfSubID", "STRING"),
+        117 => ("QuoteID", "STRING"),
+        122 => ("OrigSendingTime", "UTCTIMESTAMP"),
+        123 => ("GapFillFlag", "BOOLEAN"),
+        126 => ("ExpireTime", "UTCTIMESTAMP"),
+        128 => ("DeliverToCompID", "STRING"),
+        129 => ("DeliverToSubID", "STRING"),
+        136 => ("NoMiscFees", "NUMINGROUP"),
+        137 => ("MiscFeeAmt", "AMT"),
+        138 => ("MiscFeeCurr", "CURRENCY"),
+        139 => ("MiscFeeType", "STRING"),
+        141 => ("ResetSeqNumFlag", "BOOLEAN"),
+        142 => ("SenderLocationID", "STRING"),
+        143 => ("TargetLocationID", "STRING"),
+        144 => ("OnBehalfOfLocationID", "STRING"),
+        145 => ("DeliverToLocationID", "STRING"),
+        150 => ("ExecType", "CHAR"),
+        151 => ("LeavesQty", "QTY"),
+        152 => ("CashOrderQty", "QTY"),
+        167 => ("SecurityType", "STRING"),
+        198 => ("SecondaryOrderID", "STRING"),
+        200 => ("MaturityMonthYear", "MONTHYEAR"),
+        207 => ("SecurityExchange", "EXCHANGE"),
+        211 => ("PegOffsetValue", "STRING"),
+        212 => ("XmlDataLen", "LENGTH"),
+        213 => ("XmlData", "DATA"),
+        347 => ("MessageEncoding", "STRING"),
+        354 => ("EncodedTextLen", "LENGTH"),
+        355 => ("EncodedText", "DATA"),
+        369 => ("LastMsgSeqNumProcessed", "SEQNUM"),
+        371 => ("RefTagID", "TAGNUM"),
+        372 => ("RefMsgType", "STRING"),
+        373 => ("SessionRejectReason", "INT"),
+        378 => ("ExecRestatementReason", "STRING"),
+        379 => ("BusinessRejectRefID", "STRING"),
+        380 => ("BusinessRejectReason", "INT"),
+        383 => ("MaxMessageSize", "LENGTH"),
+        384 => ("NoMsgTypes", "NUMINGROUP"),
+        385 => ("MsgDirection", "CHAR"),
+        388 => ("DiscretionInst", "STRING"),
+        389 => ("DiscretionOffsetValue", "STRING"),
+        424 => ("DayOrderQty", "INT"),
+        425 => ("DayCumQty", "QTY"),
+        426 => ("DayAvgPx", "PRICE"),
+        432 => ("ExpireDate", "LOCALMKTDATE"),
+        434 => ("CxlRejResponseTo", "CHAR"),
+        447 => ("PartyIDSource", "CHAR"),
+        448 => ("PartyID", "STRING"),
+        452 => ("PartyRole", "INT"),
+        453 => ("NoPartyIDs", "NUMINGROUP"),
+        464 => ("TestMessageIndicator", "BOOLEAN"),
+        526 => ("SecondaryClOrdID", "STRING"),
+        527 => ("SecondaryExecID", "STRING"),
+        528 => ("OrderCapacity", "CHAR"),
+        553 => ("Username", "STRING"),
+        554 => ("Password", "STRING"),
+        582 => ("CustOrderCapacity", "INT"),
+        586 => ("OrigOrdModTime", "STRING"),
+        627 => ("NoHops", "NUMINGROUP"),
+        628 => ("HopCompID", "STRING"),
+        629 => ("HopSendingTime", "UTCTIMESTAMP"),
+        630 => ("HopRefID", "SEQNUM"),
+        636 => ("WorkingIndicator", "STRING"),
+        789 => ("NextExpectedMsgSeqNum", "SEQNUM"),
+        790 => ("OrdStatusReqID", "STRING"),
+        797 => ("CopyMsgIndicator", "STRING"),
+        847 => ("TargetStrategy", "STRING"),
+        848 => ("TargetStrategyParameters", "STRING"),
+        849 => ("ParticipationRate", "STRING"),
+        851 => ("LastLiquidityInd", "INT"),
+        880 => ("TrdMatchID", "STRING"),
+        891 => ("MiscFeeBasis", "INT"),
+        _ => ("", "STRING"),
+    }
+}
+
 /// Whether `value` is a well-formed value of type `ty`.
 pub fn check_type(ty: FieldType, value: &[u8]) -> bool {
     match ty {
@@ -435,209 +564,12 @@ pub const FIX44_MAX_TAG: u32 = 956;
 /// First user-defined tag number.
 pub const USER_DEFINED_MIN: u32 = 5000;
 
-fn group_of(def: &MessageDef, count_tag: u32) -> Option<&'static GroupDef> {
-    if count_tag == HOPS.count_tag {
-        return Some(&HOPS);
-    }
-    def.groups.iter().find(|g| g.count_tag == count_tag)
-}
-
-fn in_message(def: &MessageDef, tag: u32) -> bool {
-    is_header(tag)
-        || is_trailer(tag)
-        || def.required.contains(&tag)
-        || def.optional.contains(&tag)
-        || def
-            .groups
-            .iter()
-            .any(|g| g.count_tag == tag || g.members.contains(&tag))
-}
-
-/// Validates a decoded message against the dictionary; `Err` names the reject to send.
+/// Validates a decoded message against the built-in dictionary
+/// ([`super::data_dictionary::Dictionary::builtin`]); `Err` names the reject to send.
 ///
 /// Framing (8, 9, 10) has been checked by the decoder already.
 pub fn validate(msg: &MessageView<'_>) -> Result<(), Rejection> {
-    use SessionRejectReason as R;
-    let Some(mt) = msg.get(tags::MSG_TYPE) else {
-        return Err(reject(
-            R::RequiredTagMissing,
-            tags::MSG_TYPE,
-            "Required tag missing",
-        ));
-    };
-    if msg.field(2).map(|f| f.0) != Some(tags::MSG_TYPE) {
-        return Err(reject(
-            R::TagSpecifiedOutOfRequiredOrder,
-            tags::MSG_TYPE,
-            "MsgType must be the third field",
-        ));
-    }
-    let Some(def) = message_def(mt) else {
-        return Err(if is_fix44_msg_type(mt) {
-            Rejection::Business {
-                reason: BUSINESS_REJECT_UNSUPPORTED_MSG_TYPE,
-                text: format!("Unsupported Message Type {}", String::from_utf8_lossy(mt)),
-            }
-        } else {
-            reject(R::InvalidMsgType, tags::MSG_TYPE, "Invalid MsgType")
-        });
-    };
-    // one pass: order, values, types, enums, duplicates, groups
-    let n = msg.len();
-    let mut in_body = false;
-    let mut seen: [u64; 16] = [0; 16]; // tags < 1024 seen outside groups
-    let mut i = 0;
-    while i < n {
-        let Some((tag, value)) = msg.field(i) else {
-            break;
-        };
-        if i < 3 {
-            i += 1;
-            continue;
-        }
-        if tag == tags::CHECK_SUM {
-            if i != n - 1 {
-                return Err(reject(
-                    R::TagSpecifiedOutOfRequiredOrder,
-                    tag,
-                    "Tag specified out of required order",
-                ));
-            }
-            break;
-        }
-        if is_header(tag) {
-            if in_body {
-                return Err(reject(
-                    R::TagSpecifiedOutOfRequiredOrder,
-                    tag,
-                    "Tag specified out of required order",
-                ));
-            }
-        } else if is_trailer(tag) {
-            let next = msg.field(i + 1).map(|f| f.0);
-            if !(next == Some(tags::CHECK_SUM) || (tag == 93 && next == Some(89))) {
-                return Err(reject(
-                    R::TagSpecifiedOutOfRequiredOrder,
-                    tag,
-                    "Tag specified out of required order",
-                ));
-            }
-        } else {
-            in_body = true;
-        }
-        check_field(def, tag, value)?;
-        if tag < 1024 {
-            let (w, b) = ((tag / 64) as usize, tag % 64);
-            if seen[w] & (1 << b) != 0 {
-                return Err(reject(
-                    R::TagAppearsMoreThanOnce,
-                    tag,
-                    "Tag appears more than once",
-                ));
-            }
-            seen[w] |= 1 << b;
-        }
-        i += 1;
-        if let Some(g) = group_of(def, tag) {
-            i = check_group(msg, g, def, tag, value, i)?;
-        }
-    }
-    for t in HEADER_REQUIRED.iter().chain(def.required) {
-        if msg.get(*t).is_none() {
-            return Err(reject(R::RequiredTagMissing, *t, "Required tag missing"));
-        }
-    }
-    Ok(())
-}
-
-fn check_field(def: &MessageDef, tag: u32, value: &[u8]) -> Result<(), Rejection> {
-    use SessionRejectReason as R;
-    if value.is_empty() {
-        return Err(reject(
-            R::TagSpecifiedWithoutValue,
-            tag,
-            "Tag specified without a value",
-        ));
-    }
-    if tag >= USER_DEFINED_MIN {
-        return Ok(());
-    }
-    if tag > FIX44_MAX_TAG {
-        return Err(reject(R::InvalidTagNumber, tag, "Invalid tag number"));
-    }
-    if !in_message(def, tag) {
-        return Err(reject(
-            R::TagNotDefinedForMessageType,
-            tag,
-            "Tag not defined for this message type",
-        ));
-    }
-    if let Some((ty, values)) = field_type(tag) {
-        if !check_type(ty, value) {
-            return Err(reject(
-                R::IncorrectDataFormat,
-                tag,
-                "Incorrect data format for value",
-            ));
-        }
-        if !values.is_empty() && !values.iter().any(|v| v.as_bytes() == value) {
-            return Err(reject(
-                R::ValueIsIncorrect,
-                tag,
-                "Value is incorrect (out of range) for this tag",
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// Checks the instances of group `g` after its NumInGroup field at `i - 1`; returns the index
-/// of the first field after the group.
-fn check_group(
-    msg: &MessageView<'_>,
-    g: &GroupDef,
-    def: &MessageDef,
-    count_tag: u32,
-    count: &[u8],
-    mut i: usize,
-) -> Result<usize, Rejection> {
-    use SessionRejectReason as R;
-    let declared = parse_int(count).unwrap_or(0) as u64;
-    let mut instances = 0u64;
-    let mut seen_in_instance: Vec<u32> = Vec::new();
-    while let Some((tag, value)) = msg.field(i) {
-        if !g.members.contains(&tag) {
-            break;
-        }
-        if tag == g.members[0] {
-            instances += 1;
-            seen_in_instance.clear();
-        } else if instances == 0 {
-            return Err(reject(
-                R::RepeatingGroupFieldsOutOfOrder,
-                tag,
-                "Repeating group fields out of order",
-            ));
-        }
-        if seen_in_instance.contains(&tag) {
-            return Err(reject(
-                R::RepeatingGroupFieldsOutOfOrder,
-                tag,
-                "Repeating group fields out of order",
-            ));
-        }
-        seen_in_instance.push(tag);
-        check_field(def, tag, value)?;
-        i += 1;
-    }
-    if instances != declared {
-        return Err(reject(
-            R::IncorrectNumInGroupCount,
-            count_tag,
-            "Incorrect NumInGroup count for repeating group",
-        ));
-    }
-    Ok(i)
+    super::data_dictionary::Dictionary::builtin().validate(msg)
 }
 
 #[cfg(test)]

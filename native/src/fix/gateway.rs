@@ -30,6 +30,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
 use super::codec::{parse_utc_timestamp, Message, TimePrecision};
+use super::data_dictionary::Dictionary;
 use super::exchange_app::{AppStats, ExchangeApp};
 use super::net::{now_ns, TICK};
 use super::session::{Event, Output, Role, Session, SessionConfig};
@@ -107,8 +108,11 @@ pub struct GatewayConfig {
     pub reset_on_logon: bool,
     /// Memory or file store.
     pub store: StoreChoice,
-    /// Validate received messages against the built-in FIX 4.4 data dictionary.
+    /// Validate received messages against the data dictionary.
     pub validate: bool,
+    /// The data dictionary (e.g. read from a QuickFIX XML file by
+    /// [`super::dictionary_xml::load`]); `None`: the built-in FIX 4.4 one.
+    pub dictionary: Option<Arc<Dictionary>>,
     /// Sub-second digits of SendingTime and TransactTime.
     pub timestamp_precision: TimePrecision,
     /// Feed replay.
@@ -121,6 +125,8 @@ pub struct GatewayConfig {
     pub fees: Fees,
     /// Seed of the exchange's generators.
     pub seed: u64,
+    /// Folder of the message and event log ([`super::log`]); `None`: no log.
+    pub log_dir: Option<PathBuf>,
 }
 
 impl GatewayConfig {
@@ -135,12 +141,14 @@ impl GatewayConfig {
             reset_on_logon: false,
             store: StoreChoice::Memory,
             validate: true,
+            dictionary: None,
             timestamp_precision: TimePrecision::Millis,
             pace: Pace::Speed(1.0),
             queue: QueueModel::Conservative,
             tick: 0,
             fees: Fees::default(),
             seed: 0,
+            log_dir: None,
         }
     }
 
@@ -391,7 +399,13 @@ impl Gateway {
         scfg.heartbeat_interval = cfg.heartbeat_interval;
         scfg.validate = cfg.validate;
         scfg.timestamp_precision = cfg.timestamp_precision;
-        let session = Session::new(scfg, store);
+        scfg.log_dir = cfg.log_dir.clone();
+        scfg.dictionary = cfg.dictionary.clone();
+        let mut session = Session::new(scfg, store);
+        session.open_log().map_err(|e| GatewayError::Io {
+            what: format!("opening the FIX log {}", e.path.display()),
+            source: e.source,
+        })?;
         let stats = Arc::new(Mutex::new(GatewayStats {
             records_total: feed.records.len() as u64,
             ..Default::default()
@@ -653,6 +667,7 @@ impl Server {
                 }
             }
             self.wbuf.clear();
+            self.session.flush_log();
             if close {
                 if let Some(mut c) = conn.take() {
                     let _ = c.shutdown().await;
@@ -670,6 +685,7 @@ impl Server {
         if let Some(mut c) = conn.take() {
             let _ = c.shutdown().await;
         }
+        self.session.flush_log();
         self.publish();
         Ok(())
     }

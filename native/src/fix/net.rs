@@ -112,8 +112,27 @@ where
     S: MessageStore + Send + 'static,
     A: ToSocketAddrs,
 {
+    initiate_session(addr, open_session(cfg, store)?).await
+}
+
+/// A session over `store` with its log open if `cfg.log_dir` is set.
+pub fn open_session<S: MessageStore>(cfg: SessionConfig, store: S) -> io::Result<Session<S>> {
+    let mut session = Session::new(cfg, store);
+    session
+        .open_log()
+        .map_err(|e| io::Error::new(e.source.kind(), e.to_string()))?;
+    Ok(session)
+}
+
+/// Connects to `addr` and runs `session` (built by the caller, e.g. with a log) as the
+/// initiator.
+pub async fn initiate_session<S, A>(addr: A, session: Session<S>) -> io::Result<SessionHandle<S>>
+where
+    S: MessageStore + Send + 'static,
+    A: ToSocketAddrs,
+{
     let stream = TcpStream::connect(addr).await?;
-    Ok(spawn(stream, Session::new(cfg, store)))
+    Ok(spawn(stream, session))
 }
 
 /// Accepts one connection on `listener` and serves it as the acceptor.
@@ -125,8 +144,9 @@ pub async fn accept<S>(
 where
     S: MessageStore + Send + 'static,
 {
+    let session = open_session(cfg, store)?;
     let (stream, _) = listener.accept().await?;
-    Ok(spawn(stream, Session::new(cfg, store)))
+    Ok(spawn(stream, session))
 }
 
 /// Runs `session` over an established connection.
@@ -177,6 +197,7 @@ async fn run<S: MessageStore>(
             session.on_disconnect(now_ns());
             close = true;
         }
+        session.flush_log();
         if close {
             let _ = wr.shutdown().await;
             for o in session.drain_outputs() {
@@ -190,6 +211,7 @@ async fn run<S: MessageStore>(
             r = rd.read(&mut buf) => match r {
                 Ok(0) | Err(_) => {
                     session.on_disconnect(now_ns());
+                    session.flush_log();
                     let _ = ev_tx.send(Event::Disconnected("connection closed by peer".into()));
                     return Ok(session_into_store(session));
                 }

@@ -50,7 +50,9 @@ use std::io;
 use super::codec::{
     next_frame, parse_utc_timestamp, Decoder, Encoder, Frame, Message, TimePrecision, FIX44,
 };
+use super::data_dictionary::Dictionary;
 use super::dictionary::{self, Rejection, SessionRejectReason};
+use super::log::{Direction, FileLog, LogError};
 use super::store::MessageStore;
 use super::tags::{self, msg_type as mt};
 
@@ -146,6 +148,12 @@ pub struct SessionConfig {
     pub validate: bool,
     /// The daily window; `None` is always on and never resets by itself.
     pub schedule: Option<Schedule>,
+    /// Folder of the message and event log (QuickFIX's `FileLogPath`); `None`: no log.
+    /// The session loops ([`super::net`], the gateway) open it; see [`super::log`].
+    pub log_dir: Option<std::path::PathBuf>,
+    /// The data dictionary received messages are validated against (QuickFIX's
+    /// `DataDictionary`); `None`: the built-in FIX 4.4 one.
+    pub dictionary: Option<std::sync::Arc<Dictionary>>,
 }
 
 impl SessionConfig {
@@ -167,6 +175,8 @@ impl SessionConfig {
             timestamp_precision: TimePrecision::Millis,
             validate: true,
             schedule: None,
+            log_dir: None,
+            dictionary: None,
         }
     }
 }
@@ -251,6 +261,9 @@ pub struct Session<S: MessageStore> {
     out: VecDeque<Output>,
     encoder: Encoder,
     decoder: Decoder,
+    log: Option<FileLog>,
+    /// The clock of the call in progress (for log lines of events).
+    clock: i64,
 }
 
 impl<S: MessageStore> Session<S> {
@@ -274,6 +287,50 @@ impl<S: MessageStore> Session<S> {
             out: VecDeque::new(),
             encoder,
             decoder: Decoder::new(),
+            log: None,
+            clock: 0,
+        }
+    }
+
+    /// Opens the log of `cfg.log_dir` (if set) for this session.
+    pub fn open_log(&mut self) -> Result<(), LogError> {
+        if let Some(dir) = &self.cfg.log_dir {
+            let log = FileLog::open(
+                dir,
+                &self.cfg.begin_string,
+                &self.cfg.sender_comp_id,
+                &self.cfg.target_comp_id,
+            )?;
+            self.log = Some(log);
+        }
+        Ok(())
+    }
+
+    /// Logs messages and events to `log` from now on.
+    pub fn set_log(&mut self, log: FileLog) {
+        self.log = Some(log);
+    }
+
+    /// The log, if any.
+    pub fn log(&self) -> Option<&FileLog> {
+        self.log.as_ref()
+    }
+
+    /// Writes the log lines recorded since the last call (the session loops call it after
+    /// writing each turn's frames to the socket). A failing log is reported once on
+    /// stderr and then closed: logging never stops the session.
+    pub fn flush_log(&mut self) {
+        if let Some(l) = self.log.as_mut() {
+            if let Err(e) = l.flush() {
+                eprintln!("{e}; logging stopped");
+                self.log = None;
+            }
+        }
+    }
+
+    fn log_send(&mut self, frame: &[u8], now: i64) {
+        if let Some(l) = self.log.as_mut() {
+            l.message(Direction::Out, frame, now);
         }
     }
 
@@ -325,6 +382,10 @@ impl<S: MessageStore> Session<S> {
     /// A connection is up: the initiator sends its Logon (after a reset if asked, or if a
     /// new schedule window began).
     pub fn on_connect(&mut self, now: i64) {
+        self.clock = now;
+        if let Some(l) = self.log.as_mut() {
+            l.event("Connected", now);
+        }
         self.inbuf.clear();
         self.queue.clear();
         self.resend_range = None;
@@ -353,7 +414,11 @@ impl<S: MessageStore> Session<S> {
 
     /// The connection dropped.
     pub fn on_disconnect(&mut self, now: i64) {
+        self.clock = now;
         if self.state != State::Disconnected {
+            if let Some(l) = self.log.as_mut() {
+                l.event("Disconnected: connection closed", now);
+            }
             self.state = State::Disconnected;
             if self.cfg.reset_on_disconnect {
                 self.reset_store(now);
@@ -367,6 +432,7 @@ impl<S: MessageStore> Session<S> {
     /// Sends an application message (MsgSeqNum, CompIDs and SendingTime are set here);
     /// returns its MsgSeqNum.
     pub fn send(&mut self, mut msg: Message, now: i64) -> Result<u64, SendError> {
+        self.clock = now;
         if tags::is_admin(msg.msg_type()) {
             return Err(SendError::AdminMessage(
                 String::from_utf8_lossy(msg.msg_type()).into_owned(),
@@ -381,12 +447,14 @@ impl<S: MessageStore> Session<S> {
         self.store.save(seq, &frame)?;
         self.store.set_next_sender_seq(seq + 1)?;
         self.last_sent = now;
+        self.log_send(&frame, now);
         self.out.push_back(Output::Send(frame));
         Ok(seq)
     }
 
     /// Starts a Logout with an optional Text (58).
     pub fn logout(&mut self, text: Option<&str>, now: i64) {
+        self.clock = now;
         match self.state {
             State::LoggedOn => {
                 let m = logout_message(text);
@@ -401,6 +469,7 @@ impl<S: MessageStore> Session<S> {
     /// Clock tick: heartbeats, test requests, timeouts and the schedule. Call it at least
     /// once a second.
     pub fn on_timer(&mut self, now: i64) {
+        self.clock = now;
         match self.state {
             State::Disconnected => {
                 self.check_new_period(now);
@@ -450,6 +519,7 @@ impl<S: MessageStore> Session<S> {
 
     /// Bytes received from the connection.
     pub fn on_bytes(&mut self, bytes: &[u8], now: i64) {
+        self.clock = now;
         self.inbuf.extend_from_slice(bytes);
         let mut start = 0;
         while self.state != State::Disconnected {
@@ -474,6 +544,9 @@ impl<S: MessageStore> Session<S> {
     }
 
     fn on_frame(&mut self, frame: &[u8], now: i64) {
+        if let Some(l) = self.log.as_mut() {
+            l.message(Direction::In, frame, now);
+        }
         let (msg, invalid) = {
             let view = match self.decoder.decode(frame) {
                 Ok(v) => v,
@@ -488,7 +561,10 @@ impl<S: MessageStore> Session<S> {
                 return;
             }
             let invalid = if self.cfg.validate {
-                dictionary::validate(&view).err()
+                match &self.cfg.dictionary {
+                    Some(d) => d.validate(&view).err(),
+                    None => dictionary::validate(&view).err(),
+                }
             } else {
                 None
             };
@@ -846,6 +922,7 @@ impl<S: MessageStore> Session<S> {
             }
             m.set_timestamp(tags::SENDING_TIME, now, self.cfg.timestamp_precision);
             let out = self.encoder.to_vec(&m);
+            self.log_send(&out, now);
             self.out.push_back(Output::Send(out));
         }
         if expect <= end && gap.is_none() {
@@ -867,6 +944,7 @@ impl<S: MessageStore> Session<S> {
         m.push(tags::GAP_FILL_FLAG, "Y")
             .push_int(tags::NEW_SEQ_NO, new_seq as i64);
         let out = self.encoder.to_vec(&m);
+        self.log_send(&out, now);
         self.out.push_back(Output::Send(out));
     }
 
@@ -954,6 +1032,7 @@ impl<S: MessageStore> Session<S> {
             return;
         }
         self.last_sent = now;
+        self.log_send(&frame, now);
         self.out.push_back(Output::Send(frame));
     }
 
@@ -989,6 +1068,24 @@ impl<S: MessageStore> Session<S> {
     }
 
     fn event(&mut self, e: Event) {
+        if let Some(l) = self.log.as_mut() {
+            let text = match &e {
+                Event::LoggedOn => Some("Logon complete".to_string()),
+                Event::LoggedOut(t) => Some(format!(
+                    "Logout complete{}",
+                    t.as_deref().map(|t| format!(": {t}")).unwrap_or_default()
+                )),
+                Event::App(_) | Event::RejectReceived(_) => None,
+                Event::Rejected(r) => Some(format!("Message rejected: {r}")),
+                Event::Garbled(why) => Some(format!("Garbled message dropped: {why}")),
+                Event::Disconnected(why) => Some(format!("Disconnected: {why}")),
+                Event::SequenceReset => Some("Sequence numbers reset to 1".to_string()),
+                Event::StoreError(why) => Some(format!("Message store failed: {why}")),
+            };
+            if let Some(t) = text {
+                l.event(&t, self.clock);
+            }
+        }
         self.out.push_back(Output::Event(e));
     }
 
@@ -999,8 +1096,7 @@ impl<S: MessageStore> Session<S> {
         self.state = State::Disconnected;
         self.queue.clear();
         self.resend_range = None;
-        self.out
-            .push_back(Output::Event(Event::Disconnected(reason.to_string())));
+        self.event(Event::Disconnected(reason.to_string()));
         self.out.push_back(Output::Disconnect);
     }
 }

@@ -4,8 +4,8 @@
 //! Every blocking call releases the GIL.
 
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::path::PathBuf;
-use std::sync::Mutex;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pyo3::exceptions::{
@@ -16,7 +16,9 @@ use pyo3::types::PyDict;
 
 use crate::exchange::{Fees, QueueModel};
 use crate::fix::client::{ClientError, Initiator};
-use crate::fix::codec::{parse_utc_timestamp, Message, TimePrecision};
+use crate::fix::codec::{parse_utc_timestamp, Decoder, Message, TimePrecision};
+use crate::fix::data_dictionary::Dictionary;
+use crate::fix::dictionary_xml::{self, DictionaryError};
 use crate::fix::exchange_app::parse_price;
 use crate::fix::gateway::{
     AnyStore, Feed, Gateway, GatewayConfig, GatewayError, GatewayStats, Pace, StoreChoice,
@@ -40,8 +42,47 @@ fn client_err(e: ClientError) -> PyErr {
     match e {
         ClientError::Connect { .. } => PyOSError::new_err(e.to_string()),
         ClientError::Logon(_) => PyConnectionError::new_err(e.to_string()),
+        ClientError::Log(_) => PyOSError::new_err(e.to_string()),
         _ => PyRuntimeError::new_err(e.to_string()),
     }
+}
+
+fn dictionary_err(e: DictionaryError) -> PyErr {
+    match &e {
+        DictionaryError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+            PyFileNotFoundError::new_err(e.to_string())
+        }
+        DictionaryError::Io { .. } => PyOSError::new_err(e.to_string()),
+        DictionaryError::Invalid { .. } => PyValueError::new_err(e.to_string()),
+    }
+}
+
+fn load_dictionary(path: Option<&Path>) -> PyResult<Option<Arc<Dictionary>>> {
+    path.map(|p| {
+        dictionary_xml::load(p)
+            .map(Arc::new)
+            .map_err(dictionary_err)
+    })
+    .transpose()
+}
+
+/// Writes the built-in FIX 4.4 data dictionary in QuickFIX's XML format.
+#[pyfunction]
+fn fix_write_dictionary(path: PathBuf) -> PyResult<()> {
+    dictionary_xml::write(Dictionary::builtin(), &path).map_err(dictionary_err)
+}
+
+/// Decodes one FIX frame (BeginString, BodyLength and CheckSum checked) into (tag, value).
+#[pyfunction]
+fn fix_decode(frame: &[u8]) -> PyResult<Vec<(u32, String)>> {
+    let mut dec = Decoder::new();
+    let v = dec
+        .decode(frame)
+        .map_err(|e| PyValueError::new_err(format!("not a FIX message: {e}")))?;
+    Ok((0..v.len())
+        .filter_map(|i| v.field(i))
+        .map(|(t, val)| (t, String::from_utf8_lossy(val).into_owned()))
+        .collect())
 }
 
 fn resolve(host: &str, port: u16) -> PyResult<SocketAddr> {
@@ -132,7 +173,8 @@ impl PyFixExchange {
         feed, *, host="127.0.0.1", port=9878, sender_comp_id="EXCH", target_comp_id="CLIENT",
         heartbeat=30, store_dir=None, reset_on_logon=false, validate=true, speed=None,
         hold_at_ns=None, instrument_id=None, symbol=None, tick=None, queue="conservative",
-        maker_fee=0.0, taker_fee=0.0, seed=0, timestamp_precision="ms"
+        maker_fee=0.0, taker_fee=0.0, seed=0, timestamp_precision="ms", log_dir=None,
+        dictionary_path=None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -156,8 +198,12 @@ impl PyFixExchange {
         taker_fee: f64,
         seed: u64,
         timestamp_precision: &str,
+        log_dir: Option<PathBuf>,
+        dictionary_path: Option<PathBuf>,
     ) -> PyResult<Self> {
         let mut cfg = GatewayConfig::new(resolve(host, port)?);
+        cfg.log_dir = log_dir;
+        cfg.dictionary = load_dictionary(dictionary_path.as_deref())?;
         cfg.sender_comp_id = sender_comp_id.to_string();
         cfg.target_comp_id = target_comp_id.to_string();
         cfg.heartbeat_interval = heartbeat;
@@ -583,7 +629,7 @@ impl PyFixInitiator {
     #[pyo3(signature = (
         *, port, host="127.0.0.1", sender_comp_id="CLIENT", target_comp_id="EXCH",
         heartbeat=30, symbol="", store_dir=None, reset_on_logon=true, validate=true,
-        timeout=10.0
+        timeout=10.0, log_dir=None, dictionary_path=None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -597,6 +643,8 @@ impl PyFixInitiator {
         reset_on_logon: bool,
         validate: bool,
         timeout: f64,
+        log_dir: Option<PathBuf>,
+        dictionary_path: Option<PathBuf>,
     ) -> PyResult<Self> {
         if !(timeout.is_finite() && timeout > 0.0) {
             return Err(PyValueError::new_err(
@@ -607,6 +655,8 @@ impl PyFixInitiator {
         cfg.heartbeat_interval = heartbeat;
         cfg.reset_on_logon = reset_on_logon;
         cfg.validate = validate;
+        cfg.log_dir = log_dir;
+        cfg.dictionary = load_dictionary(dictionary_path.as_deref())?;
         Ok(Self {
             inner: Mutex::new(None),
             addr: resolve(host, port)?,
@@ -863,5 +913,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyFixExchange>()?;
     m.add_class::<PyFixInitiator>()?;
     m.add_class::<PyFixReport>()?;
+    m.add_function(wrap_pyfunction!(fix_write_dictionary, m)?)?;
+    m.add_function(wrap_pyfunction!(fix_decode, m)?)?;
     Ok(())
 }

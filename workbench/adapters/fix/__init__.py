@@ -10,11 +10,13 @@ broker or exchange gateway.
 
 from __future__ import annotations
 
+from workbench.adapters.fix.dictionary import write_dictionary_file
 from workbench.adapters.fix.exchange import (
     FixExchangeConfig,
     parse_feed_time,
     start_fix_exchange,
 )
+from workbench.adapters.fix.message_log import LoggedMessage, read_message_log
 from workbench.native import FixExchange, FixInitiator, FixReport
 
 __all__ = [
@@ -22,6 +24,9 @@ __all__ = [
     "FixExchangeConfig",
     "FixInitiator",
     "FixReport",
+    "LoggedMessage",
     "parse_feed_time",
+    "read_message_log",
     "start_fix_exchange",
+    "write_dictionary_file",
 ]

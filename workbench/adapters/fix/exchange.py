@@ -52,6 +52,14 @@ class FixExchangeConfig:
         Fee per contract in dollars, for makers and takers (sent as MiscFees on fills).
     timestamp_precision
         Sub-second digits of SendingTime and TransactTime: ``"ms"``, ``"us"`` or ``"ns"``.
+    dictionary_path
+        A QuickFIX XML data dictionary to validate received messages against, or ``None``
+        for the built-in FIX 4.4 one (``workbench fix-exchange --write-dictionary FILE``
+        writes that one out, to edit).
+    log_dir
+        Folder of the FIX message and event log (QuickFIX's FileLog files,
+        ``FIX.4.4-EXCH-CLIENT.messages.current.log`` and ``.event.current.log``, appended
+        to), or ``None`` for no log.
     """
 
     feed: Path
@@ -70,6 +78,8 @@ class FixExchangeConfig:
     tick: str | None = None
     fee: float = 0.0
     timestamp_precision: Literal["s", "ms", "us", "ns"] = "ms"
+    log_dir: Path | None = None
+    dictionary_path: Path | None = None
 
     def __post_init__(self) -> None:
         """Reject settings that cannot work, naming the setting and what to do."""
@@ -155,13 +165,20 @@ def start_fix_exchange(config: FixExchangeConfig) -> FixExchange:
     DataError
         When the feed is missing or holds no MBO records.
     ConfigError
-        When the port cannot be bound or a setting is refused.
+        When the port cannot be bound, a setting is refused, or the data dictionary is
+        missing or not a QuickFIX XML data dictionary (the error names the file and line).
     """
     feed = Path(config.feed)
     if not feed.is_file():
         raise DataError(
             f"feed {feed} does not exist",
             hint="give a Databento MBO file (.dbn or .dbn.zst); the catalog holds bars only",
+        )
+    if config.dictionary_path is not None and not Path(config.dictionary_path).is_file():
+        raise ConfigError(
+            f"data dictionary {config.dictionary_path} does not exist",
+            hint="write the built-in one with `workbench fix-exchange --write-dictionary FILE`, "
+            "then edit it",
         )
     try:
         return FixExchange(
@@ -182,13 +199,16 @@ def start_fix_exchange(config: FixExchangeConfig) -> FixExchange:
             maker_fee=config.fee,
             taker_fee=config.fee,
             timestamp_precision=config.timestamp_precision,
+            log_dir=None if config.log_dir is None else str(config.log_dir),
+            dictionary_path=None if config.dictionary_path is None else str(config.dictionary_path),
         )
     except FileNotFoundError as exc:
         raise DataError(str(exc)) from None
     except OSError as exc:
         raise ConfigError(
             f"cannot start the FIX exchange: {exc}",
-            hint="another program may use that port; pick another with --port",
+            hint="another program may use that port (pick another with --port), "
+            "or the log folder is not writable",
         ) from None
     except ValueError as exc:
         message = str(exc)

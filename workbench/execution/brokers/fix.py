@@ -120,6 +120,9 @@ class FixBroker:
         ``clock="free"``: seconds to wait for reports after a request.
     heartbeat : int, default 30
         HeartBtInt (108), seconds.
+    log_dir : str or os.PathLike, optional
+        Folder of the FIX message and event log (QuickFIX's FileLog files, appended to
+        across reconnects). Default: no log.
     """
 
     name = "fix"
@@ -138,6 +141,7 @@ class FixBroker:
         reconnect_for: float = 30.0,
         settle: float = 0.2,
         heartbeat: int = 30,
+        log_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         if clock not in ("driven", "free"):
             raise ConfigError(f"clock {clock!r} must be 'driven' or 'free'")
@@ -150,6 +154,7 @@ class FixBroker:
             self._tmp = tempfile.TemporaryDirectory(prefix="wb-fix-")
             store_dir = self._tmp.name
         self.store_dir = Path(store_dir)
+        self.log_dir = None if log_dir is None else Path(log_dir)
         self._ini: FixInitiator | None = None
         self._orders: dict[str, BrokerOrder] = {}
         self._cl_ord_id: dict[str, str] = {}  # order_ref -> its current ClOrdID
@@ -298,6 +303,7 @@ class FixBroker:
                 store_dir=str(self.store_dir),
                 reset_on_logon=fresh and not self.connections,
                 timeout=self.timeout,
+                log_dir=None if self.log_dir is None else str(self.log_dir),
             )
             try:
                 ini.connect()
