@@ -7,6 +7,9 @@
 //!
 //! `cargo run --release --features fix --example fix_roundtrip [ORDERS] [WARMUP] [LOG_DIR]`
 //!
+//! With `FIX_BUSY_POLL_US=N` in the environment both ends busy-poll their socket for up to N
+//! microseconds before parking (`SessionConfig::busy_poll`, `GatewayConfig::busy_poll`).
+//!
 //! Prints p50/p90/p99/p99.9/max in microseconds (an HDR histogram), then a `RESULT {json}`
 //! line for `bench/bench_fix.py`.
 
@@ -64,11 +67,19 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let n: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(20_000);
     let warmup: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(2_000);
-    let log_dir = args.get(3).map(std::path::PathBuf::from);
+    let log_dir = args
+        .get(3)
+        .map(std::path::PathBuf::from)
+        .filter(|p| !p.as_os_str().is_empty());
+    let busy_poll = std::env::var("FIX_BUSY_POLL_US")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .map(Duration::from_micros);
     let feed = Feed::from_records(vec![mbo(1, b'B', 7000), mbo(2, b'A', 7001)], 42, "MCLM4");
     let mut cfg = GatewayConfig::new("127.0.0.1:0".parse().unwrap());
     cfg.pace = Pace::HoldAt(T0);
     cfg.log_dir = log_dir.clone();
+    cfg.busy_poll = busy_poll;
     let mut gw = Gateway::start(cfg, feed).expect("gateway");
     let addr = gw.local_addr();
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -79,6 +90,7 @@ fn main() {
     let elapsed = rt.block_on(async {
         let mut icfg = SessionConfig::new(Role::Initiator, "CLIENT", "EXCH");
         icfg.log_dir = log_dir;
+        icfg.busy_poll = busy_poll;
         let mut h = net::initiate(addr, icfg, MemoryStore::new(net::now_ns()))
             .await
             .expect("connect");

@@ -95,6 +95,10 @@ struct Client {
 impl Client {
     async fn connect(addr: SocketAddr, symbol: &str) -> Self {
         let cfg = SessionConfig::new(Role::Initiator, "CLIENT", "EXCH");
+        Self::connect_with(addr, symbol, cfg).await
+    }
+
+    async fn connect_with(addr: SocketAddr, symbol: &str, cfg: SessionConfig) -> Self {
         let mut h = net::initiate(addr, cfg, MemoryStore::new(net::now_ns()))
             .await
             .unwrap();
@@ -355,6 +359,47 @@ fn orders_cancels_and_replaces_against_a_synthetic_book_held_still() {
     assert_eq!(st.app.fills, 4);
     assert_eq!(st.records_replayed, 4);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The reports of a short scenario (a marketable order, a resting one, a cancel), with
+/// both ends busy-polling their sockets or not.
+fn scenario_reports(busy_poll: Option<Duration>) -> Vec<(String, String, String, String)> {
+    let dir = scratch(if busy_poll.is_some() { "poll" } else { "park" });
+    let file = dir.join("synthetic.mbo.dbn.zst");
+    write_dbn(&file, &records(1_000_000_000));
+    let mut cfg = GatewayConfig::new(loopback());
+    cfg.pace = Pace::HoldAt(T0);
+    cfg.busy_poll = busy_poll;
+    let mut gw = Gateway::start(cfg, Feed::from_file(&file, None, None).unwrap()).unwrap();
+    let addr = gw.local_addr();
+    let got = rt().block_on(async {
+        let mut icfg = SessionConfig::new(Role::Initiator, "CLIENT", "EXCH");
+        icfg.busy_poll = busy_poll;
+        let mut c = Client::connect_with(addr, "MCLM4", icfg).await;
+        let mut got = Vec::new();
+        c.send(c.order("b1", "1", 5, "2", Some("100.5"))).await;
+        for _ in 0..3 {
+            got.push(kind(&c.next().await));
+        }
+        c.send(c.order("r1", "1", 2, "2", Some("99"))).await;
+        got.push(kind(&c.next().await));
+        c.cancel("r1c", "r1", "1").await;
+        got.push(kind(&c.next().await));
+        c.logout().await;
+        got
+    });
+    gw.stop().unwrap();
+    got
+}
+
+#[test]
+fn busy_polling_ends_answer_as_parking_ones() {
+    let parked = scenario_reports(None);
+    let polled = scenario_reports(Some(Duration::from_micros(200)));
+    assert_eq!(parked.len(), 5);
+    assert_eq!(parked[0], k("8", "0", "0", "b1"));
+    assert_eq!(parked[4], k("8", "4", "4", "r1c"));
+    assert_eq!(polled, parked);
 }
 
 #[test]

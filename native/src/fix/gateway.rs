@@ -127,6 +127,9 @@ pub struct GatewayConfig {
     pub seed: u64,
     /// Folder of the message and event log ([`super::log`]); `None`: no log.
     pub log_dir: Option<PathBuf>,
+    /// Busy-polling of the connection before parking on it (see
+    /// [`SessionConfig::busy_poll`]); `None` (the default): park at once.
+    pub busy_poll: Option<Duration>,
 }
 
 impl GatewayConfig {
@@ -149,6 +152,7 @@ impl GatewayConfig {
             fees: Fees::default(),
             seed: 0,
             log_dir: None,
+            busy_poll: None,
         }
     }
 
@@ -603,61 +607,82 @@ impl Server {
         let mut stopping: Option<Instant> = None;
         loop {
             let due = self.next_due();
-            tokio::select! {
-                r = async {
-                    match conn.as_mut() {
-                        Some(c) => c.read(&mut buf).await,
-                        None => std::future::pending().await,
-                    }
-                } => match r {
-                    Ok(0) | Err(_) => {
-                        self.session.on_disconnect(now_ns());
-                        conn = None;
-                    }
-                    Ok(n) => self.session.on_bytes(&buf[..n], now_ns()),
-                },
-                a = listener.accept() => {
-                    let (stream, _) = a.map_err(io_err("accepting a connection"))?;
-                    if conn.is_some() || stopping.is_some() {
-                        self.stats.refused += 1;
-                        drop(stream);
-                    } else {
-                        let _ = stream.set_nodelay(true);
-                        self.stats.connections += 1;
-                        let now = now_ns();
-                        if self.cfg.reset_on_logon {
-                            self.session
-                                .store_mut()
-                                .reset(now)
-                                .map_err(io_err("resetting the store"))?;
+            let mut got = 0;
+            if let (Some(spin), Some(c)) = (self.cfg.busy_poll, conn.as_ref()) {
+                // busy-poll the connection (bounded) before parking; replay steps that fall
+                // due meanwhile wait at most `spin`
+                let until = Instant::now() + spin;
+                while Instant::now() < until {
+                    match c.try_read(&mut buf) {
+                        Ok(n) if n > 0 => {
+                            got = n;
+                            break;
                         }
-                        self.session.on_connect(now);
-                        conn = Some(stream);
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                        _ => break, // closed or failed: the select below reports it
                     }
-                },
-                _ = async {
-                    match due {
-                        Some(d) => tokio::time::sleep_until(d.into()).await,
-                        None => std::future::pending().await,
-                    }
-                } => self.step_replay(),
-                _ = tick.tick() => {
-                    self.session.on_timer(now_ns());
-                    if stopping.is_some_and(|d| Instant::now() >= d) {
-                        break;
-                    }
-                },
-                _ = &mut stop, if stopping.is_none() => {
-                    if self.session.is_logged_on() && conn.is_some() {
-                        self.session.logout(Some("exchange shutting down"), now_ns());
-                        let wait = Duration::from_nanos(
-                            self.session.config().logout_timeout_ns.max(0) as u64,
-                        );
-                        stopping = Some(Instant::now() + wait);
-                    } else {
-                        break;
-                    }
-                },
+                    tokio::task::yield_now().await;
+                }
+            }
+            if got > 0 {
+                self.session.on_bytes(&buf[..got], now_ns());
+            } else {
+                tokio::select! {
+                    r = async {
+                        match conn.as_mut() {
+                            Some(c) => c.read(&mut buf).await,
+                            None => std::future::pending().await,
+                        }
+                    } => match r {
+                        Ok(0) | Err(_) => {
+                            self.session.on_disconnect(now_ns());
+                            conn = None;
+                        }
+                        Ok(n) => self.session.on_bytes(&buf[..n], now_ns()),
+                    },
+                    a = listener.accept() => {
+                        let (stream, _) = a.map_err(io_err("accepting a connection"))?;
+                        if conn.is_some() || stopping.is_some() {
+                            self.stats.refused += 1;
+                            drop(stream);
+                        } else {
+                            let _ = stream.set_nodelay(true);
+                            self.stats.connections += 1;
+                            let now = now_ns();
+                            if self.cfg.reset_on_logon {
+                                self.session
+                                    .store_mut()
+                                    .reset(now)
+                                    .map_err(io_err("resetting the store"))?;
+                            }
+                            self.session.on_connect(now);
+                            conn = Some(stream);
+                        }
+                    },
+                    _ = async {
+                        match due {
+                            Some(d) => tokio::time::sleep_until(d.into()).await,
+                            None => std::future::pending().await,
+                        }
+                    } => self.step_replay(),
+                    _ = tick.tick() => {
+                        self.session.on_timer(now_ns());
+                        if stopping.is_some_and(|d| Instant::now() >= d) {
+                            break;
+                        }
+                    },
+                    _ = &mut stop, if stopping.is_none() => {
+                        if self.session.is_logged_on() && conn.is_some() {
+                            self.session.logout(Some("exchange shutting down"), now_ns());
+                            let wait = Duration::from_nanos(
+                                self.session.config().logout_timeout_ns.max(0) as u64,
+                            );
+                            stopping = Some(Instant::now() + wait);
+                        } else {
+                            break;
+                        }
+                    },
+                }
             }
             let close = self.pump();
             if let Some(c) = conn.as_mut() {

@@ -178,6 +178,7 @@ async fn run<S: MessageStore>(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut commands_open = true;
     let mut drop_outgoing = 0usize;
+    let busy_poll = session.config().busy_poll;
     session.on_connect(now_ns());
     loop {
         // drain outputs: write frames in one go, forward events
@@ -207,6 +208,38 @@ async fn run<S: MessageStore>(
             }
             return Ok(session_into_store(session));
         }
+        if let Some(spin) = busy_poll {
+            // busy-poll: a non-blocking read (and the command queue) until something comes
+            // or the budget is spent; then park on epoll as usual
+            let until = std::time::Instant::now() + spin;
+            let mut handled = false;
+            while !handled && std::time::Instant::now() < until {
+                match rd.try_read(&mut buf) {
+                    Ok(n) if n > 0 => {
+                        session.on_bytes(&buf[..n], now_ns());
+                        handled = true;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    _ => break, // closed or failed: the select below reports it
+                }
+                if !handled && commands_open {
+                    match cmd_rx.try_recv() {
+                        Ok(c) => {
+                            apply(&mut session, c, &mut drop_outgoing);
+                            handled = true;
+                        }
+                        Err(mpsc::error::TryRecvError::Disconnected) => commands_open = false,
+                        Err(mpsc::error::TryRecvError::Empty) => {}
+                    }
+                }
+                if !handled {
+                    tokio::task::yield_now().await;
+                }
+            }
+            if handled {
+                continue;
+            }
+        }
         tokio::select! {
             r = rd.read(&mut buf) => match r {
                 Ok(0) | Err(_) => {
@@ -218,15 +251,22 @@ async fn run<S: MessageStore>(
                 Ok(n) => session.on_bytes(&buf[..n], now_ns()),
             },
             c = cmd_rx.recv(), if commands_open => match c {
-                Some(Command::Send(m, reply)) => {
-                    let _ = reply.send(session.send(m, now_ns()));
-                }
-                Some(Command::Logout(text)) => session.logout(text.as_deref(), now_ns()),
-                Some(Command::DropOutgoing(n)) => drop_outgoing = n,
+                Some(c) => apply(&mut session, c, &mut drop_outgoing),
                 None => commands_open = false,
             },
             _ = tick.tick() => session.on_timer(now_ns()),
         }
+    }
+}
+
+/// Carries out one command of the session's handle.
+fn apply<S: MessageStore>(session: &mut Session<S>, c: Command, drop_outgoing: &mut usize) {
+    match c {
+        Command::Send(m, reply) => {
+            let _ = reply.send(session.send(m, now_ns()));
+        }
+        Command::Logout(text) => session.logout(text.as_deref(), now_ns()),
+        Command::DropOutgoing(n) => *drop_outgoing = n,
     }
 }
 
