@@ -193,7 +193,6 @@ def test_risk_off_matches_vectorbt_to_the_cent(bars: pd.DataFrame, slippage: int
         size_type="amount",
         fees=commission / (fill * 100.0),
         init_cash=1e9,
-        direction="both",
         upon_opposite_entry="reverse",
         freq="1min",
     )
