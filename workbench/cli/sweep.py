@@ -314,11 +314,10 @@ def sweep(
         + f", {method} search, data {span}",
         err=True,
     )
-    click.echo(
-        f"  estimated {_duration(estimate)} {where}"
-        + (" (one backtest timed)" if timed else " (about 8 s per notebook)"),
-        err=True,
-    )
+    if timed:
+        click.echo(f"  estimated {_duration(estimate)} {where} (one backtest timed)", err=True)
+    elif notebooks and n_run:
+        click.echo(f"  estimated {_duration(estimate)} {where} (about 8 s per notebook)", err=True)
     if (n_run > CONFIRM_ABOVE_COMBINATIONS or estimate > CONFIRM_ABOVE_SECONDS) and not yes:
         raise ConfigError(
             f"{n_run:,} combinations, about {_duration(estimate)}: pass --yes to run them all",

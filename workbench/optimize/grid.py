@@ -14,9 +14,34 @@ from workbench.strategies.base import ParamRange, Strategy
 #: A parameter's values in a grid: a range, a list of values, or one value.
 Values = ParamRange | Sequence[Any] | int | float | str | bool
 
+#: The most combinations a grid enumerates (and the most values one range may hold): more is
+#: refused with a hint to sample instead, rather than exhausting memory while counting them.
+MAX_COMBINATIONS = 1_000_000
+
+
+def _range_size(spec: ParamRange) -> int | None:
+    """How many values ``spec`` holds, computed without listing them (None: not a range)."""
+    if spec.choices is not None or spec.low is None or spec.high is None:
+        return None
+    if not spec.step or spec.step <= 0:
+        return None
+    return max(round((spec.high - spec.low) / spec.step) + 1, 0)
+
+
+def _too_many(what: str, n: int, noun: str = "combinations") -> ConfigError:
+    return ConfigError(
+        f"{what} has {n:,} {noun}, more than the {MAX_COMBINATIONS:,} a grid can enumerate",
+        hint="sample it instead (--search random --trials 200, or lhs, or optuna), or use a "
+        "coarser step or fewer values",
+    )
+
 
 def _values(name: str, spec: Values) -> tuple[Any, ...]:
     if isinstance(spec, ParamRange):
+        size = _range_size(spec)
+        if size is not None and size > MAX_COMBINATIONS:
+            where = f"the range of {name!r} ({spec.low}:{spec.high}:{spec.step})"
+            raise _too_many(where, size, "values")
         vals = spec.values()
     elif isinstance(spec, (str, bytes)) or not isinstance(spec, Sequence):
         vals = [spec]
@@ -75,9 +100,23 @@ class ParameterGrid:
         return n
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
+        self.require_enumerable()
         names = list(self.ranges)
         for combo in itertools.product(*(self.ranges[k] for k in names)):
             yield dict(zip(names, combo, strict=True))
+
+    def require_enumerable(self) -> None:
+        """Refuse to list a grid of more than :data:`MAX_COMBINATIONS` combinations.
+
+        Raises
+        ------
+        ConfigError
+            Naming the grid's size and how to sample it instead (a random, Latin-hypercube
+            or optuna search draws from a grid of any size without listing it).
+        """
+        n = len(self)
+        if n > MAX_COMBINATIONS:
+            raise _too_many(f"the {self.strategy.name} grid", n)
 
     def check(self, params: Mapping[str, Any]) -> str | None:
         """Why ``params`` is not a valid strategy (the strategy's own message), or None."""

@@ -74,7 +74,8 @@ class StrategyOptimizer:
             ``strategy``, ``objective``, ``combinations``, ``best_params``, ``best`` (the
             best row's figures), ``sensitivity`` (per parameter: the spread of the mean
             objective across its values, and the value with the best mean),
-            ``most_sensitive`` (the parameter with the largest spread), ``diagnostics`` (the
+            ``most_sensitive`` (the parameter with the largest spread; None when no
+            parameter's values change the mean objective), ``diagnostics`` (the
             deflated Sharpe ratio, PBO and their figures, see
             :meth:`SweepResult.diagnostics`; None for a saved sweep without them) and
             ``recommendations`` (plain words, when the evidence for the best row is weak or
@@ -101,7 +102,7 @@ class StrategyOptimizer:
             "best_params": first_record(defined, self._params),
             "best": first_record(defined, list(defined.columns)) or None,
             "sensitivity": sens,
-            "most_sensitive": max(sens, key=lambda k: sens[k]["spread"] or 0.0) if sens else None,
+            "most_sensitive": _most_sensitive(sens),
             "diagnostics": diagnostics,
             "recommendations": list(diagnostics["recommendations"]) if diagnostics else [],
         }
@@ -219,3 +220,10 @@ def _neighbours(values: list[Any], at: Any) -> list[Any]:
         if v != at and v not in nums:
             out.append(int(v) if integer else v)
     return out
+
+
+def _most_sensitive(sens: dict[str, dict[str, Any]]) -> str | None:
+    """The parameter whose values move the mean objective most; None when none moves it (a
+    single combination, or parameters held at one value, say nothing about sensitivity)."""
+    moving = {k: v["spread"] for k, v in sens.items() if v["spread"]}
+    return max(moving, key=lambda k: moving[k]) if moving else None
