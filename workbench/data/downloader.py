@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -54,6 +55,19 @@ class DownloadRequest:
     max_cost: float = DEFAULT_MAX_COST
     max_retries: int = 5
     backoff_seconds: float = 1.0
+
+    def __post_init__(self) -> None:
+        # a NaN limit would compare False against any cost and let every download through
+        if not (isinstance(self.max_cost, (int, float)) and math.isfinite(self.max_cost)):
+            raise ConfigError(
+                f"--max-cost must be a number of US dollars, got {self.max_cost!r}",
+                hint="e.g. --max-cost 20; pass --yes to accept any cost",
+            )
+        if self.max_cost < 0:
+            raise ConfigError(
+                f"--max-cost must be 0 or more, got {self.max_cost:g}",
+                hint="e.g. --max-cost 20; 0 asks for --yes before any paid download",
+            )
 
     @property
     def ledger_key(self) -> str:
@@ -155,12 +169,29 @@ class Ledger:
         entry = self.data.get(key, {}).get(day.isoformat())
         if not isinstance(entry, dict):
             return False
-        return all(self.root.exists(f) for f in entry.get("files", []))
+        return all(self.root.exists(self._resolve(f)) for f in entry.get("files", []))
 
     def mark(self, key: str, day: dt.date, rows: int, files: list[str]) -> None:
-        """Record a complete day and save."""
-        self.data.setdefault(key, {})[day.isoformat()] = {"rows": rows, "files": sorted(files)}
+        """Record a complete day and save (its files relative to the data root, so a catalog
+        moved, copied or synced elsewhere keeps its record)."""
+        stored = sorted(self._relative(f) for f in files)
+        self.data.setdefault(key, {})[day.isoformat()] = {"rows": rows, "files": stored}
         self.root.write_text(self.path, json.dumps(self.data, indent=1, sort_keys=True))
+
+    def _relative(self, path: str) -> str:
+        prefix = self.root.path.rstrip("/") + "/"
+        return path[len(prefix) :] if path.startswith(prefix) else path
+
+    def _resolve(self, stored: str) -> str:
+        """A ledger entry as a path: relative ones under the root; an absolute one from an
+        older ledger as written, or from its ``raw/`` part when the root has moved since."""
+        prefix = self.root.path.rstrip("/") + "/"
+        if "://" in stored or stored.startswith(prefix):
+            return stored
+        if not stored.startswith("/"):
+            return self.root.join(stored)
+        _, sep, tail = stored.rpartition("/raw/")
+        return self.root.join("raw", tail) if sep else stored
 
 
 def _retry_after(exc: BaseException, attempt: int, base: float) -> float:
