@@ -282,6 +282,8 @@ def sweep(
     bars = load_bars(symbol, schema, start=start, end=end, data_dir=data_dir, dates="trade")
     first, last = bars.index[0], bars.index[-1]
     span = f"{first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC ({len(bars):,} {schema} bars)"
+    if bars.attrs.get("synthetic"):
+        span += " [SYNTHETIC DATA]"
     valid = [p for p in (combos if combos is not None else grid.valid()) if grid.check(p) is None]
     timed = False
     per_run = 8.0  # a papermill run starts a kernel and saves a report: several seconds

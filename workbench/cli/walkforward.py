@@ -121,7 +121,8 @@ def walkforward(
     click.echo(
         f"{cls.display_name or cls.name}: {len(windows)} windows x "
         + (f"{len(grid.valid())} combinations" if method == "grid" else f"{trials} {method} trials")
-        + f" on {len(bars):,} bars {bars.index[0]} to {bars.index[-1]}",
+        + f" on {len(bars):,} bars {bars.index[0]} to {bars.index[-1]}"
+        + (" [SYNTHETIC DATA]" if bars.attrs.get("synthetic") else ""),
         err=True,
     )
     with contextlib.ExitStack() as stack:

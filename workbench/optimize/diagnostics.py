@@ -267,12 +267,17 @@ def recommendations(d: dict[str, Any]) -> list[str]:
 
 
 def write_overfitting_files(
-    folder: Path, returns: pd.DataFrame | None, report: OverfittingReport
+    folder: Path,
+    returns: pd.DataFrame | None,
+    report: OverfittingReport,
+    *,
+    data: dict[str, Any] | None = None,
 ) -> None:
     """Write ``daily_returns.parquet`` (column ``i`` = row ``i`` of parameter_sweep.csv),
     ``cscv_splits.csv`` (one line per split: selected row, in- and out-of-sample Sharpe
     ratios, logit) and ``overfitting.html`` into ``folder``; each only when there is
-    something to write."""
+    something to write. ``data`` (the sweep's bars, see ``describe_bars``) heads the page.
+    """
     if returns is not None:
         frame = returns.copy()
         frame.columns = [str(c) for c in frame.columns]
@@ -288,5 +293,5 @@ def write_overfitting_files(
             }
         ).to_csv(folder / "cscv_splits.csv", index_label="split")
     if report.summary.get("available"):
-        html = overfitting_page(report.summary, cscv)
+        html = overfitting_page(report.summary, cscv, data=data)
         (folder / "overfitting.html").write_text(html, encoding="utf-8")

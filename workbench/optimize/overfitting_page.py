@@ -19,6 +19,7 @@ table { border-collapse: collapse; margin: 1em 0; }
 td, th { padding: 0.25em 0.8em; border-bottom: 1px solid #ddd; text-align: left; }
 li { margin: 0.4em 0; }
 code { background: #f4f4f4; padding: 0 0.2em; }
+.synthetic { background: #fff3cd; border: 1px solid #e0b000; padding: 0.5em 0.8em; }
 """
 
 
@@ -82,8 +83,14 @@ def _text(v: Any) -> str:
     return str(v)
 
 
-def overfitting_page(summary: dict[str, Any], cscv: BacktestOverfitting | None) -> str:
-    """The HTML of ``overfitting.html`` for a diagnostics block and its CSCV splits."""
+def overfitting_page(
+    summary: dict[str, Any],
+    cscv: BacktestOverfitting | None,
+    *,
+    data: dict[str, Any] | None = None,
+) -> str:
+    """The HTML of ``overfitting.html`` for a diagnostics block and its CSCV splits, headed
+    by the bars the sweep ran on (``data``) and a warning when they are synthetic."""
     dsr = summary.get("deflated_sharpe", {})
     pbo = summary.get("pbo", {})
     figures = []
@@ -114,7 +121,8 @@ def overfitting_page(summary: dict[str, Any], cscv: BacktestOverfitting | None) 
         '<!DOCTYPE html><html><head><meta charset="utf-8">'
         f"<title>Overfitting diagnostics</title><style>{_STYLE}</style></head><body>"
         "<h1>Is the best combination luck?</h1>"
-        f"<ul>{recs}</ul>"
+        + data_heading(data)
+        + f"<ul>{recs}</ul>"
         + "".join(f"<p>{html.escape(w)}</p>" for w in why)
         + f"<table>{numbers}</table>"
         + "".join(figures)
@@ -133,3 +141,21 @@ def _degradation(pbo: dict[str, Any]) -> str | None:
     if not deg:
         return None
     return f"{deg['slope']} / {deg['intercept']} / {deg['r_squared']}"
+
+
+def data_heading(data: dict[str, Any] | None) -> str:
+    """A line naming the bars a sweep or walk-forward ran on, with a SYNTHETIC DATA warning
+    when they are the generated sample (empty without ``data``)."""
+    if not data:
+        return ""
+    line = (
+        f"{data.get('product')} {data.get('schema')}: {data.get('bars') or 0:,} bars, "
+        f"{data.get('start')} to {data.get('end')}"
+    )
+    out = f"<p>{html.escape(line)}</p>"
+    if data.get("synthetic"):
+        out += (
+            '<p class="synthetic"><strong>SYNTHETIC DATA</strong>: generated sample bars, not '
+            "market prices; these figures say nothing about trading real futures</p>"
+        )
+    return out

@@ -40,6 +40,7 @@ from workbench.optimize.sweep import (
     SweepResult,
     _options_dict,
     check_objective,
+    describe_bars,
     ranked,
     sweep,
 )
@@ -283,6 +284,7 @@ def optuna_search(
         trials=len(done),
         blocks=blocks,
         engine_note="optuna: one backtest per trial, each chosen after the previous ones",
+        data=describe_bars(bars),
     )
 
 

@@ -82,6 +82,9 @@ class SweepResult:
         ``"notebooks"`` (one papermill run each).
     engine_note : str, optional
         Why the compiled path was not taken (None when it was, or was not considered).
+    data : dict, optional
+        The bars the sweep ran on (:func:`describe_bars`: product, schema, bars, first and
+        last bar, ``synthetic``), written to ``best_params.json`` and the overfitting page.
     """
 
     table: pd.DataFrame
@@ -94,6 +97,7 @@ class SweepResult:
     blocks: int = DEFAULT_BLOCKS
     engine: str = PER_COMBINATION
     engine_note: str | None = None
+    data: dict[str, Any] | None = None
     _report: OverfittingReport | None = field(default=None, init=False, repr=False)
 
     @property
@@ -165,9 +169,10 @@ class SweepResult:
             "trials": self.n_trials,
             "engine": self.engine,
             "engine_note": self.engine_note,
+            "data": self.data,
             "diagnostics": self.diagnostics(),
         }
-        write_overfitting_files(folder, self.returns, self.overfitting())
+        write_overfitting_files(folder, self.returns, self.overfitting(), data=self.data)
         # Last, and by rename: a folder with best_params.json holds a finished sweep.
         text = json.dumps(doc, indent=2, allow_nan=False, default=str)
         part = folder / ".best_params.json.part"
@@ -417,18 +422,26 @@ def sweep(
         blocks=blocks,
         engine=engine,
         engine_note=note,
+        data=describe_bars(bars),
     )
     if ledger is not None:
         result.write_into(ledger.folder)
     return result
 
 
+def describe_bars(bars: pd.DataFrame) -> dict[str, Any]:
+    """What a sweep ran on, for its folder: product, schema, number of bars, first and last
+    bar (UTC) and whether they are the synthetic sample (``bars.attrs["synthetic"]``)."""
+    data = sweep_identity(bars, None, {})["data"]
+    return {**data, "synthetic": bool(bars.attrs.get("synthetic", False))}
+
+
 def sweep_identity(
-    bars: pd.DataFrame, grid: ParameterGrid, options: Mapping[str, Any]
+    bars: pd.DataFrame, grid: ParameterGrid | None, options: Mapping[str, Any]
 ) -> dict[str, Any]:
     """What makes two sweeps the same for the ledger: strategy, data and backtest options."""
     return {
-        "strategy": grid.strategy.name,
+        "strategy": grid.strategy.name if grid is not None else None,
         "data": {
             "product": bars.attrs.get("product"),
             "schema": bars.attrs.get("schema"),

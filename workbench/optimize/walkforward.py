@@ -61,7 +61,14 @@ from workbench.errors import ConfigError
 from workbench.market.calendar import trade_dates
 from workbench.optimize.grid import ParameterGrid
 from workbench.optimize.progress import progress_bar
-from workbench.optimize.sweep import MINIMIZE, SweepResult, _plain, check_objective, sweep
+from workbench.optimize.sweep import (
+    MINIMIZE,
+    SweepResult,
+    _plain,
+    check_objective,
+    describe_bars,
+    sweep,
+)
 from workbench.optimize.walkforward_page import walkforward_page
 from workbench.results.folders import atomic_folder, prepare_parent
 from workbench.results.saver import utc_now
@@ -574,6 +581,7 @@ def walk_forward(
         "bars": len(bars),
         "data_start": str(index[0]),
         "data_end": str(index[-1]),
+        "data": describe_bars(bars),
     }
     return WalkForwardResult(table, stitched, grid, objective, settings, sweeps)
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from workbench.optimize.overfitting_page import _STYLE
+from workbench.optimize.overfitting_page import _STYLE, data_heading
 
 #: At most this many equity points on the page.
 MAX_POINTS = 5000
@@ -95,7 +95,12 @@ def walkforward_page(summary: dict[str, Any], windows: pd.DataFrame, equity: pd.
         ("strategy", summary["strategy"]),
         ("objective", objective),
         ("windows (traded)", f"{summary['windows']} ({summary['windows_traded']})"),
-        ("settings", json.dumps({k: v for k, v in summary["settings"].items() if k != "options"})),
+        (
+            "settings",
+            json.dumps(
+                {k: v for k, v in summary["settings"].items() if k not in ("options", "data")}
+            ),
+        ),
         ("out of sample", f"{oos['start']} to {oos['end']} ({oos['trade_dates']} trade dates)"),
         ("out-of-sample total return %", oos.get("total_return_pct")),
         ("out-of-sample Sharpe ratio", oos.get("sharpe_ratio")),
@@ -129,7 +134,8 @@ def walkforward_page(summary: dict[str, Any], windows: pd.DataFrame, equity: pd.
         f"<title>Walk-forward: {html.escape(summary['strategy'])}</title>"
         f"<style>{_STYLE}</style></head><body>"
         f"<h1>Walk-forward: {html.escape(summary['strategy'])}</h1>"
-        f"<table>{rows}</table>"
+        + data_heading(summary["settings"].get("data"))
+        + f"<table>{rows}</table>"
         + "".join(figures)
         + "<h2>Windows</h2>"
         + _table(windows[cols])
