@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
+import signal
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -109,16 +113,43 @@ def _check_trials(method: str, trials: int | None) -> None:
         raise ConfigError(f"--search {method} needs --trials N", hint="e.g. --trials 100")
 
 
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored while worker processes start, so that they inherit it ignored.
+
+    Ctrl-C in a terminal reaches the whole process group: only this process should act on it
+    (keep the ledger, close the cluster, print how to resume); a worker killed by it prints
+    a traceback and loses its task. Off the main thread signals cannot be changed: a no-op.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _local_client(stack: contextlib.ExitStack[Any], workers: int) -> Client | None:
-    """A Dask client of ``workers`` local processes, closed with ``stack``; None for one."""
+    """A Dask client of ``workers`` local processes, closed with ``stack``; None for one.
+    The worker processes ignore Ctrl-C: this process stops the sweep (``_sigint_ignored``)."""
     if workers <= 1:
         return None
     # start-up: dask.distributed only when asked for workers
     from dask.distributed import Client, LocalCluster
 
-    cluster = stack.enter_context(
-        LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)
-    )
+    with _sigint_ignored():
+        cluster = stack.enter_context(
+            LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                # the sweep reports failed and retried combinations itself; Dask's warnings
+                # (tasks cancelled when Ctrl-C closes the cluster, ...) are noise on a terminal
+                silence_logs=logging.ERROR,
+            )
+        )
     return stack.enter_context(Client(cluster))
 
 
