@@ -288,8 +288,10 @@ class OrderManager:
             self.journal.update_order(mo.ref, status, mo.perm_id, mo.filled)
             if status is R:
                 why = mo.info.get("message", "")
+                # in the bar's transaction, not committed here: a commit mid-bar would make
+                # the bar's earlier fills durable while ``bars_done`` says the bar is to be
+                # redone, and a resume would journal them twice
                 self.journal.alert(self.bar, "order_rejected", f"{mo.ref} ({mo.purpose}): {why}")
-                self.journal.commit()
                 if self.on_rejected is not None:
                     self.on_rejected(mo)
 
