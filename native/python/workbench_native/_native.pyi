@@ -1219,8 +1219,12 @@ class FixInitiator:
         log_dir: str | os.PathLike[str] | None = None,
         dictionary_path: str | os.PathLike[str] | None = None,
     ) -> FixInitiator: ...
-    def connect(self) -> None:
-        """Connect and log on (blocks until the Logon answer)."""
+    def connect(self, next_target_seq: int | None = None) -> None:
+        """Connect and log on (blocks until the Logon answer). ``next_target_seq``: expect
+        this MsgSeqNum next (1 up to the store's next expected, else ``ValueError``), so the
+        counterparty's messages from there on are asked again with a ResendRequest and
+        come back as PossDup resends (a restarted client that lost messages it had
+        received)."""
     @property
     def logged_on(self) -> bool:
         """Whether the session is logged on."""
