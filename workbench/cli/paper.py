@@ -61,7 +61,8 @@ if TYPE_CHECKING:
 @click.option(
     "--fix-store",
     default=None,
-    help="fix: folder of the FIX message store (kept: a restart resumes the sequence).",
+    help="fix: folder of the FIX message store (kept: a restart resumes the sequence). "
+    "Default: --state DIR/fix-store, else a temporary folder.",
 )
 @click.option(
     "--feed",
@@ -288,8 +289,8 @@ def paper(
             speed=speed,
         )
     elif broker == "fix":
-        if live or state_dir is not None:
-            raise ConfigError("--live and --state do not apply to --broker fix")
+        if live:
+            raise ConfigError("--live does not apply to --broker fix")
         if book_path is None:
             raise ConfigError(
                 "--broker fix needs --book FILE (the bars; the file fix-exchange replays)",
@@ -314,6 +315,7 @@ def paper(
             symbol=symbol,
             max_bars=max_bars,
             speed=speed,
+            state_dir=state_dir,
         )
     else:
         if live:

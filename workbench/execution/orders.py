@@ -309,9 +309,13 @@ class OrderManager:
         mo.filled += fill.quantity
         if not mo.status.is_done:
             mo.status = OrderStatus.FILLED if mo.filled >= mo.order.quantity else PF
-        self.on_fill(mo, fill)  # the engine updates its position first
         if journal:
-            self.journal.record_fill(fill, self.bar, self.phase, self.position_hint)
+            # before the engine reacts: a fill taken while it does (its stop's sync) comes
+            # after this one in the journal too, so a replay applies them in the same order
+            self.journal.record_fill(fill, self.bar, self.phase)
+        self.on_fill(mo, fill)  # the engine updates its position
+        if journal:
+            self.journal.record_position(fill.symbol, self.position_hint, fill.time)
             self.journal.update_order(mo.ref, mo.status, mo.perm_id, mo.filled)
 
     position_hint = 0  # the engine's position after the last fill (journaled with it)

@@ -1,0 +1,201 @@
+"""A ``fix`` paper session killed mid-position (a real SIGKILL of the child process, twice)
+and restarted with the same command ends as an uninterrupted run: the same fills, equity and
+trades, while the exchange (another process's worth of state: here a :class:`FixExchange` in
+the test process) lived on with its book, orders and feed clock where the dead process left
+them. The exchange's message log shows each ClOrdID in one NewOrderSingle only (a PossDup
+resend of the same message aside) and the exchange rejected nothing.
+"""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.integration.subprocesses import EXE, child_env, warm_bytecode
+from tests.integration.test_paper_fix import FEE
+from tests.integration.test_paper_fix import feed as feed  # the module's MBO file fixture
+from workbench.adapters.fix import FixExchange, read_message_log
+
+
+def _exchange(path: Path, log_dir: Path) -> FixExchange:
+    return FixExchange(
+        str(path),
+        port=0,
+        speed="driven",
+        maker_fee=FEE,
+        taker_fee=FEE,
+        timestamp_precision="ns",
+        log_dir=str(log_dir),
+    )
+
+
+def _cmd(book: Path, folder: Path, port: int, *extra: str) -> list[str]:
+    return [
+        EXE,
+        "paper",
+        "--broker",
+        "fix",
+        "--book",
+        str(book),
+        "--fix-port",
+        str(port),
+        "--param",
+        "fast_period=3",
+        "--param",
+        "slow_period=8",
+        "--state",
+        str(folder / "state"),
+        "--results-dir",
+        str(folder / "results"),
+        *extra,
+    ]
+
+
+def _query(state: Path, sql: str) -> list[tuple]:
+    path = state / "journal.sqlite"
+    if not path.exists():
+        return []
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+            return db.execute(sql).fetchall()
+    except sqlite3.OperationalError:  # not created yet
+        return []
+
+
+def _bars_done(state: Path) -> int:
+    rows = _query(state, "SELECT value FROM meta WHERE key = 'bars_done'")
+    return int(rows[0][0]) if rows else 0
+
+
+def _in_position(state: Path) -> bool:
+    return any(q for (q,) in _query(state, "SELECT quantity FROM positions"))
+
+
+def _journal(state: Path) -> tuple[list[tuple], list[tuple]]:
+    fills = _query(
+        state,
+        "SELECT order_ref, bar, time, side, quantity, price, commission FROM fills ORDER BY seq",
+    )
+    equity = _query(state, "SELECT bar, ts, equity, position FROM equity ORDER BY bar")
+    return fills, equity
+
+
+def _trades(folder: Path) -> pd.DataFrame:
+    run = next(p for p in (folder / "results").iterdir() if (p / "summary.json").exists())
+    return pd.read_csv(run / "trades.csv")
+
+
+def _new_orders(log_dir: Path) -> list[tuple[str, bool]]:
+    """(ClOrdID, PossDup) of every NewOrderSingle the exchange received."""
+    log = read_message_log(log_dir / "FIX.4.4-EXCH-CLIENT.messages.current.log")
+    return [
+        (m.get(11) or "", m.get(43) == "Y")
+        for m in log
+        if m.direction == "IN" and m.msg_type == "D"
+    ]
+
+
+def _kill_in_position(cmd: list[str], state: Path, after_bar: int) -> int:
+    """Start ``cmd``, SIGKILL it once it holds a position past bar ``after_bar``; the
+    journal's bars_done then."""
+    child = subprocess.Popen(cmd, env=child_env(), stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and child.poll() is None:
+        if _bars_done(state) > after_bar and _in_position(state):
+            break
+        time.sleep(0.01)
+    time.sleep(0.05)  # somewhere in a bar
+    assert child.poll() is None, child.stderr.read() if child.stderr else ""
+    child.send_signal(signal.SIGKILL)
+    child.wait(30)
+    assert child.returncode == -signal.SIGKILL
+    return _bars_done(state)
+
+
+def test_sigkill_twice_mid_position_resumes_like_an_uninterrupted_run(
+    feed: Path, tmp_path: Path
+) -> None:
+    warm_bytecode("workbench.execution", "workbench.execution.brokers.fix")
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    with _exchange(feed, tmp_path / "whole-log") as x:
+        ref = subprocess.run(
+            _cmd(feed, whole, x.port), env=child_env(), capture_output=True, text=True, timeout=300
+        )
+        ref_stats = dict(x.stats)
+    assert ref.returncode == 0, ref.stderr
+    with _exchange(feed, tmp_path / "cut-log") as x:
+        first = _kill_in_position(_cmd(feed, cut, x.port, "--speed", "600"), cut / "state", 0)
+        second = _kill_in_position(
+            _cmd(feed, cut, x.port, "--speed", "600"), cut / "state", first + 5
+        )
+        done = subprocess.run(
+            _cmd(feed, cut, x.port), env=child_env(), capture_output=True, text=True, timeout=300
+        )
+        stats = dict(x.stats)
+    assert done.returncode == 0, done.stderr
+    assert 0 < first < second
+    assert "resuming:" in done.stderr
+    assert "halted" not in done.stdout  # positions reconciled
+    line = next(s for s in done.stdout.splitlines() if s.startswith("paper fix"))
+    ref_line = next(s for s in ref.stdout.splitlines() if s.startswith("paper fix"))
+    assert line.split(" (")[0] == ref_line.split(", equity")[0]
+    assert line.split(", equity")[1] == ref_line.split(", equity")[1]
+    fills, equity = _journal(cut / "state")
+    ref_fills, ref_equity = _journal(whole / "state")
+    assert len(fills) >= 4
+    assert fills == ref_fills
+    assert equity == ref_equity
+    pd.testing.assert_frame_equal(_trades(cut), _trades(whole))
+    # each order reached the exchange once
+    sent = _new_orders(tmp_path / "cut-log")
+    fresh = [cl for cl, dup in sent if not dup]
+    assert fresh
+    assert len(fresh) == len(set(fresh))
+    assert sorted(fresh) == sorted(cl for cl, _ in _new_orders(tmp_path / "whole-log"))
+    assert stats["orders"] == ref_stats["orders"] == len(set(fresh))
+    assert stats["rejects"] == 0
+    assert stats["logons"] == 3  # one per process: the same FIX session went on
+
+
+def test_state_needs_the_driven_clock(feed: Path, tmp_path: Path) -> None:
+    done = subprocess.run(
+        _cmd(feed, tmp_path, 9, "--fix-clock", "free"),
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode != 0
+    assert "needs the driven clock" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("other", ["--sender-comp-id=OTHER", "--bar-size=2min"])
+def test_resume_as_another_fix_session_is_refused(feed: Path, tmp_path: Path, other: str) -> None:
+    with _exchange(feed, tmp_path / "log") as x:
+        first = subprocess.run(
+            _cmd(feed, tmp_path, x.port, "--bars", "20", "--no-save-results"),
+            env=child_env(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert first.returncode == 0, first.stderr
+        orders = x.stats["orders"]
+        done = subprocess.run(
+            _cmd(feed, tmp_path, x.port, other, "--no-save-results"),
+            env=child_env(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert x.stats["orders"] == orders  # nothing sent
+    assert done.returncode != 0
+    assert "holds another session" in done.stderr
+    assert "Traceback" not in done.stderr
