@@ -8,6 +8,7 @@ resend of the same message aside) and the exchange rejected nothing.
 
 from __future__ import annotations
 
+import json
 import signal
 import sqlite3
 import subprocess
@@ -101,21 +102,32 @@ def _new_orders(log_dir: Path) -> list[tuple[str, bool]]:
     ]
 
 
-def _kill_in_position(cmd: list[str], state: Path, after_bar: int) -> int:
-    """Start ``cmd``, SIGKILL it once it holds a position past bar ``after_bar``; the
-    journal's bars_done then."""
+def _last_open(state: Path) -> int:
+    """The last bar the broker's session log has opened (-1: none)."""
+    path = state / "fix.log"
+    if not path.exists():
+        return -1
+    opens = [line for line in path.read_bytes().splitlines() if line.startswith(b'{"k":"O"')]
+    return int(json.loads(opens[-1])["i"]) if opens else -1
+
+
+def _kill_mid_position(cmd: list[str], state: Path, after_bar: int) -> tuple[int, str]:
+    """Start ``cmd``; past bar ``after_bar``, SIGKILL it once it holds a position and has
+    gone two bars past its journal's last commit (bars with no order or fill commit with the
+    next that has one, so these are redone on resume). The journal's bars_done then, and the
+    child's stderr."""
     child = subprocess.Popen(cmd, env=child_env(), stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and child.poll() is None:
-        if _bars_done(state) > after_bar and _in_position(state):
+        done = _bars_done(state)
+        if done > after_bar and _in_position(state) and _last_open(state) >= done + 2:
             break
-        time.sleep(0.01)
-    time.sleep(0.05)  # somewhere in a bar
+        time.sleep(0.005)
     assert child.poll() is None, child.stderr.read() if child.stderr else ""
     child.send_signal(signal.SIGKILL)
     child.wait(30)
     assert child.returncode == -signal.SIGKILL
-    return _bars_done(state)
+    return _bars_done(state), child.stderr.read() if child.stderr else ""
 
 
 def test_sigkill_twice_mid_position_resumes_like_an_uninterrupted_run(
@@ -130,8 +142,8 @@ def test_sigkill_twice_mid_position_resumes_like_an_uninterrupted_run(
         ref_stats = dict(x.stats)
     assert ref.returncode == 0, ref.stderr
     with _exchange(feed, tmp_path / "cut-log") as x:
-        first = _kill_in_position(_cmd(feed, cut, x.port, "--speed", "600"), cut / "state", 0)
-        second = _kill_in_position(
+        first, _ = _kill_mid_position(_cmd(feed, cut, x.port, "--speed", "600"), cut / "state", 0)
+        second, err = _kill_mid_position(
             _cmd(feed, cut, x.port, "--speed", "600"), cut / "state", first + 5
         )
         done = subprocess.run(
@@ -141,6 +153,13 @@ def test_sigkill_twice_mid_position_resumes_like_an_uninterrupted_run(
     assert done.returncode == 0, done.stderr
     assert 0 < first < second
     assert "resuming:" in done.stderr
+    assert "resuming:" in err  # the second run had resumed too
+    # the uncommitted bars were redone against the logged traffic, in both resumes
+    tails = [
+        int(e.split("the same FIX session goes on; ")[1].split()[0]) for e in (err, done.stderr)
+    ]
+    assert min(tails) > 0
+    assert f"fix: {tails[1]} logged requests and reports replayed" in done.stderr
     assert "halted" not in done.stdout  # positions reconciled
     line = next(s for s in done.stdout.splitlines() if s.startswith("paper fix"))
     ref_line = next(s for s in ref.stdout.splitlines() if s.startswith("paper fix"))

@@ -338,6 +338,22 @@ def paper(
         click.echo(f"alerts: {alerts!r}", err=True)
     if session.resumed_from:
         click.echo(f"resuming: {session.resumed_from} bars replayed from the journal", err=True)
+    if broker == "fix" and state_dir is not None:
+        try:
+            session.broker.connect()  # a resumed session rebuilds from its log here
+        except (ConnectionError, OSError) as exc:
+            raise ConfigError(
+                f"the fix session could not log on: {exc}",
+                hint="is the FIX exchange running (workbench fix-exchange --feed FILE "
+                "--speed driven)?",
+            ) from None
+        tail = getattr(session.broker, "resumed", None)
+        if tail is not None:
+            click.echo(
+                f"fix: the same FIX session goes on; {len(tail.tail)} logged requests and "
+                "reports of the uncommitted bars to replay",
+                err=True,
+            )
     try:
         result = session.run()
     except (ConnectionError, OSError) as exc:
@@ -350,6 +366,14 @@ def paper(
     finally:
         if alerts is not None:
             alerts.close(timeout=10.0)
+    resumed = getattr(session.broker, "resumed", None)  # the fix broker's replayed log tail
+    if resumed is not None:
+        click.echo(
+            f"fix: {resumed.replayed} logged requests and reports replayed, "
+            f"{getattr(session.broker, 'resent', 0)} requests sent again (they had not "
+            "reached the exchange)",
+            err=True,
+        )
     status = session.status()
     session.close()
     sent = f"{status['orders_sent']} orders sent"

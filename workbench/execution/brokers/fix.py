@@ -187,6 +187,9 @@ class FixBroker:
         self.resumed: TailInitiator | None = None
         """The tail replayed by a resumed session (None: a new one)."""
         self._rebuilding = False  # the books being rebuilt from the log: nobody is told
+        self.resent = 0
+        """Requests of the dead process sent again on resume (they never reached the
+        exchange)."""
         self._orders: dict[str, BrokerOrder] = {}
         self._cl_ord_id: dict[str, str] = {}  # order_ref -> its current ClOrdID
         self._ref_of: dict[str, str] = {}  # any ClOrdID of ours -> order_ref
@@ -282,6 +285,7 @@ class FixBroker:
         for q in tail.unanswered:
             if not any(answers(q, r) for r in tail.buffer):
                 live.call(q["m"], *q["a"], x=True, **q["kw"])  # it never got there
+                self.resent += 1
         for j, ref in enumerate(list(self._open())):
             cl, side = self._cl_ord_id[ref], self._side(self._orders[ref].order)
             live.call("order_status", cl, side, req_id=f"x{k}s{j}", symbol=self.symbol, x=True)
