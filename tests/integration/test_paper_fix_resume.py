@@ -9,6 +9,7 @@ resend of the same message aside) and the exchange rejected nothing.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sqlite3
 import subprocess
@@ -22,6 +23,11 @@ from tests.integration.subprocesses import EXE, child_env, warm_bytecode
 from tests.integration.test_paper_fix import FEE
 from tests.integration.test_paper_fix import feed as feed  # the module's MBO file fixture
 from workbench.adapters.fix import FixExchange, read_message_log
+from workbench.execution.brokers.fix import FixBroker, fix_session
+from workbench.execution.brokers.fix_resume import LoggingInitiator, TailInitiator
+from workbench.execution.events import Event
+from workbench.execution.session import PaperSession
+from workbench.strategies.momentum import MomentumStrategy
 
 
 def _exchange(path: Path, log_dir: Path) -> FixExchange:
@@ -218,3 +224,75 @@ def test_resume_as_another_fix_session_is_refused(feed: Path, tmp_path: Path, ot
     assert done.returncode != 0
     assert "holds another session" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+class Crash(BaseException):
+    """The process dies here (listeners' ``Exception`` s are caught, this is not)."""
+
+
+def _die(session: PaperSession) -> None:
+    """What a SIGKILL leaves: the journal's open transaction lost, appended files kept, the
+    FIX connection gone with the reports it had read and nobody took."""
+    session.journal.db.close()  # uncommitted
+    if session.journal._log_fd is not None:
+        os.close(session.journal._log_fd)
+    broker = session.broker
+    assert isinstance(broker, FixBroker)
+    ini = broker._ini
+    live = ini.live if isinstance(ini, TailInitiator) else ini
+    assert isinstance(live, LoggingInitiator)
+    live.ini.logout(timeout=1.0)  # what it had read and nobody took is lost with it
+    broker._ini = None
+    if broker.log is not None:
+        broker.log.close()
+
+
+def _fix_session(book: Path, port: int, state: Path) -> PaperSession:
+    return fix_session(
+        book, MomentumStrategy(fast_period=3, slow_period=8), port=port, state_dir=state
+    )
+
+
+def test_crashes_inside_a_fill_resume_like_an_uninterrupted_run(feed: Path, tmp_path: Path) -> None:
+    """In process, a crash at a fill, in the middle of a bar's FIX traffic (the engine has
+    placed the stop and target, the bar's replay goes on): twice, then to the end."""
+    with _exchange(feed, tmp_path / "whole-log") as x:
+        whole = _fix_session(feed, x.port, tmp_path / "whole")
+        whole.run()
+        whole.close()
+    with _exchange(feed, tmp_path / "cut-log") as x:
+        resumed = []
+        for nth in (3, 4):  # the 3rd fill of the first run, the 4th of the second
+            session = _fix_session(feed, x.port, tmp_path / "cut")
+            seen: list[int] = []
+
+            def crash(event: Event, seen: list[int] = seen, nth: int = nth) -> None:
+                if event.kind == "fill":
+                    seen.append(event.bar)
+                    if len(seen) == nth:
+                        raise Crash(event.message)
+
+            session.listeners.append(crash)
+            with pytest.raises(Crash):
+                session.run()
+            resumed.append(session.resumed_from)
+            _die(session)
+        last = _fix_session(feed, x.port, tmp_path / "cut")
+        last.run()
+        broker = last.broker
+        assert isinstance(broker, FixBroker)
+        assert broker.resumed is not None
+        assert broker.resumed.replayed > 0
+        last.close()
+        stats = dict(x.stats)
+    assert resumed[0] == 0
+    assert resumed[1] > 0
+    fills, equity = _journal(tmp_path / "cut")
+    ref_fills, ref_equity = _journal(tmp_path / "whole")
+    assert len(fills) > 6
+    assert fills == ref_fills
+    assert equity == ref_equity
+    fresh = [cl for cl, dup in _new_orders(tmp_path / "cut-log") if not dup]
+    assert len(fresh) == len(set(fresh)) == stats["orders"]
+    assert sorted(fresh) == sorted(cl for cl, _ in _new_orders(tmp_path / "whole-log"))
+    assert stats["rejects"] == 0
