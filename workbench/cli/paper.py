@@ -65,6 +65,20 @@ if TYPE_CHECKING:
     "Default: --state DIR/fix-store, else a temporary folder.",
 )
 @click.option(
+    "--fix-log",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="fix: folder of the FIX message and event log (QuickFIX FileLog names: "
+    "FIX.4.4-CLIENT-EXCH.messages.current.log, .event.current.log). Default: no log.",
+)
+@click.option(
+    "--fix-busy-poll-us",
+    default=None,
+    type=click.IntRange(min=0),
+    help="fix: after each message, poll the socket this many microseconds before parking "
+    "(lower latency, a core busy). Default: park at once.",
+)
+@click.option(
     "--feed",
     type=click.Choice(["replay", "databento-live"]),
     default="replay",
@@ -139,6 +153,8 @@ def paper(
     fix_symbol: str | None,
     fix_clock: str,
     fix_store: str | None,
+    fix_log: str | None,
+    fix_busy_poll_us: int | None,
     feed: str,
     bar_seconds: int,
     live_schema: str,
@@ -316,6 +332,8 @@ def paper(
             max_bars=max_bars,
             speed=speed,
             state_dir=state_dir,
+            log_dir=fix_log,
+            busy_poll_us=fix_busy_poll_us,
         )
     else:
         if live:

@@ -174,7 +174,7 @@ impl PyFixExchange {
         heartbeat=30, store_dir=None, reset_on_logon=false, validate=true, speed=None,
         hold_at_ns=None, instrument_id=None, symbol=None, tick=None, queue="conservative",
         maker_fee=0.0, taker_fee=0.0, seed=0, timestamp_precision="ms", log_dir=None,
-        dictionary_path=None
+        dictionary_path=None, busy_poll_us=None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -200,8 +200,10 @@ impl PyFixExchange {
         timestamp_precision: &str,
         log_dir: Option<PathBuf>,
         dictionary_path: Option<PathBuf>,
+        busy_poll_us: Option<u64>,
     ) -> PyResult<Self> {
         let mut cfg = GatewayConfig::new(resolve(host, port)?);
+        cfg.busy_poll = busy_poll(busy_poll_us);
         cfg.log_dir = log_dir;
         cfg.dictionary = load_dictionary(dictionary_path.as_deref())?;
         cfg.sender_comp_id = sender_comp_id.to_string();
@@ -572,6 +574,11 @@ fn tif_code(t: &str) -> PyResult<&'static str> {
     }
 }
 
+/// `busy_poll_us` as the configs take it: `None` or 0 parks at once.
+fn busy_poll(us: Option<u64>) -> Option<Duration> {
+    us.filter(|&u| u > 0).map(Duration::from_micros)
+}
+
 /// Sets the store's next expected MsgSeqNum back to `seq` (1 up to the store's own).
 fn rewind_target(store: &mut AnyStore, seq: u64) -> PyResult<()> {
     let (now, set) = match store {
@@ -644,7 +651,7 @@ impl PyFixInitiator {
     #[pyo3(signature = (
         *, port, host="127.0.0.1", sender_comp_id="CLIENT", target_comp_id="EXCH",
         heartbeat=30, symbol="", store_dir=None, reset_on_logon=true, validate=true,
-        timeout=10.0, log_dir=None, dictionary_path=None
+        timeout=10.0, log_dir=None, dictionary_path=None, busy_poll_us=None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -660,6 +667,7 @@ impl PyFixInitiator {
         timeout: f64,
         log_dir: Option<PathBuf>,
         dictionary_path: Option<PathBuf>,
+        busy_poll_us: Option<u64>,
     ) -> PyResult<Self> {
         if !(timeout.is_finite() && timeout > 0.0) {
             return Err(PyValueError::new_err(
@@ -670,6 +678,7 @@ impl PyFixInitiator {
         cfg.heartbeat_interval = heartbeat;
         cfg.reset_on_logon = reset_on_logon;
         cfg.validate = validate;
+        cfg.busy_poll = busy_poll(busy_poll_us);
         cfg.log_dir = log_dir;
         cfg.dictionary = load_dictionary(dictionary_path.as_deref())?;
         Ok(Self {

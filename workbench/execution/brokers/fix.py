@@ -55,7 +55,13 @@ from typing import Any, Literal
 from workbench.backtest.config import BacktestConfig
 from workbench.book import ExchangeConfig, SimExchange, fixed
 from workbench.errors import ConfigError
-from workbench.execution.brokers.base import BrokerOrder, FillListener, StatusListener
+from workbench.execution.brokers.base import (
+    BrokerOrder,
+    FillListener,
+    StatusListener,
+    book_fill,
+    oca_siblings,
+)
 from workbench.execution.brokers.exchange_log import ExchangeLog
 from workbench.execution.brokers.fix_resume import (
     LoggedReport,
@@ -146,6 +152,9 @@ class FixBroker:
     log : str or os.PathLike, optional
         The broker's session log (resumable sessions, see the module docstring); with it
         ``store_dir`` should be kept too. Default: none.
+    busy_poll_us : int, optional
+        After each message, the FIX session polls its socket for up to this many
+        microseconds before parking on epoll (lower latency, a core busy). Default: park.
     """
 
     name = "fix"
@@ -166,6 +175,7 @@ class FixBroker:
         heartbeat: int = 30,
         log_dir: str | os.PathLike[str] | None = None,
         log: str | os.PathLike[str] | None = None,
+        busy_poll_us: int | None = None,
     ) -> None:
         if clock not in ("driven", "free"):
             raise ConfigError(f"clock {clock!r} must be 'driven' or 'free'")
@@ -173,6 +183,7 @@ class FixBroker:
         self.sender_comp_id, self.target_comp_id = sender_comp_id, target_comp_id
         self.timeout, self.reconnect_for, self.settle = timeout, reconnect_for, settle
         self.heartbeat = heartbeat
+        self.busy_poll_us = busy_poll_us
         self._tmp = None
         if store_dir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="wb-fix-")
@@ -436,6 +447,7 @@ class FixBroker:
                 reset_on_logon=fresh and not self.connections,
                 timeout=self.timeout,
                 log_dir=None if self.log_dir is None else str(self.log_dir),
+                busy_poll_us=self.busy_poll_us,
             )
             try:
                 try:
@@ -611,21 +623,15 @@ class FixBroker:
             o.order_ref,
             liquidity or Liquidity.TAKER,
         )
-        bo.fills.append(fill)
-        bo.filled += qty
-        self._position[o.symbol] = self._position.get(o.symbol, 0) + int(o.side) * qty
-        bo.status = OrderStatus.FILLED if bo.filled >= o.quantity else OrderStatus.PARTIALLY_FILLED
+        book_fill(bo, fill, self._position)
         if self._rebuilding:
             return  # the engine has it from its journal; the OCA cancels are in the log
         if self._on_fill is not None:
             self._on_fill(o.order_ref, fill)
         if self._on_status is not None:
             self._on_status(o.order_ref, bo.status, bo.perm_id, "")
-        group = self._oca.get(o.order_ref)
-        if group:
-            for ref, g in list(self._oca.items()):
-                if g == group and ref != o.order_ref:
-                    self.cancel(ref)
+        for ref in oca_siblings(self._oca, o.order_ref):
+            self.cancel(ref)  # over FIX: the exchange knows no OCA groups
 
     # -- helpers -------------------------------------------------------------------------
     def _open(self) -> Iterator[str]:
@@ -664,6 +670,7 @@ def fix_session(
     speed: float = 0.0,
     state_dir: str | os.PathLike[str] | None = None,
     log_dir: str | os.PathLike[str] | None = None,
+    busy_poll_us: int | None = None,
 ) -> PaperSession:
     """A paper session whose orders go over FIX, on bars made from an MBO file's trades.
 
@@ -706,6 +713,8 @@ def fix_session(
         ``store_dir`` is given.
     log_dir : str or os.PathLike, optional
         Folder of the FIX message and event log (QuickFIX's FileLog files).
+    busy_poll_us : int, optional
+        See :class:`FixBroker`.
 
     Returns
     -------
@@ -739,6 +748,7 @@ def fix_session(
         store_dir=store_dir,
         log_dir=log_dir,
         log=None if state_dir is None else Path(state_dir) / "fix.log",
+        busy_poll_us=busy_poll_us,
     )
     session = PaperSession(
         bars,
