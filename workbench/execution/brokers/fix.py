@@ -367,8 +367,8 @@ class FixBroker:
                 symbol=self.symbol,
             )
 
-        self._request(send)
-        self.orders_sent += 1
+        if self._request(send):  # not a logged order replayed by a resumed session
+            self.orders_sent += 1
         self._sync()
         return bo.perm_id
 
@@ -477,21 +477,22 @@ class FixBroker:
             self._request(send)
         self._sync()
 
-    def _request(self, send: Callable[[Session], object]) -> None:
+    def _request(self, send: Callable[[Session], object]) -> object:
         """Hand a message to the session; log on again first when the connection is gone
-        (the message is then sent on the new connection, once)."""
+        (the message is then sent on the new connection, once). Returns what ``send`` did:
+        the MsgSeqNum sent, 0 for a request replayed from the log (not sent again)."""
         for attempt in range(2):
             if self._ini is None or not self._ini.logged_on:
                 self._logon()
             assert self._ini is not None
             try:
-                send(self._ini)
-                return
+                return send(self._ini)
             except RuntimeError:
                 # refused by the session (not logged on): nothing went out; once more
                 if attempt:
                     raise
                 self._ini = None
+        raise AssertionError("unreachable")  # the loop returns or raises
 
     def _sync(self) -> None:
         """Driven: a barrier (every report caused so far is applied); free: a short wait."""
