@@ -26,7 +26,7 @@ import pytest
 
 from tests.conftest import real_data_path
 from tests.integration.subprocesses import EXE, child_env
-from workbench.adapters.fix import FixExchange
+from workbench.adapters.fix import FixExchange, read_message_log
 from workbench.backtest.config import BacktestConfig
 from workbench.execution import PaperSession
 from workbench.execution.brokers.fix import FixBroker, fix_session
@@ -281,7 +281,7 @@ def test_a_restarted_exchange_loses_its_book_and_nothing_is_sent_twice(
     assert session.engine.position_qty == sum(broker.positions().values())
 
 
-def _start_exchange_cli(path: Path) -> tuple[subprocess.Popen[str], int]:
+def _start_exchange_cli(path: Path, *extra: str) -> tuple[subprocess.Popen[str], int]:
     proc = subprocess.Popen(
         [
             EXE,
@@ -296,6 +296,7 @@ def _start_exchange_cli(path: Path) -> tuple[subprocess.Popen[str], int]:
             str(FEE),
             "--timestamp-precision",
             "ns",
+            *extra,
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -375,3 +376,29 @@ def test_reports_are_applied_once_and_liquidity_is_flagged(feed: Path) -> None:
     assert fills
     assert all(r.last_liquidity_ind in (1, 2) for r in fills)
     assert all(r.misc_fee_amt == pytest.approx(FEE * (r.last_qty or 0)) for r in fills)
+
+
+def test_cli_fix_log_and_busy_polling_both_ends(feed: Path, tmp_path: Path) -> None:
+    proc, port = _start_exchange_cli(feed, "--busy-poll-us", "50")
+    try:
+        done = _paper(
+            "--broker",
+            "fix",
+            "--book",
+            str(feed),
+            "--fix-port",
+            str(port),
+            "--fix-log",
+            str(tmp_path / "log"),
+            "--fix-busy-poll-us",
+            "50",
+        )
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+    assert done.returncode == 0, done.stderr
+    orders = int(done.stdout.split(" orders sent")[0].rsplit(" ", 1)[1])
+    assert orders > 0
+    log = read_message_log(tmp_path / "log" / "FIX.4.4-CLIENT-EXCH.messages.current.log")
+    sent = [m for m in log if m.direction == "OUT" and m.msg_type == "D"]
+    assert len(sent) == orders

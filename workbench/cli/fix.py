@@ -61,6 +61,13 @@ from workbench.errors import ConfigError
     "built-in FIX 4.4 one, which --write-dictionary writes out).",
 )
 @click.option(
+    "--busy-poll-us",
+    default=None,
+    type=click.IntRange(min=0),
+    help="After each message, poll the socket this many microseconds before parking "
+    "(lower latency, a core busy). Default: park at once.",
+)
+@click.option(
     "--write-dictionary",
     "write_dictionary",
     default=None,
@@ -121,6 +128,7 @@ def fix_exchange(
     store_dir: str | None,
     log_dir: str | None,
     dictionary_path: str | None,
+    busy_poll_us: int | None,
     write_dictionary: str | None,
     reset_on_logon: bool,
     no_validate: bool,
@@ -186,6 +194,7 @@ def fix_exchange(
         timestamp_precision=timestamp_precision,
         log_dir=None if log_dir is None else Path(log_dir),
         dictionary_path=None if dictionary_path is None else Path(dictionary_path),
+        busy_poll_us=busy_poll_us,
     )
     exchange = start_fix_exchange(config)
     stats = exchange.stats

@@ -61,7 +61,22 @@ if TYPE_CHECKING:
 @click.option(
     "--fix-store",
     default=None,
-    help="fix: folder of the FIX message store (kept: a restart resumes the sequence).",
+    help="fix: folder of the FIX message store (kept: a restart resumes the sequence). "
+    "Default: --state DIR/fix-store, else a temporary folder.",
+)
+@click.option(
+    "--fix-log",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="fix: folder of the FIX message and event log (QuickFIX FileLog names: "
+    "FIX.4.4-CLIENT-EXCH.messages.current.log, .event.current.log). Default: no log.",
+)
+@click.option(
+    "--fix-busy-poll-us",
+    default=None,
+    type=click.IntRange(min=0),
+    help="fix: after each message, poll the socket this many microseconds before parking "
+    "(lower latency, a core busy). Default: park at once.",
 )
 @click.option(
     "--feed",
@@ -138,6 +153,8 @@ def paper(
     fix_symbol: str | None,
     fix_clock: str,
     fix_store: str | None,
+    fix_log: str | None,
+    fix_busy_poll_us: int | None,
     feed: str,
     bar_seconds: int,
     live_schema: str,
@@ -288,8 +305,8 @@ def paper(
             speed=speed,
         )
     elif broker == "fix":
-        if live or state_dir is not None:
-            raise ConfigError("--live and --state do not apply to --broker fix")
+        if live:
+            raise ConfigError("--live does not apply to --broker fix")
         if book_path is None:
             raise ConfigError(
                 "--broker fix needs --book FILE (the bars; the file fix-exchange replays)",
@@ -314,6 +331,9 @@ def paper(
             symbol=symbol,
             max_bars=max_bars,
             speed=speed,
+            state_dir=state_dir,
+            log_dir=fix_log,
+            busy_poll_us=fix_busy_poll_us,
         )
     else:
         if live:
@@ -336,6 +356,22 @@ def paper(
         click.echo(f"alerts: {alerts!r}", err=True)
     if session.resumed_from:
         click.echo(f"resuming: {session.resumed_from} bars replayed from the journal", err=True)
+    if broker == "fix" and state_dir is not None:
+        try:
+            session.broker.connect()  # a resumed session rebuilds from its log here
+        except (ConnectionError, OSError) as exc:
+            raise ConfigError(
+                f"the fix session could not log on: {exc}",
+                hint="is the FIX exchange running (workbench fix-exchange --feed FILE "
+                "--speed driven)?",
+            ) from None
+        tail = getattr(session.broker, "resumed", None)
+        if tail is not None:
+            click.echo(
+                f"fix: the same FIX session goes on; {len(tail.tail)} logged requests and "
+                "reports of the uncommitted bars to replay",
+                err=True,
+            )
     try:
         result = session.run()
     except (ConnectionError, OSError) as exc:
@@ -348,6 +384,14 @@ def paper(
     finally:
         if alerts is not None:
             alerts.close(timeout=10.0)
+    resumed = getattr(session.broker, "resumed", None)  # the fix broker's replayed log tail
+    if resumed is not None:
+        click.echo(
+            f"fix: {resumed.replayed} logged requests and reports replayed, "
+            f"{getattr(session.broker, 'resent', 0)} requests sent again (they had not "
+            "reached the exchange)",
+            err=True,
+        )
     status = session.status()
     session.close()
     sent = f"{status['orders_sent']} orders sent"

@@ -250,8 +250,8 @@ class Journal:
         """An acknowledgement, a fill count or a final state."""
         self._ops.append((_STATUS_SQL, (ref, perm_id, status.value, filled)))
 
-    def record_fill(self, fill: Fill, bar: int, phase: str, position: int) -> None:
-        """An execution, and the position it leaves."""
+    def record_fill(self, fill: Fill, bar: int, phase: str, position: int | None = None) -> None:
+        """An execution, and the position it leaves (or :meth:`record_position` later)."""
         self._ops.append(
             (
                 _FILL_SQL,
@@ -268,7 +268,12 @@ class Journal:
                 ),
             )
         )
-        self._ops.append((_POSITION_SQL, (fill.symbol, position, fill.time)))
+        if position is not None:
+            self.record_position(fill.symbol, position, fill.time)
+
+    def record_position(self, symbol: str, position: int, time: int) -> None:
+        """The signed position in ``symbol`` after a fill at ``time``."""
+        self._ops.append((_POSITION_SQL, (symbol, position, time)))
 
     def record_bar(self, bar: int, ts: int, signal: int, stop: float, equity: float, pos: int):
         """A bar's signal and close-of-bar equity (group-committed)."""

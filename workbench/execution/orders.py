@@ -288,8 +288,10 @@ class OrderManager:
             self.journal.update_order(mo.ref, status, mo.perm_id, mo.filled)
             if status is R:
                 why = mo.info.get("message", "")
+                # in the bar's transaction, not committed here: a commit mid-bar would make
+                # the bar's earlier fills durable while ``bars_done`` says the bar is to be
+                # redone, and a resume would journal them twice
                 self.journal.alert(self.bar, "order_rejected", f"{mo.ref} ({mo.purpose}): {why}")
-                self.journal.commit()
                 if self.on_rejected is not None:
                     self.on_rejected(mo)
 
@@ -307,9 +309,13 @@ class OrderManager:
         mo.filled += fill.quantity
         if not mo.status.is_done:
             mo.status = OrderStatus.FILLED if mo.filled >= mo.order.quantity else PF
-        self.on_fill(mo, fill)  # the engine updates its position first
         if journal:
-            self.journal.record_fill(fill, self.bar, self.phase, self.position_hint)
+            # before the engine reacts: a fill taken while it does (its stop's sync) comes
+            # after this one in the journal too, so a replay applies them in the same order
+            self.journal.record_fill(fill, self.bar, self.phase)
+        self.on_fill(mo, fill)  # the engine updates its position
+        if journal:
+            self.journal.record_position(fill.symbol, self.position_hint, fill.time)
             self.journal.update_order(mo.ref, mo.status, mo.perm_id, mo.filled)
 
     position_hint = 0  # the engine's position after the last fill (journaled with it)

@@ -1067,8 +1067,10 @@ class FixExchange:
     cannot be opened. ``dictionary_path``: a QuickFIX XML data dictionary to validate
     received messages against (else the built-in FIX 4.4 one; :func:`fix_write_dictionary`
     writes that one out); ``ValueError`` naming the file and line when it is not one,
-    ``FileNotFoundError`` when it is missing. A context manager:
-    leaving it stops the exchange.
+    ``FileNotFoundError`` when it is missing. ``busy_poll_us``: after each message, poll
+    the socket for up to this many microseconds before parking on epoll (lower latency, a
+    core busy; ``None`` or 0: park at once). A context manager: leaving it stops the
+    exchange.
     """
 
     def __new__(
@@ -1095,6 +1097,7 @@ class FixExchange:
         timestamp_precision: Literal["s", "ms", "us", "ns"] = "ms",
         log_dir: str | os.PathLike[str] | None = None,
         dictionary_path: str | os.PathLike[str] | None = None,
+        busy_poll_us: int | None = None,
     ) -> FixExchange: ...
     @property
     def port(self) -> int:
@@ -1198,7 +1201,10 @@ class FixInitiator:
     :class:`FixReport`. ``symbol`` is the default Symbol (55). ``store_dir``: file store,
     else memory; ``reset_on_logon`` sends 141=Y; ``log_dir``: message and event log files
     there, as :class:`FixExchange`'s; ``dictionary_path``: a QuickFIX XML data dictionary,
-    as :class:`FixExchange`'s. ``OSError`` when the log cannot be opened or the connection is
+    as :class:`FixExchange`'s. ``busy_poll_us``: after each message, poll the socket for up
+    to this many microseconds before parking on epoll (lower latency, a core busy; ``None``
+    or 0: park at once), as :class:`FixExchange`'s. ``OSError`` when the log cannot be
+    opened or the connection is
     refused, ``ConnectionError`` when the Logon is not answered, ``ValueError`` for bad
     arguments, ``RuntimeError`` when not logged on.
     """
@@ -1218,9 +1224,14 @@ class FixInitiator:
         timeout: float = 10.0,
         log_dir: str | os.PathLike[str] | None = None,
         dictionary_path: str | os.PathLike[str] | None = None,
+        busy_poll_us: int | None = None,
     ) -> FixInitiator: ...
-    def connect(self) -> None:
-        """Connect and log on (blocks until the Logon answer)."""
+    def connect(self, next_target_seq: int | None = None) -> None:
+        """Connect and log on (blocks until the Logon answer). ``next_target_seq``: expect
+        this MsgSeqNum next (1 up to the store's next expected, else ``ValueError``), so the
+        counterparty's messages from there on are asked again with a ResendRequest and
+        come back as PossDup resends (a restarted client that lost messages it had
+        received)."""
     @property
     def logged_on(self) -> bool:
         """Whether the session is logged on."""

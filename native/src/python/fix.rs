@@ -25,7 +25,7 @@ use crate::fix::gateway::{
 };
 use crate::fix::net::now_ns;
 use crate::fix::session::{Event, Role, SessionConfig};
-use crate::fix::store::{FileStore, MemoryStore};
+use crate::fix::store::{FileStore, MemoryStore, MessageStore};
 use crate::fix::tags::{self, msg_type as mt};
 
 fn gateway_err(e: GatewayError) -> PyErr {
@@ -174,7 +174,7 @@ impl PyFixExchange {
         heartbeat=30, store_dir=None, reset_on_logon=false, validate=true, speed=None,
         hold_at_ns=None, instrument_id=None, symbol=None, tick=None, queue="conservative",
         maker_fee=0.0, taker_fee=0.0, seed=0, timestamp_precision="ms", log_dir=None,
-        dictionary_path=None
+        dictionary_path=None, busy_poll_us=None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -200,8 +200,10 @@ impl PyFixExchange {
         timestamp_precision: &str,
         log_dir: Option<PathBuf>,
         dictionary_path: Option<PathBuf>,
+        busy_poll_us: Option<u64>,
     ) -> PyResult<Self> {
         let mut cfg = GatewayConfig::new(resolve(host, port)?);
+        cfg.busy_poll = busy_poll(busy_poll_us);
         cfg.log_dir = log_dir;
         cfg.dictionary = load_dictionary(dictionary_path.as_deref())?;
         cfg.sender_comp_id = sender_comp_id.to_string();
@@ -572,6 +574,26 @@ fn tif_code(t: &str) -> PyResult<&'static str> {
     }
 }
 
+/// `busy_poll_us` as the configs take it: `None` or 0 parks at once.
+fn busy_poll(us: Option<u64>) -> Option<Duration> {
+    us.filter(|&u| u > 0).map(Duration::from_micros)
+}
+
+/// Sets the store's next expected MsgSeqNum back to `seq` (1 up to the store's own).
+fn rewind_target(store: &mut AnyStore, seq: u64) -> PyResult<()> {
+    let (now, set) = match store {
+        AnyStore::Memory(m) => (m.next_target_seq(), m as &mut dyn MessageStore),
+        AnyStore::File(f) => (f.next_target_seq(), f as &mut dyn MessageStore),
+    };
+    if seq == 0 || seq > now {
+        return Err(PyValueError::new_err(format!(
+            "next_target_seq must be 1 to {now} (the store's next expected), got {seq}"
+        )));
+    }
+    set.set_next_target_seq(seq)
+        .map_err(|e| PyOSError::new_err(format!("rewinding the store: {e}")))
+}
+
 /// A blocking FIX 4.4 initiator; see the stub for the arguments.
 #[pyclass(module = "workbench_native._native", name = "FixInitiator")]
 pub struct PyFixInitiator {
@@ -629,7 +651,7 @@ impl PyFixInitiator {
     #[pyo3(signature = (
         *, port, host="127.0.0.1", sender_comp_id="CLIENT", target_comp_id="EXCH",
         heartbeat=30, symbol="", store_dir=None, reset_on_logon=true, validate=true,
-        timeout=10.0, log_dir=None, dictionary_path=None
+        timeout=10.0, log_dir=None, dictionary_path=None, busy_poll_us=None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -645,6 +667,7 @@ impl PyFixInitiator {
         timeout: f64,
         log_dir: Option<PathBuf>,
         dictionary_path: Option<PathBuf>,
+        busy_poll_us: Option<u64>,
     ) -> PyResult<Self> {
         if !(timeout.is_finite() && timeout > 0.0) {
             return Err(PyValueError::new_err(
@@ -655,6 +678,7 @@ impl PyFixInitiator {
         cfg.heartbeat_interval = heartbeat;
         cfg.reset_on_logon = reset_on_logon;
         cfg.validate = validate;
+        cfg.busy_poll = busy_poll(busy_poll_us);
         cfg.log_dir = log_dir;
         cfg.dictionary = load_dictionary(dictionary_path.as_deref())?;
         Ok(Self {
@@ -667,8 +691,11 @@ impl PyFixInitiator {
         })
     }
 
-    /// Connects and logs on (blocks until the Logon answer, or raises).
-    fn connect(&self, py: Python<'_>) -> PyResult<()> {
+    /// Connects and logs on (blocks until the Logon answer, or raises). `next_target_seq`:
+    /// expect this MsgSeqNum next (at most the store's), so what came from there on is asked
+    /// again by a ResendRequest (a restarted client that lost messages it had received).
+    #[pyo3(signature = (next_target_seq=None))]
+    fn connect(&self, py: Python<'_>, next_target_seq: Option<u64>) -> PyResult<()> {
         let mut g = self
             .inner
             .lock()
@@ -680,7 +707,7 @@ impl PyFixInitiator {
         let timeout = Duration::from_secs_f64(self.timeout);
         let ini = py.detach(move || -> PyResult<Initiator> {
             let now = now_ns();
-            let store = match dir {
+            let mut store = match dir {
                 None => AnyStore::Memory(MemoryStore::new(now)),
                 Some(d) => {
                     let prefix = format!("FIX.4.4-{}-{}", cfg.sender_comp_id, cfg.target_comp_id);
@@ -689,6 +716,9 @@ impl PyFixInitiator {
                     })?)
                 }
             };
+            if let Some(seq) = next_target_seq {
+                rewind_target(&mut store, seq)?;
+            }
             Initiator::connect(addr, cfg, store, timeout).map_err(client_err)
         })?;
         *g = Some(ini);
@@ -887,7 +917,7 @@ impl PyFixInitiator {
     }
 
     fn __enter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, Self>> {
-        slf.borrow().connect(slf.py())?;
+        slf.borrow().connect(slf.py(), None)?;
         Ok(slf)
     }
 

@@ -32,6 +32,26 @@ class BrokerOrder:
     message: str = ""
 
 
+def book_fill(bo: BrokerOrder, fill: Fill, position: dict[str, int]) -> OrderStatus:
+    """Book ``fill`` of ``bo``: its fills, filled quantity and status, and the signed
+    ``position`` by symbol. Returns the order's new status (filled or partially filled)."""
+    o = bo.order
+    bo.fills.append(fill)
+    bo.filled += fill.quantity
+    position[o.symbol] = position.get(o.symbol, 0) + int(o.side) * fill.quantity
+    full = bo.filled >= o.quantity
+    bo.status = OrderStatus.FILLED if full else OrderStatus.PARTIALLY_FILLED
+    return bo.status
+
+
+def oca_siblings(oca: dict[str, str], order_ref: str) -> list[str]:
+    """The other orders of ``order_ref``'s one-cancels-all group (``oca``: ref -> group)."""
+    group = oca.get(order_ref)
+    if not group:
+        return []
+    return [ref for ref, g in oca.items() if g == group and ref != order_ref]
+
+
 class Broker(Protocol):
     """A broker (simulated or real) as the execution engine sees it."""
 

@@ -31,6 +31,13 @@ and the ExecutionReports come back into the engine's order and fill model:
   that no report brought becomes a fill at the AvgPx; an order the exchange does not know
   (an exchange restarted without its book) is marked cancelled, never sent again.
 
+- **Resume** (a ``log``, ``state_dir/fix.log`` with ``--state``): the broker logs the calls
+  it gets, the requests it sends and the reports it reads, and a restarted session picks up
+  the same FIX session where the killed one left it (:mod:`.fix_resume`): the broker's books
+  rebuilt from the log, a logon that asks again for what the killed process had received but
+  not logged, the uncommitted bar redone against the logged exchange traffic (nothing sent
+  twice), then every open order reconciled by OrderStatusRequest and the clock driven on.
+
 The strategy's bars are the MBO file's trades aggregated, by the same code as ``sim-l3``
 (:meth:`workbench.book.SimExchange.trade_bars`).
 """
@@ -38,16 +45,32 @@ The strategy's bars are the MBO file's trades aggregated, by the same code as ``
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from workbench.backtest.config import BacktestConfig
 from workbench.book import ExchangeConfig, SimExchange, fixed
 from workbench.errors import ConfigError
-from workbench.execution.brokers.base import BrokerOrder, FillListener, StatusListener
+from workbench.execution.brokers.base import (
+    BrokerOrder,
+    FillListener,
+    StatusListener,
+    book_fill,
+    oca_siblings,
+)
+from workbench.execution.brokers.exchange_log import ExchangeLog
+from workbench.execution.brokers.fix_resume import (
+    LoggedReport,
+    LoggingInitiator,
+    TailInitiator,
+    answers,
+    logged_report,
+)
+from workbench.execution.brokers.sim_l3 import book_identity
 from workbench.execution.config import ExecutionConfig
 from workbench.execution.feeds import Bar
 from workbench.execution.session import PaperSession
@@ -58,6 +81,9 @@ from workbench.strategies.base import Strategy
 
 Clock = Literal["driven", "free"]
 Side_ = Literal["buy", "sell"]
+Report = FixReport | LoggedReport
+Session = FixInitiator | LoggingInitiator | TailInitiator
+_COUNTER = re.compile(r"(?:^[ps]|\.[cr])(\d+)$")  # the request counter in an id of ours
 
 _ORD_TYPE: dict[OrderType, Literal["market", "limit", "stop", "stop_limit"]] = {
     OrderType.MARKET: "market",
@@ -123,6 +149,12 @@ class FixBroker:
     log_dir : str or os.PathLike, optional
         Folder of the FIX message and event log (QuickFIX's FileLog files, appended to
         across reconnects). Default: no log.
+    log : str or os.PathLike, optional
+        The broker's session log (resumable sessions, see the module docstring); with it
+        ``store_dir`` should be kept too. Default: none.
+    busy_poll_us : int, optional
+        After each message, the FIX session polls its socket for up to this many
+        microseconds before parking on epoll (lower latency, a core busy). Default: park.
     """
 
     name = "fix"
@@ -142,6 +174,8 @@ class FixBroker:
         settle: float = 0.2,
         heartbeat: int = 30,
         log_dir: str | os.PathLike[str] | None = None,
+        log: str | os.PathLike[str] | None = None,
+        busy_poll_us: int | None = None,
     ) -> None:
         if clock not in ("driven", "free"):
             raise ConfigError(f"clock {clock!r} must be 'driven' or 'free'")
@@ -149,13 +183,24 @@ class FixBroker:
         self.sender_comp_id, self.target_comp_id = sender_comp_id, target_comp_id
         self.timeout, self.reconnect_for, self.settle = timeout, reconnect_for, settle
         self.heartbeat = heartbeat
+        self.busy_poll_us = busy_poll_us
         self._tmp = None
         if store_dir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="wb-fix-")
             store_dir = self._tmp.name
         self.store_dir = Path(store_dir)
         self.log_dir = None if log_dir is None else Path(log_dir)
-        self._ini: FixInitiator | None = None
+        self._ini: Session | None = None
+        self.log = None if log is None else ExchangeLog(Path(log))
+        self.resume_bar = 0
+        """The bar the session goes on at (its journal's ``bars_done``): :meth:`connect`
+        rebuilds the broker's books up to its start and replays the log's rest."""
+        self.resumed: TailInitiator | None = None
+        """The tail replayed by a resumed session (None: a new one)."""
+        self._rebuilding = False  # the books being rebuilt from the log: nobody is told
+        self.resent = 0
+        """Requests of the dead process sent again on resume (they never reached the
+        exchange)."""
         self._orders: dict[str, BrokerOrder] = {}
         self._cl_ord_id: dict[str, str] = {}  # order_ref -> its current ClOrdID
         self._ref_of: dict[str, str] = {}  # any ClOrdID of ours -> order_ref
@@ -164,10 +209,10 @@ class FixBroker:
         self._position: dict[str, int] = {}
         self._requests = 0
         self._waiting: set[str] = set()  # ReplayReqIDs of the barriers being waited for
-        self._barriers: dict[str, FixReport] = {}  # their answers, read by a nested wait
+        self._barriers: dict[str, Report] = {}  # their answers, read by a nested wait
         self._on_fill: FillListener | None = None
         self._on_status: StatusListener | None = None
-        self.reports: list[FixReport] = []
+        self.reports: list[Report] = []
         """Every report applied (ExecutionReports, cancel and business rejects)."""
         self.connections = 0
         """Logons made (1 + the reconnects)."""
@@ -180,17 +225,96 @@ class FixBroker:
         self._on_fill, self._on_status = on_fill, on_status
 
     def connect(self) -> None:
-        """Log on (a no-op when logged on); after a drop, reconcile the open orders."""
+        """Log on (a no-op when logged on); after a drop, reconcile the open orders; a
+        resumed session first rebuilds from its log (see the module docstring)."""
         if self._ini is not None and self._ini.logged_on:
             return
-        self._logon()
+        entries: list[dict[str, Any]] = []
+        if self.log is not None and not self.connections:
+            entries, offsets = self.log.read()
+            self.log.truncate(offsets[-1])  # a torn last line: never acted on
+        if not entries:
+            self._logon()
+            return
+        cut = next(
+            (k for k, e in enumerate(entries) if e["k"] == "O" and e["i"] >= self.resume_bar),
+            len(entries),
+        )
+        self._rebuild(entries[:cut])
+        seqs = [e["seq_num"] for e in entries if e["k"] == "R" and e.get("seq_num")]
+        self._logon(max(seqs) + 1 if seqs else None)
+        assert isinstance(self._ini, LoggingInitiator)
+        self.resumed = self._ini = TailInitiator(entries[cut:], self._ini, self._resync)
+
+    def _rebuild(self, entries: list[dict[str, Any]]) -> None:
+        """The books (orders, ClOrdIDs, fills, positions) as the log left them."""
+        self._rebuilding = True
+        try:
+            for e in entries:
+                kind = e["k"]
+                if kind == "S" and e["ref"] not in self._orders:
+                    order = Order(
+                        e["ref"],
+                        e["symbol"],
+                        Side(e["side"]),
+                        e["qty"],
+                        OrderType(e["type"]),
+                        limit_price=e["limit"],
+                        stop_price=e["stop"],
+                        time_in_force=TimeInForce(e["tif"]),
+                    )
+                    self._orders[order.order_ref] = BrokerOrder(order, 0, OrderStatus.PENDING)
+                    self._cl_ord_id[order.order_ref] = self._ref_of_set(e["ref"], e["ref"])
+                    if e["oca"]:
+                        self._oca[order.order_ref] = e["oca"]
+                elif kind in ("C", "M"):
+                    self._ref_of_set(e["cl"], e["ref"])
+                elif kind == "Q" and not e.get("x"):
+                    ident = e["kw"].get("req_id") if e["m"] in ("replay", "order_status") else None
+                    found = _COUNTER.search(ident or (e["a"][0] if e["m"] != "replay" else ""))
+                    if found:
+                        self._requests = max(self._requests, int(found.group(1)))
+                elif kind == "R":
+                    self._apply(logged_report(e))
+        finally:
+            self._rebuilding = False
+
+    def _resync(self, tail: TailInitiator) -> None:
+        """The tail is spent: collect the resends behind a barrier, send what never reached
+        the exchange, ask for every open order (see the module docstring)."""
+        live = tail.live
+        k = self.connections
+        rid = f"x{k}"
+        live.call("replay", 0, stop_on_report=False, req_id=rid, inclusive=True, x=True)
+        while True:
+            r = live.ini.next_report(self.timeout)
+            if r is None:
+                raise ConnectionError(f"no answer from the FIX exchange at {self.host}:{self.port}")
+            if r.kind == "replay_status" and r.req_id == rid:
+                break
+            tail.buffer.append(r)
+        for q in tail.unanswered:
+            if not any(answers(q, r) for r in tail.buffer):
+                live.call(q["m"], *q["a"], x=True, **q["kw"])  # it never got there
+                self.resent += 1
+        for j, ref in enumerate(list(self._open())):
+            cl, side = self._cl_ord_id[ref], self._side(self._orders[ref].order)
+            live.call("order_status", cl, side, req_id=f"x{k}s{j}", symbol=self.symbol, x=True)
+
+    def _entry(self, entry: dict[str, Any]) -> None:
+        """Log one of the engine's calls (not while the log's tail is replayed)."""
+        tail = self._ini if isinstance(self._ini, TailInitiator) else None
+        if self.log is not None and (tail is None or tail.spent):
+            self.log.append(entry)
 
     def close(self) -> None:
-        """Log out and remove the temporary store."""
+        """Log out, close the log and remove the temporary store."""
         if self._ini is not None:
             for r in self._ini.logout(timeout=2.0):
                 self._apply(r)
             self._ini = None
+        if self.log is not None:
+            self.log.close()
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
@@ -210,14 +334,28 @@ class FixBroker:
         ref = order.order_ref
         if ref in self._orders:
             raise ValueError(f"duplicate order_ref {ref!r}: the broker has it")
+        o = order
+        self._entry(
+            {
+                "k": "S",
+                "ref": ref,
+                "symbol": o.symbol,
+                "side": int(o.side),
+                "qty": o.quantity,
+                "type": o.order_type.value,
+                "limit": o.limit_price,
+                "stop": o.stop_price,
+                "tif": o.time_in_force.value,
+                "oca": oca_group,
+            }
+        )
         bo = BrokerOrder(order, 0, OrderStatus.PENDING)
         self._orders[ref] = bo
         self._cl_ord_id[ref] = self._ref_of_set(ref, ref)
         if oca_group:
             self._oca[ref] = oca_group
-        o = order
 
-        def send(ini: FixInitiator) -> int:
+        def send(ini: Session) -> int:
             return ini.new_order(
                 ref,
                 self._side(o),
@@ -229,8 +367,8 @@ class FixBroker:
                 symbol=self.symbol,
             )
 
-        self._request(send)
-        self.orders_sent += 1
+        if self._request(send):  # not a logged order replayed by a resumed session
+            self.orders_sent += 1
         self._sync()
         return bo.perm_id
 
@@ -240,6 +378,7 @@ class FixBroker:
         if bo is None or bo.status.is_done:
             return
         new = self._ref_of_set(f"{order_ref}.c{self._next()}", order_ref)
+        self._entry({"k": "C", "ref": order_ref, "cl": new})
         orig, side = self._cl_ord_id[order_ref], self._side(bo.order)
         self._request(lambda ini: ini.cancel(new, orig, side, symbol=self.symbol))
         self._sync()
@@ -251,6 +390,7 @@ class FixBroker:
             return
         o = bo.order
         new = self._ref_of_set(f"{order_ref}.r{self._next()}", order_ref)
+        self._entry({"k": "M", "ref": order_ref, "cl": new, "stop": stop_price})
         orig = self._cl_ord_id[order_ref]
         limit = None if o.limit_price is None else _price(o.limit_price)
         self._request(
@@ -272,6 +412,7 @@ class FixBroker:
     def on_bar_open(self, bar: Bar) -> None:
         """Driven: replay the records before ``bar`` and let feed time reach its start (the
         records at its start come with the bar)."""
+        self._entry({"k": "O", "i": bar.index})
         if self.clock == "driven":
             self._replay(bar.ts, stop=False, inclusive=False)
         else:
@@ -280,6 +421,7 @@ class FixBroker:
     def on_bar(self, bar: Bar) -> None:
         """Driven: replay ``bar``'s records, stopping after each one that caused a report so
         the engine reacts before the next."""
+        self._entry({"k": "B", "i": bar.index})
         if self.clock == "driven":
             while not self._replay(bar.end - 1, stop=any(self._open())):
                 pass
@@ -287,8 +429,9 @@ class FixBroker:
             self._drain(self.settle)
 
     # -- the session ---------------------------------------------------------------------
-    def _logon(self) -> None:
-        """Log on, retrying for ``reconnect_for`` seconds; reconcile after a reconnect."""
+    def _logon(self, next_target_seq: int | None = None) -> None:
+        """Log on, retrying for ``reconnect_for`` seconds; reconcile after a reconnect.
+        ``next_target_seq``: the MsgSeqNum to expect (a resumed session's rewind)."""
         fresh = not self.store_dir.exists() or not any(self.store_dir.iterdir())
         self.store_dir.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + (self.reconnect_for if self.connections else 0.0)
@@ -304,15 +447,19 @@ class FixBroker:
                 reset_on_logon=fresh and not self.connections,
                 timeout=self.timeout,
                 log_dir=None if self.log_dir is None else str(self.log_dir),
+                busy_poll_us=self.busy_poll_us,
             )
             try:
-                ini.connect()
+                try:
+                    ini.connect(next_target_seq)
+                except ValueError:  # the store expects less already: nothing to ask again
+                    ini.connect()
                 break
             except (OSError, ConnectionError):
                 if time.monotonic() >= deadline:
                     raise
                 time.sleep(0.2)
-        self._ini = ini
+        self._ini = ini if self.log is None else LoggingInitiator(ini, self.log)
         self.connections += 1
         if self.connections > 1:
             self._reconcile()
@@ -324,27 +471,28 @@ class FixBroker:
             cl, side = self._cl_ord_id[ref], self._side(self._orders[ref].order)
             rid = f"s{self._next()}"
 
-            def send(ini: FixInitiator, cl: str = cl, side: Side_ = side, rid: str = rid) -> int:
+            def send(ini: Session, cl: str = cl, side: Side_ = side, rid: str = rid) -> int:
                 return ini.order_status(cl, side, req_id=rid, symbol=self.symbol)
 
             self._request(send)
         self._sync()
 
-    def _request(self, send: Callable[[FixInitiator], object]) -> None:
+    def _request(self, send: Callable[[Session], object]) -> object:
         """Hand a message to the session; log on again first when the connection is gone
-        (the message is then sent on the new connection, once)."""
+        (the message is then sent on the new connection, once). Returns what ``send`` did:
+        the MsgSeqNum sent, 0 for a request replayed from the log (not sent again)."""
         for attempt in range(2):
             if self._ini is None or not self._ini.logged_on:
                 self._logon()
             assert self._ini is not None
             try:
-                send(self._ini)
-                return
+                return send(self._ini)
             except RuntimeError:
                 # refused by the session (not logged on): nothing went out; once more
                 if attempt:
                     raise
                 self._ini = None
+        raise AssertionError("unreachable")  # the loop returns or raises
 
     def _sync(self) -> None:
         """Driven: a barrier (every report caused so far is applied); free: a short wait."""
@@ -361,7 +509,7 @@ class FixBroker:
         while True:
             rid = f"p{self._next()}"
 
-            def send(ini: FixInitiator, rid: str = rid) -> int:
+            def send(ini: Session, rid: str = rid) -> int:
                 return ini.replay(target, stop_on_report=stop, req_id=rid, inclusive=inclusive)
 
             self._request(send)
@@ -373,7 +521,7 @@ class FixBroker:
             if status is not None:
                 return until_ns < 0 or bool(status.replay_reached)
 
-    def _until(self, rid: str) -> FixReport | None:
+    def _until(self, rid: str) -> Report | None:
         """Apply reports until the ReplayStatus ``rid``; None when the connection dropped."""
         ini = self._ini
         assert ini is not None
@@ -414,7 +562,7 @@ class FixBroker:
             self._apply(r)
 
     # -- reports -------------------------------------------------------------------------
-    def _apply(self, r: FixReport) -> None:
+    def _apply(self, r: Report) -> None:
         if r.exec_id is not None:
             if r.poss_dup and r.exec_id in self._exec_ids:
                 return  # a resend (PossDup) of a report already applied
@@ -445,7 +593,7 @@ class FixBroker:
         elif kind == "status":
             self._status_report(bo, r)
 
-    def _status_report(self, bo: BrokerOrder, r: FixReport) -> None:
+    def _status_report(self, bo: BrokerOrder, r: Report) -> None:
         if r.ord_status == "8" and r.ord_rej_reason == 5:
             self._status(bo, OrderStatus.CANCELLED, "unknown at the FIX exchange after reconnect")
             return
@@ -460,10 +608,10 @@ class FixBroker:
         if bo.status is status:
             return
         bo.status, bo.message = status, message
-        if self._on_status is not None:
+        if self._on_status is not None and not self._rebuilding:
             self._on_status(bo.order.order_ref, status, bo.perm_id, message)
 
-    def _fill(self, bo: BrokerOrder, qty: int, price: float, r: FixReport | None) -> None:
+    def _fill(self, bo: BrokerOrder, qty: int, price: float, r: Report | None) -> None:
         o = bo.order
         liquidity = Liquidity.MAKER if r is not None and r.last_liquidity_ind == 1 else None
         fill = Fill(
@@ -476,19 +624,15 @@ class FixBroker:
             o.order_ref,
             liquidity or Liquidity.TAKER,
         )
-        bo.fills.append(fill)
-        bo.filled += qty
-        self._position[o.symbol] = self._position.get(o.symbol, 0) + int(o.side) * qty
-        bo.status = OrderStatus.FILLED if bo.filled >= o.quantity else OrderStatus.PARTIALLY_FILLED
+        book_fill(bo, fill, self._position)
+        if self._rebuilding:
+            return  # the engine has it from its journal; the OCA cancels are in the log
         if self._on_fill is not None:
             self._on_fill(o.order_ref, fill)
         if self._on_status is not None:
             self._on_status(o.order_ref, bo.status, bo.perm_id, "")
-        group = self._oca.get(o.order_ref)
-        if group:
-            for ref, g in list(self._oca.items()):
-                if g == group and ref != o.order_ref:
-                    self.cancel(ref)
+        for ref in oca_siblings(self._oca, o.order_ref):
+            self.cancel(ref)  # over FIX: the exchange knows no OCA groups
 
     # -- helpers -------------------------------------------------------------------------
     def _open(self) -> Iterator[str]:
@@ -525,6 +669,9 @@ def fix_session(
     execution: ExecutionConfig | None = None,
     product: str = "MCL_FUT",
     speed: float = 0.0,
+    state_dir: str | os.PathLike[str] | None = None,
+    log_dir: str | os.PathLike[str] | None = None,
+    busy_poll_us: int | None = None,
 ) -> PaperSession:
     """A paper session whose orders go over FIX, on bars made from an MBO file's trades.
 
@@ -561,25 +708,50 @@ def fix_session(
     speed : float, default 0.0
         Bars per second x bar length: the session's pacing (0: as fast as the exchange
         answers).
+    state_dir : str or os.PathLike, optional
+        The journal folder: a resumable session (``clock="driven"`` only). The broker's
+        session log is ``fix.log`` in it, and the FIX store ``fix-store`` unless
+        ``store_dir`` is given.
+    log_dir : str or os.PathLike, optional
+        Folder of the FIX message and event log (QuickFIX's FileLog files).
+    busy_poll_us : int, optional
+        See :class:`FixBroker`.
 
     Returns
     -------
     PaperSession
         Ready to :meth:`~PaperSession.run` (its broker is a :class:`FixBroker`).
+
+    Raises
+    ------
+    ConfigError
+        ``state_dir`` with ``clock="free"`` (an exchange that replays by itself cannot be
+        met again where the session left it), or ``state_dir`` holding another session.
     """
     cfg = config or BacktestConfig()
+    if state_dir is not None and clock != "driven":
+        raise ConfigError(
+            "a resumable fix session (--state) needs the driven clock",
+            hint="run workbench fix-exchange --speed driven and drop --fix-clock free",
+        )
     x = SimExchange(book, ExchangeConfig(tick=fixed(contract_spec(product).tick_size)))
     bars = x.trade_bars(bar_size, symbol)
+    if state_dir is not None and store_dir is None:
+        store_dir = Path(state_dir) / "fix-store"
+    fix_symbol = fix_symbol or str(x.instrument_id)
     broker = FixBroker(
         port,
         host,
         sender_comp_id=sender_comp_id,
         target_comp_id=target_comp_id,
-        symbol=fix_symbol or str(x.instrument_id),
+        symbol=fix_symbol,
         clock=clock,
         store_dir=store_dir,
+        log_dir=log_dir,
+        log=None if state_dir is None else Path(state_dir) / "fix.log",
+        busy_poll_us=busy_poll_us,
     )
-    return PaperSession(
+    session = PaperSession(
         bars,
         strategy,
         cfg,
@@ -587,4 +759,13 @@ def fix_session(
         broker=broker,
         max_bars=max_bars,
         speed=speed,
+        state_dir=None if state_dir is None else Path(state_dir),
+        identity_extra={
+            "symbol": symbol,
+            "bar_size": bar_size,
+            "book": book_identity(book),
+            "fix": {"sender": sender_comp_id, "target": target_comp_id, "symbol": fix_symbol},
+        },
     )
+    broker.resume_bar = session.engine.om.replay_until
+    return session

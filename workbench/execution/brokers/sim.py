@@ -22,7 +22,12 @@ import json
 import sqlite3
 from pathlib import Path
 
-from workbench.execution.brokers.base import BrokerOrder, FillListener, StatusListener
+from workbench.execution.brokers.base import (
+    BrokerOrder,
+    FillListener,
+    StatusListener,
+    book_fill,
+)
 from workbench.execution.feeds import Bar
 from workbench.model import Fill, Order, OrderStatus, OrderType, Side, TimeInForce
 
@@ -230,11 +235,8 @@ class SimBroker:
             self.commission * qty,
             o.order_ref,
         )
-        bo.fills.append(fill)
-        bo.filled += qty
-        self._position[o.symbol] = self._position.get(o.symbol, 0) + int(o.side) * qty
+        book_fill(bo, fill, self._position)  # the whole rest: filled
         self._resting.pop(o.order_ref, None)
-        bo.status = OrderStatus.FILLED
         if self._db is not None:
             self._db.execute(
                 "INSERT INTO fills (order_ref, time, symbol, side, quantity, price, commission) "

@@ -43,7 +43,13 @@ import pandas as pd
 from workbench.backtest.config import BacktestConfig
 from workbench.book import ExchangeConfig, SimExchange, fixed
 from workbench.errors import WorkbenchError
-from workbench.execution.brokers.base import BrokerOrder, FillListener, StatusListener
+from workbench.execution.brokers.base import (
+    BrokerOrder,
+    FillListener,
+    StatusListener,
+    book_fill,
+    oca_siblings,
+)
 from workbench.execution.brokers.exchange_log import ExchangeLog
 from workbench.execution.config import ExecutionConfig
 from workbench.execution.feeds import Bar
@@ -290,31 +296,23 @@ class L3SimBroker:
 
     def _fill(self, bo: BrokerOrder, r: Any) -> None:
         o = bo.order
-        qty = int(r.last_qty)
         fill = Fill(
             int(r.ts_exchange.value),
             o.symbol,
             o.side,
-            qty,
+            int(r.last_qty),
             float(r.last_px),
             float(r.fee),
             o.order_ref,
             Liquidity(r.liquidity),
         )
-        bo.fills.append(fill)
-        bo.filled += qty
-        self._position[o.symbol] = self._position.get(o.symbol, 0) + int(o.side) * qty
-        done = bo.filled >= o.quantity
-        bo.status = OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED
+        book_fill(bo, fill, self._position)
         if self._notice() and self._on_fill is not None:
             self._on_fill(o.order_ref, fill)
         if self._notice() and self._on_status is not None:
             self._on_status(o.order_ref, bo.status, bo.perm_id, "")
-        group = self._oca.get(o.order_ref)
-        if group:
-            for ref, g in list(self._oca.items()):
-                if g == group and ref != o.order_ref:
-                    self._cancel(ref)  # the exchange's own doing: not a logged call
+        for ref in oca_siblings(self._oca, o.order_ref):
+            self._cancel(ref)  # the exchange's own doing: not a logged call
 
     # -- market data ---------------------------------------------------------------------
     def on_bar_open(self, bar: Bar) -> None:
