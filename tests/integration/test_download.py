@@ -461,6 +461,50 @@ def test_refused_key_is_reported_without_its_value(
     assert _files(data_dir) == []
 
 
+def test_unresolved_symbol_is_reported_from_the_metadata(
+    fake: FakeDatabentoGateway, tmp_path: Path
+) -> None:
+    report = download(
+        parse_request(["MCL.FUT", "ZZZ.FUT"], "ohlcv-1m", DAYS[0], DAYS[-1]),
+        tmp_path / "data",
+        key=fake.api_key,
+        gateway=fake.gateway,
+    )
+    assert report.unresolved == ["ZZZ.FUT"]
+    assert report.partly_resolved == {}
+    assert report.days_downloaded == 4
+    _assert_same_bars(_loaded(tmp_path / "data"), _expected())
+
+
+def test_a_contract_listed_during_the_range_is_partly_resolved(
+    fake: FakeDatabentoGateway, tmp_path: Path
+) -> None:
+    fake.add_instrument("MCLG6", 42009, DAYS[2], DAYS[-1] + dt.timedelta(days=30))
+    report = download(
+        parse_request(["MCLZ5", "MCLG6"], "ohlcv-1m", DAYS[0], DAYS[-1]),
+        tmp_path / "data",
+        key=fake.api_key,
+        gateway=fake.gateway,
+    )
+    assert report.unresolved == []
+    assert report.partly_resolved == {"MCLG6": 2}
+
+
+def test_no_resolvable_symbol_is_refused_at_the_cost_query(
+    fake: FakeDatabentoGateway, tmp_path: Path
+) -> None:
+    with pytest.raises(DownloadError, match="resolved none of the symbols") as info:
+        download(
+            parse_request(["ZZZ.FUT"], "ohlcv-1m", DAYS[0], DAYS[-1]),
+            tmp_path / "data",
+            key=fake.api_key,
+            gateway=fake.gateway,
+        )
+    assert "ZZZ.FUT" in info.value.message
+    assert info.value.exit_code == 2
+    assert fake.requests_for("timeseries.get_range") == []
+
+
 def test_malformed_key_is_rejected_without_echoing_it(
     fake: FakeDatabentoGateway, tmp_path: Path
 ) -> None:
@@ -520,9 +564,11 @@ def _cli_env(fake: FakeDatabentoGateway, key: str | None) -> dict[str, str]:
     return env
 
 
-def _download_args(data_dir: Path, start: str, end: str, *extra: str) -> list[str]:
+def _download_args(
+    data_dir: Path, start: str, end: str, *extra: str, symbols: str = "MCL.FUT"
+) -> list[str]:
     return [
-        *("data", "download", "--symbols", "MCL.FUT", "--schema", "ohlcv-1m"),
+        *("data", "download", "--symbols", symbols, "--schema", "ohlcv-1m"),
         *("--start", start, "--end", end, "--data-dir", str(data_dir), *extra),
     ]
 
@@ -549,6 +595,7 @@ def _make_case(
     end: str = "2025-11-06",
     dotenv_key: str | None = None,
     followup_extra: tuple[str, ...] | None = None,
+    symbols: str = "MCL.FUT",
 ) -> CliCase:
     cwd = base / name / "cwd"
     cwd.mkdir(parents=True)
@@ -562,7 +609,7 @@ def _make_case(
         cwd=cwd,
         data_dir=data_dir,
         key=key,
-        args=_download_args(data_dir, start, end),
+        args=_download_args(data_dir, start, end, symbols=symbols),
         followup=None
         if followup_extra is None
         else _download_args(data_dir, start, end, *followup_extra),
@@ -585,6 +632,8 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, CliCase]
         "end_before_start": _make_case(
             base, "end_before_start", key=key, start="2025-11-06", end="2025-11-03"
         ),
+        "one_unresolved": _make_case(base, "one_unresolved", key=key, symbols="MCL.FUT,ZZZ.FUT"),
+        "none_resolved": _make_case(base, "none_resolved", key=key, symbols="ZZZ.FUT,QQQ.FUT"),
     }
     try:
         with ThreadPoolExecutor(max_workers=len(cases)) as pool:
@@ -607,6 +656,8 @@ def _assert_user_error(out: subprocess.CompletedProcess[str], code: int, *needle
     assert out.returncode == code, out.stdout + out.stderr
     assert out.stderr.startswith("error:"), out.stderr
     assert "Traceback" not in out.stderr
+    # everything is checked before the first day is fetched: no progress label before an error
+    assert "downloading" not in out.stdout + out.stderr, out.stdout
     for needle in needles:
         assert needle in out.stderr, out.stderr
 
@@ -689,3 +740,34 @@ def test_cli_end_before_start(cli: dict[str, CliCase]) -> None:
     )
     assert case.requests_after_first == []
     assert not case.data_dir.exists()
+
+
+def test_cli_names_a_symbol_databento_did_not_resolve(cli: dict[str, CliCase]) -> None:
+    case = cli["one_unresolved"]
+    out = case.first()
+    assert out.returncode == 0, out.stderr
+    assert "Days: 4 downloaded" in out.stdout
+    assert "Not resolved by Databento: ZZZ.FUT." in out.stdout
+    assert (
+        "warning: Databento did not resolve ZZZ.FUT on any day from 2025-11-03 to 2025-11-06"
+        in out.stderr
+    )
+    assert "nothing was downloaded for it" in out.stderr
+    assert "hint:" in out.stderr
+    assert "resolve MCL.FUT" not in out.stderr  # the one that resolved is not blamed
+    _assert_same_bars(_loaded(case.data_dir), _expected())
+
+
+def test_cli_no_symbol_resolved_exits_2_before_any_download(cli: dict[str, CliCase]) -> None:
+    case = cli["none_resolved"]
+    _assert_user_error(
+        case.first(),
+        2,
+        "resolved none of the symbols",
+        "ZZZ.FUT, QQQ.FUT",
+        "nothing was",
+        "hint:",
+        "MCL.FUT",
+    )
+    assert [r.endpoint for r in case.requests_after_first] == ["metadata.get_cost"]
+    assert case.files_after_first == []

@@ -224,20 +224,30 @@ def download(
     yes: bool,
     gateway: str | None,
 ) -> None:
-    """Download from Databento (key from $DATABENTO_API_KEY or .env), day by day, resumable."""
-    from workbench.data.downloader import download as run
-    from workbench.data.downloader import parse_request
+    """Download from Databento (key from $DATABENTO_API_KEY or .env), day by day, resumable.
+
+    Everything is checked (key, symbols, dates, schema, data folder, cost) before the first
+    day is fetched. Symbols Databento cannot resolve are named; when none resolves nothing
+    is downloaded and the exit status is 2.
+    """
+    from workbench.data.downloader import parse_request, plan_download
+    from workbench.errors import DownloadError
 
     req = parse_request(symbols.split(","), schema, start, end, dataset=dataset, max_cost=max_cost)
     t0 = time.perf_counter()
-    with click.progressbar(length=len(req.days()), label=f"downloading {schema}") as bar:
-        last = [0]
+    plan = plan_download(req, data_dir, gateway=gateway, confirm=yes)
+    if plan.todo:
+        with click.progressbar(length=len(plan.todo), label=f"downloading {schema}") as bar:
+            last = [0]
 
-        def progress(done: int, total: int) -> None:
-            bar.update(done - last[0])
-            last[0] = done
+            def progress(done: int, total: int) -> None:
+                bar.update(done - last[0])
+                last[0] = done
 
-        report = run(req, data_dir, gateway=gateway, confirm=yes, progress=progress)
+            report = plan.run(progress)
+    else:
+        report = plan.report
+    unresolved = ", ".join(report.unresolved)
     click.echo(
         f"Cost ${report.cost_usd:,.2f}. Days: {report.days_downloaded} downloaded, "
         f"{report.days_skipped} already complete. {report.ingest.records_written:,} records "
@@ -249,4 +259,32 @@ def download(
         )
         + (f", {report.retries} retries" if report.retries else "")
         + f" ({time.perf_counter() - t0:.1f} s)."
+        + (f" Not resolved by Databento: {unresolved}." if unresolved else "")
     )
+    for sym, days in sorted(report.partly_resolved.items()):
+        click.secho(
+            f"warning: {sym} resolved on {_count(days, 'day')} of {report.days_downloaded} "
+            "(no data on the others)",
+            fg="yellow",
+            err=True,
+        )
+    if not report.unresolved:
+        return
+    hint = (
+        "check the spelling and the dates: parent symbols look like MCL.FUT, contracts like "
+        "MCLZ5 (listed only while they trade)"
+    )
+    span = f"on any day from {req.start} to {req.end}"
+    if len(report.unresolved) == len(req.symbols):
+        raise DownloadError(
+            f"Databento resolved none of the symbols ({unresolved}) {span}; nothing was downloaded",
+            hint=hint,
+        )
+    them = "it" if len(report.unresolved) == 1 else "them"
+    click.secho(
+        f"warning: Databento did not resolve {unresolved} {span}: nothing was downloaded "
+        f"for {them}",
+        fg="yellow",
+        err=True,
+    )
+    click.echo(f"  hint: {hint}", err=True)

@@ -90,6 +90,10 @@ class DownloadReport:
     days_downloaded: int = 0
     retries: int = 0
     ingest: IngestReport = field(default_factory=IngestReport)
+    #: Symbols Databento resolved on none of the days fetched (its metadata's ``not_found``).
+    unresolved: list[str] = field(default_factory=list)
+    #: Symbols resolved on only some of the days fetched: symbol -> days resolved.
+    partly_resolved: dict[str, int] = field(default_factory=dict)
 
 
 def find_api_key(explicit: str | None = None, env_file: str | Path = ".env") -> str:
@@ -241,6 +245,8 @@ def _call(
     while True:
         try:
             return fn()
+        except DownloadError:
+            raise  # already said what went wrong and what to do
         except Exception as exc:
             status = getattr(exc, "http_status", None)
             if status in (401, 403):
@@ -260,6 +266,152 @@ def _call(
             attempt += 1
 
 
+def _error_case(exc: BaseException) -> str | None:
+    """The ``case`` of Databento's structured error body (``symbology_invalid_request``)."""
+    body = getattr(exc, "json_body", None)
+    detail = body.get("detail") if isinstance(body, dict) else None
+    case = detail.get("case") if isinstance(detail, dict) else None
+    return str(case) if case else None
+
+
+def _none_resolved(req: DownloadRequest) -> DownloadError:
+    """The error for a request none of whose symbols Databento knows."""
+    listed = ", ".join(req.symbols)
+    kind = "parent symbols" if req.stype_in == "parent" else "raw symbols (contracts)"
+    return DownloadError(
+        f"Databento resolved none of the symbols in {req.dataset} between {req.start} and "
+        f"{req.end}: {listed} (read as {kind}); nothing was downloaded",
+        hint="check the spelling and the dates: parent symbols look like MCL.FUT, contracts "
+        "like MCLZ5 (listed only while they trade)",
+    )
+
+
+@dataclass
+class DownloadPlan:
+    """A checked download, ready to fetch: key found, data root writable, cost accepted.
+
+    Made by :func:`plan_download`; :meth:`run` fetches the days in :attr:`todo`.
+    """
+
+    req: DownloadRequest
+    root: DataRoot
+    ledger: Ledger
+    todo: list[dt.date]
+    report: DownloadReport
+    client: Any = None  # databento.Historical, None when nothing is left to fetch
+
+    def run(
+        self,
+        progress: Callable[[int, int], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> DownloadReport:
+        """Fetch and store every day of :attr:`todo`; ``progress(done, total)`` after each."""
+        req, report = self.req, self.report
+        not_found_days: dict[str, int] = {}
+        for i, day in enumerate(self.todo):
+            nxt = day + dt.timedelta(days=1)
+
+            def fetch(day: dt.date = day, nxt: dt.date = nxt) -> Any:
+                try:
+                    store = self.client.timeseries.get_range(
+                        dataset=req.dataset,
+                        symbols=list(req.symbols),
+                        schema=req.schema,
+                        stype_in=req.stype_in,
+                        start=day.isoformat(),
+                        end=nxt.isoformat(),
+                    )
+                except Exception as exc:
+                    # none resolves on this day (a contract not yet listed): a day without data
+                    if _error_case(exc) == "symbology_invalid_request":
+                        return list(req.symbols), None
+                    raise
+                missing = [str(s) for s in (store.metadata.not_found or [])]
+                return missing, decode(store, source_name=f"{req.dataset} {req.schema} {day}")
+
+            missing, decoded = _call(fetch, req, report, f"download of {day}", sleep)
+            for sym in missing:
+                not_found_days[sym] = not_found_days.get(sym, 0) + 1
+            rep = IngestReport()
+            if decoded is not None:
+                rep = write_decoded(self.root, decoded, source="databento")
+                rep.records_read = rep.records_written + decoded.spreads_dropped
+                report.ingest.merge(rep)
+            self.ledger.mark(req.ledger_key, day, rep.records_written, rep.files_written)
+            report.days_downloaded += 1
+            if progress:
+                progress(i + 1, len(self.todo))
+        n = len(self.todo)
+        report.unresolved = [s for s in req.symbols if not_found_days.get(s, 0) == n and n]
+        report.partly_resolved = {
+            s: n - k for s, k in not_found_days.items() if 0 < k < n and s in req.symbols
+        }
+        return report
+
+
+def plan_download(
+    req: DownloadRequest,
+    data_dir: str | Path | None = None,
+    *,
+    key: str | None = None,
+    gateway: str | None = None,
+    confirm: bool = False,
+    sleep: Callable[[float], None] = time.sleep,
+    storage_options: dict[str, Any] | None = None,
+) -> DownloadPlan:
+    """Check a download without fetching any data: the key, the data root, the days still
+    missing, and (for those) Databento's cost estimate against ``req.max_cost``.
+
+    Parameters are those of :func:`download`.
+
+    Raises
+    ------
+    DownloadError
+        Missing or refused key, no symbol Databento can resolve, or a cost above the limit.
+    """
+    # start-up: databento takes ~2 s to import; only a download needs it
+    import databento as db
+
+    api_key = find_api_key(key)
+    root = DataRoot(data_dir, storage_options)
+    root.check_writable()
+    ledger = Ledger(root)
+    report = DownloadReport(days_requested=len(req.days()))
+    todo = [d for d in req.days() if not ledger.done(req.ledger_key, d)]
+    report.days_skipped = report.days_requested - len(todo)
+    plan = DownloadPlan(req, root, ledger, todo, report)
+    if not todo:
+        return plan
+    gw = gateway or os.environ.get(GATEWAY_ENV) or None
+    plan.client = db.Historical(api_key, gateway=gw) if gw else db.Historical(api_key)
+    span = (todo[0].isoformat(), (todo[-1] + dt.timedelta(days=1)).isoformat())
+
+    def cost_query() -> Any:
+        try:
+            return plan.client.metadata.get_cost(
+                dataset=req.dataset,
+                symbols=list(req.symbols),
+                schema=req.schema,
+                stype_in=req.stype_in,
+                start=span[0],
+                end=span[1],
+            )
+        except Exception as exc:
+            if _error_case(exc) == "symbology_invalid_request":
+                raise _none_resolved(req) from None
+            raise
+
+    cost = float(_call(cost_query, req, report, "cost query", sleep))
+    report.cost_usd = cost
+    if cost > req.max_cost and not confirm:
+        raise DownloadError(
+            f"this download would cost ${cost:,.2f}, above the limit of ${req.max_cost:,.2f}",
+            hint="raise --max-cost, or pass --yes to accept the cost",
+            exit_code=3,
+        )
+    return plan
+
+
 def download(
     req: DownloadRequest,
     data_dir: str | Path | None = None,
@@ -271,7 +423,7 @@ def download(
     sleep: Callable[[float], None] = time.sleep,
     storage_options: dict[str, Any] | None = None,
 ) -> DownloadReport:
-    """Download ``req`` into the catalog.
+    """Download ``req`` into the catalog (:func:`plan_download`, then :meth:`DownloadPlan.run`).
 
     Parameters
     ----------
@@ -290,69 +442,24 @@ def download(
     storage_options : dict, optional
         fsspec options for a remote data root (e.g. an S3 endpoint).
 
+    Returns
+    -------
+    DownloadReport
+        Its ``unresolved`` lists the symbols Databento did not resolve on any day fetched.
+
     Raises
     ------
     DownloadError
-        Missing or refused key, cost above the limit, or a request that keeps failing.
+        Missing or refused key, no symbol resolved, cost above the limit, or a request that
+        keeps failing.
     """
-    # start-up: databento takes ~2 s to import; only a download needs it
-    import databento as db
-
-    api_key = find_api_key(key)
-    root = DataRoot(data_dir, storage_options)
-    root.check_writable()
-    ledger = Ledger(root)
-    report = DownloadReport(days_requested=len(req.days()))
-    todo = [d for d in req.days() if not ledger.done(req.ledger_key, d)]
-    report.days_skipped = report.days_requested - len(todo)
-    if not todo:
-        return report
-    gw = gateway or os.environ.get(GATEWAY_ENV) or None
-    client = db.Historical(api_key, gateway=gw) if gw else db.Historical(api_key)
-    span = (todo[0].isoformat(), (todo[-1] + dt.timedelta(days=1)).isoformat())
-    cost = float(
-        _call(
-            lambda: client.metadata.get_cost(
-                dataset=req.dataset,
-                symbols=list(req.symbols),
-                schema=req.schema,
-                stype_in=req.stype_in,
-                start=span[0],
-                end=span[1],
-            ),
-            req,
-            report,
-            "cost query",
-            sleep,
-        )
+    plan = plan_download(
+        req,
+        data_dir,
+        key=key,
+        gateway=gateway,
+        confirm=confirm,
+        sleep=sleep,
+        storage_options=storage_options,
     )
-    report.cost_usd = cost
-    if cost > req.max_cost and not confirm:
-        raise DownloadError(
-            f"this download would cost ${cost:,.2f}, above the limit of ${req.max_cost:,.2f}",
-            hint="raise --max-cost, or pass --yes to accept the cost",
-            exit_code=3,
-        )
-    for i, day in enumerate(todo):
-        nxt = day + dt.timedelta(days=1)
-
-        def fetch(day: dt.date = day, nxt: dt.date = nxt) -> Any:
-            store = client.timeseries.get_range(
-                dataset=req.dataset,
-                symbols=list(req.symbols),
-                schema=req.schema,
-                stype_in=req.stype_in,
-                start=day.isoformat(),
-                end=nxt.isoformat(),
-            )
-            return decode(store, source_name=f"{req.dataset} {req.schema} {day}")
-
-        decoded = _call(fetch, req, report, f"download of {day}", sleep)
-        rep = write_decoded(root, decoded, source="databento")
-        rep.records_read = rep.records_written + decoded.spreads_dropped
-        report.ingest.merge(rep)
-        ledger.mark(req.ledger_key, day, rep.records_written, rep.files_written)
-        report.days_downloaded += 1
-        if progress:
-            progress(i + 1, len(todo))
-    return report
+    return plan.run(progress, sleep)
