@@ -85,3 +85,21 @@ def test_ingest_cli_real_file(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert "Ingested 60 records" in out.stdout
     assert {p.parent.parent.name for p in tmp_path.rglob("*.parquet")} == {"ES_FUT", "NQ_FUT"}
+
+
+def test_info_refuses_a_missing_data_dir_as_validate_does(tmp_path: Path) -> None:
+    missing = tmp_path / "does" / "not" / "exist"
+    for cmd in (("info",), ("info", "--json"), ("validate",)):
+        out = run("data", *cmd, "--data-dir", str(missing))
+        assert out.returncode == 2, (cmd, out.stdout, out.stderr)
+        assert out.stderr.startswith("error:"), (cmd, out.stderr)
+        assert str(missing) in out.stderr, (cmd, out.stderr)
+        assert "hint:" in out.stderr, (cmd, out.stderr)
+        assert "--data-dir" in out.stderr, (cmd, out.stderr)
+        assert "Traceback" not in out.stderr
+    assert not missing.exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()  # an existing, empty catalog is still reported, not refused
+    out = run("data", "info", "--data-dir", str(empty))
+    assert out.returncode == 0, out.stderr
+    assert "No data in" in out.stdout

@@ -24,12 +24,19 @@ def info(data_dir: str, as_json: bool) -> None:
     """Show the catalog: schemas, date ranges, rows and sizes (from file footers only).
 
     Files whose footer cannot be read are left out of the table and named on stderr, with
-    exit status 1.
+    exit status 1. A data folder that does not exist is an error (exit status 2).
     """
     from workbench.data.inventory import catalog, human_size
     from workbench.data.store import DataRoot
+    from workbench.errors import DataError
 
     root = DataRoot(data_dir)
+    if not root.is_present():
+        raise DataError(
+            f"the data folder {root.url} does not exist",
+            hint="point --data-dir (or $WORKBENCH_DATA_DIR) at your catalog, or create one with "
+            "`workbench data sample` (synthetic) or `workbench data download`",
+        )
     entries = catalog(root)
     unreadable = [err for e in entries for err in e.unreadable]
     if as_json:

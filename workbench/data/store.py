@@ -230,6 +230,10 @@ class DataRoot:
             for path in self.fs.find(base):
                 yield path.rsplit("/", 1)[-1], path
 
+    def is_present(self) -> bool:
+        """Whether the root folder itself exists (a remote root: anything is stored under it)."""
+        return os.path.isdir(self.path) if self.is_local else bool(self.fs.exists(self.path))
+
     def exists(self, path: str) -> bool:
         """Whether a file exists under the root."""
         return os.path.exists(path) if self.is_local else bool(self.fs.exists(path))
