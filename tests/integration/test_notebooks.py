@@ -251,3 +251,28 @@ def test_strategy_comparison_notebook_with_parameters(
         for c in nb.cells
         for o in c.get("outputs", [])
     )
+
+
+def test_strategy_comparison_notebook_says_what_to_pass_for_too_few_strategies(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "04.out.ipynb"
+    with pytest.raises(pm.PapermillExecutionError) as info:
+        pm.execute_notebook(
+            str(ROOT / "notebooks" / "04_strategy_comparison.ipynb"),
+            str(out),
+            parameters={
+                "strategies": {},
+                "data_dir": str(tmp_path / "data"),
+                "results_dir": str(tmp_path / "results"),
+            },
+            kernel_name="python3",
+            cwd=str(ROOT),
+        )
+    err = info.value
+    assert err.ename == "ConfigError"
+    assert "the strategies parameter needs at least 2 strategies, got no strategy" in err.evalue
+    assert "in the parameters cell" in err.evalue
+    assert "workbench compare" not in err.evalue  # no CLI advice inside a notebook
+    assert not (tmp_path / "data").exists()  # checked before the sample is written
+    assert not (tmp_path / "results").exists()

@@ -24,6 +24,7 @@ from workbench.strategies.base import (
 from workbench.strategies.breakout import BreakoutStrategy
 from workbench.strategies.mean_reversion import MeanReversionStrategy
 from workbench.strategies.momentum import MomentumStrategy
+from workbench.strategies.selection import strategies_from_parameters
 
 __all__ = [
     "BreakoutStrategy",
@@ -35,5 +36,6 @@ __all__ = [
     "bar_interval",
     "register",
     "registered",
+    "strategies_from_parameters",
     "strategy_class",
 ]
