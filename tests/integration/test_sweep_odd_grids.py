@@ -3,6 +3,7 @@ clear answer (or a clear refusal) rather than a misleading figure or an exhauste
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from workbench.errors import ConfigError
 from workbench.optimize import ParameterGrid, StrategyOptimizer, sample_combinations, sweep
 from workbench.optimize.grid import MAX_COMBINATIONS
 from workbench.strategies import ParamRange
+from workbench.strategies.mean_reversion import MeanReversionStrategy
 from workbench.strategies.momentum import MomentumStrategy
 
 
@@ -79,9 +81,42 @@ def test_cli_single_combination_and_nothing_valid(
     base = ["sweep", "--data-dir", str(small_sample), "--no-save", "--no-progress"]
     main([*base, "--grid", "fast_period=10", "--grid", "slow_period=50"])
     out = capsys.readouterr()
-    assert "EMA Crossover: 1 combinations" in out.out
+    assert "EMA Crossover: 1 combination (" in out.out
+    assert "EMA Crossover: 1 combination," in out.err
     assert "most sensitive" not in out.out
     code, _, err = _cli([*base, "--grid", "atr_stop_mult=0,-1"], capsys)
     assert code == 2
     assert "no valid combination in the grid" in err
     assert "per notebook" not in err  # no notebook runs: no notebook estimate
+
+
+def test_a_grid_value_that_is_not_finite_is_refused() -> None:
+    for bad in (float("inf"), float("nan")):
+        with pytest.raises(ConfigError, match="'num_std' has a value that is not a finite"):
+            ParameterGrid(MeanReversionStrategy, {"num_std": [2.0, bad]})
+
+
+def test_cli_names_a_refused_combination_and_refuses_an_all_refused_grid_early(
+    small_sample: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = ["sweep", "--data-dir", str(small_sample), "--no-save", "--no-progress"]
+    base += ["--strategy", "bollinger_reversion"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no overflow leaks from num_std * std
+        main([*base, "--grid", "num_std=1e308,2"])
+    out = capsys.readouterr()
+    assert "Bollinger Mean Reversion: 1 combination (1 refused" in out.out
+    assert "num_std must be between 0 and 10, got 1e+308" in out.out
+    assert 'best: {"num_std": 2.0}' in out.out
+    code, stdout, err = _cli([*base, "--grid", "num_std=1e308"], capsys)
+    assert code == 2
+    assert "no valid combination in the grid" in err
+    assert "num_std must be between 0 and 10" in err
+    assert "hint: typical values of num_std" in err
+    assert err.count("hint:") == 1
+    assert "0 combinations" not in err  # refused before the bars are loaded
+    assert stdout == ""
+    code, _, err = _cli([*base, "--grid", "num_std=3e308,2"], capsys)
+    assert code == 2
+    assert "num_std='3e308' is not a finite number" in err
+    assert "Traceback" not in err

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ import pandas as pd
 import pytest
 
 from tests.integration.subprocesses import EXE, child_env
+from workbench.cli.main import main
 from workbench.data import load_bars
 from workbench.errors import ConfigError
 from workbench.optimize import ParameterGrid, walk_forward, walk_forward_windows
@@ -230,3 +232,39 @@ def test_cli_walkforward(small_sample: Path, tmp_path: Path) -> None:
     assert bad.returncode != 0
     assert "no window fits" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_cli_walkforward_lines_read_like_the_backtest_ones(
+    small_sample: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(
+        [
+            *("walkforward", "--data-dir", str(small_sample), "--grid", "fast_period=10"),
+            *("--grid", "slow_period=50", "--in-sample", "20000", "--out-of-sample", "20000"),
+            *("--no-save", "--no-progress"),
+        ]
+    )
+    out = capsys.readouterr()
+    assert re.search(r"EMA Crossover: 3 windows x 1 combination, data \d{4}-\d\d-\d\d", out.err)
+    text = out.out + out.err
+    assert "+00:00" not in text
+    assert re.search(r"\d\.\d{3,}", text) is None, text  # figures to 2 decimals, as backtest
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d \d{4}-\d\d-\d\d \d\d:\d\d", out.out)
+    assert re.search(r"out of sample \S+ \S+ to \S+ \S+ UTC: return -?\d+\.\d\d%", out.out)
+    assert re.search(r"-?\$[\d,]+\.\d\d", out.out)  # the window P&L in dollars
+
+
+def test_cli_walkforward_refuses_an_all_refused_grid_before_loading_bars(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(
+            [
+                *("walkforward", "--data-dir", str(tmp_path / "none"), "--grid"),
+                *("atr_stop_mult=1e300", "--in-sample", "100", "--out-of-sample", "100"),
+            ]
+        )
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "no valid combination in the grid" in err
+    assert "atr_stop_mult must be between 0 and 100" in err

@@ -23,6 +23,7 @@ from workbench.strategies import (
     TimeFilter,
     bar_interval,
     registered,
+    strategies_from_parameters,
     strategy_class,
 )
 from workbench.strategies import indicators as ind
@@ -262,12 +263,23 @@ def test_fast_must_be_below_slow() -> None:
         (BreakoutStrategy, {"exit_period": "20"}, "exit_period must be an integer"),
         (BreakoutStrategy, {"atr_period": True}, "atr_period must be an integer"),
         (BreakoutStrategy, {"time_filter": "09:00-14:30"}, "time_filter must be a TimeFilter"),
+        # finite but absurd: num_std * std overflows, the stop never triggers, arrays explode
+        (MeanReversionStrategy, {"num_std": 1e308}, "num_std must be between 0 and 10"),
+        (MomentumStrategy, {"atr_stop_mult": 1e300}, "atr_stop_mult must be between 0 and 100"),
+        (BreakoutStrategy, {"entry_period": 10**30}, "entry_period must be <= 1,000,000"),
+        (MeanReversionStrategy, {"period": 2**63}, "period must be <= 1,000,000"),
     ],
 )
 def test_invalid_parameters(cls: type[Strategy], params: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message) as err:
         cls(**params)
     assert err.value.message.startswith(cls.display_name + ":")
+
+
+def test_an_out_of_range_parameter_hints_at_its_typical_values() -> None:
+    with pytest.raises(ConfigError) as err:
+        MeanReversionStrategy(num_std=1e308)
+    assert err.value.hint == "typical values of num_std: 1.0 to 3.0"
 
 
 def test_negative_exit_z_and_long_only_are_valid() -> None:
@@ -466,3 +478,28 @@ def test_trades_both_ways_on_the_sample(small_sample: Path, cls: type[Strategy])
     assert stop is not None
     assert np.isfinite(stop[20:]).all()
     assert (stop[20:] > 0).all()
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ({}, "needs at least 2 strategies, got no strategy"),
+        ({"ema_crossover": {}}, "needs at least 2 strategies, got only ema_crossover"),
+        (["ema_crossover", "donchian_breakout"], "must be a dict of strategy name to parameters"),
+        ({"ema_crossover": {}, "donchian_breakout": 40}, "strategies\\['donchian_breakout'\\]"),
+        ({"ema_crossover": {}, "nope": {}}, "strategies\\['nope'\\]: unknown strategy 'nope'"),
+        ({"ema_crossover": {"fast_period": 0}, "donchian_breakout": {}}, "fast_period"),
+    ],
+)
+def test_strategies_parameter_errors_name_the_parameter(given: Any, message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as err:
+        strategies_from_parameters(given, minimum=2)
+    assert err.value.hint  # what to pass: the parameters cell, or the known names and values
+
+
+def test_strategies_parameter_builds_each_in_order() -> None:
+    built = strategies_from_parameters(
+        {"donchian_breakout": {"entry_period": 40}, "ema_crossover": {}}, minimum=2
+    )
+    assert list(built) == ["donchian_breakout", "ema_crossover"]
+    assert built["donchian_breakout"] == BreakoutStrategy(entry_period=40)

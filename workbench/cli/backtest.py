@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import sys
 import time
@@ -53,6 +54,11 @@ def _parse_params(items: tuple[str, ...], cls: Any) -> dict[str, Any]:
                 value = int(raw)
             elif isinstance(default, float):
                 value = float(raw)
+                if not math.isfinite(value):  # "nan", "inf", or beyond 1.8e308
+                    raise ConfigError(
+                        f"{cls.name}: {name}={raw!r} is not a finite number",
+                        hint=f"give a finite {name}, e.g. {name}={default}",
+                    )
             else:
                 value = json.loads(raw) if raw[:1] in "[{" else raw
         except ValueError:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from workbench.cli.backtest import _parse_params
+from workbench.cli.formatting import count
 from workbench.cli.options import (
     bars_options,
     data_dir_option,
@@ -306,8 +307,11 @@ def sweep(
     if method == "optuna" and trials is not None:
         n_run, refused = trials, 0
     else:
-        n_run = sum(1 for p in (combos if combos is not None else grid) if grid.check(p) is None)
-        refused = (len(combos) if combos is not None else len(grid)) - n_run
+        checked = [(p, grid.check(p)) for p in (combos if combos is not None else grid)]
+        n_run = sum(1 for _, why in checked if why is None)
+        refused = len(checked) - n_run
+        if not n_run:  # before loading bars: nothing could run
+            raise grid.no_valid_combination([(p, why) for p, why in checked if why is not None])
 
     # Both modes run on the same bars: the notebooks get the same bounds.
     bars = load_bars(symbol, schema, start=start, end=end, data_dir=data_dir, dates="trade")
@@ -341,8 +345,8 @@ def sweep(
     if compiled:
         where = f"compiled, on {parallel} core(s)"
     click.echo(
-        f"{cls.display_name or cls.name}: {n_run:,} "
-        + ("trials" if method == "optuna" else "combinations")
+        f"{cls.display_name or cls.name}: "
+        + count(n_run, "trial" if method == "optuna" else "combination")
         + (f" ({refused:,} refused by the strategy)" if refused else "")
         + f", {method} search, data {span}",
         err=True,
@@ -451,18 +455,28 @@ def sweep(
     shown = result.table.head(top)
     failed = sum(1 for _, why in result.skipped if why.startswith("failed"))
     click.echo(
-        f"{cls.display_name or cls.name}: {len(result.table)} combinations "
+        f"{cls.display_name or cls.name}: {count(len(result.table), 'combination')} "
         f"({len(result.skipped) - failed} refused or pruned, {failed} failed; "
-        f"{result.n_trials} trials), ranked by {objective}"
+        f"{count(result.n_trials, 'trial')}), ranked by {objective}"
     )
     click.echo(f"  data: {span}")
     note = f" ({result.engine_note})" if result.engine_note else ""
     click.echo(f"  engine: {result.engine}{note}")
     click.echo(shown.to_string(index=False))
-    click.echo(f"  best: {json.dumps(result.best)}")
+    best = result.best
+    click.echo(
+        f"  best: {json.dumps(best)}"
+        if best
+        else f"  best: none (no combination has a defined {objective}, e.g. no trades)"
+    )
     for p, why in result.skipped:
         if why.startswith("failed"):
             click.echo(f"  failed {json.dumps(p)}: {why[len('failed: ') :]}")
+    refusals = [(p, why) for p, why in result.skipped if not why.startswith(("failed", "pruned"))]
+    for p, why in refusals[:3]:
+        click.echo(f"  refused {json.dumps(p, default=str)}: {why.splitlines()[0]}")
+    if len(refusals) > 3:
+        click.echo(f"  ... and {len(refusals) - 3:,} more refused (best_params.json lists them)")
     if analysis["most_sensitive"]:
         click.echo(f"  most sensitive: {analysis['most_sensitive']}")
     if analysis["next_experiments"]:

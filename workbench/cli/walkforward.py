@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from workbench.cli.formatting import count, fixed, usd, utc_minute
 from workbench.cli.options import (
     bars_options,
     data_dir_option,
@@ -105,6 +106,8 @@ def walkforward(
     the normal backtest report (stitched_oos/report.html in the folder).
     """
     # start-up: pandas, the data layer and the backtest engine load only when the command runs
+    import pandas as pd
+
     from workbench.data import load_bars
     from workbench.optimize import ParameterGrid, search, walk_forward, walk_forward_windows
     from workbench.optimize.sweep import SweepResult, check_objective
@@ -114,14 +117,18 @@ def walkforward(
     _check_trials(method, trials)
     grid = _parameter_grid(strategy_name, grid_items, params)
     cls = grid.strategy
+    n_valid = len(grid.valid()) if method == "grid" else None
+    if n_valid == 0:  # before loading bars: nothing could run
+        raise grid.no_valid_combination()
     bars = load_bars(symbol, schema, start=start, end=end, data_dir=data_dir, dates="trade")
     windows = walk_forward_windows(
         len(bars), in_sample, out_of_sample, step=step, gap=gap, anchored=anchored
     )
+    first, last = bars.index[0], bars.index[-1]
     click.echo(
-        f"{cls.display_name or cls.name}: {len(windows)} windows x "
-        + (f"{len(grid.valid())} combinations" if method == "grid" else f"{trials} {method} trials")
-        + f" on {len(bars):,} bars {bars.index[0]} to {bars.index[-1]}"
+        f"{cls.display_name or cls.name}: {count(len(windows), 'window')} x "
+        + (count(n_valid, "combination") if n_valid is not None else f"{trials} {method} trials")
+        + f", data {utc_minute(first)} to {utc_minute(last)} UTC ({len(bars):,} {schema} bars)"
         + (" [SYNTHETIC DATA]" if bars.attrs.get("synthetic") else ""),
         err=True,
     )
@@ -161,10 +168,27 @@ def walkforward(
             summary["folder"] = str(folder)
         click.echo(json.dumps(summary, indent=2))
         return
-    cols = ["window", "oos_start_time", "oos_end_time", "params", "is_objective", "oos_objective"]
     table = result.windows
-    shown = table[cols].assign(oos_trades=table["oos_total_trades"], oos_pnl=table["oos_pnl_usd"])
+    shown = pd.DataFrame(
+        {
+            "window": table["window"],
+            "oos_start": [utc_minute(t) for t in table["oos_start_time"]],
+            "oos_end": [utc_minute(t) for t in table["oos_end_time"]],
+            "params": [
+                p if traded else "not traded"
+                for p, traded in zip(table["params"], table["traded"], strict=True)
+            ],
+            "is_objective": [fixed(v) for v in table["is_objective"]],
+            "oos_objective": [fixed(v) for v in table["oos_objective"]],
+            "oos_trades": table["oos_total_trades"],
+            "oos_pnl": [usd(v) for v in table["oos_pnl_usd"]],
+        }
+    )
     click.echo(shown.to_string(index=False))
+    if not table["traded"].all():
+        click.echo(
+            f"  not traded: no combination had a defined {objective} in sample (e.g. no trades)"
+        )
     click.echo("  out-of-sample rows are slices of the stitched run (one account)")
     for row in table.itertuples():
         if row.oos_unreliable:
@@ -175,9 +199,10 @@ def walkforward(
     oos = summary["out_of_sample"]
     wfe = summary["walk_forward_efficiency"]
     click.echo(
-        f"  out of sample {oos['start']} to {oos['end']}: return {oos['total_return_pct']}%, "
-        f"Sharpe {oos['sharpe_ratio']}, max drawdown {oos['max_drawdown_pct']}%, "
-        f"{oos['total_trades']} trades"
+        f"  out of sample {utc_minute(table['oos_start_time'].iloc[0])} to "
+        f"{utc_minute(table['oos_end_time'].iloc[-1])} UTC: "
+        f"return {fixed(oos['total_return_pct'])}%, sharpe {fixed(oos['sharpe_ratio'])}, "
+        f"max dd {fixed(oos['max_drawdown_pct'])}%, {count(oos['total_trades'], 'trade')}"
     )
     click.echo(
         "  walk-forward efficiency: "

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from workbench.errors import ConfigError, WorkbenchError
 from workbench.strategies.base import ParamRange, Strategy
@@ -49,6 +52,13 @@ def _values(name: str, spec: Values) -> tuple[Any, ...]:
         vals = list(spec)
     if not vals:
         raise ConfigError(f"parameter {name!r} has no values in the grid")
+    for v in vals:
+        # inf or NaN would be refused by every strategy, and cannot be written to JSON
+        if isinstance(v, (float, np.floating)) and not math.isfinite(v):
+            raise ConfigError(
+                f"parameter {name!r} has a value that is not a finite number: {v}",
+                hint="give finite values (a float beyond 1.8e308 reads as inf)",
+            )
     if len(set(map(repr, vals))) != len(vals):
         raise ConfigError(f"parameter {name!r} lists a value twice: {vals}")
     return tuple(vals)
@@ -138,6 +148,31 @@ class ParameterGrid:
             if why is not None:
                 out.append((p, why))
         return out
+
+    def no_valid_combination(
+        self, skipped: Sequence[tuple[Mapping[str, Any], str]] | None = None
+    ) -> ConfigError:
+        """The error for a grid (or sample) the strategy refuses entirely: how many, and the
+        first refusal's own message and hint.
+
+        Parameters
+        ----------
+        skipped : sequence of (params, why), optional
+            The refused combinations (default: :meth:`skipped`).
+        """
+        refused = list(self.skipped() if skipped is None else skipped)
+        name = self.strategy.name
+        if not refused:
+            return ConfigError(f"{name}: the grid has no combination")
+        params, why = refused[0]
+        reason, _, hint = why.partition("\n  hint: ")
+        shown = ", ".join(f"{k}={v!r}" for k, v in params.items())
+        many = "the only combination" if len(refused) == 1 else f"all {len(refused):,} combinations"
+        return ConfigError(
+            f"{name}: no valid combination in the grid: the strategy refuses {many} "
+            f"(e.g. {shown}: {reason})",
+            hint=hint or "change the --grid / --param values",
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: the strategy's name and every parameter's values."""

@@ -145,7 +145,7 @@ def run_notebook_sweep(
         skipped = [(p, why) for p, why in checked if why is not None]
         tried = len(combinations)
     if not combos:
-        raise ConfigError(f"{grid.strategy.name}: no valid combination in the grid")
+        raise grid.no_valid_combination(skipped)
     parent, base = sweep_folder(results_dir, grid)
     with atomic_folder(parent, base) as (name, tmp):
         (tmp / "notebooks").mkdir()

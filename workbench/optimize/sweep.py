@@ -367,10 +367,7 @@ def sweep(
                 skipped.append((dict(p), why))
         tried = len(combinations)
     if not combos:
-        raise ConfigError(
-            f"{grid.strategy.name}: no valid combination in the grid",
-            hint=skipped[0][1] if skipped else None,
-        )
+        raise grid.no_valid_combination(skipped)
     ledger = None
     if folder is not None:
         ledger = Ledger(Path(folder), sweep_identity(bars, grid, options))

@@ -521,7 +521,7 @@ def walk_forward(
     check_objective(objective)
     build_config(options.get("config"), **{k: v for k, v in options.items() if k != "config"})
     if not grid.valid():
-        raise ConfigError(f"{grid.strategy.name}: no valid combination in the grid")
+        raise grid.no_valid_combination()
     windows = walk_forward_windows(
         len(bars), in_sample, out_of_sample, step=step, gap=gap, anchored=anchored
     )

@@ -38,6 +38,11 @@ import pandas as pd
 from workbench.data.schemas import SCHEMAS
 from workbench.errors import ConfigError
 
+#: Largest lookback of a strategy parameter, in bars (two years of one-minute bars).
+MAX_PERIOD = 1_000_000
+#: Largest stop distance in ATRs: wider stops never trigger.
+MAX_ATR_STOP_MULT = 100.0
+
 
 def bar_interval(bars: pd.DataFrame) -> pd.Timedelta:
     """Length of one bar: from ``bars.attrs["schema"]`` when it names a bar schema, else the
@@ -198,17 +203,25 @@ class Strategy(ABC):
         """Raise a :class:`ConfigError` prefixed with the strategy's display name."""
         raise ConfigError(f"{self.display_name or self.name}: {message}", hint=hint)
 
-    def _check_int(self, name: str, minimum: int = 1) -> None:
-        """Require parameter ``name`` to be an integer ``>= minimum``."""
+    def _check_int(self, name: str, minimum: int = 1, maximum: int = MAX_PERIOD) -> None:
+        """Require parameter ``name`` to be an integer in ``[minimum, maximum]``."""
         value = getattr(self, name)
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
             self._fail(f"{name} must be an integer, got {value!r}")
         if value < minimum:
             self._fail(f"{name} must be >= {minimum}, got {value}")
+        if value > maximum:
+            self._fail(
+                f"{name} must be <= {maximum:,}, got {value:,}",
+                hint=f"{name} counts bars; use a longer bar size (--schema) for longer spans",
+            )
         object.__setattr__(self, name, int(value))  # numpy ints -> int (JSON-ready)
 
-    def _check_number(self, name: str, *, positive: bool = False) -> None:
-        """Require parameter ``name`` to be a finite number (``> 0`` if ``positive``)."""
+    def _check_number(
+        self, name: str, *, positive: bool = False, maximum: float | None = None
+    ) -> None:
+        """Require parameter ``name`` to be a finite number (``> 0`` if ``positive``) whose
+        magnitude is at most ``maximum`` (a larger one would overflow or never trade)."""
         value = getattr(self, name)
         if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
             self._fail(f"{name} must be a number, got {value!r}")
@@ -216,8 +229,23 @@ class Strategy(ABC):
             self._fail(f"{name} must be finite, got {value}")
         if positive and value <= 0:
             self._fail(f"{name} must be positive, got {value}")
+        if maximum is not None and abs(value) > maximum:
+            low = 0 if positive else -maximum
+            self._fail(
+                f"{name} must be between {low:g} and {maximum:g}, got {value:g}",
+                hint=f"typical values of {name}: {self._typical(name)}",
+            )
         if isinstance(value, np.number):
             object.__setattr__(self, name, value.item())
+
+    def _typical(self, name: str) -> str:
+        """The declared sweep range of parameter ``name`` as text (for hints)."""
+        rng = self.param_space.get(name)
+        if rng is None:
+            return "see the strategy's docstring"
+        if rng.choices is not None:
+            return ", ".join(map(str, rng.choices))
+        return f"{rng.low} to {rng.high}"
 
     def _check_bool(self, name: str) -> None:
         """Require parameter ``name`` to be True or False."""

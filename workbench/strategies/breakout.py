@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from workbench.strategies.base import ParamRange, Strategy, register
+from workbench.strategies.base import MAX_ATR_STOP_MULT, ParamRange, Strategy, register
 from workbench.strategies.indicators import donchian
 from workbench.strategies.signals import atr_stop_distance, column, hold_positions
 
@@ -70,7 +70,7 @@ class BreakoutStrategy(Strategy):
         self._check_int("entry_period")
         self._check_int("exit_period")
         self._check_int("atr_period")
-        self._check_number("atr_stop_mult", positive=True)
+        self._check_number("atr_stop_mult", positive=True, maximum=MAX_ATR_STOP_MULT)
         self._check_bool("allow_short")
 
     def compute_signals(self, bars: pd.DataFrame) -> np.ndarray:

@@ -7,12 +7,16 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from workbench.strategies.base import ParamRange, Strategy, register
+from workbench.strategies.base import MAX_ATR_STOP_MULT, ParamRange, Strategy, register
 from workbench.strategies.indicators import rolling_mean_std
 from workbench.strategies.signals import atr_stop_distance, column, hold_positions
 
 if TYPE_CHECKING:
     import pandas as pd
+
+#: Widest entry band in standard deviations: closes further out practically never happen,
+#: and much larger values overflow ``num_std * std``.
+MAX_NUM_STD = 10.0
 
 
 @register
@@ -39,7 +43,7 @@ class MeanReversionStrategy(Strategy):
     period : int, default 20
         Bollinger window (bars), ``>= 2``.
     num_std : float, default 2.0
-        Entry band width in standard deviations.
+        Entry band width in standard deviations, ``0 < num_std <= 10``.
     exit_z : float, default 0.0
         Exit z-score for longs (``-exit_z`` for shorts); ``-num_std < exit_z < num_std``.
         Negative exits earlier, positive lets the trade run past the mean.
@@ -72,10 +76,10 @@ class MeanReversionStrategy(Strategy):
         """Check types and ranges, and that ``exit_z`` lies inside the entry bands."""
         super().validate()
         self._check_int("period", minimum=2)
-        self._check_number("num_std", positive=True)
+        self._check_number("num_std", positive=True, maximum=MAX_NUM_STD)
         self._check_number("exit_z")
         self._check_int("atr_period")
-        self._check_number("atr_stop_mult", positive=True)
+        self._check_number("atr_stop_mult", positive=True, maximum=MAX_ATR_STOP_MULT)
         self._check_bool("allow_short")
         if not -self.num_std < self.exit_z < self.num_std:
             self._fail(

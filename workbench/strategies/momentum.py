@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from workbench.strategies.base import ParamRange, Strategy, register
+from workbench.strategies.base import MAX_ATR_STOP_MULT, ParamRange, Strategy, register
 from workbench.strategies.indicators import ema_cross
 from workbench.strategies.signals import atr_stop_distance, column
 
@@ -61,7 +61,7 @@ class MomentumStrategy(Strategy):
         self._check_int("fast_period")
         self._check_int("slow_period")
         self._check_int("atr_period")
-        self._check_number("atr_stop_mult", positive=True)
+        self._check_number("atr_stop_mult", positive=True, maximum=MAX_ATR_STOP_MULT)
         self._check_bool("allow_short")
         if self.fast_period >= self.slow_period:
             self._fail(
