@@ -489,3 +489,32 @@ def test_dashboard_heatmap_labels_do_not_run_together(
     ]
     assert clashes == []
     assert browser.problems() == []
+
+
+def test_walkforward_and_overfitting_pages_share_one_stored_plotly_offline(
+    browser: DevTools, small_sample: Path, tmp_path: Path
+) -> None:
+    """walkforward.html and overfitting.html load plotly.js from a file of their folder, as
+    report.html does (not 4.8 MB inline each), and still draw offline."""
+    from workbench.data import load_bars
+    from workbench.optimize import ParameterGrid, sweep, walk_forward
+    from workbench.strategies import MomentumStrategy
+
+    bars = load_bars(data_dir=str(small_sample))
+    grid = ParameterGrid(MomentumStrategy, {"fast_period": [5, 10], "slow_period": [30, 60]})
+    wf = walk_forward(bars, grid, in_sample=15_000, out_of_sample=8_000).save(tmp_path / "wf")
+    swept = tmp_path / "sweep"
+    swept.mkdir()
+    sweep(bars, grid, blocks=4, folder=swept)
+    [overfitting] = list(swept.rglob("overfitting.html"))
+    for page, scripts, charts in (
+        (wf / "walkforward.html", [wf / "stitched_oos" / "plotly.min.js"], 2),
+        (overfitting, [overfitting.parent / "plotly.min.js"], 2),
+    ):
+        assert page.stat().st_size < 500_000, page  # plotly.js is not inlined
+        assert sorted(page.parent.rglob("plotly.min.js")) == scripts, page
+        _load(browser, page)
+        assert browser.poll(f"({DRAWN}) >= {charts}"), (page, browser.evaluate(DRAWN))
+        assert browser.evaluate(DRAWN) == charts, page
+        assert browser.problems() == [], page
+    _keep(browser.screenshot(tmp_path / "overfitting.png"))

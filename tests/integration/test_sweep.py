@@ -155,6 +155,7 @@ def test_saved_folder_and_analysis(tmp_path: Path, swept) -> None:
         "daily_returns.parquet",
         "overfitting.html",
         "parameter_sweep.csv",
+        "plotly.min.js",  # loaded by overfitting.html, as a run's report.html loads its copy
         "sensitivity.csv",
     ]
     meta = json.loads((folder / "best_params.json").read_text())

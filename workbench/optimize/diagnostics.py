@@ -36,6 +36,7 @@ from workbench.analysis.overfitting import (
 )
 from workbench.errors import ConfigError
 from workbench.optimize.overfitting_page import overfitting_page
+from workbench.visualization.report.document import PLOTLY_JS_FILE, write_plotly_js
 
 #: Below this deflated Sharpe ratio the recommendations call the best row unproven.
 DSR_THRESHOLD = 0.95
@@ -275,8 +276,9 @@ def write_overfitting_files(
 ) -> None:
     """Write ``daily_returns.parquet`` (column ``i`` = row ``i`` of parameter_sweep.csv),
     ``cscv_splits.csv`` (one line per split: selected row, in- and out-of-sample Sharpe
-    ratios, logit) and ``overfitting.html`` into ``folder``; each only when there is
-    something to write. ``data`` (the sweep's bars, see ``describe_bars``) heads the page.
+    ratios, logit) and ``overfitting.html`` (with the ``plotly.min.js`` it loads) into
+    ``folder``; each only when there is something to write. ``data`` (the sweep's bars, see
+    ``describe_bars``) heads the page.
     """
     if returns is not None:
         frame = returns.copy()
@@ -293,5 +295,7 @@ def write_overfitting_files(
             }
         ).to_csv(folder / "cscv_splits.csv", index_label="split")
     if report.summary.get("available"):
-        html = overfitting_page(report.summary, cscv, data=data)
+        # plotly.js from the folder's one stored copy, as backtest reports load it
+        write_plotly_js(folder)
+        html = overfitting_page(report.summary, cscv, data=data, plotly_src=PLOTLY_JS_FILE)
         (folder / "overfitting.html").write_text(html, encoding="utf-8")

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
 
 from workbench.analysis.overfitting import BacktestOverfitting
+from workbench.visualization.report.document import plotly_head
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 60em; color: #222; }
@@ -83,20 +85,38 @@ def _text(v: Any) -> str:
     return str(v)
 
 
+def plotly_parts(figures: Sequence[go.Figure], plotly_src: str | None) -> tuple[str, list[str]]:
+    """The ``<head>`` scripts and the figures' HTML of a page.
+
+    With ``plotly_src`` (a relative URL such as ``"plotly.min.js"``) the page loads the one
+    stored plotly.js of its folder, as backtest reports do; with None plotly.js is inlined
+    in the first figure (4.8 MB, a page that stands alone).
+    """
+    if plotly_src is None:
+        return "", [
+            fig.to_html(full_html=False, include_plotlyjs=i == 0) for i, fig in enumerate(figures)
+        ]
+    return plotly_head(plotly_src), [
+        fig.to_html(full_html=False, include_plotlyjs=False) for fig in figures
+    ]
+
+
 def overfitting_page(
     summary: dict[str, Any],
     cscv: BacktestOverfitting | None,
     *,
     data: dict[str, Any] | None = None,
+    plotly_src: str | None = None,
 ) -> str:
     """The HTML of ``overfitting.html`` for a diagnostics block and its CSCV splits, headed
-    by the bars the sweep ran on (``data``) and a warning when they are synthetic."""
+    by the bars the sweep ran on (``data``) and a warning when they are synthetic.
+
+    ``plotly_src``: where the page loads plotly.js from (see :func:`plotly_parts`).
+    """
     dsr = summary.get("deflated_sharpe", {})
     pbo = summary.get("pbo", {})
-    figures = []
-    if cscv is not None:
-        for i, fig in enumerate((logit_histogram(cscv), is_oos_scatter(cscv))):
-            figures.append(fig.to_html(full_html=False, include_plotlyjs=i == 0))
+    charts = [] if cscv is None else [logit_histogram(cscv), is_oos_scatter(cscv)]
+    scripts, figures = plotly_parts(charts, plotly_src)
     recs = "".join(f"<li>{html.escape(r)}</li>" for r in summary.get("recommendations", []))
     numbers = _rows(
         [
@@ -119,7 +139,7 @@ def overfitting_page(
     conventions = _rows(list(summary.get("conventions", {}).items()))
     return (
         '<!DOCTYPE html><html><head><meta charset="utf-8">'
-        f"<title>Overfitting diagnostics</title><style>{_STYLE}</style></head><body>"
+        f"<title>Overfitting diagnostics</title><style>{_STYLE}</style>{scripts}</head><body>"
         "<h1>Is the best combination luck?</h1>"
         + data_heading(data)
         + f"<ul>{recs}</ul>"

@@ -74,6 +74,7 @@ from workbench.results.folders import atomic_folder, prepare_parent
 from workbench.results.saver import utc_now
 from workbench.strategies.base import Strategy
 from workbench.visualization import save_with_report
+from workbench.visualization.report.document import write_plotly_js
 
 if TYPE_CHECKING:
     from workbench.backtest.result import BacktestResult
@@ -96,6 +97,11 @@ WFE_DEFINITION = (
     "run's annualised return / the mean of the windows' in-sample ones; undefined when the "
     "in-sample return is not positive"
 )
+
+
+#: The stitched out-of-sample run's folder inside a walk-forward folder (its report.html and
+#: the one plotly.min.js that walkforward.html loads too).
+STITCHED_DIR = "stitched_oos"
 
 
 @dataclass(frozen=True)
@@ -357,9 +363,16 @@ class WalkForwardResult:
             text = json.dumps(summary, indent=2, allow_nan=False)
             (tmp / "walkforward.json").write_text(text + "\n", encoding="utf-8")
             self.windows.to_csv(tmp / "windows.csv", index=False)
-            page = walkforward_page(summary, self.windows, self.stitched.equity)
+            # the page loads the stitched run's one stored plotly.js (as its report.html does)
+            stitched = save_with_report(self.stitched, tmp, run_id=STITCHED_DIR, pdf=pdf)
+            js = write_plotly_js(Path(stitched))  # already there: written with its report
+            page = walkforward_page(
+                summary,
+                self.windows,
+                self.stitched.equity,
+                plotly_src=f"{STITCHED_DIR}/{js.name}",
+            )
             (tmp / "walkforward.html").write_text(page, encoding="utf-8")
-            save_with_report(self.stitched, tmp, run_id="stitched_oos", pdf=pdf)
         return parent / name
 
 

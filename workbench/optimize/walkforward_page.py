@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from workbench.optimize.overfitting_page import _STYLE, data_heading
+from workbench.optimize.overfitting_page import _STYLE, data_heading, plotly_parts
 
 #: At most this many equity points on the page.
 MAX_POINTS = 5000
@@ -80,15 +80,19 @@ def _table(frame: pd.DataFrame) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def walkforward_page(summary: dict[str, Any], windows: pd.DataFrame, equity: pd.Series) -> str:
-    """The HTML of ``walkforward.html``."""
+def walkforward_page(
+    summary: dict[str, Any],
+    windows: pd.DataFrame,
+    equity: pd.Series,
+    *,
+    plotly_src: str | None = None,
+) -> str:
+    """The HTML of ``walkforward.html``; ``plotly_src`` is where it loads plotly.js from
+    (e.g. the stitched run's ``stitched_oos/plotly.min.js``; None: inline)."""
     objective = summary["objective"]
-    figures = [
-        fig.to_html(full_html=False, include_plotlyjs=i == 0)
-        for i, fig in enumerate(
-            (equity_figure(equity, windows), objective_figure(windows, objective))
-        )
-    ]
+    scripts, figures = plotly_parts(
+        [equity_figure(equity, windows), objective_figure(windows, objective)], plotly_src
+    )
     oos = summary["out_of_sample"]
     wfe = summary.get("walk_forward_efficiency")
     head = [
@@ -132,7 +136,7 @@ def walkforward_page(summary: dict[str, Any], windows: pd.DataFrame, equity: pd.
     return (
         '<!DOCTYPE html><html><head><meta charset="utf-8">'
         f"<title>Walk-forward: {html.escape(summary['strategy'])}</title>"
-        f"<style>{_STYLE}</style></head><body>"
+        f"<style>{_STYLE}</style>{scripts}</head><body>"
         f"<h1>Walk-forward: {html.escape(summary['strategy'])}</h1>"
         + data_heading(summary["settings"].get("data"))
         + f"<table>{rows}</table>"
