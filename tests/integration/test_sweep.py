@@ -169,7 +169,8 @@ def test_saved_folder_and_analysis(tmp_path: Path, swept) -> None:
         meta["diagnostics"]["pbo"]["pbo"], abs=1e-4
     )
     page = (folder / "overfitting.html").read_text()
-    assert page.count("plotly.js v") == 1  # embedded once: the page opens offline
+    assert "plotly.js v" not in page  # not inlined: the folder's one copy (opens offline)
+    assert page.count('src="plotly.min.js"') == 1
     assert page.count("Plotly.newPlot") == 2  # the logit histogram and the IS/OOS scatter
     assert meta["best_params"] == swept.best
     assert meta["combinations"] == 6
