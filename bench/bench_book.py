@@ -12,8 +12,8 @@ On the ESH4 MBO file (68,792 records, 47,022 event boundaries), medians of sever
   + a backtest over the events with its hash-map depth and no strategy (replay);
 - a plain Python dict book over ``databento_dbn``'s decoded records (decode + apply).
 
-Then the Rust end-to-end figures of ``native/examples/book_replay.rs`` (release build; run
-when the binary is built or ``cargo`` is at hand).
+Then the Rust end-to-end figures of ``native/examples/book_replay.rs`` and the tick-to-decision
+percentiles of ``native/examples/tick_to_decision.rs`` (release builds through ``cargo run``).
 
 Usage: python bench/bench_book.py [ROUNDS]
 """
@@ -106,21 +106,42 @@ def peer_json(command: str, rounds: int) -> dict[str, list[float]] | str:
     return result
 
 
-def rust_figures() -> None:
-    binary = ROOT / "native" / "target" / "release" / "examples" / "book_replay"
-    if binary.exists():
-        cmd = [str(binary), str(ESH4), "30"]
-    else:
-        cmd = ["cargo", "run", "-q", "--release", "--manifest-path", "native/Cargo.toml",
-               "--example", "book_replay", "--", str(ESH4), "30"]  # fmt: skip
+def _example(name: str, *args: str) -> list[str] | None:
+    """The output lines of a release example of the native crate (``cargo run`` rebuilds it
+    when its sources changed; the built binary alone only when cargo is absent)."""
+    cmd = ["cargo", "run", "-q", "--release", "--manifest-path", "native/Cargo.toml",
+           "--example", name, "--", *args]  # fmt: skip
+    binary = ROOT / "native" / "target" / "release" / "examples" / name
     try:
         out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        print(f"rust example: not run ({exc})")
-        return
-    print("rust end to end (native/examples/book_replay.rs, best of 30):")
-    for line in out.stdout.strip().splitlines():
-        print(f"  {line}")
+    except FileNotFoundError:
+        if not binary.exists():
+            print(f"rust example {name}: not run (no cargo and no built binary)")
+            return None
+        out = subprocess.run([str(binary), *args], capture_output=True, text=True, timeout=900)
+    except subprocess.TimeoutExpired as exc:
+        print(f"rust example {name}: not run ({exc})")
+        return None
+    if out.returncode != 0:
+        print(f"rust example {name}: failed: {out.stderr.strip().splitlines()[-1:]}")
+        return None
+    return out.stdout.strip().splitlines()
+
+
+def rust_figures() -> None:
+    lines = _example("book_replay", str(ESH4), "30")
+    if lines is not None:
+        print("rust end to end (native/examples/book_replay.rs, best and median of 30):")
+        for line in lines:
+            print(f"  {line}")
+    lines = _example("tick_to_decision", str(ESH4))
+    if lines is not None:
+        print(
+            "tick to decision in process (native/examples/tick_to_decision.rs: record -> L3 "
+            "book -> incremental signal -> pre-trade risk -> order out, HDR histogram):"
+        )
+        for line in lines:
+            print(f"  {line}")
 
 
 def main(rounds: int) -> None:
