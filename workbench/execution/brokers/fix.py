@@ -198,6 +198,7 @@ class FixBroker:
         self.resumed: TailInitiator | None = None
         """The tail replayed by a resumed session (None: a new one)."""
         self._rebuilding = False  # the books being rebuilt from the log: nobody is told
+        self._resyncs = 0  # the resyncs of earlier resumes in the log
         self.resent = 0
         """Requests of the dead process sent again on resume (they never reached the
         exchange)."""
@@ -241,6 +242,9 @@ class FixBroker:
             len(entries),
         )
         self._rebuild(entries[:cut])
+        # each resync's requests get ids of their own: an earlier resync's barrier answer,
+        # resent when that process died before logging past it, must not end this one's
+        self._resyncs = sum(1 for e in entries if e.get("x") and e["m"] == "replay")
         seqs = [e["seq_num"] for e in entries if e["k"] == "R" and e.get("seq_num")]
         self._logon(max(seqs) + 1 if seqs else None)
         assert isinstance(self._ini, LoggingInitiator)
@@ -283,7 +287,7 @@ class FixBroker:
         """The tail is spent: collect the resends behind a barrier, send what never reached
         the exchange, ask for every open order (see the module docstring)."""
         live = tail.live
-        k = self.connections
+        k = self._resyncs + 1
         rid = f"x{k}"
         live.call("replay", 0, stop_on_report=False, req_id=rid, inclusive=True, x=True)
         while True:
