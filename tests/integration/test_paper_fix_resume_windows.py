@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.integration.test_paper_fix import Relay
 from tests.integration.test_paper_fix import feed as feed  # the module's MBO file fixture
 from tests.integration.test_paper_fix_resume import (
     Crash,
@@ -24,6 +25,7 @@ from tests.integration.test_paper_fix_resume import (
     _new_orders,
 )
 from workbench.execution.brokers.exchange_log import ExchangeLog
+from workbench.execution.brokers.fix import FixBroker
 
 Entry = dict[str, Any]
 
@@ -79,6 +81,53 @@ def test_a_request_resent_by_a_resync_that_dies_is_not_sent_a_third_time(
         last = _fix_session(feed, x.port, tmp_path / "cut")
         last.run()
         last.close()
+        stats = dict(x.stats)
+    fresh = [cl for cl, dup in _new_orders(tmp_path / "cut-log") if not dup]
+    assert len(fresh) == len(set(fresh)), sorted(fresh)
+    assert sorted(fresh) == sorted(cl for cl, _ in _new_orders(tmp_path / "whole-log"))
+    assert stats["rejects"] == 0
+    fills, _ = _journal(tmp_path / "cut")
+    ref_fills, _ = _journal(tmp_path / "whole")
+    assert fills == ref_fills
+
+
+def test_a_dropped_connection_then_a_kill_in_the_same_bar_resumes(
+    feed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The link drops mid-position (the broker logs on again and reconciles its open orders
+    by OrderStatusRequest), then the process dies before that bar is committed: the resume
+    redoes the bar against a log that holds the reconnect's requests too."""
+    with _exchange(feed, tmp_path / "whole-log") as x:
+        whole = _fix_session(feed, x.port, tmp_path / "whole")
+        whole.run()
+        whole.close()
+    with _exchange(feed, tmp_path / "cut-log") as x:
+        relay = Relay(x.port)
+        reconciled = False
+
+        def after_reconcile(e: Entry) -> bool:  # the first report after the reconcile
+            nonlocal reconciled
+            reconciled = reconciled or (e["k"] == "Q" and e["m"] == "order_status")
+            return reconciled and e["k"] == "R"
+
+        with monkeypatch.context() as patch:
+            _crash_after_logging(patch, after_reconcile)
+            session = _fix_session(feed, relay.port, tmp_path / "cut")
+
+            def drop(eng: object) -> None:
+                if session.engine.position_qty and relay.cuts < 1:
+                    relay.cut()
+
+            session.on_bar(drop)
+            with pytest.raises(Crash):
+                session.run()
+            assert isinstance(session.broker, FixBroker)
+            assert session.broker.connections == 2
+            _die(session)
+        last = _fix_session(feed, relay.port, tmp_path / "cut")
+        last.run()
+        last.close()
+        relay.close()
         stats = dict(x.stats)
     fresh = [cl for cl, dup in _new_orders(tmp_path / "cut-log") if not dup]
     assert len(fresh) == len(set(fresh)), sorted(fresh)

@@ -435,7 +435,16 @@ class FixBroker:
     # -- the session ---------------------------------------------------------------------
     def _logon(self, next_target_seq: int | None = None) -> None:
         """Log on, retrying for ``reconnect_for`` seconds; reconcile after a reconnect.
-        ``next_target_seq``: the MsgSeqNum to expect (a resumed session's rewind)."""
+        ``next_target_seq``: the MsgSeqNum to expect (a resumed session's rewind).
+
+        A reconnect is logged (``D``) before the reconcile's requests; a resumed session
+        redoing a bar the dead process reconnected in does so against the log (nothing sent).
+        """
+        tail = self._ini if isinstance(self._ini, TailInitiator) else None
+        if tail is not None and tail.reconnect():
+            self.connections += 1
+            self._reconcile()
+            return
         fresh = not self.store_dir.exists() or not any(self.store_dir.iterdir())
         self.store_dir.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + (self.reconnect_for if self.connections else 0.0)
@@ -466,6 +475,7 @@ class FixBroker:
         self._ini = ini if self.log is None else LoggingInitiator(ini, self.log)
         self.connections += 1
         if self.connections > 1:
+            self._entry({"k": "D"})
             self._reconcile()
 
     def _reconcile(self) -> None:
@@ -542,7 +552,8 @@ class FixBroker:
                         f"{self.timeout} s",
                         hint="is it a driven exchange (workbench fix-exchange --speed driven)?",
                     )
-                self._ini = None
+                if not isinstance(ini, TailInitiator):  # the tail logs on again itself
+                    self._ini = None
                 return None
             if r.kind == "replay_status":
                 if r.req_id == rid:

@@ -13,7 +13,9 @@ with one ``write(2)`` before it acts) of:
   a stop move (``ref`` and the new ClOrdID ``cl``), the engine's order calls;
 - ``Q``: a request handed to the FIX session (``m`` the :class:`FixInitiator` method, ``a``
   and ``kw`` its arguments);
-- ``R``: a report read from the session (its attributes, ``seq_num`` included).
+- ``R``: a report read from the session (its attributes, ``seq_num`` included);
+- ``D``: the connection dropped and the broker logged on again (its reconcile's requests
+  follow); ``U``: the request before was refused by the session (not sent).
 
 A restart (``resume_bar``: the journal's ``bars_done``):
 
@@ -123,7 +125,11 @@ class LoggingInitiator:
         if x:
             entry["x"] = 1
         self.log.append(entry)
-        return getattr(self.ini, method)(*args, **kw)
+        try:
+            return getattr(self.ini, method)(*args, **kw)
+        except RuntimeError:  # refused (not logged on): it never went out
+            self.log.append({"k": "U"})
+            raise
 
     def new_order(self, *args: Any, **kw: Any) -> int:
         """A logged NewOrderSingle."""
@@ -176,7 +182,14 @@ class TailInitiator:
         live: LoggingInitiator,
         resync: Callable[[TailInitiator], None],
     ) -> None:
-        self.tail = deque(e for e in tail if e["k"] in ("Q", "R") and not e.get("x"))
+        kept = [e for e in tail if e["k"] in ("Q", "R", "D", "U") and not e.get("x")]
+        # a request the session refused (``U`` after it) was not sent: it is not replayed
+        kept = [
+            e
+            for k, e in enumerate(kept)
+            if e["k"] != "U" and not (k + 1 < len(kept) and kept[k + 1]["k"] == "U")
+        ]
+        self.tail = deque(kept)
         self.live = live
         self._resync = resync
         self.buffer: deque[FixReport | LoggedReport] = deque()
@@ -189,8 +202,19 @@ class TailInitiator:
 
     @property
     def logged_on(self) -> bool:
-        """Whether the session is logged on."""
+        """Whether the session is logged on (not where the dead process found it dropped)."""
+        if self.tail and self.tail[0]["k"] == "D":
+            return False
         return self.live.logged_on
+
+    def reconnect(self) -> bool:
+        """Where the log has the dead process's reconnect: take it (True), its reconcile's
+        requests are next in the tail; otherwise False (a real logon is needed)."""
+        if self.tail and self.tail[0]["k"] == "D":
+            self.tail.popleft()
+            self.replayed += 1
+            return True
+        return False
 
     def _go_live(self) -> None:
         if not self.spent:
@@ -242,6 +266,8 @@ class TailInitiator:
             self.unanswered = [q for q in self.unanswered if not answers(q, logged)]
             self.replayed += 1
             return logged
+        if self.tail and self.tail[0]["k"] == "D":
+            return None  # the dead process found the connection dropped here
         if self.tail:
             entry = self.tail[0]
             raise FixLogError(
