@@ -136,3 +136,36 @@ def test_a_dropped_connection_then_a_kill_in_the_same_bar_resumes(
     fills, _ = _journal(tmp_path / "cut")
     ref_fills, _ = _journal(tmp_path / "whole")
     assert fills == ref_fills
+
+
+def test_a_torn_last_line_of_the_session_log_is_left_out(
+    feed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A kill in the middle of a log line's write: the resume takes the complete lines."""
+    with _exchange(feed, tmp_path / "whole-log") as x:
+        whole = _fix_session(feed, x.port, tmp_path / "whole")
+        whole.run()
+        whole.close()
+    with _exchange(feed, tmp_path / "cut-log") as x:
+        orders = 0
+
+        def second_order(e: Entry) -> bool:
+            nonlocal orders
+            orders += e["k"] == "Q" and e["m"] == "new_order"
+            return orders == 2 and e["k"] == "Q" and e["m"] == "new_order"
+
+        with monkeypatch.context() as patch:
+            _crash_after_logging(patch, second_order)
+            session = _fix_session(feed, x.port, tmp_path / "cut")
+            with pytest.raises(Crash):
+                session.run()
+            _die(session)
+        with open(tmp_path / "cut" / "fix.log", "ab") as fh:
+            fh.write(b'{"k":"R","kind":"fill","seq_num":9')  # the write the kill cut short
+        last = _fix_session(feed, x.port, tmp_path / "cut")
+        last.run()
+        last.close()
+    assert b'"seq_num":9{' not in (tmp_path / "cut" / "fix.log").read_bytes()
+    fills, _ = _journal(tmp_path / "cut")
+    ref_fills, _ = _journal(tmp_path / "whole")
+    assert fills == ref_fills
