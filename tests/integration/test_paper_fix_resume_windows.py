@@ -76,6 +76,7 @@ def test_a_request_resent_by_a_resync_that_dies_is_not_sent_a_third_time(
             assert written[-1]["k"] == "Q"
             if when is in_resync:  # the request was sent again before the crash
                 assert any(e.get("x") and e["m"] == "new_order" for e in written)
+                assert session.broker.orders_sent == 1  # counted, though sent by the resync
             else:
                 assert written[-1]["m"] == "new_order"
         last = _fix_session(feed, x.port, tmp_path / "cut")

@@ -301,6 +301,7 @@ class FixBroker:
             if not any(answers(q, r) for r in tail.buffer):
                 live.call(q["m"], *q["a"], x=True, **q["kw"])  # it never got there
                 self.resent += 1
+                self.orders_sent += q["m"] == "new_order"
         for j, ref in enumerate(list(self._open())):
             cl, side = self._cl_ord_id[ref], self._side(self._orders[ref].order)
             live.call("order_status", cl, side, req_id=f"x{k}s{j}", symbol=self.symbol, x=True)
