@@ -100,6 +100,7 @@
 
 mod error;
 mod framing;
+mod inflate;
 mod l2;
 mod l3;
 mod level;

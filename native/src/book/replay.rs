@@ -13,6 +13,7 @@ use dbn::{flags, rtype, BidAskPair, MboMsg, Mbp10Msg, RecordRef, VersionUpgradeP
 
 use super::error::{BookError, ReplayError};
 use super::framing::{with_whole_metadata, Framed};
+use super::inflate::{replay_in_memory, MAX_PLAIN};
 use super::l3::{empty_pair, IntegrityCounts};
 use super::market::{L2Market, Market};
 
@@ -513,7 +514,7 @@ pub fn decoder_from_file(path: impl AsRef<Path>) -> Result<BookDecoder<'static>,
 }
 
 /// See [`BookDecoder`].
-const UPGRADE: VersionUpgradePolicy = VersionUpgradePolicy::AsIs;
+pub(crate) const UPGRADE: VersionUpgradePolicy = VersionUpgradePolicy::AsIs;
 
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
 const CHUNK: usize = 256 * 1024;
@@ -579,13 +580,7 @@ fn produce<R: io::BufRead>(src: R, tx: SyncSender<io::Result<Vec<u8>>>, back: Re
         while at < filled {
             let len = usize::from(chunk[at]) * 4;
             if len < 16 || len % 8 != 0 {
-                let _ = tx.send(Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!(
-                        "DBN record at byte {} has length {len}: shorter than a header or not a multiple of 8",
-                        base + at as u64
-                    ),
-                )));
+                let _ = tx.send(Err(bad_record_length(base + at as u64, len)));
                 return;
             }
             if at + len > filled {
@@ -604,6 +599,14 @@ fn produce<R: io::BufRead>(src: R, tx: SyncSender<io::Result<Vec<u8>>>, back: Re
             return;
         }
     }
+}
+
+/// The error for a record length shorter than a header or not a multiple of 8.
+pub(crate) fn bad_record_length(at: u64, len: usize) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("DBN record at byte {at} has length {len}: shorter than a header or not a multiple of 8"),
+    )
 }
 
 /// Applies the whole records of a chunk from [`produce`] (no copy: each
@@ -690,6 +693,16 @@ pub fn replay_file<F: FnMut(&BookSnapshot)>(
         f.seek(SeekFrom::Start(0))
             .map_err(|e| dbn::Error::io(e, "seeking"))?;
         if n == 4 && magic == ZSTD_MAGIC {
+            let size = f.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
+            if size <= (MAX_PLAIN / 4) as u64 {
+                let mut src = Vec::with_capacity(size as usize);
+                f.read_to_end(&mut src)
+                    .map_err(|e| dbn::Error::io(e, "reading"))?;
+                if let Some(res) = replay_in_memory(&src, opts, &mut sink) {
+                    return res;
+                }
+                return replay_pipelined(&src[..], opts, &mut sink);
+            }
             return replay_pipelined(BufReader::new(f), opts, &mut sink);
         }
     }
@@ -706,6 +719,9 @@ pub fn replay_bytes<F: FnMut(&BookSnapshot)>(
     mut sink: F,
 ) -> Result<Replayer, ReplayError> {
     if opts.decompress_in_thread && bytes.starts_with(&ZSTD_MAGIC) {
+        if let Some(res) = replay_in_memory(bytes, opts, &mut sink) {
+            return res;
+        }
         return replay_pipelined(bytes, opts, &mut sink);
     }
     let mut dec = decoder_from_bytes(bytes)?;
