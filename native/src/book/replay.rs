@@ -387,15 +387,16 @@ impl Replayer {
             if let Some(book) = self.market.get_mut(id) {
                 let depth = self.opts.depth.min(10);
                 let s = &mut self.snap;
-                // Refill the levels only when the last snapshot was of
-                // another book (or of MBP-10) or this book's top has changed.
-                let changed = book.take_top_changed();
+                // Refill the levels whole when the last snapshot was of
+                // another book (or of MBP-10), else only those of this book
+                // changed since its last snapshot.
                 if self.snap_l3 != Some(id) {
+                    book.take_top_changed();
                     s.levels = [empty_pair(); 10];
                     book.fill_levels(&mut s.levels[..depth]);
                     self.snap_l3 = Some(id);
-                } else if changed {
-                    book.fill_levels(&mut s.levels[..depth]);
+                } else {
+                    book.refresh_levels(&mut s.levels[..depth]);
                 }
                 s.instrument_id = id;
                 s.ts_event = msg.hd.ts_event;
