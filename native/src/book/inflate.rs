@@ -48,6 +48,8 @@ struct Progress {
     state: AtomicU8,
     /// Set by the consumer to stop the producer early.
     stop: AtomicBool,
+    /// The consumer, unparked by the producer after each publication.
+    consumer: std::thread::Thread,
 }
 
 /// The output buffer's start, handed to the producer thread.
@@ -112,7 +114,10 @@ fn decompress(src: &[u8], out: OutPtr, cap: usize, p: &Progress) -> io::Result<(
             if zs::ZSTD_isError(r) != 0 {
                 return Err(zstd_error(r));
             }
-            p.written.store(o.pos, Ordering::Release);
+            if o.pos != out_before {
+                p.written.store(o.pos, Ordering::Release);
+                p.consumer.unpark();
+            }
             if i.pos == src.len() {
                 if r == 0 {
                     return Ok(());
@@ -151,11 +156,13 @@ fn wait_past(p: &Progress, seen: usize) -> (usize, bool) {
         if p.state.load(Ordering::Acquire) != RUNNING {
             return (p.written.load(Ordering::Acquire), true);
         }
+        // Spin a little (a block lands every ~0.1 ms), then sleep until the
+        // producer publishes (`unpark` is a no-op store unless we sleep).
         spins += 1;
-        if spins < 128 {
+        if spins < 256 {
             std::hint::spin_loop();
         } else {
-            std::thread::yield_now();
+            std::thread::park();
         }
     }
 }
@@ -184,6 +191,7 @@ pub(crate) fn replay_in_memory<F: FnMut(&BookSnapshot)>(
         written: AtomicUsize::new(0),
         state: AtomicU8::new(RUNNING),
         stop: AtomicBool::new(false),
+        consumer: std::thread::current(),
     };
     let p = &progress;
     let zstd_err = |e: io::Error| ReplayError::from(dbn::Error::io(e, "decompressing zstd"));
@@ -193,6 +201,7 @@ pub(crate) fn replay_in_memory<F: FnMut(&BookSnapshot)>(
             let res = decompress(src, out, cap, p);
             p.state
                 .store(if res.is_ok() { DONE } else { FAILED }, Ordering::Release);
+            p.consumer.unpark();
             res
         });
         let consumed = consume(base, meta_end, p, opts, sink);

@@ -7,7 +7,7 @@ use dbn::{flags, MboMsg, UNDEF_PRICE};
 
 use super::error::BookError;
 use super::level::{
-    IdBuild, Ladder, Level, LevelView, Node, Order, QueuePosition, Side, Slab, NIL, TOP,
+    IdBuild, Ladder, Level, LevelView, Node, Order, QueuePosition, Side, Slab, NIL,
 };
 
 /// What applying one record did to the book.
@@ -363,23 +363,20 @@ impl L3Book {
     pub fn take_top_changed(&mut self) -> bool {
         let b = self.bids.take_dirty();
         let a = self.asks.take_dirty();
-        b < TOP || a < TOP
+        (b | a) != 0
     }
 
     /// Brings `out` (the best `out.len()` levels per side, as last written by
     /// [`fill_levels`](Self::fill_levels) or by this method for this book)
-    /// up to date, rewriting only the levels from the shallowest one changed
-    /// since then on each side. The replayer's snapshot path.
+    /// up to date, rewriting only the levels changed since then (a size
+    /// change rewrites its level, a level added or removed those from it
+    /// outward). The replayer's snapshot path.
     #[inline]
     pub(crate) fn refresh_levels(&mut self, out: &mut [dbn::BidAskPair]) {
         let b = self.bids.take_dirty();
-        if b < out.len() {
-            self.bids.fill_from(out, b, put_bid, empty_bid);
-        }
+        self.bids.fill_mask(out, b, put_bid, empty_bid);
         let a = self.asks.take_dirty();
-        if a < out.len() {
-            self.asks.fill_from(out, a, put_ask, empty_ask);
-        }
+        self.asks.fill_mask(out, a, put_ask, empty_ask);
     }
 
     /// Empties the book (orders, levels, index); keeps the counters.

@@ -253,10 +253,13 @@ pub(crate) struct Ladder {
     slots: Vec<u32>,
     levels: Vec<Level>,
     free: Vec<u32>,
-    /// Depth (0 = best) from which the best [`TOP`] levels may have changed
-    /// since the last [`Ladder::take_dirty`]; `TOP` when none has.
-    dirty: usize,
+    /// Bit `d` set: the level at depth `d` (0 = best) among the best [`TOP`]
+    /// may have changed since the last [`Ladder::take_dirty`].
+    dirty: u16,
 }
+
+/// All [`TOP`] bits of a dirty mask.
+pub(crate) const ALL: u16 = (1 << TOP) - 1;
 
 /// Depth watched by the `dirty` mark (MBP-10).
 pub(crate) const TOP: usize = 10;
@@ -269,27 +272,31 @@ impl Ladder {
             slots: Vec::new(),
             levels: Vec::new(),
             free: Vec::new(),
-            dirty: 0,
+            dirty: ALL,
         }
     }
 
-    /// Marks the levels from the one at index `i` outward as changed (call
-    /// after an insert, before a removal).
+    /// Marks the levels from the one at index `i` outward as changed, as
+    /// an insert or a removal shifts them (call after an insert, before a
+    /// removal).
     #[inline]
     fn mark(&mut self, i: usize) {
         let depth = self.keys.len() - 1 - i;
-        self.dirty = self.dirty.min(depth);
+        if depth < TOP {
+            self.dirty |= ALL & !((1u16 << depth) - 1);
+        }
     }
 
-    /// Marks the level at `price` (present) as changed if among the best [`TOP`].
+    /// Marks the level at `price` (present) as changed in place if among
+    /// the best [`TOP`].
     #[inline]
     fn mark_price(&mut self, price: i64) {
         let key = self.key(price);
         let n = self.keys.len();
-        for d in 0..TOP.min(n).min(self.dirty) {
+        for d in 0..TOP.min(n) {
             let k = self.keys[n - 1 - d];
             if k == key {
-                self.dirty = d;
+                self.dirty |= 1 << d;
                 return;
             }
             if k < key {
@@ -298,11 +305,11 @@ impl Ladder {
         }
     }
 
-    /// The depth from which the best [`TOP`] levels may have changed since
-    /// the last call (`TOP`: unchanged); resets it.
+    /// The depths (bit `d`, 0 = best) among the best [`TOP`] that may have
+    /// changed since the last call; resets them.
     #[inline]
-    pub fn take_dirty(&mut self) -> usize {
-        std::mem::replace(&mut self.dirty, TOP)
+    pub fn take_dirty(&mut self) -> u16 {
+        std::mem::replace(&mut self.dirty, 0)
     }
 
     #[inline]
@@ -342,7 +349,7 @@ impl Ladder {
         self.slots.clear();
         self.levels.clear();
         self.free.clear();
-        self.dirty = 0;
+        self.dirty = ALL;
     }
 
     #[inline]
@@ -446,6 +453,34 @@ impl Ladder {
             }
         }
         n
+    }
+
+    /// Rewrites the depths set in `mask` (bit `d`, 0 = best) of one side of
+    /// `out`, as [`Ladder::fill_from`] would write them.
+    #[inline]
+    pub fn fill_mask<P>(
+        &self,
+        out: &mut [P],
+        mut mask: u16,
+        put: impl Fn(&mut P, i64, &Level),
+        empty: impl Fn(&mut P),
+    ) {
+        let n = self.keys.len();
+        while mask != 0 {
+            let d = mask.trailing_zeros() as usize;
+            mask &= mask - 1;
+            let Some(pair) = out.get_mut(d) else {
+                return;
+            };
+            if d < n {
+                let i = n - 1 - d;
+                let k = self.keys[i];
+                let price = if self.ask { !k } else { k };
+                put(pair, price, &self.levels[self.slots[i] as usize]);
+            } else {
+                empty(pair);
+            }
+        }
     }
 
     /// The best level as `(price, level)`.
