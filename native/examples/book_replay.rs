@@ -219,6 +219,7 @@ fn main() {
     let (d, _) = best(rounds, || {
         let mut acc = 0i64;
         let mut r = Replayer::new(ev(Every::Event));
+        r.reserve_for(body.len());
         let mut sink = |s: &BookSnapshot| acc = acc.wrapping_add(s.levels[0].bid_px);
         let mut at = 0;
         while at < aligned.len() {

@@ -204,7 +204,7 @@ pub(crate) fn replay_in_memory<F: FnMut(&BookSnapshot)>(
             p.consumer.unpark();
             res
         });
-        let consumed = consume(base, meta_end, p, opts, sink);
+        let consumed = consume(base, cap, meta_end, p, opts, sink);
         progress.stop.store(true, Ordering::Relaxed);
         let produced = producer
             .join()
@@ -226,6 +226,7 @@ pub(crate) fn replay_in_memory<F: FnMut(&BookSnapshot)>(
 /// failed (then the caller reports its error).
 fn consume<F: FnMut(&BookSnapshot)>(
     base: *const u8,
+    cap: usize,
     meta_end: usize,
     p: &Progress,
     opts: ReplayOptions,
@@ -252,6 +253,7 @@ fn consume<F: FnMut(&BookSnapshot)>(
     // `dbn` checks the prelude, version and metadata as for any stream.
     MetadataDecoder::<_>::with_upgrade_policy(head, UPGRADE).decode()?;
     let mut r = Replayer::new(opts);
+    r.reserve_for(cap);
     let mut at = meta_end;
     loop {
         while at < avail {
@@ -272,7 +274,7 @@ fn consume<F: FnMut(&BookSnapshot)>(
             // length is a multiple of 8); the framing was checked above, so
             // this is one whole record as `dbn`'s own decoder hands out.
             let rec = unsafe { RecordRef::new(std::slice::from_raw_parts(base.add(at), len)) };
-            let index = r.stats().records;
+            let index = r.records();
             r.on_record(rec, sink)
                 .map_err(|source| ReplayError::Book { index, source })?;
             at += len;

@@ -115,12 +115,18 @@ impl Default for L3Book {
 impl L3Book {
     /// An empty book for `instrument_id`.
     pub fn new(instrument_id: u32) -> Self {
+        L3Book::with_order_capacity(instrument_id, 0)
+    }
+
+    /// An empty book for `instrument_id` with room for `orders` resting
+    /// orders before its order-id index grows.
+    pub fn with_order_capacity(instrument_id: u32, orders: usize) -> Self {
         L3Book {
             instrument_id,
             bids: Ladder::new(Side::Bid),
             asks: Ladder::new(Side::Ask),
             slab: Slab::default(),
-            index: HashMap::default(),
+            index: HashMap::with_capacity_and_hasher(orders, IdBuild::default()),
             ts_event: 0,
             ts_recv: 0,
             sequence: 0,

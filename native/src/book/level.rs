@@ -337,7 +337,21 @@ impl Ladder {
                 return Err(i + 1);
             }
         }
-        self.keys[..lo].binary_search(&key)
+        // Then gallop outward (8, 16, 32, ... levels from the touch) and
+        // binary-search the bracket: most of the rest is within a few dozen.
+        let mut hi = lo; // keys[hi..] are all > key
+        let mut step = 4;
+        loop {
+            let at = hi.saturating_sub(step);
+            if at == 0 || self.keys[at] <= key {
+                return match self.keys[at..hi].binary_search(&key) {
+                    Ok(i) => Ok(at + i),
+                    Err(i) => Err(at + i),
+                };
+            }
+            hi = at;
+            step *= 2;
+        }
     }
 
     pub fn len(&self) -> usize {

@@ -112,7 +112,7 @@ pub use framing::{with_whole_metadata, Framed};
 pub use l2::L2Book;
 pub use l3::{empty_pair, Applied, CrossState, IntegrityCounts, L3Book};
 pub use level::{LevelView, Order, QueuePosition, Side};
-pub use market::{Books, L2Market, Market};
+pub use market::{Books, L2Market, Market, ORDER_HINT_BUDGET};
 pub use replay::{
     decoder_from_bytes, decoder_from_file, decoder_from_reader, replay_bytes, replay_file,
     replay_file_columns, replay_file_rows, replay_reader, ActionCounts, BookDecoder, BookSnapshot,

@@ -228,20 +228,35 @@ pub struct ActionCounts {
 }
 
 impl ActionCounts {
-    #[inline]
-    fn count(&mut self, action: u8) {
-        match action {
-            b'A' => self.add += 1,
-            b'C' => self.cancel += 1,
-            b'M' => self.modify += 1,
-            b'R' => self.clear += 1,
-            b'F' => self.fill += 1,
-            b'T' => self.trade += 1,
-            b'N' => self.none += 1,
-            _ => self.other += 1,
+    /// From counts indexed by [`ACTION_SLOT`].
+    fn from_slots(c: &[u64; 8]) -> Self {
+        ActionCounts {
+            add: c[0],
+            cancel: c[1],
+            modify: c[2],
+            clear: c[3],
+            fill: c[4],
+            trade: c[5],
+            none: c[6],
+            other: c[7],
         }
     }
 }
+
+/// Slot of each action byte in the replayer's action counts (a table
+/// lookup instead of a branch per record: the actions of a feed are not
+/// predictable).
+const ACTION_SLOT: [u8; 256] = {
+    let mut t = [7u8; 256];
+    t[b'A' as usize] = 0;
+    t[b'C' as usize] = 1;
+    t[b'M' as usize] = 2;
+    t[b'R' as usize] = 3;
+    t[b'F' as usize] = 4;
+    t[b'T' as usize] = 5;
+    t[b'N' as usize] = 6;
+    t
+};
 
 /// What a replay saw.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -280,6 +295,8 @@ pub struct Replayer {
     market: Market,
     l2: L2Market,
     stats: ReplayStats,
+    /// MBO action counts by [`ACTION_SLOT`] (folded into `stats` on read).
+    actions: [u64; 8],
     snap: BookSnapshot,
     /// The L3 book whose levels `snap` holds, if any.
     snap_l3: Option<u32>,
@@ -306,7 +323,25 @@ impl Replayer {
 
     /// Counts so far.
     pub fn stats(&self) -> ReplayStats {
-        self.stats
+        ReplayStats {
+            actions: ActionCounts::from_slots(&self.actions),
+            ..self.stats
+        }
+    }
+
+    /// Sizes the books for input of about `plain_bytes` bytes of plain DBN
+    /// (the order-id index of each new L3 book is reserved for a sixth of
+    /// the MBO records that fit, at most 65,536 orders; see
+    /// [`Market::reserve_orders`]).
+    pub fn reserve_for(&mut self, plain_bytes: usize) {
+        let records = plain_bytes / std::mem::size_of::<MboMsg>();
+        self.market.reserve_orders((records / 6).min(1 << 16));
+    }
+
+    /// Records seen so far (the index of the next one).
+    #[inline]
+    pub fn records(&self) -> u64 {
+        self.stats.records
     }
 
     /// Integrity counters summed over the L3 books.
@@ -366,7 +401,7 @@ impl Replayer {
             }
         }
         self.stats.mbo_records += 1;
-        self.stats.actions.count(msg.action as u8);
+        self.actions[usize::from(ACTION_SLOT[usize::from(msg.action as u8)])] += 1;
         let fl = msg.flags.raw();
         let is_last = fl & flags::LAST != 0;
         self.stats.event_boundaries += u64::from(is_last);
@@ -458,7 +493,7 @@ impl Replayer {
             self.on_record(rec, sink)
                 .map_err(|source| ReplayError::Book { index, source })?;
         }
-        Ok(self.stats)
+        Ok(self.stats())
     }
 }
 
@@ -637,7 +672,7 @@ fn apply_chunk<F: FnMut(&BookSnapshot)>(
         // (its length byte times 4, at least a 16-byte header, a multiple of
         // 8), 8-byte aligned, as `dbn`'s own decoder hands out.
         let rec = unsafe { RecordRef::new(bytes) };
-        let index = r.stats().records;
+        let index = r.records();
         r.on_record(rec, sink)
             .map_err(|source| ReplayError::Book { index, source })?;
         at += len;
