@@ -221,6 +221,48 @@ pub(crate) fn replay_in_memory<F: FnMut(&BookSnapshot)>(
     Some(result)
 }
 
+/// Replays a plain DBN file of `size` bytes (at most [`MAX_PLAIN`]) read
+/// whole into an aligned buffer, its records applied in place as by the
+/// pipeline's consumer; `None` when it does not start with a DBN prelude
+/// (the caller's decoder then reports what is wrong).
+pub(crate) fn replay_plain_file<F: FnMut(&BookSnapshot)>(
+    mut f: std::fs::File,
+    size: usize,
+    opts: ReplayOptions,
+    sink: &mut F,
+) -> Option<Result<Replayer, ReplayError>> {
+    let mut head = [0u8; 8];
+    f.read_exact(&mut head).ok()?;
+    if &head[..3] != b"DBN" {
+        return None;
+    }
+    let meta_end = 8 + u32::from_le_bytes([head[4], head[5], head[6], head[7]]) as usize;
+    let pad = (8 - meta_end % 8) % 8;
+    let mut words = vec![0u64; (size + pad).div_ceil(8)];
+    // SAFETY: the words' bytes, `pad + size` of them at most.
+    let bytes =
+        unsafe { std::slice::from_raw_parts_mut(words.as_mut_ptr().cast::<u8>().add(pad), size) };
+    bytes[..8].copy_from_slice(&head);
+    let mut len = 8;
+    while len < bytes.len() {
+        match f.read(&mut bytes[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Some(Err(dbn::Error::io(e, "reading").into())),
+        }
+    }
+    let progress = Progress {
+        written: AtomicUsize::new(len),
+        state: AtomicU8::new(DONE),
+        stop: AtomicBool::new(false),
+        consumer: std::thread::current(),
+    };
+    let res = consume(bytes.as_ptr(), len, meta_end, &progress, opts, sink).map(|(r, _)| r);
+    drop(words);
+    Some(res)
+}
+
 /// The consumer side: checks the metadata, then applies each whole record
 /// behind the producer's mark. Returns the replayer and whether the producer
 /// failed (then the caller reports its error).
@@ -262,7 +304,7 @@ fn consume<F: FnMut(&BookSnapshot)>(
             if len < 16 || len % 8 != 0 {
                 return Err(dbn::Error::io(
                     bad_record_length(at as u64, len),
-                    "decompressing zstd",
+                    "reading DBN records",
                 )
                 .into());
             }

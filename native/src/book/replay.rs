@@ -13,7 +13,7 @@ use dbn::{flags, rtype, BidAskPair, MboMsg, Mbp10Msg, RecordRef, VersionUpgradeP
 
 use super::error::{BookError, ReplayError};
 use super::framing::{with_whole_metadata, Framed};
-use super::inflate::{replay_in_memory, MAX_PLAIN};
+use super::inflate::{replay_in_memory, replay_plain_file, MAX_PLAIN};
 use super::l3::{empty_pair, IntegrityCounts};
 use super::market::{L2Market, Market};
 
@@ -740,6 +740,12 @@ pub fn replay_file<F: FnMut(&BookSnapshot)>(
                 return replay_pipelined(&src[..], opts, &mut sink);
             }
             return replay_pipelined(BufReader::new(f), opts, &mut sink);
+        }
+        let size = f.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
+        if size <= MAX_PLAIN as u64 {
+            if let Some(res) = replay_plain_file(f, size as usize, opts, &mut sink) {
+                return res;
+            }
         }
     }
     let mut dec = decoder_from_file(path)?;

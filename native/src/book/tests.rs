@@ -957,3 +957,48 @@ fn in_memory_pipeline_matches_plain_and_survives_cut_input() {
         let _ = run(&two_frames[..cut]);
     }
 }
+
+#[test]
+fn plain_file_in_place_matches_the_decoder_path() {
+    // `replay_file` reads a plain file whole and applies its records in
+    // place; the streaming decoder path (`decompress_in_thread: false`) is
+    // the reference, whole, cut inside a record and with a bad length.
+    let dir = std::env::temp_dir().join(format!("book-plain-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut recs = Vec::new();
+    for i in 0..2_000u64 {
+        let side = if i % 3 == 0 { b'B' } else { b'A' };
+        let px = if side == b'B' { 100 * T } else { 101 * T } + (i % 13) as i64 * T;
+        recs.push(mbo_at(
+            2,
+            i,
+            b'A',
+            side,
+            i + 1,
+            px,
+            2,
+            if i % 2 == 0 { L } else { 0 },
+        ));
+    }
+    let plain = encode(&recs, false);
+    let run = |bytes: &[u8], threaded: bool| {
+        let p = dir.join(format!("f{threaded}.dbn"));
+        std::fs::write(&p, bytes).unwrap();
+        let opts = ReplayOptions {
+            decompress_in_thread: threaded,
+            ..Default::default()
+        };
+        let mut v = Vec::new();
+        replay_file(&p, opts, |s| v.push(*s)).map(|r| (v, r.stats()))
+    };
+    let want = run(&plain, false).unwrap();
+    assert!(run(&plain, true).unwrap() == want);
+    let cut = &plain[..plain.len() - 20];
+    assert!(run(cut, true).unwrap() == run(cut, false).unwrap());
+    let mut bad = plain.clone();
+    let off = bad.len() - 7 * std::mem::size_of::<MboMsg>();
+    bad[off] = 13;
+    let err = run(&bad, true).unwrap_err().to_string();
+    assert!(err.contains("multiple of 8"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
