@@ -99,8 +99,9 @@
 //! (records in place -> book -> snapshots) 3.3-3.5 ms, of which the book's
 //! apply is 2.5-2.8 ms; the two overlap when both cores are free. The
 //! issue's 20 M events/s (3.44 ms) needs both stages under that with a free
-//! second core. `cargo bench --bench book` runs the ESH4 cases under
-//! criterion.
+//! second core. The plain (decompressed) ESH4 file, read whole and applied in
+//! place: about 3.9-4.0 ms (17 M events/s). `cargo bench --bench book` runs
+//! the ESH4 cases under criterion.
 
 #![warn(missing_docs)]
 
