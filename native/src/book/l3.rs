@@ -115,12 +115,18 @@ impl Default for L3Book {
 impl L3Book {
     /// An empty book for `instrument_id`.
     pub fn new(instrument_id: u32) -> Self {
+        L3Book::with_order_capacity(instrument_id, 0)
+    }
+
+    /// An empty book for `instrument_id` with room for `orders` resting
+    /// orders before its order-id index grows.
+    pub fn with_order_capacity(instrument_id: u32, orders: usize) -> Self {
         L3Book {
             instrument_id,
             bids: Ladder::new(Side::Bid),
             asks: Ladder::new(Side::Ask),
             slab: Slab::default(),
-            index: HashMap::default(),
+            index: HashMap::with_capacity_and_hasher(orders, IdBuild::default()),
             ts_event: 0,
             ts_recv: 0,
             sequence: 0,
@@ -238,6 +244,7 @@ impl L3Book {
                     price,
                     size,
                     side,
+                    level: NIL,
                     prev: NIL,
                     next: NIL,
                 });
@@ -249,23 +256,22 @@ impl L3Book {
             Side::Bid => &mut self.bids,
             Side::Ask => &mut self.asks,
         };
-        let level = ladder.get_or_insert(price);
-        self.slab.push_back(level, slot);
+        ladder.insert_order(&mut self.slab, slot);
         Ok(())
     }
 
     /// Removes the order in `slot` from its level (dropping an emptied level),
     /// from the index and from the slab.
     fn remove_slot(&mut self, slot: u32) {
-        let (side, price, order_id) = {
+        let (side, order_id) = {
             let n = self.slab.get(slot);
-            (n.side, n.price, n.order_id)
+            (n.side, n.order_id)
         };
         let ladder = match side {
             Side::Bid => &mut self.bids,
             Side::Ask => &mut self.asks,
         };
-        ladder.unlink(&mut self.slab, price, slot);
+        ladder.remove_order(&mut self.slab, slot);
         self.index.remove(&order_id);
         self.slab.release(slot);
     }
@@ -281,9 +287,9 @@ impl L3Book {
             }
         };
         let slot = *entry.get();
-        let (side, price, size) = {
+        let (side, size) = {
             let n = self.slab.get(slot);
-            (n.side, n.price, n.size)
+            (n.side, n.size)
         };
         let ladder = match side {
             Side::Bid => &mut self.bids,
@@ -294,15 +300,12 @@ impl L3Book {
                 self.integrity.cancel_excess += 1;
             }
             entry.remove();
-            ladder.unlink(&mut self.slab, price, slot);
+            ladder.remove_order(&mut self.slab, slot);
             self.slab.release(slot);
             return Ok(Applied::Cancelled { remaining: 0 });
         }
         let remaining = size - msg.size;
-        self.slab.get_mut(slot).size = remaining;
-        if let Some(level) = ladder.get_mut(price) {
-            level.total -= u64::from(msg.size);
-        }
+        ladder.resize_order(&mut self.slab, slot, remaining);
         Ok(Applied::Cancelled { remaining })
     }
 
@@ -330,46 +333,31 @@ impl L3Book {
         if msg.price == UNDEF_PRICE {
             return Err(BookError::UndefinedPrice(msg.order_id));
         }
+        let ladder = match side {
+            Side::Bid => &mut self.bids,
+            Side::Ask => &mut self.asks,
+        };
         if msg.price == old_price {
-            let ladder = match side {
-                Side::Bid => &mut self.bids,
-                Side::Ask => &mut self.asks,
-            };
-            let Some(level) = ladder.get_mut(old_price) else {
-                return Err(BookError::Invariant(
-                    format!("order {} indexed at a missing level", msg.order_id).into_boxed_str(),
-                ));
-            };
             if msg.size <= old_size {
-                self.slab.get_mut(slot).size = msg.size;
-                level.total -= u64::from(old_size - msg.size);
+                ladder.resize_order(&mut self.slab, slot, msg.size);
                 return Ok(Applied::Modified {
                     priority_kept: true,
                 });
             }
             // Size increase: loses priority, goes to the back of the same level.
-            self.slab.unlink(level, slot);
-            self.slab.get_mut(slot).size = msg.size;
-            self.slab.push_back(level, slot);
+            ladder.requeue_order(&mut self.slab, slot, msg.size);
             return Ok(Applied::Modified {
                 priority_kept: false,
             });
         }
         // Price change: loses priority, goes to the back of the new level.
+        ladder.remove_order(&mut self.slab, slot);
         {
-            let ladder = match side {
-                Side::Bid => &mut self.bids,
-                Side::Ask => &mut self.asks,
-            };
-            ladder.unlink(&mut self.slab, old_price, slot);
-            {
-                let n = self.slab.get_mut(slot);
-                n.price = msg.price;
-                n.size = msg.size;
-            }
-            let level = ladder.get_or_insert(msg.price);
-            self.slab.push_back(level, slot);
+            let n = self.slab.get_mut(slot);
+            n.price = msg.price;
+            n.size = msg.size;
         }
+        ladder.insert_order(&mut self.slab, slot);
         Ok(Applied::Modified {
             priority_kept: false,
         })
@@ -379,9 +367,22 @@ impl L3Book {
     /// last call (conservative: `true` can mean unchanged, `false` never
     /// hides a change). Used by the replayer to skip refilling snapshots.
     pub fn take_top_changed(&mut self) -> bool {
-        let b = self.bids.take_touched();
-        let a = self.asks.take_touched();
-        b | a
+        let b = self.bids.take_dirty();
+        let a = self.asks.take_dirty();
+        (b | a) != 0
+    }
+
+    /// Brings `out` (the best `out.len()` levels per side, as last written by
+    /// [`fill_levels`](Self::fill_levels) or by this method for this book)
+    /// up to date, rewriting only the levels changed since then (a size
+    /// change rewrites its level, a level added or removed those from it
+    /// outward). The replayer's snapshot path.
+    #[inline]
+    pub(crate) fn refresh_levels(&mut self, out: &mut [dbn::BidAskPair]) {
+        let b = self.bids.take_dirty();
+        self.bids.fill_mask(out, b, put_bid, empty_bid);
+        let a = self.asks.take_dirty();
+        self.asks.fill_mask(out, a, put_ask, empty_ask);
     }
 
     /// Empties the book (orders, levels, index); keeps the counters.
@@ -492,32 +493,8 @@ impl L3Book {
     /// MBP layout (empty levels: price `UNDEF_PRICE`, size and count 0;
     /// sizes saturate at `u32::MAX`). Returns the number of bid and ask levels written.
     pub fn fill_levels(&self, out: &mut [dbn::BidAskPair]) -> (usize, usize) {
-        let nb = self.bids.fill(
-            out,
-            |p, px, l| {
-                p.bid_px = px;
-                p.bid_sz = u32::try_from(l.total).unwrap_or(u32::MAX);
-                p.bid_ct = l.count;
-            },
-            |p| {
-                p.bid_px = UNDEF_PRICE;
-                p.bid_sz = 0;
-                p.bid_ct = 0;
-            },
-        );
-        let na = self.asks.fill(
-            out,
-            |p, px, l| {
-                p.ask_px = px;
-                p.ask_sz = u32::try_from(l.total).unwrap_or(u32::MAX);
-                p.ask_ct = l.count;
-            },
-            |p| {
-                p.ask_px = UNDEF_PRICE;
-                p.ask_sz = 0;
-                p.ask_ct = 0;
-            },
-        );
+        let nb = self.bids.fill_from(out, 0, put_bid, empty_bid);
+        let na = self.asks.fill_from(out, 0, put_ask, empty_ask);
         (nb, na)
     }
 
@@ -699,6 +676,34 @@ fn side_of(msg: &MboMsg, action: char) -> Result<Side, BookError> {
         side: msg.side as u8,
         order_id: msg.order_id,
     })
+}
+
+#[inline]
+fn put_bid(p: &mut dbn::BidAskPair, px: i64, l: &Level) {
+    p.bid_px = px;
+    p.bid_sz = u32::try_from(l.total).unwrap_or(u32::MAX);
+    p.bid_ct = l.count;
+}
+
+#[inline]
+fn put_ask(p: &mut dbn::BidAskPair, px: i64, l: &Level) {
+    p.ask_px = px;
+    p.ask_sz = u32::try_from(l.total).unwrap_or(u32::MAX);
+    p.ask_ct = l.count;
+}
+
+#[inline]
+fn empty_bid(p: &mut dbn::BidAskPair) {
+    p.bid_px = UNDEF_PRICE;
+    p.bid_sz = 0;
+    p.bid_ct = 0;
+}
+
+#[inline]
+fn empty_ask(p: &mut dbn::BidAskPair) {
+    p.ask_px = UNDEF_PRICE;
+    p.ask_sz = 0;
+    p.ask_ct = 0;
 }
 
 #[inline]

@@ -76,6 +76,8 @@ pub(crate) struct Node {
     pub price: i64,
     pub size: u32,
     pub side: Side,
+    /// Slot of its level in its side's [`Ladder`].
+    pub level: u32,
     pub prev: u32,
     pub next: u32,
 }
@@ -233,22 +235,33 @@ impl std::hash::Hasher for IdHasher {
 
 pub(crate) type IdBuild = std::hash::BuildHasherDefault<IdHasher>;
 
-/// One side's price levels in a sorted vector whose END is the best price, so
-/// that the levels near the touch, where nearly all the activity is, are
-/// inserted and removed with short moves; lookups are binary searches over a
-/// dense `i64` key array. Keys are the price for bids and `!price` (an
-/// order-reversing bijection) for asks, so both sides sort ascending.
+/// One side's price levels: a sorted vector of keys whose END is the best
+/// price, each with the slot of its [`Level`] in a slab of levels, so that
+/// the levels near the touch, where nearly all the activity is, are inserted
+/// and removed with short moves (12 bytes per level moved), and lookups are
+/// a scan of the last few keys then a binary search over a dense `i64`
+/// array. Keys are the price for bids and `!price` (an order-reversing
+/// bijection) for asks, so both sides sort ascending. Every order node holds
+/// the slot of its level, so a cancel, a size change or a requeue touches its
+/// level without any search; only a level that empties is searched for, to
+/// drop its key.
 #[derive(Debug, Clone)]
 pub(crate) struct Ladder {
     ask: bool,
     keys: Vec<i64>,
+    /// Level slot of each key.
+    slots: Vec<u32>,
     levels: Vec<Level>,
-    /// Set when a level among the best [`TOP`] was changed, inserted or
-    /// removed; read and reset by [`Ladder::take_touched`].
-    touched: bool,
+    free: Vec<u32>,
+    /// Bit `d` set: the level at depth `d` (0 = best) among the best [`TOP`]
+    /// may have changed since the last [`Ladder::take_dirty`].
+    dirty: u16,
 }
 
-/// Depth watched by the `touched` flag (MBP-10).
+/// All [`TOP`] bits of a dirty mask.
+pub(crate) const ALL: u16 = (1 << TOP) - 1;
+
+/// Depth watched by the `dirty` mark (MBP-10).
 pub(crate) const TOP: usize = 10;
 
 impl Ladder {
@@ -256,24 +269,47 @@ impl Ladder {
         Ladder {
             ask: side == Side::Ask,
             keys: Vec::new(),
+            slots: Vec::new(),
             levels: Vec::new(),
-            touched: true,
+            free: Vec::new(),
+            dirty: ALL,
         }
     }
 
-    /// Marks the top as changed when index `i` is among the best `TOP`
-    /// (call after an insert, before a removal).
+    /// Marks the levels from the one at index `i` outward as changed, as
+    /// an insert or a removal shifts them (call after an insert, before a
+    /// removal).
     #[inline]
-    fn touch(&mut self, i: usize) {
-        if i + TOP >= self.keys.len() {
-            self.touched = true;
+    fn mark(&mut self, i: usize) {
+        let depth = self.keys.len() - 1 - i;
+        if depth < TOP {
+            self.dirty |= ALL & !((1u16 << depth) - 1);
         }
     }
 
-    /// Whether the best `TOP` levels may have changed since the last call.
+    /// Marks the level at `price` (present) as changed in place if among
+    /// the best [`TOP`].
     #[inline]
-    pub fn take_touched(&mut self) -> bool {
-        std::mem::replace(&mut self.touched, false)
+    fn mark_price(&mut self, price: i64) {
+        let key = self.key(price);
+        let n = self.keys.len();
+        for d in 0..TOP.min(n) {
+            let k = self.keys[n - 1 - d];
+            if k == key {
+                self.dirty |= 1 << d;
+                return;
+            }
+            if k < key {
+                return;
+            }
+        }
+    }
+
+    /// The depths (bit `d`, 0 = best) among the best [`TOP`] that may have
+    /// changed since the last call; resets them.
+    #[inline]
+    pub fn take_dirty(&mut self) -> u16 {
+        std::mem::replace(&mut self.dirty, 0)
     }
 
     #[inline]
@@ -301,7 +337,21 @@ impl Ladder {
                 return Err(i + 1);
             }
         }
-        self.keys[..lo].binary_search(&key)
+        // Then gallop outward (8, 16, 32, ... levels from the touch) and
+        // binary-search the bracket: most of the rest is within a few dozen.
+        let mut hi = lo; // keys[hi..] are all > key
+        let mut step = 4;
+        loop {
+            let at = hi.saturating_sub(step);
+            if at == 0 || self.keys[at] <= key {
+                return match self.keys[at..hi].binary_search(&key) {
+                    Ok(i) => Ok(at + i),
+                    Err(i) => Err(at + i),
+                };
+            }
+            hi = at;
+            step *= 2;
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -310,75 +360,141 @@ impl Ladder {
 
     pub fn clear(&mut self) {
         self.keys.clear();
+        self.slots.clear();
         self.levels.clear();
-        self.touched = true;
+        self.free.clear();
+        self.dirty = ALL;
     }
 
     #[inline]
     pub fn get(&self, price: i64) -> Option<&Level> {
-        self.find(price).ok().map(|i| &self.levels[i])
+        self.find(price)
+            .ok()
+            .map(|i| &self.levels[self.slots[i] as usize])
     }
 
+    /// Puts the order in `slot` (price and size set) at the back of its level,
+    /// creating the level if needed.
     #[inline]
-    pub fn get_mut(&mut self, price: i64) -> Option<&mut Level> {
-        match self.find(price) {
-            Ok(i) => {
-                self.touch(i);
-                Some(&mut self.levels[i])
-            }
-            Err(_) => None,
-        }
-    }
-
-    #[inline]
-    pub fn get_or_insert(&mut self, price: i64) -> &mut Level {
+    pub fn insert_order(&mut self, slab: &mut Slab, slot: u32) {
+        let price = slab.get(slot).price;
         let i = match self.find(price) {
             Ok(i) => i,
             Err(i) => {
+                let ls = if let Some(ls) = self.free.pop() {
+                    self.levels[ls as usize] = Level::new();
+                    ls
+                } else {
+                    self.levels.push(Level::new());
+                    (self.levels.len() - 1) as u32
+                };
                 self.keys.insert(i, self.key(price));
-                self.levels.insert(i, Level::new());
+                self.slots.insert(i, ls);
                 i
             }
         };
-        self.touch(i);
-        &mut self.levels[i]
+        self.mark(i);
+        let ls = self.slots[i];
+        slab.get_mut(slot).level = ls;
+        slab.push_back(&mut self.levels[ls as usize], slot);
     }
 
-    /// Unlinks `slot` from the level at `price` and drops the level if it empties.
+    /// Unlinks the order in `slot` from its level and drops the level if it
+    /// empties (the slot stays allocated).
     #[inline]
-    pub fn unlink(&mut self, slab: &mut Slab, price: i64, slot: u32) {
-        if let Ok(i) = self.find(price) {
-            self.touch(i);
-            slab.unlink(&mut self.levels[i], slot);
-            if self.levels[i].count == 0 {
-                self.keys.remove(i);
-                self.levels.remove(i);
-            }
+    pub fn remove_order(&mut self, slab: &mut Slab, slot: u32) {
+        let (ls, price) = {
+            let n = slab.get(slot);
+            (n.level, n.price)
+        };
+        let level = &mut self.levels[ls as usize];
+        slab.unlink(level, slot);
+        if level.count > 0 {
+            self.mark_price(price);
+        } else if let Ok(i) = self.find(price) {
+            self.mark(i);
+            self.keys.remove(i);
+            self.slots.remove(i);
+            self.free.push(ls);
         }
     }
 
-    /// Writes the best `out.len()` levels into one side of MBP pairs through
-    /// `put(pair, price, level)`, and `empty(pair)` past the last level.
-    /// Returns the number of levels written.
+    /// Sets the size of the order in `slot`, keeping its queue position.
     #[inline]
-    pub fn fill<P>(
+    pub fn resize_order(&mut self, slab: &mut Slab, slot: u32, size: u32) {
+        let n = slab.get_mut(slot);
+        let level = &mut self.levels[n.level as usize];
+        level.total = level.total - u64::from(n.size) + u64::from(size);
+        n.size = size;
+        let price = n.price;
+        self.mark_price(price);
+    }
+
+    /// Sets the size of the order in `slot` and sends it to the back of its level.
+    #[inline]
+    pub fn requeue_order(&mut self, slab: &mut Slab, slot: u32, size: u32) {
+        let (ls, price) = {
+            let n = slab.get(slot);
+            (n.level, n.price)
+        };
+        let level = &mut self.levels[ls as usize];
+        slab.unlink(level, slot);
+        slab.get_mut(slot).size = size;
+        slab.push_back(level, slot);
+        self.mark_price(price);
+    }
+
+    /// Writes levels `from..out.len()` (0 = best) into one side of MBP pairs
+    /// through `put(pair, price, level)`, and `empty(pair)` past the last
+    /// level. Returns the number of levels the side has among them.
+    #[inline]
+    pub fn fill_from<P>(
         &self,
         out: &mut [P],
+        from: usize,
         put: impl Fn(&mut P, i64, &Level),
         empty: impl Fn(&mut P),
     ) -> usize {
         let n = self.keys.len().min(out.len());
-        let last = self.keys.len();
-        let keys = &self.keys[last - n..];
-        let levels = &self.levels[last - n..];
-        for (i, pair) in out[..n].iter_mut().enumerate() {
-            let k = keys[n - 1 - i];
-            put(pair, if self.ask { !k } else { k }, &levels[n - 1 - i]);
-        }
-        for pair in out[n..].iter_mut() {
-            empty(pair);
+        for (d, pair) in out.iter_mut().enumerate().skip(from) {
+            if d < n {
+                let i = self.keys.len() - 1 - d;
+                let k = self.keys[i];
+                let price = if self.ask { !k } else { k };
+                put(pair, price, &self.levels[self.slots[i] as usize]);
+            } else {
+                empty(pair);
+            }
         }
         n
+    }
+
+    /// Rewrites the depths set in `mask` (bit `d`, 0 = best) of one side of
+    /// `out`, as [`Ladder::fill_from`] would write them.
+    #[inline]
+    pub fn fill_mask<P>(
+        &self,
+        out: &mut [P],
+        mut mask: u16,
+        put: impl Fn(&mut P, i64, &Level),
+        empty: impl Fn(&mut P),
+    ) {
+        let n = self.keys.len();
+        while mask != 0 {
+            let d = mask.trailing_zeros() as usize;
+            mask &= mask - 1;
+            let Some(pair) = out.get_mut(d) else {
+                return;
+            };
+            if d < n {
+                let i = n - 1 - d;
+                let k = self.keys[i];
+                let price = if self.ask { !k } else { k };
+                put(pair, price, &self.levels[self.slots[i] as usize]);
+            } else {
+                empty(pair);
+            }
+        }
     }
 
     /// The best level as `(price, level)`.
@@ -388,7 +504,10 @@ impl Ladder {
         if n == 0 {
             None
         } else {
-            Some((self.key(self.keys[n - 1]), &self.levels[n - 1]))
+            Some((
+                self.key(self.keys[n - 1]),
+                &self.levels[self.slots[n - 1] as usize],
+            ))
         }
     }
 
@@ -399,7 +518,7 @@ impl Ladder {
         self.keys
             .iter()
             .rev()
-            .zip(self.levels.iter().rev())
-            .map(move |(&k, l)| (if ask { !k } else { k }, l))
+            .zip(self.slots.iter().rev())
+            .map(move |(&k, &ls)| (if ask { !k } else { k }, &self.levels[ls as usize]))
     }
 }

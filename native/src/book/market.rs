@@ -15,6 +15,10 @@ pub struct Books<B> {
     ids: Vec<u32>,
     index: HashMap<u32, usize>,
     last: Option<(u32, usize)>,
+    /// Order-index capacity given to each new L3 book (see [`Books::reserve_orders`]).
+    order_hint: usize,
+    /// Order-index capacity left to hand out.
+    hint_budget: usize,
 }
 
 impl<B> Default for Books<B> {
@@ -24,6 +28,8 @@ impl<B> Default for Books<B> {
             ids: Vec::new(),
             index: HashMap::new(),
             last: None,
+            order_hint: 0,
+            hint_budget: 0,
         }
     }
 }
@@ -101,6 +107,9 @@ impl<B> Books<B> {
 /// L3 books per instrument.
 pub type Market = Books<L3Book>;
 
+/// Total order-index capacity [`Books::reserve_orders`] hands out.
+pub const ORDER_HINT_BUDGET: usize = 1 << 20;
+
 /// L2 books per instrument.
 pub type L2Market = Books<L2Book>;
 
@@ -108,8 +117,32 @@ impl Books<L3Book> {
     /// Applies an MBO record to the book of its instrument (created if new).
     #[inline]
     pub fn apply(&mut self, msg: &MboMsg) -> Result<Applied, BookError> {
-        self.get_or_insert_with(msg.hd.instrument_id, L3Book::new)
-            .apply(msg)
+        if let Some((id, i)) = self.last {
+            if id == msg.hd.instrument_id {
+                return self.books[i].apply(msg);
+            }
+        }
+        let hint = self.order_hint.min(self.hint_budget);
+        let mut made = false;
+        let book = self.get_or_insert_with(msg.hd.instrument_id, |id| {
+            made = true;
+            L3Book::with_order_capacity(id, hint)
+        });
+        let res = book.apply(msg);
+        if made {
+            self.hint_budget -= hint;
+        }
+        res
+    }
+
+    /// Pre-sizes the order-id index of each book created from now on for
+    /// `per_book` resting orders (saving the rehashes of a growing index,
+    /// about a tenth of the apply time on the ESH4 file), within a budget of
+    /// [`ORDER_HINT_BUDGET`] orders over all books so that a file of many
+    /// instruments does not reserve memory per instrument.
+    pub fn reserve_orders(&mut self, per_book: usize) {
+        self.order_hint = per_book;
+        self.hint_budget = ORDER_HINT_BUDGET;
     }
 
     /// Integrity counters summed over every book.

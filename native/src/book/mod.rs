@@ -55,15 +55,19 @@
 //!   strict mode.
 //!
 //! # Data structure
-//! Per side a `BTreeMap<i64, Level>`; a level holds its total size, its order
-//! count and the head and tail of a doubly linked FIFO list threaded through a
-//! slab of order nodes, so cancel and modify are O(1) after the id lookup (a
-//! `HashMap<order_id, slot>` with a multiplicative hasher) plus the level's map
-//! lookup; empty levels are removed at once. A side is a sorted vector of
-//! prices whose end is the best price (see `level::Ladder`): activity is near
-//! the touch, so inserts and removals there move little, and lookups scan the
-//! last few levels before a binary search. It measured faster than a
-//! `BTreeMap` on the ESH4 file (apply only: 2.84 ms vs 3.42 ms, 68,792 records).
+//! A level holds its total size, its order count and the head and tail of a
+//! doubly linked FIFO list threaded through a slab of order nodes; each node
+//! holds the slot of its level, so cancel, size changes and requeues are O(1)
+//! after the id lookup (a `HashMap<order_id, slot>` with a multiplicative
+//! hasher, pre-sized from the input size by the replayer). A side is a sorted
+//! vector of price keys whose end is the best price, each with its level's
+//! slot in a level slab (see `level::Ladder`): activity is near the touch, so
+//! inserts and removals there move little, and lookups scan the last few
+//! levels, then gallop outward before a binary search; only a new or emptied
+//! level needs a search. It measured faster than a `BTreeMap` on the ESH4
+//! file (apply only: 2.84 ms vs 3.42 ms, 68,792 records). Each side keeps a
+//! bit per depth of the best ten changed since the last snapshot, so the
+//! replayer rewrites only those levels of its MBP-10 snapshot.
 //!
 //! # Decoding
 //! Records are decoded by Databento's `dbn` crate (`DbnDecoder`, DBN 1-3 as
@@ -78,28 +82,32 @@
 //! panics on a record shorter than its type; such records are counted as
 //! malformed).
 //! With [`ReplayOptions::decompress_in_thread`] (the default), zstd input is
-//! decompressed on a second thread while the first decodes and applies.
+//! decompressed on a second thread while the first applies the records: a
+//! file or bytes up to 1 GiB decompressed are decompressed into one buffer
+//! (`ZSTD_d_stableOutBuffer`, no window copy) whose written length is
+//! published through an atomic, and the records are applied in place right
+//! behind it (module `inflate`); larger or undecodable input goes through a
+//! chunked channel pipeline in constant memory.
 //!
-//! # Speed (ESH4 MBO, 68,792 records, this project's 2-core machine, best of 100)
+//! # Speed (ESH4 MBO, 68,792 records, this project's 2-core machine shared with other jobs)
 //! `cargo run --release --example book_replay [FILE] [ROUNDS]` prints, for
-//! ESH4: apply only 2.8 ms (24.7 M events/s); file -> decode -> book -> an
-//! MBP-10 snapshot at each of the 47,022 event boundaries 5.9 ms
-//! (11.6 M events/s) with the decompression thread, 9.2 ms (7.5 M events/s)
-//! on one thread; without snapshots 4.4 ms (15.6 M events/s); snapshots
-//! gathered as rows 6.9 ms, as MBP-10 columns 12.4 ms. zstd decompression
-//! alone takes 3.8 ms (18.3 M records/s) and DBN decoding of the
-//! decompressed bytes 0.86 ms. The 20 M events/s end to end is
-//! therefore out of reach on this machine for a zstd file: the work is about
-//! 3.8 ms of zstd plus 4.4 ms of decode and book, at least 4.1 ms on two cores
-//! in a perfect pipeline. On the uncompressed CLX5 file (38,212 records):
-//! about 12.6 M events/s with a snapshot at each of its 32,053 boundaries,
-//! 18 M events/s without. `cargo bench --bench book` runs the ESH4 cases
-//! under criterion.
+//! ESH4 (best of 50): file -> decode -> book -> an MBP-10 snapshot at each of
+//! the 47,022 event boundaries about 4.0-4.3 ms (16-17 M events/s) with the
+//! decompression thread, 8.3 ms on one thread. The floor is zstd itself:
+//! decompressing the 3.85 MB takes 3.3-3.5 ms here (about 20 M records/s;
+//! 3.0 ms without its XXH64 checksum check, which we keep), and the consumer
+//! (records in place -> book -> snapshots) 3.3-3.5 ms, of which the book's
+//! apply is 2.5-2.8 ms; the two overlap when both cores are free. The
+//! issue's 20 M events/s (3.44 ms) needs both stages under that with a free
+//! second core. The plain (decompressed) ESH4 file, read whole and applied in
+//! place: about 3.9-4.0 ms (17 M events/s). `cargo bench --bench book` runs
+//! the ESH4 cases under criterion.
 
 #![warn(missing_docs)]
 
 mod error;
 mod framing;
+mod inflate;
 mod l2;
 mod l3;
 mod level;
@@ -111,7 +119,7 @@ pub use framing::{with_whole_metadata, Framed};
 pub use l2::L2Book;
 pub use l3::{empty_pair, Applied, CrossState, IntegrityCounts, L3Book};
 pub use level::{LevelView, Order, QueuePosition, Side};
-pub use market::{Books, L2Market, Market};
+pub use market::{Books, L2Market, Market, ORDER_HINT_BUDGET};
 pub use replay::{
     decoder_from_bytes, decoder_from_file, decoder_from_reader, replay_bytes, replay_file,
     replay_file_columns, replay_file_rows, replay_reader, ActionCounts, BookDecoder, BookSnapshot,

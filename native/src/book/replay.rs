@@ -13,6 +13,7 @@ use dbn::{flags, rtype, BidAskPair, MboMsg, Mbp10Msg, RecordRef, VersionUpgradeP
 
 use super::error::{BookError, ReplayError};
 use super::framing::{with_whole_metadata, Framed};
+use super::inflate::{replay_in_memory, replay_plain_file, MAX_PLAIN};
 use super::l3::{empty_pair, IntegrityCounts};
 use super::market::{L2Market, Market};
 
@@ -227,20 +228,35 @@ pub struct ActionCounts {
 }
 
 impl ActionCounts {
-    #[inline]
-    fn count(&mut self, action: u8) {
-        match action {
-            b'A' => self.add += 1,
-            b'C' => self.cancel += 1,
-            b'M' => self.modify += 1,
-            b'R' => self.clear += 1,
-            b'F' => self.fill += 1,
-            b'T' => self.trade += 1,
-            b'N' => self.none += 1,
-            _ => self.other += 1,
+    /// From counts indexed by [`ACTION_SLOT`].
+    fn from_slots(c: &[u64; 8]) -> Self {
+        ActionCounts {
+            add: c[0],
+            cancel: c[1],
+            modify: c[2],
+            clear: c[3],
+            fill: c[4],
+            trade: c[5],
+            none: c[6],
+            other: c[7],
         }
     }
 }
+
+/// Slot of each action byte in the replayer's action counts (a table
+/// lookup instead of a branch per record: the actions of a feed are not
+/// predictable).
+const ACTION_SLOT: [u8; 256] = {
+    let mut t = [7u8; 256];
+    t[b'A' as usize] = 0;
+    t[b'C' as usize] = 1;
+    t[b'M' as usize] = 2;
+    t[b'R' as usize] = 3;
+    t[b'F' as usize] = 4;
+    t[b'T' as usize] = 5;
+    t[b'N' as usize] = 6;
+    t
+};
 
 /// What a replay saw.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -279,6 +295,8 @@ pub struct Replayer {
     market: Market,
     l2: L2Market,
     stats: ReplayStats,
+    /// MBO action counts by [`ACTION_SLOT`] (folded into `stats` on read).
+    actions: [u64; 8],
     snap: BookSnapshot,
     /// The L3 book whose levels `snap` holds, if any.
     snap_l3: Option<u32>,
@@ -305,7 +323,25 @@ impl Replayer {
 
     /// Counts so far.
     pub fn stats(&self) -> ReplayStats {
-        self.stats
+        ReplayStats {
+            actions: ActionCounts::from_slots(&self.actions),
+            ..self.stats
+        }
+    }
+
+    /// Sizes the books for input of about `plain_bytes` bytes of plain DBN
+    /// (the order-id index of each new L3 book is reserved for a sixth of
+    /// the MBO records that fit, at most 65,536 orders; see
+    /// [`Market::reserve_orders`]).
+    pub fn reserve_for(&mut self, plain_bytes: usize) {
+        let records = plain_bytes / std::mem::size_of::<MboMsg>();
+        self.market.reserve_orders((records / 6).min(1 << 16));
+    }
+
+    /// Records seen so far (the index of the next one).
+    #[inline]
+    pub fn records(&self) -> u64 {
+        self.stats.records
     }
 
     /// Integrity counters summed over the L3 books.
@@ -365,7 +401,7 @@ impl Replayer {
             }
         }
         self.stats.mbo_records += 1;
-        self.stats.actions.count(msg.action as u8);
+        self.actions[usize::from(ACTION_SLOT[usize::from(msg.action as u8)])] += 1;
         let fl = msg.flags.raw();
         let is_last = fl & flags::LAST != 0;
         self.stats.event_boundaries += u64::from(is_last);
@@ -386,15 +422,16 @@ impl Replayer {
             if let Some(book) = self.market.get_mut(id) {
                 let depth = self.opts.depth.min(10);
                 let s = &mut self.snap;
-                // Refill the levels only when the last snapshot was of
-                // another book (or of MBP-10) or this book's top has changed.
-                let changed = book.take_top_changed();
+                // Refill the levels whole when the last snapshot was of
+                // another book (or of MBP-10), else only those of this book
+                // changed since its last snapshot.
                 if self.snap_l3 != Some(id) {
+                    book.take_top_changed();
                     s.levels = [empty_pair(); 10];
                     book.fill_levels(&mut s.levels[..depth]);
                     self.snap_l3 = Some(id);
-                } else if changed {
-                    book.fill_levels(&mut s.levels[..depth]);
+                } else {
+                    book.refresh_levels(&mut s.levels[..depth]);
                 }
                 s.instrument_id = id;
                 s.ts_event = msg.hd.ts_event;
@@ -456,7 +493,7 @@ impl Replayer {
             self.on_record(rec, sink)
                 .map_err(|source| ReplayError::Book { index, source })?;
         }
-        Ok(self.stats)
+        Ok(self.stats())
     }
 }
 
@@ -513,7 +550,7 @@ pub fn decoder_from_file(path: impl AsRef<Path>) -> Result<BookDecoder<'static>,
 }
 
 /// See [`BookDecoder`].
-const UPGRADE: VersionUpgradePolicy = VersionUpgradePolicy::AsIs;
+pub(crate) const UPGRADE: VersionUpgradePolicy = VersionUpgradePolicy::AsIs;
 
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
 const CHUNK: usize = 256 * 1024;
@@ -579,13 +616,7 @@ fn produce<R: io::BufRead>(src: R, tx: SyncSender<io::Result<Vec<u8>>>, back: Re
         while at < filled {
             let len = usize::from(chunk[at]) * 4;
             if len < 16 || len % 8 != 0 {
-                let _ = tx.send(Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!(
-                        "DBN record at byte {} has length {len}: shorter than a header or not a multiple of 8",
-                        base + at as u64
-                    ),
-                )));
+                let _ = tx.send(Err(bad_record_length(base + at as u64, len)));
                 return;
             }
             if at + len > filled {
@@ -604,6 +635,14 @@ fn produce<R: io::BufRead>(src: R, tx: SyncSender<io::Result<Vec<u8>>>, back: Re
             return;
         }
     }
+}
+
+/// The error for a record length shorter than a header or not a multiple of 8.
+pub(crate) fn bad_record_length(at: u64, len: usize) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("DBN record at byte {at} has length {len}: shorter than a header or not a multiple of 8"),
+    )
 }
 
 /// Applies the whole records of a chunk from [`produce`] (no copy: each
@@ -633,7 +672,7 @@ fn apply_chunk<F: FnMut(&BookSnapshot)>(
         // (its length byte times 4, at least a 16-byte header, a multiple of
         // 8), 8-byte aligned, as `dbn`'s own decoder hands out.
         let rec = unsafe { RecordRef::new(bytes) };
-        let index = r.stats().records;
+        let index = r.records();
         r.on_record(rec, sink)
             .map_err(|source| ReplayError::Book { index, source })?;
         at += len;
@@ -690,7 +729,23 @@ pub fn replay_file<F: FnMut(&BookSnapshot)>(
         f.seek(SeekFrom::Start(0))
             .map_err(|e| dbn::Error::io(e, "seeking"))?;
         if n == 4 && magic == ZSTD_MAGIC {
+            let size = f.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
+            if size <= (MAX_PLAIN / 4) as u64 {
+                let mut src = Vec::with_capacity(size as usize);
+                f.read_to_end(&mut src)
+                    .map_err(|e| dbn::Error::io(e, "reading"))?;
+                if let Some(res) = replay_in_memory(&src, opts, &mut sink) {
+                    return res;
+                }
+                return replay_pipelined(&src[..], opts, &mut sink);
+            }
             return replay_pipelined(BufReader::new(f), opts, &mut sink);
+        }
+        let size = f.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
+        if size <= MAX_PLAIN as u64 {
+            if let Some(res) = replay_plain_file(f, size as usize, opts, &mut sink) {
+                return res;
+            }
         }
     }
     let mut dec = decoder_from_file(path)?;
@@ -706,6 +761,9 @@ pub fn replay_bytes<F: FnMut(&BookSnapshot)>(
     mut sink: F,
 ) -> Result<Replayer, ReplayError> {
     if opts.decompress_in_thread && bytes.starts_with(&ZSTD_MAGIC) {
+        if let Some(res) = replay_in_memory(bytes, opts, &mut sink) {
+            return res;
+        }
         return replay_pipelined(bytes, opts, &mut sink);
     }
     let mut dec = decoder_from_bytes(bytes)?;
