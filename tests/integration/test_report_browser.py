@@ -395,8 +395,14 @@ def test_comparison_report_in_headless_chromium(
     s2["strategy"]["parameters"]["fast_period"] = 7
     s2["config"]["commission_per_contract"] = 2.5
     page = R.write_comparison_report(
-        [s1, s2], {"run_one": result.equity, "run_two": other.equity}, tmp_path
+        [s1, s2], {"run_one": result.equity, "run_two": other.equity}, tmp_path / "cmp"
     )
+    # plotly.js is loaded from the folder's one stored copy, as report.html's, not inlined
+    assert page.stat().st_size < 500_000
+    assert sorted(page.parent.rglob("plotly.min.js")) == [page.parent / "plotly.min.js"]
+    moved = tmp_path / "moved"
+    page.parent.rename(moved)  # the folder moved elsewhere still draws offline
+    page = moved / page.name
     seconds = _load(browser, page)
     assert browser.poll(f"({DRAWN}) >= 3"), browser.evaluate(DRAWN)
     print(f"comparison_report.html loaded in {seconds:.2f} s")

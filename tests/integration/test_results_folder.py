@@ -472,6 +472,7 @@ def test_compare_two_runs(saved: dict[str, Path], tmp_path: Path) -> None:
     assert sorted(p.name for p in folder.iterdir()) == [
         "comparison_report.html",
         "daily_return_correlation.csv",
+        "plotly.min.js",  # loaded by comparison_report.html (not inlined)
         "strategy_comparison.csv",
     ]
     corr = pd.read_csv(folder / "daily_return_correlation.csv", index_col=0)

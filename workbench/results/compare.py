@@ -9,8 +9,8 @@
 
 plus the files of the page writers handed in (``writers=[...]``):
 ``workbench.visualization.compare_with_report`` (and ``workbench compare``) add
-comparison_report.html. The comparison folder is published atomically like a run folder
-(:mod:`workbench.results.folders`).
+comparison_report.html and the plotly.min.js it loads. The comparison folder is published
+atomically like a run folder (:mod:`workbench.results.folders`).
 """
 
 from __future__ import annotations

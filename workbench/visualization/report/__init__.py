@@ -10,7 +10,8 @@
     charts/{name}.html     one page per registered chart (equity_curve, drawdown, ...)
 
 :func:`write_comparison_report` writes comparison_report.html for several runs: their
-metrics side by side and their equity curves overlaid. Both take the runs' summary.json
+metrics side by side and their equity curves overlaid, loading plotly.min.js beside it
+the same way. Both take the runs' summary.json
 dicts (:func:`workbench.results.build_summary`, the one builder). :func:`save_with_report`
 and :func:`compare_with_report` hand these writers to :mod:`workbench.results`.
 
