@@ -107,7 +107,35 @@ def answers(request: dict[str, Any], r: FixReport | LoggedReport) -> bool:
     return r.cl_ord_id == a[0] and r.kind != "status"
 
 
-class LoggingInitiator:
+class _Requests:
+    """The FIX requests a broker makes, each through the class's ``call`` (logged by
+    :class:`LoggingInitiator`, matched against the log by :class:`TailInitiator`)."""
+
+    def call(self, method: str, *args: Any, **kw: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def new_order(self, *args: Any, **kw: Any) -> int:
+        """A NewOrderSingle."""
+        return int(self.call("new_order", *args, **kw))
+
+    def cancel(self, *args: Any, **kw: Any) -> int:
+        """An OrderCancelRequest."""
+        return int(self.call("cancel", *args, **kw))
+
+    def replace(self, *args: Any, **kw: Any) -> int:
+        """An OrderCancelReplaceRequest."""
+        return int(self.call("replace", *args, **kw))
+
+    def order_status(self, *args: Any, **kw: Any) -> int:
+        """An OrderStatusRequest."""
+        return int(self.call("order_status", *args, **kw))
+
+    def replay(self, *args: Any, **kw: Any) -> int:
+        """A ReplayRequest (the driven clock)."""
+        return int(self.call("replay", *args, **kw))
+
+
+class LoggingInitiator(_Requests):
     """A live :class:`FixInitiator` whose requests and reports are logged (before acting)."""
 
     def __init__(self, ini: FixInitiator, log: ExchangeLog) -> None:
@@ -131,26 +159,6 @@ class LoggingInitiator:
             self.log.append({"k": "U"})
             raise
 
-    def new_order(self, *args: Any, **kw: Any) -> int:
-        """A logged NewOrderSingle."""
-        return int(self.call("new_order", *args, **kw))
-
-    def cancel(self, *args: Any, **kw: Any) -> int:
-        """A logged OrderCancelRequest."""
-        return int(self.call("cancel", *args, **kw))
-
-    def replace(self, *args: Any, **kw: Any) -> int:
-        """A logged OrderCancelReplaceRequest."""
-        return int(self.call("replace", *args, **kw))
-
-    def order_status(self, *args: Any, **kw: Any) -> int:
-        """A logged OrderStatusRequest."""
-        return int(self.call("order_status", *args, **kw))
-
-    def replay(self, *args: Any, **kw: Any) -> int:
-        """A logged ReplayRequest."""
-        return int(self.call("replay", *args, **kw))
-
     def next_report(self, timeout: float) -> FixReport | LoggedReport | None:
         """The next report, logged before it is returned."""
         r = self.ini.next_report(timeout)
@@ -163,7 +171,7 @@ class LoggingInitiator:
         return self.ini.logout(timeout=timeout)
 
 
-class TailInitiator:
+class TailInitiator(_Requests):
     """Replays the tail of the log in place of the FIX session (see the module docstring).
 
     Parameters
@@ -238,26 +246,6 @@ class TailInitiator:
         self.unanswered.append(entry)
         self.replayed += 1
         return 0
-
-    def new_order(self, *args: Any, **kw: Any) -> int:
-        """The logged NewOrderSingle (see :meth:`call`)."""
-        return int(self.call("new_order", *args, **kw))
-
-    def cancel(self, *args: Any, **kw: Any) -> int:
-        """The logged OrderCancelRequest."""
-        return int(self.call("cancel", *args, **kw))
-
-    def replace(self, *args: Any, **kw: Any) -> int:
-        """The logged OrderCancelReplaceRequest."""
-        return int(self.call("replace", *args, **kw))
-
-    def order_status(self, *args: Any, **kw: Any) -> int:
-        """The logged OrderStatusRequest."""
-        return int(self.call("order_status", *args, **kw))
-
-    def replay(self, *args: Any, **kw: Any) -> int:
-        """The logged ReplayRequest."""
-        return int(self.call("replay", *args, **kw))
 
     def next_report(self, timeout: float) -> FixReport | LoggedReport | None:
         """The next logged report; once the tail is spent, the resync's, then live ones."""
