@@ -22,6 +22,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from workbench.model import Order, OrderType, Side, TimeInForce
+
 
 class ExchangeLog:
     """An append-only JSON-lines file of the exchange's inbound calls.
@@ -70,3 +72,33 @@ class ExchangeLog:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+def order_entry(order: Order, oca_group: str) -> dict[str, Any]:
+    """The ``S`` line of an order sent (see :func:`logged_order` for the way back)."""
+    return {
+        "k": "S",
+        "ref": order.order_ref,
+        "symbol": order.symbol,
+        "side": int(order.side),
+        "qty": order.quantity,
+        "type": order.order_type.value,
+        "limit": order.limit_price,
+        "stop": order.stop_price,
+        "tif": order.time_in_force.value,
+        "oca": oca_group,
+    }
+
+
+def logged_order(entry: dict[str, Any]) -> Order:
+    """The order of an ``S`` line written by :func:`order_entry`."""
+    return Order(
+        entry["ref"],
+        entry["symbol"],
+        Side(entry["side"]),
+        entry["qty"],
+        OrderType(entry["type"]),
+        limit_price=entry["limit"],
+        stop_price=entry["stop"],
+        time_in_force=TimeInForce(entry["tif"]),
+    )

@@ -62,7 +62,7 @@ from workbench.execution.brokers.base import (
     book_fill,
     oca_siblings,
 )
-from workbench.execution.brokers.exchange_log import ExchangeLog
+from workbench.execution.brokers.exchange_log import ExchangeLog, logged_order, order_entry
 from workbench.execution.brokers.fix_resume import (
     LoggedReport,
     LoggingInitiator,
@@ -257,16 +257,7 @@ class FixBroker:
             for e in entries:
                 kind = e["k"]
                 if kind == "S" and e["ref"] not in self._orders:
-                    order = Order(
-                        e["ref"],
-                        e["symbol"],
-                        Side(e["side"]),
-                        e["qty"],
-                        OrderType(e["type"]),
-                        limit_price=e["limit"],
-                        stop_price=e["stop"],
-                        time_in_force=TimeInForce(e["tif"]),
-                    )
+                    order = logged_order(e)
                     self._orders[order.order_ref] = BrokerOrder(order, 0, OrderStatus.PENDING)
                     self._cl_ord_id[order.order_ref] = self._ref_of_set(e["ref"], e["ref"])
                     if e["oca"]:
@@ -340,20 +331,7 @@ class FixBroker:
         if ref in self._orders:
             raise ValueError(f"duplicate order_ref {ref!r}: the broker has it")
         o = order
-        self._entry(
-            {
-                "k": "S",
-                "ref": ref,
-                "symbol": o.symbol,
-                "side": int(o.side),
-                "qty": o.quantity,
-                "type": o.order_type.value,
-                "limit": o.limit_price,
-                "stop": o.stop_price,
-                "tif": o.time_in_force.value,
-                "oca": oca_group,
-            }
-        )
+        self._entry(order_entry(order, oca_group))
         bo = BrokerOrder(order, 0, OrderStatus.PENDING)
         self._orders[ref] = bo
         self._cl_ord_id[ref] = self._ref_of_set(ref, ref)

@@ -50,12 +50,12 @@ from workbench.execution.brokers.base import (
     book_fill,
     oca_siblings,
 )
-from workbench.execution.brokers.exchange_log import ExchangeLog
+from workbench.execution.brokers.exchange_log import ExchangeLog, logged_order, order_entry
 from workbench.execution.config import ExecutionConfig
 from workbench.execution.feeds import Bar
 from workbench.execution.session import PaperSession
 from workbench.market import contract_spec
-from workbench.model import Fill, Liquidity, Order, OrderStatus, OrderType, Side, TimeInForce
+from workbench.model import Fill, Liquidity, Order, OrderStatus
 from workbench.strategies.base import Strategy
 
 _DONE_TYPES = {"cancelled": OrderStatus.CANCELLED, "expired": OrderStatus.CANCELLED}
@@ -144,17 +144,7 @@ class L3SimBroker:
         elif kind == "B":
             self._call(None, self._replay_until, e["end"])
         elif kind == "S":
-            order = Order(
-                e["ref"],
-                e["symbol"],
-                Side(e["side"]),
-                e["qty"],
-                OrderType(e["type"]),
-                limit_price=e["limit"],
-                stop_price=e["stop"],
-                time_in_force=TimeInForce(e["tif"]),
-            )
-            self._call(None, self._submit, order, e["oca"])
+            self._call(None, self._submit, logged_order(e), e["oca"])
         elif kind == "C":
             self._call(None, self._cancel, e["ref"])
         elif kind == "M":
@@ -208,18 +198,7 @@ class L3SimBroker:
         entry latency)."""
         if order.order_ref in self._orders:
             raise ValueError(f"duplicate order_ref {order.order_ref!r}: the broker has it")
-        entry = {
-            "k": "S",
-            "ref": order.order_ref,
-            "symbol": order.symbol,
-            "side": int(order.side),
-            "qty": order.quantity,
-            "type": order.order_type.value,
-            "limit": order.limit_price,
-            "stop": order.stop_price,
-            "tif": order.time_in_force.value,
-            "oca": oca_group,
-        }
+        entry = order_entry(order, oca_group)
         return int(self._call(entry, self._submit, order, oca_group))
 
     def _submit(self, order: Order, oca_group: str) -> int:
