@@ -30,6 +30,11 @@ class WorkbenchError(Exception):
     def __str__(self) -> str:
         return self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"
 
+    def _render_traceback_(self) -> list[str]:
+        """What IPython (a notebook cell) shows instead of a traceback: the message and the
+        hint, as the CLI prints them (``%debug`` still reaches the stack)."""
+        return [f"{type(self).__name__}: {self}"]
+
 
 class DataError(WorkbenchError):
     """Missing, corrupt or inconsistent market data."""

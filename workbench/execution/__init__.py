@@ -34,6 +34,7 @@ __all__ = [
     "SimBroker",
 ]
 
-from workbench.execution.session import PaperSession
+from workbench.execution.session import PaperSession, SessionInterrupted
+from workbench.execution.state_lock import StateFolderInUse
 
-__all__ += ["PaperSession"]
+__all__ += ["PaperSession", "SessionInterrupted", "StateFolderInUse"]

@@ -54,9 +54,19 @@ from workbench.execution.identity import IDENTITY_KEY, check_resume, session_ide
 from workbench.execution.journal import Journal
 from workbench.execution.orders import ReconcileDecision
 from workbench.execution.record import session_result
+from workbench.execution.state_lock import StateLock
 from workbench.strategies.base import Strategy
 
 BarCallback = Callable[[ExecutionEngine], None]
+
+
+class SessionInterrupted(KeyboardInterrupt):
+    """Ctrl-C (a notebook's interrupt) while :meth:`PaperSession.join` waited: the session
+    was stopped after its current bar; the message says where and how to resume."""
+
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows instead of a traceback (the stack says nothing here)."""
+        return [f"{type(self).__name__}: {self}"]
 
 
 class PaperSession:
@@ -105,6 +115,10 @@ class PaperSession:
         ``state_dir`` holds a session with another strategy, parameters, broker, symbol,
         bar size, capital or risk settings (:func:`~workbench.execution.identity.check_resume`):
         nothing is sent and the journal is left as it was.
+    StateFolderInUse
+        Another session holds ``state_dir`` (:mod:`.state_lock`): one running in another
+        process or kernel, or one of this process not yet ended or closed. Nothing is read
+        or written.
     """
 
     def __init__(
@@ -150,69 +164,78 @@ class PaperSession:
             bars = _frame([])
         self.bars = bars.iloc[:max_bars] if max_bars else bars
         self.state_dir = None if state_dir is None else Path(state_dir)
+        self._lock: StateLock | None = None
         if self.state_dir is not None:
             self.state_dir.mkdir(parents=True, exist_ok=True)
-        journal_path = ":memory:" if self.state_dir is None else self.state_dir / "journal.sqlite"
-        self.journal = Journal(journal_path)
-        stored = self.journal.meta(IDENTITY_KEY)
-        #: where the capital came from (printed by ``workbench paper``)
-        self.capital_source = "the config"
-        self._capital_from_broker = capital_from_broker
-        if capital_from_broker and stored:  # resumed: the capital the session started with
-            capital = stored.get("config", {}).get("initial_capital", self.cfg.initial_capital)
-            self.cfg = dataclasses.replace(self.cfg, initial_capital=capital)
-            self._capital_from_broker = False
-            self.capital_source = "the journal's: the account's NetLiquidation at its start"
-        elif capital_from_broker and self.journal.bars_done():
-            self._capital_from_broker = False  # a journal from before: it ran on the config's
-            self.capital_source = "the config's, as the journal's earlier runs"
-        legacy = self.journal.meta("strategy")
-        self._interval = interval
-        self._execution = execution or ExecutionConfig()
-        self._broker_name = "sim" if broker is None else broker.name
-        self._symbol = (
-            str(getattr(feed, "expiry", None) or bars.attrs.get("product") or "MCL_FUT")
-            if feed is not None
-            else str(bars.attrs.get("contract") or bars.attrs.get("product") or "")
-        )
-        try:
-            check_resume(
-                stored or ({"parameters": legacy} if legacy else None),
-                self.identity(strategy),
-                self.state_dir,
+            self._lock = StateLock(self.state_dir)
+            self._lock.acquire()  # one session per folder: refused before the journal opens
+        try:  # whatever fails here, the state folder is let go
+            journal_path = (
+                ":memory:" if self.state_dir is None else self.state_dir / "journal.sqlite"
             )
-        except ConfigError:
-            self.journal.close()
+            self.journal = Journal(journal_path)
+            stored = self.journal.meta(IDENTITY_KEY)
+            #: where the capital came from (printed by ``workbench paper``)
+            self.capital_source = "the config"
+            self._capital_from_broker = capital_from_broker
+            if capital_from_broker and stored:  # resumed: the capital the session started with
+                capital = stored.get("config", {}).get("initial_capital", self.cfg.initial_capital)
+                self.cfg = dataclasses.replace(self.cfg, initial_capital=capital)
+                self._capital_from_broker = False
+                self.capital_source = "the journal's: the account's NetLiquidation at its start"
+            elif capital_from_broker and self.journal.bars_done():
+                self._capital_from_broker = False  # a journal from before: it ran on the config's
+                self.capital_source = "the config's, as the journal's earlier runs"
+            legacy = self.journal.meta("strategy")
+            self._interval = interval
+            self._execution = execution or ExecutionConfig()
+            self._broker_name = "sim" if broker is None else broker.name
+            self._symbol = (
+                str(getattr(feed, "expiry", None) or bars.attrs.get("product") or "MCL_FUT")
+                if feed is not None
+                else str(bars.attrs.get("contract") or bars.attrs.get("product") or "")
+            )
+            try:
+                check_resume(
+                    stored or ({"parameters": legacy} if legacy else None),
+                    self.identity(strategy),
+                    self.state_dir,
+                )
+            except ConfigError:
+                self.journal.close()
+                raise
+            # a resumed session keeps its order references' prefix (its orders are found by them)
+            session_id = str(self.journal.meta("session_id") or session_id)
+            self.journal.set_meta("session_id", session_id)
+            self.journal.commit()
+            if broker is None:
+                broker = SimBroker(
+                    commission_per_contract=self.cfg.commission_per_contract,
+                    slippage_ticks=self.cfg.slippage_ticks,
+                    path=None if self.state_dir is None else self.state_dir / "sim_account.sqlite",
+                )
+            self.broker = broker
+            self.engine = ExecutionEngine(
+                broker,
+                strategy,
+                self.cfg,
+                execution=self._execution,
+                journal=self.journal,
+                session_id=session_id,
+                listeners=listeners,
+                interval=interval,
+            )
+            self.feed = ReplayFeed(self.bars, speed=speed)
+            self.callbacks: list[BarCallback] = []
+            self.reconciled: list[ReconcileDecision] = []
+            self.error: BaseException | None = None
+            self._thread: threading.Thread | None = None
+            self._stop = threading.Event()
+            self._kill: str | None = None
+            self.finished = threading.Event()
+        except BaseException:
+            self._release()
             raise
-        # a resumed session keeps its order references' prefix (its orders are found by them)
-        session_id = str(self.journal.meta("session_id") or session_id)
-        self.journal.set_meta("session_id", session_id)
-        self.journal.commit()
-        if broker is None:
-            broker = SimBroker(
-                commission_per_contract=self.cfg.commission_per_contract,
-                slippage_ticks=self.cfg.slippage_ticks,
-                path=None if self.state_dir is None else self.state_dir / "sim_account.sqlite",
-            )
-        self.broker = broker
-        self.engine = ExecutionEngine(
-            broker,
-            strategy,
-            self.cfg,
-            execution=self._execution,
-            journal=self.journal,
-            session_id=session_id,
-            listeners=listeners,
-            interval=interval,
-        )
-        self.feed = ReplayFeed(self.bars, speed=speed)
-        self.callbacks: list[BarCallback] = []
-        self.reconciled: list[ReconcileDecision] = []
-        self.error: BaseException | None = None
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
-        self._kill: str | None = None
-        self.finished = threading.Event()
 
     def identity(self, strategy: Strategy | None = None) -> dict[str, Any]:
         """What a resumed session must share with this one (:mod:`.identity`)."""
@@ -269,7 +292,18 @@ class PaperSession:
         return self.engine.listeners
 
     def run(self) -> BacktestResult:
-        """Run to the end of the bars (or :meth:`stop`) in this thread; the record."""
+        """Run to the end of the bars (or :meth:`stop`) in this thread; the record.
+
+        The state folder is let go when the run ends, however it ends (another session may
+        then resume it); a second run of this object takes it again.
+
+        Raises
+        ------
+        StateFolderInUse
+            Another session took the state folder since this one's run ended.
+        """
+        if self._lock is not None:
+            self._lock.acquire()
         try:
             if self.live_feed is not None:
                 return self._run_live_sync()
@@ -277,6 +311,13 @@ class PaperSession:
         except Exception as exc:
             self.engine.emit("error", f"{type(exc).__name__}: {exc}", error=exc)
             raise
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        """Let the state folder go (another session may resume it)."""
+        if self._lock is not None:
+            self._lock.release()
 
     def _run_replay(self) -> BacktestResult:
         eng = self.engine
@@ -465,25 +506,61 @@ class PaperSession:
         self._thread.start()
 
     def stop(self) -> None:
-        """End after the current bar (the position is kept; the journal is committed)."""
+        """End after the current bar (the position is kept; the journal is committed).
+
+        A live session ends at once, without waiting for the feed's next bar.
+        """
         self._stop.set()
         self.feed.stop()
+        if self.live_feed is not None:
+            self.live_feed.stop()
 
     def kill(self, reason: str = "kill switch") -> None:
         """Kill switch: cancel, flatten and stop, whatever the strategy says."""
         self._kill = reason
 
     def join(self, timeout: float | None = None) -> None:
-        """Wait for a started session to end; re-raises its error."""
+        """Wait for a started session to end; re-raises its error.
+
+        Raises
+        ------
+        SessionInterrupted
+            Interrupted while waiting (Ctrl-C, a notebook's interrupt): the session was
+            stopped after its current bar (:meth:`stop`) and waited for, so nothing runs on
+            behind the notebook's back; with a ``state_dir`` the same session resumes there.
+        """
         if self._thread is not None:
-            self._thread.join(timeout)
+            try:
+                self._thread.join(timeout)
+            except KeyboardInterrupt:
+                self.stop()
+                self._thread.join()
+                raise SessionInterrupted(self._interrupted()) from None
         if self.error is not None:
             raise self.error
 
+    def _interrupted(self) -> str:
+        """Where an interrupted session stopped, and how to go on."""
+        st = self.status()
+        where = (
+            f"interrupted: the session stopped after bar {st['bars']:,} (position "
+            f"{st['position']:+d}, {st['orders_sent']} orders sent)"
+        )
+        if self.state_dir is None:
+            return (
+                f"{where}; it kept no journal (state_dir=None): session.result() is the "
+                "record so far, and a new session starts from the first bar"
+            )
+        return (
+            f"{where}; its journal in {self.state_dir} is committed: run the same session "
+            "again (same state_dir) to resume it, no order is sent twice"
+        )
+
     def close(self) -> None:
-        """Close the journal and the broker."""
+        """Close the journal and the broker, and let the state folder go."""
         self.journal.close()
         self.broker.close()
+        self._release()
 
     def status(self) -> dict[str, Any]:
         """Bars done, position, equity, orders sent (the session's, journaled by every run;
