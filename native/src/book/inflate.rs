@@ -158,7 +158,7 @@ fn wait_past(p: &Progress, seen: usize) -> (usize, bool) {
         }
         // Spin a little (a block lands every ~0.1 ms), then sleep until the
         // producer publishes (`unpark` is a no-op store unless we sleep).
-        spins += 1;
+        spins = spins.saturating_add(1);
         if spins < 256 {
             std::hint::spin_loop();
         } else {
@@ -167,8 +167,36 @@ fn wait_past(p: &Progress, seen: usize) -> (usize, bool) {
     }
 }
 
+/// Ends the consumer's wait however the producer thread ends, a panic
+/// included: stores the final state (`FAILED` unless set to `DONE`) after
+/// the last `written`, then wakes the consumer.
+struct Finish<'a>(&'a Progress, u8);
+
+impl Drop for Finish<'_> {
+    fn drop(&mut self) {
+        self.0.state.store(self.1, Ordering::Release);
+        self.0.consumer.unpark();
+    }
+}
+
+/// Stops the producer however the consumer ends, a panic in the sink
+/// included (the scope then joins the producer before unwinding further).
+struct StopOnDrop<'a>(&'a Progress);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.stop.store(true, Ordering::Relaxed);
+    }
+}
+
 /// Replays zstd-compressed DBN held in memory through the pipeline; `None`
-/// when this path does not take the input (see the module docs).
+/// when this path does not take the input (see the module docs), including
+/// when the buffer cannot be allocated.
+///
+/// `ZSTD_decompressBound` is only a capacity here, not trusted: a crafted
+/// header may claim any content size (and the sum over frames may wrap), but
+/// zstd never writes past `cap` (it fails with `dstSize_tooSmall` instead),
+/// and the consumer reads only published bytes.
 pub(crate) fn replay_in_memory<F: FnMut(&BookSnapshot)>(
     src: &[u8],
     opts: ReplayOptions,
@@ -184,7 +212,8 @@ pub(crate) fn replay_in_memory<F: FnMut(&BookSnapshot)>(
     let meta_end = 8 + u32::from_le_bytes([head[4], head[5], head[6], head[7]]) as usize;
     // Offset of the output in the buffer so that `meta_end` is 8-aligned.
     let pad = (8 - meta_end % 8) % 8;
-    let mut words: Vec<u64> = Vec::with_capacity((cap + pad).div_ceil(8) + 1);
+    let mut words: Vec<u64> = Vec::new();
+    words.try_reserve_exact((cap + pad).div_ceil(8) + 1).ok()?;
     // SAFETY: `pad` < 8 bytes into an allocation of at least `cap + pad` bytes.
     let base = unsafe { words.as_mut_ptr().cast::<u8>().add(pad) };
     let progress = Progress {
@@ -198,14 +227,16 @@ pub(crate) fn replay_in_memory<F: FnMut(&BookSnapshot)>(
     let result = std::thread::scope(|scope| {
         let out = OutPtr(base);
         let producer = scope.spawn(move || {
+            let mut finish = Finish(p, FAILED);
             let res = decompress(src, out, cap, p);
-            p.state
-                .store(if res.is_ok() { DONE } else { FAILED }, Ordering::Release);
-            p.consumer.unpark();
+            if res.is_ok() {
+                finish.1 = DONE;
+            }
             res
         });
+        let stop = StopOnDrop(p);
         let consumed = consume(base, cap, meta_end, p, opts, sink);
-        progress.stop.store(true, Ordering::Relaxed);
+        drop(stop);
         let produced = producer
             .join()
             .unwrap_or_else(|_| Err(io::Error::other("the zstd thread panicked")));
@@ -231,6 +262,11 @@ pub(crate) fn replay_plain_file<F: FnMut(&BookSnapshot)>(
     opts: ReplayOptions,
     sink: &mut F,
 ) -> Option<Result<Replayer, ReplayError>> {
+    // `size` is from the file's metadata, which may have changed since (the
+    // prelude copy below needs 8 bytes).
+    if size < 8 {
+        return None;
+    }
     let mut head = [0u8; 8];
     f.read_exact(&mut head).ok()?;
     if &head[..3] != b"DBN" {
@@ -297,6 +333,7 @@ fn consume<F: FnMut(&BookSnapshot)>(
     let mut r = Replayer::new(opts);
     r.reserve_for(cap);
     let mut at = meta_end;
+    debug_assert!((base as usize + at).is_multiple_of(8));
     loop {
         while at < avail {
             // SAFETY: `at < avail`: a written byte.
@@ -312,8 +349,9 @@ fn consume<F: FnMut(&BookSnapshot)>(
                 break;
             }
             // SAFETY: bytes `at..at + len` are written (below `avail`) and
-            // stay unchanged; `at` is 8-aligned (`meta_end` is, and every
-            // length is a multiple of 8); the framing was checked above, so
+            // stay unchanged; `base + at` is 8-aligned (callers place `base`
+            // so that `base + meta_end` is, and every length is a multiple
+            // of 8); the framing was checked above, so
             // this is one whole record as `dbn`'s own decoder hands out.
             let rec = unsafe { RecordRef::new(std::slice::from_raw_parts(base.add(at), len)) };
             let index = r.records();

@@ -1002,3 +1002,180 @@ fn plain_file_in_place_matches_the_decoder_path() {
     assert!(err.contains("multiple of 8"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Runs `f` on its own thread; fails the test if it panics or takes longer
+/// than `secs` (a hang in the pipeline).
+fn within<R: Send + 'static>(secs: u64, f: impl FnOnce() -> R + Send + 'static) -> R {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(std::time::Duration::from_secs(secs)) {
+        Ok(r) => r,
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!("hung for {secs} s"),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => panic!("panicked"),
+    }
+}
+
+/// A zstd frame by hand: one content size claimed (`fcs`, 8 bytes), a 1 MiB
+/// window unless `single` (then the window is the claimed size), raw blocks.
+fn raw_frame(fcs: u64, single: bool, payload: &[u8]) -> Vec<u8> {
+    let mut f = vec![0x28, 0xB5, 0x2F, 0xFD, if single { 0xE0 } else { 0xC0 }];
+    if !single {
+        f.push(10 << 3); // window log 20
+    }
+    f.extend_from_slice(&fcs.to_le_bytes());
+    let blocks: Vec<&[u8]> = if payload.is_empty() {
+        vec![&[]]
+    } else {
+        payload.chunks(1 << 17).collect()
+    };
+    for (i, b) in blocks.iter().enumerate() {
+        let last = u32::from(i + 1 == blocks.len());
+        let h = last | ((b.len() as u32) << 3); // block type 0: raw
+        f.extend_from_slice(&h.to_le_bytes()[..3]);
+        f.extend_from_slice(b);
+    }
+    f
+}
+
+fn many_records(n: u64) -> Vec<u8> {
+    let recs: Vec<MboMsg> = (0..n)
+        .map(|i| {
+            let side = if i % 2 == 0 { b'B' } else { b'A' };
+            let px = if side == b'B' { 100 * T } else { 101 * T } + (i % 7) as i64 * T;
+            mbo_at(
+                1,
+                i,
+                b'A',
+                side,
+                i + 1,
+                px,
+                1,
+                if i % 2 == 1 { L } else { 0 },
+            )
+        })
+        .collect();
+    encode(&recs, false)
+}
+
+#[test]
+fn in_memory_pipeline_cut_or_corrupt_input_is_a_typed_error_never_a_hang() {
+    // Every cut point region and many corrupt bytes, on the three encodings
+    // `inflate` takes: whatever path takes the input, the answer is a
+    // `ReplayError` (or, for a cut at a frame boundary, a clean stop), never a
+    // panic or a hang. Corrupt bytes inside blocks keep the frame structure,
+    // so `ZSTD_decompressBound` passes and the one-buffer pipeline meets the
+    // zstd error mid-stream (counted below).
+    let plain = many_records(4_000);
+    let meta_end = 8 + u32::from_le_bytes([plain[4], plain[5], plain[6], plain[7]]) as usize;
+    let mut two = zstd::bulk::compress(&plain[..meta_end], 3).unwrap();
+    two.extend(zstd::bulk::compress(&plain[meta_end..], 3).unwrap());
+    let encodings = [
+        zstd::bulk::compress(&plain, 1).unwrap(), // content size, no checksum
+        zstd::stream::encode_all(&plain[..], 1).unwrap(), // no content size
+        {
+            let mut e = zstd::stream::Encoder::new(Vec::new(), 3).unwrap();
+            e.include_checksum(true).unwrap();
+            std::io::Write::write_all(&mut e, &plain).unwrap();
+            e.finish().unwrap()
+        },
+        two,
+    ];
+    within(120, move || {
+        let mut in_memory_errors = 0;
+        for z in &encodings {
+            let n = z.len();
+            let mut cuts: Vec<usize> = (0..n.min(64)).chain(n.saturating_sub(64)..n).collect();
+            cuts.extend((0..n).step_by((n / 300).max(1)));
+            for cut in cuts {
+                let _ = replay_bytes(&z[..cut], ReplayOptions::default(), |_| {});
+            }
+            for (k, at) in (0..n).step_by((n / 400).max(1)).enumerate() {
+                let mut bad = z.clone();
+                bad[at] ^= if k % 2 == 0 { 0xFF } else { 1 << (k % 8) };
+                let res = replay_bytes(&bad, ReplayOptions::default(), |_| {});
+                if res.is_err() {
+                    let mut sink = |_: &BookSnapshot| {};
+                    let direct =
+                        super::inflate::replay_in_memory(&bad, ReplayOptions::default(), &mut sink);
+                    if let Some(Err(ReplayError::Decode(_))) = direct {
+                        in_memory_errors += 1;
+                    }
+                }
+            }
+        }
+        assert!(in_memory_errors > 50, "{in_memory_errors}");
+    });
+}
+
+#[test]
+fn in_memory_pipeline_refuses_hostile_content_sizes() {
+    let plain = many_records(500);
+    let run = |z: Vec<u8>| {
+        within(60, move || {
+            let mut sink = |_: &BookSnapshot| {};
+            let direct = super::inflate::replay_in_memory(&z, ReplayOptions::default(), &mut sink)
+                .map(|r| r.map(|r| r.stats()));
+            let via = replay_bytes(&z, ReplayOptions::default(), |_| {}).map(|r| r.stats());
+            (
+                direct.map(|r| r.map_err(|e| e.to_string())),
+                via.map_err(|e| e.to_string()),
+            )
+        })
+    };
+    // The honest frame replays whole.
+    let n = plain.len() as u64;
+    let (d, v) = run(raw_frame(n, false, &plain));
+    assert_eq!(d.unwrap().unwrap().records, 500);
+    assert_eq!(v.unwrap().records, 500);
+    // A terabyte claimed: above `MAX_PLAIN`, so the chunked pipeline, whose
+    // zstd stops at the wrong size.
+    for (fcs, single) in [(1u64 << 40, false), (1 << 40, true), (u64::MAX - 1, false)] {
+        let (d, v) = run(raw_frame(fcs, single, &plain));
+        assert!(d.is_none(), "{fcs}");
+        assert!(v.is_err(), "{fcs}");
+    }
+    // The same claims in a records frame after an honest metadata frame (as
+    // Databento writes), so the prelude reads and this path takes them: 1 GiB
+    // (the buffer is reserved, never touched) and less than the payload fail
+    // on zstd's size checks, as typed errors.
+    let meta_end = 8 + u32::from_le_bytes([plain[4], plain[5], plain[6], plain[7]]) as usize;
+    let (meta, recs) = plain.split_at(meta_end);
+    let records_frame = |fcs: u64| {
+        let mut z = raw_frame(meta.len() as u64, false, meta);
+        z.extend(raw_frame(fcs, false, recs));
+        z
+    };
+    let (d, _) = run(records_frame(recs.len() as u64));
+    assert_eq!(d.unwrap().unwrap().records, 500);
+    let big = (super::inflate::MAX_PLAIN - meta_end) as u64;
+    for fcs in [big, recs.len() as u64 - 56, 100, 0] {
+        let (d, v) = run(records_frame(fcs));
+        assert!(matches!(d, Some(Err(_))), "{fcs}: {d:?}");
+        assert!(v.is_err(), "{fcs}");
+    }
+    // Claimed sizes that wrap the u64 sum in `ZSTD_decompressBound` to the
+    // metadata plus 16 bytes: zstd fills what fits and fails.
+    let mut z = records_frame(1 << 63);
+    z.extend(raw_frame((1 << 63) + 16, false, &[0; 16]));
+    let (d, v) = run(z);
+    assert!(matches!(d, Some(Err(_))), "{d:?}");
+    assert!(v.is_err());
+}
+
+#[test]
+fn in_memory_pipeline_survives_a_panicking_sink() {
+    // The sink panics on the first snapshot: the producer is stopped and
+    // joined, the panic reaches the caller, nothing hangs.
+    let z = zstd::bulk::compress(&many_records(20_000), 1).unwrap();
+    within(60, move || {
+        let r = std::panic::catch_unwind(|| {
+            replay_bytes(&z, ReplayOptions::default(), |_| panic!("sink"))
+        });
+        assert!(r.is_err());
+        // and again, on the same thread (a leftover unpark token is harmless)
+        let r = replay_bytes(&z, ReplayOptions::default(), |_| {}).unwrap();
+        assert_eq!(r.stats().records, 20_000);
+    });
+}
