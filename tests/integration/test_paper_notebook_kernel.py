@@ -329,3 +329,32 @@ def test_an_ib_session_from_a_notebook_stops_at_once_and_resumes(
     with sqlite3.connect(state / "journal.sqlite") as db:
         journaled = {r for (r,) in db.execute("SELECT order_ref FROM orders")}
     assert journaled == set(refs)
+
+
+def test_the_kill_switch_of_an_ib_session_flattens_at_once(
+    kernel: Kernel, frame: pd.DataFrame, tmp_path: Path
+) -> None:
+    """The Kill button on a live session whose market is quiet: the flatten goes out now,
+    not at the feed's next bar, and the session ends."""
+    state = tmp_path / "ib-kill"
+    cell = IB_SESSION.format(port=0, strategy=STRATEGY, params=PARAMS, state=str(state))
+    with SimulatedGateway(feed_of(frame.iloc[:200]), GatewayConfig(port=0)) as gw:
+        out = kernel.run(cell.replace("port=0", f"port={gw.port}"))
+        assert out.ename is None, out.traceback
+        wait_for(lambda: subscribed(gw), "the session to subscribe")
+        minute = 0
+        while not gw.positions():  # until the strategy holds a position
+            assert minute < 150, "the strategy never entered"
+            gw.step(SUB)
+            wait_for(lambda m=minute: bars_done(state) > m, f"bar {minute}")
+            minute += 1
+        sent = len(gw.orders())
+        killed = kernel.run(
+            "monitor.kill_button.click()\nsession.join(30)\nprint(session.finished.is_set())"
+        )
+        assert killed.stdout.split() == ["True"], killed.traceback
+        flatten = gw.orders()[sent:]
+        assert len(flatten) == 1  # the market order that closes the position, sent at once
+        assert flatten[0].order_type == "MKT"
+        gw.step(SUB)  # the market moves: the flatten fills
+        wait_for(lambda: not gw.positions(), "the position to be closed")

@@ -516,8 +516,14 @@ class PaperSession:
             self.live_feed.stop()
 
     def kill(self, reason: str = "kill switch") -> None:
-        """Kill switch: cancel, flatten and stop, whatever the strategy says."""
+        """Kill switch: cancel, flatten and stop, whatever the strategy says.
+
+        A replay acts before its next bar; a live session at once, without waiting for the
+        feed's next bar (its loop ends, then cancels and flattens).
+        """
         self._kill = reason
+        if self.live_feed is not None:
+            self.live_feed.stop()
 
     def join(self, timeout: float | None = None) -> None:
         """Wait for a started session to end; re-raises its error.
