@@ -244,6 +244,19 @@ BAD_INPUTS = {
         "live.join()",
         "LiveTradingRefused: port 4001 is a live trading port",
     ),
+    "gateway not running": (
+        "import socket\n"
+        "from workbench.adapters.ib import IBClient\n"
+        "from workbench.adapters.ib.broker import IBBroker\n"
+        "with socket.socket() as free:\n"
+        "    free.bind(('127.0.0.1', 0))\n"
+        "    port = free.getsockname()[1]\n"
+        "ib = IBBroker(IBClient(port=port, timeout=2))\n"
+        'live = PaperSession(None, strategy_class("ema_crossover")(), broker=ib, feed=ib)\n'
+        "live.start()\n"
+        "live.join()",
+        "GatewayUnreachable: no IB API at 127.0.0.1:",
+    ),
     "missing catalog": (
         'load_bars("MCL_FUT", data_dir="nowhere")',
         "DataError: no ohlcv-1m data for MCL_FUT in ",

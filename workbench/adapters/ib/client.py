@@ -79,6 +79,11 @@ class LiveTradingRefused(WorkbenchError):
     """A live port or a non-paper account without ``live=True`` and the typed confirmation."""
 
 
+class GatewayUnreachable(WorkbenchError, ConnectionError):
+    """No TWS / IB Gateway answered at the host and port: a ``ConnectionError`` (the
+    reconnection loop retries it) that reads as one message in a notebook."""
+
+
 class ExpectedCancels(logging.Filter):
     """Drops ib-async's "Error 202, reqId N: Order Canceled" log lines for the cancels a
     client asked for itself (and the one-cancels-all cancels of the groups it placed):
@@ -344,8 +349,8 @@ class IBClient:
         LiveTradingRefused
             A live port or account without confirmation (checked before the socket opens
             for the port, right after the handshake for the account; then disconnected).
-        ConnectionError
-            The gateway did not answer in time.
+        GatewayUnreachable
+            The gateway did not answer in time (a ``ConnectionError``).
         """
         self.check_port()
         logging.getLogger("ib_async.wrapper").addFilter(self.expected_cancels)  # once
@@ -357,8 +362,10 @@ class IBClient:
         except (TimeoutError, OSError) as exc:
             self.ib.disconnect()
             self.link.connect_failed()
-            raise ConnectionError(
-                f"no IB API at {self.host}:{self.port} (client id {self.client_id}): {exc!r}"
+            raise GatewayUnreachable(
+                f"no IB API at {self.host}:{self.port} (client id {self.client_id}): {exc!r}",
+                hint="start TWS or IB Gateway on a paper login, or the simulator: workbench "
+                f"ib-gateway-sim --port {self.port}",
             ) from exc
         accounts = self.ib.managedAccounts()
         self.account = accounts[0] if accounts else ""
