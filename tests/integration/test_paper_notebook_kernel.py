@@ -371,3 +371,31 @@ def test_the_kill_switch_of_an_ib_session_flattens_at_once(
         assert flatten[0].order_type == "MKT"
         gw.step(SUB)  # the market moves: the flatten fills
         wait_for(lambda: not gw.positions(), "the position to be closed")
+
+
+def test_stop_between_bars_keeps_the_position_and_resumes_like_an_uninterrupted_run(
+    frame: pd.DataFrame, uninterrupted: Path, tmp_path: Path
+) -> None:
+    """stop() ends the feed: the loop must not take that for the end of the bars and flatten
+    (it did when the feed ran out before the loop saw the stop: a notebook interrupt's race,
+    after which the resumed session halted on a position mismatch)."""
+    state = tmp_path / "state"
+    strategy = strategy_class(STRATEGY).from_parameters(PARAMS)
+    session = PaperSession(frame, strategy, max_bars=BARS, state_dir=state)
+
+    def stop_in_a_position(eng: object) -> None:
+        if session.status()["position"] != 0 and session.status()["bars"] >= 100:
+            session.stop()
+
+    session.callbacks.append(stop_in_a_position)
+    session.run()
+    stopped = session.status()
+    session.close()
+    assert 100 <= stopped["bars"] < BARS
+    assert stopped["position"] != 0  # kept, not flattened as at the end of the bars
+    again = PaperSession(frame, strategy, max_bars=BARS, state_dir=state)
+    again.run()
+    assert again.status()["bars"] == BARS
+    assert not again.status()["halted_reason"]
+    again.close()
+    assert fills(state) == fills(uninterrupted)

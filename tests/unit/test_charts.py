@@ -488,7 +488,9 @@ def test_comparison_report(small_result: BacktestResult, tmp_path: Path) -> None
     )
     page = path.read_text(encoding="utf-8")
     assert path.name == "comparison_report.html"
-    assert page.count(PLOTLY_JS_MARKER) == 1
+    assert PLOTLY_JS_MARKER not in page  # loaded from the copy beside it, as report.html
+    assert page.count('<script charset="utf-8" src="plotly.min.js"></script>') == 1
+    assert PLOTLY_JS_MARKER in (tmp_path / "plotly.min.js").read_text(encoding="utf-8")
     assert "run_a" in page
     assert "run_b" in page
     assert "SYNTHETIC DATA" in page  # one of the runs is synthetic

@@ -340,8 +340,9 @@ class PaperSession:
                 if bar.index >= replay_until:
                     for cb in self.callbacks:
                         cb(eng)
-            else:
-                eng.finish()
+            else:  # the bars ran out, or stop() ended the feed first: not the end then
+                if not self._stop.is_set():
+                    eng.finish()
             eng.mark_end()  # a kill switch's flatten, filled: the record's last row
             eng.checkpoint()
         finally:
