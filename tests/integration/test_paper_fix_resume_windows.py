@@ -48,6 +48,18 @@ def _crash_after_logging(
     return written
 
 
+def _assert_as_uninterrupted(tmp_path: Path, stats: dict[str, int]) -> None:
+    """The cut run ("cut", its exchange log "cut-log") sent each order once, the same orders
+    as the whole run ("whole", "whole-log"), none refused, and journaled the same fills."""
+    fresh = [cl for cl, dup in _new_orders(tmp_path / "cut-log") if not dup]
+    assert len(fresh) == len(set(fresh)), sorted(fresh)
+    assert sorted(fresh) == sorted(cl for cl, _ in _new_orders(tmp_path / "whole-log"))
+    assert stats["rejects"] == 0
+    fills, _ = _journal(tmp_path / "cut")
+    ref_fills, _ = _journal(tmp_path / "whole")
+    assert fills == ref_fills
+
+
 def test_a_request_resent_by_a_resync_that_dies_is_not_sent_a_third_time(
     feed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -83,13 +95,7 @@ def test_a_request_resent_by_a_resync_that_dies_is_not_sent_a_third_time(
         last.run()
         last.close()
         stats = dict(x.stats)
-    fresh = [cl for cl, dup in _new_orders(tmp_path / "cut-log") if not dup]
-    assert len(fresh) == len(set(fresh)), sorted(fresh)
-    assert sorted(fresh) == sorted(cl for cl, _ in _new_orders(tmp_path / "whole-log"))
-    assert stats["rejects"] == 0
-    fills, _ = _journal(tmp_path / "cut")
-    ref_fills, _ = _journal(tmp_path / "whole")
-    assert fills == ref_fills
+    _assert_as_uninterrupted(tmp_path, stats)
 
 
 def test_a_dropped_connection_then_a_kill_in_the_same_bar_resumes(
@@ -130,13 +136,7 @@ def test_a_dropped_connection_then_a_kill_in_the_same_bar_resumes(
         last.close()
         relay.close()
         stats = dict(x.stats)
-    fresh = [cl for cl, dup in _new_orders(tmp_path / "cut-log") if not dup]
-    assert len(fresh) == len(set(fresh)), sorted(fresh)
-    assert sorted(fresh) == sorted(cl for cl, _ in _new_orders(tmp_path / "whole-log"))
-    assert stats["rejects"] == 0
-    fills, _ = _journal(tmp_path / "cut")
-    ref_fills, _ = _journal(tmp_path / "whole")
-    assert fills == ref_fills
+    _assert_as_uninterrupted(tmp_path, stats)
 
 
 def test_a_torn_last_line_of_the_session_log_is_left_out(
